@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * vexfs_format.h - the VexFS on-disk format, defined once.
+ *
+ * This header is the single definition of every on-disk structure. The kernel
+ * module includes it directly; the Rust core gets its view through bindgen
+ * (core/build.rs), so no layout is ever hand-copied. It is self-contained:
+ * only the uapi <linux/types.h> fixed-width types, no kernel-internal includes.
+ *
+ * Rules:
+ *  - every multi-byte field is little-endian (__le16/__le32/__le64);
+ *  - no pointers, no host-dependent types, explicit padding everywhere so the
+ *    structs have no implicit holes (the Rust side asserts this);
+ *  - block numbers are 32-bit filesystem block numbers (4 KiB blocks), so a
+ *    VexFS volume is at most 16 TiB;
+ *  - metadata carries a CRC-32C (Castagnoli, initial ~0, final xor ~0)
+ *    computed with the checksum field itself set to zero.
+ *
+ * Layout (docs/FORMAT.md has the diagram):
+ *   block 0                       superblock
+ *   [inode_bitmap_start, +n)      inode bitmap, one bit per inode (bit 0 = ino 1)
+ *   [block_bitmap_start, +n)      block bitmap, one bit per block of the volume
+ *   [inode_table_start,  +n)      inode table, VEXFS_INODE_SIZE bytes per inode
+ *   [journal_start,      +n)      jbd2 journal (contiguous, external to any inode)
+ *   [data_start, blocks_count)    data, directory, indirect, vector-store blocks
+ */
+#ifndef _VEXFS_FORMAT_H
+#define _VEXFS_FORMAT_H
+
+#include <linux/types.h>
+
+#define VEXFS_MAGIC		0x53465856u	/* "VXFS" read as little-endian bytes */
+#define VEXFS_FORMAT_VERSION	1u
+#define VEXFS_BLOCK_SIZE	4096u
+#define VEXFS_BLOCK_SIZE_BITS	12u
+#define VEXFS_SUPER_BLOCK_NR	0u
+
+/* Reserved inode numbers (0 is never a valid inode number). */
+#define VEXFS_ROOT_INO		2u	/* root directory */
+#define VEXFS_VECSTORE_INO	3u	/* hidden: vector store, indexed by inode number */
+#define VEXFS_GRAPH_INO		4u	/* hidden: persisted HNSW graph */
+#define VEXFS_FIRST_INO		11u	/* first inode number handed to users */
+
+#define VEXFS_INODE_SIZE	256u
+#define VEXFS_INODES_PER_BLOCK	(VEXFS_BLOCK_SIZE / VEXFS_INODE_SIZE)
+
+/* Limits the kernel enforces on any image before trusting it. */
+#define VEXFS_MIN_BLOCKS	64u		/* smallest volume mkfs makes */
+#define VEXFS_MAX_BLOCKS	0xffffffffu	/* 32-bit block numbers */
+#define VEXFS_MIN_JOURNAL_BLOCKS 1024u		/* jbd2 needs at least 1024 blocks */
+#define VEXFS_MAX_VECTOR_DIM	4096u
+#define VEXFS_NAME_LEN		255u
+#define VEXFS_MAX_SYMLINK_LEN	4095u
+
+/*
+ * Feature flags, with ext2's mount-refusal rules:
+ *  - compat:    unknown bits are ignored;
+ *  - ro_compat: unknown bits -> the kernel only mounts read-only;
+ *  - incompat:  unknown bits -> the kernel refuses to mount.
+ */
+#define VEXFS_FEATURE_COMPAT_VECTORS	0x0001u	/* vector store + HNSW graph inodes present */
+#define VEXFS_FEATURE_COMPAT_SUPP	(VEXFS_FEATURE_COMPAT_VECTORS)
+
+#define VEXFS_FEATURE_RO_COMPAT_SUPP	0u
+
+#define VEXFS_FEATURE_INCOMPAT_JOURNAL	0x0001u	/* metadata journaled with jbd2 */
+#define VEXFS_FEATURE_INCOMPAT_SUPP	(VEXFS_FEATURE_INCOMPAT_JOURNAL)
+
+/* s_state */
+#define VEXFS_STATE_CLEAN	0x0001u	/* cleanly unmounted */
+#define VEXFS_STATE_ERROR	0x0002u	/* errors detected: run fsck */
+
+/* s_vector_metric */
+#define VEXFS_METRIC_L2		0u	/* squared Euclidean distance */
+#define VEXFS_METRIC_COSINE	1u	/* 1 - cosine similarity */
+#define VEXFS_METRIC_DOT	2u	/* negative inner product */
+#define VEXFS_METRIC_MAX	VEXFS_METRIC_DOT
+
+/*
+ * The superblock: block 0, offset 0. The rest of block 0 is zero.
+ */
+struct vexfs_super_block {
+	__le32	s_magic;		/* VEXFS_MAGIC */
+	__le32	s_version;		/* VEXFS_FORMAT_VERSION */
+	__le32	s_block_size;		/* bytes per block; only 4096 */
+	__le32	s_inode_size;		/* bytes per on-disk inode; only 256 */
+	__le64	s_blocks_count;		/* blocks in the volume, <= VEXFS_MAX_BLOCKS */
+	__le64	s_free_blocks_count;	/* hint; the kernel recounts the bitmap at mount */
+	__le32	s_inodes_count;		/* inodes in the table (inode numbers 1..count) */
+	__le32	s_free_inodes_count;	/* hint; recounted at mount */
+	__le32	s_inode_bitmap_start;	/* first block of the inode bitmap */
+	__le32	s_inode_bitmap_blocks;	/* = ceil(inodes_count / 32768) */
+	__le32	s_block_bitmap_start;	/* first block of the block bitmap */
+	__le32	s_block_bitmap_blocks;	/* = ceil(blocks_count / 32768) */
+	__le32	s_inode_table_start;	/* first block of the inode table */
+	__le32	s_inode_table_blocks;	/* = ceil(inodes_count / 16) */
+	__le32	s_journal_start;	/* first block of the jbd2 journal */
+	__le32	s_journal_blocks;	/* journal length in blocks (0: no journal) */
+	__le32	s_data_start;		/* first block available to files */
+	__le32	s_root_ino;		/* VEXFS_ROOT_INO */
+	__le32	s_first_ino;		/* VEXFS_FIRST_INO */
+	__le32	s_state;		/* VEXFS_STATE_* */
+	__le32	s_feature_compat;	/* VEXFS_FEATURE_COMPAT_* */
+	__le32	s_feature_incompat;	/* VEXFS_FEATURE_INCOMPAT_* */
+	__le32	s_feature_ro_compat;	/* VEXFS_FEATURE_RO_COMPAT_* */
+	__le32	s_vector_dim;		/* dimension of every vector, 1..4096 */
+	__le32	s_vector_metric;	/* VEXFS_METRIC_* */
+	__le32	s_hnsw_m;		/* HNSW M (links per node above layer 0) */
+	__le32	s_hnsw_ef_construction;	/* HNSW ef_construction */
+	__le32	s_mount_count;		/* mounts since mkfs */
+	__le64	s_mkfs_time;		/* seconds since the epoch */
+	__le64	s_mount_time;		/* last mount, seconds since the epoch */
+	__le64	s_write_time;		/* last superblock write */
+	__le64	s_graph_generation;	/* bumps when the persisted HNSW graph is rewritten */
+	__le64	s_vector_generation;	/* bumps on every vector store change */
+	__u8	s_uuid[16];		/* volume UUID */
+	char	s_volume_name[16];	/* NUL-padded label */
+	__le32	s_reserved[32];		/* zero */
+	__le32	s_checksum;		/* crc32c of this struct with s_checksum = 0 */
+	__le32	s_pad;			/* zero; keeps the struct 8-byte aligned */
+};
+#define VEXFS_SUPER_BLOCK_SIZE	328u
+
+/* Block-map slots in an inode: 12 direct, then single, double, triple indirect. */
+#define VEXFS_NDIR_BLOCKS	12u
+#define VEXFS_IND_BLOCK		12u
+#define VEXFS_DIND_BLOCK	13u
+#define VEXFS_TIND_BLOCK	14u
+#define VEXFS_N_BLOCKS		15u
+#define VEXFS_ADDR_PER_BLOCK	(VEXFS_BLOCK_SIZE / 4u)	/* __le32 block numbers per indirect block */
+
+/* i_flags */
+#define VEXFS_INODE_FL_HAS_VECTOR 0x0001u	/* the vector store holds a vector for this inode */
+#define VEXFS_INODE_FL_INLINE_SYMLINK 0x0002u	/* symlink target stored in i_block */
+
+/*
+ * On-disk inode, VEXFS_INODE_SIZE bytes. Inode number n lives in the inode
+ * table at byte offset (n - 1) * VEXFS_INODE_SIZE. A free inode (bitmap bit
+ * clear) is all zero.
+ */
+struct vexfs_inode {
+	__le16	i_mode;			/* file type and permission bits (S_IF*) */
+	__le16	i_links_count;		/* hard links; 0 while an orphan awaits evict */
+	__le32	i_uid;			/* owner */
+	__le32	i_gid;			/* group */
+	__le32	i_flags;		/* VEXFS_INODE_FL_* */
+	__le64	i_size;			/* bytes */
+	__le64	i_blocks;		/* 512-byte sectors allocated, incl. indirect blocks */
+	__le64	i_atime;		/* seconds since the epoch */
+	__le64	i_mtime;
+	__le64	i_ctime;
+	__le64	i_crtime;		/* creation time */
+	__le32	i_atime_nsec;
+	__le32	i_mtime_nsec;
+	__le32	i_ctime_nsec;
+	__le32	i_crtime_nsec;
+	__le32	i_generation;		/* NFS-style generation, bumps on reuse */
+	__le32	i_rdev;			/* device number for device special files */
+	__le32	i_block[VEXFS_N_BLOCKS];/* block map; inline symlink target when flagged */
+	__le32	i_xattr_block;		/* block holding extended attributes, 0 if none */
+	__le32	i_dir_depth;		/* directories: hash index depth (0 = linear) */
+	__le32	i_orphan_next;		/* next inode on the orphan list, 0 = end */
+	__le32	i_vector_dim;		/* dimension of this inode's vector, 0 = none */
+	__le32	i_reserved[22];		/* zero */
+	__le32	i_checksum;		/* crc32c(ino as __le32 ++ inode with i_checksum = 0) */
+};
+#define VEXFS_INODE_STRUCT_SIZE	256u
+
+/* Directory entry file types (as ext2: DT_* values). */
+#define VEXFS_FT_UNKNOWN	0u
+#define VEXFS_FT_REG_FILE	1u
+#define VEXFS_FT_DIR		2u
+#define VEXFS_FT_CHRDEV		3u
+#define VEXFS_FT_BLKDEV		4u
+#define VEXFS_FT_FIFO		5u
+#define VEXFS_FT_SOCK		6u
+#define VEXFS_FT_SYMLINK	7u
+#define VEXFS_FT_MAX		VEXFS_FT_SYMLINK
+
+/*
+ * Directory blocks: a sequence of variable-length records that exactly tile
+ * the block up to the tail. Each record is 4-byte aligned; rec_len covers the
+ * header, the name and any slack. An unused record has d_ino = 0. The last
+ * VEXFS_DIR_TAIL_SIZE bytes of each block hold struct vexfs_dir_tail.
+ */
+struct vexfs_dirent {
+	__le32	d_ino;			/* inode number, 0 = unused record */
+	__le16	d_rec_len;		/* bytes to the next record, multiple of 4 */
+	__u8	d_name_len;		/* bytes of name, 1..255 */
+	__u8	d_file_type;		/* VEXFS_FT_* */
+	/* followed by d_name_len bytes of name (no NUL) */
+};
+#define VEXFS_DIRENT_HEADER_SIZE 8u
+
+struct vexfs_dir_tail {
+	__le32	dt_magic;		/* VEXFS_DIR_TAIL_MAGIC */
+	__le32	dt_checksum;		/* crc32c(dir ino as __le32 ++ block bytes before the tail) */
+};
+#define VEXFS_DIR_TAIL_MAGIC	0x4c494154u	/* "TAIL" */
+#define VEXFS_DIR_TAIL_SIZE	8u
+#define VEXFS_DIR_USABLE	(VEXFS_BLOCK_SIZE - VEXFS_DIR_TAIL_SIZE)
+
+/*
+ * Vector store (inode VEXFS_VECSTORE_INO): a sparse file of fixed-size
+ * records indexed by inode number. A record never straddles a block when it
+ * fits in one: records_per_block = 4096 / record_size, the rest of the block
+ * is slack. Larger records (dim > 1020) take whole blocks each.
+ * record_size = VEXFS_VEC_RECORD_HEADER_SIZE + 4 * s_vector_dim.
+ */
+struct vexfs_vec_record {
+	__le32	vr_ino;			/* owning inode number, 0 = empty slot */
+	__le32	vr_generation;		/* owner's i_generation when written */
+	__le32	vr_dim;			/* = s_vector_dim */
+	__le32	vr_checksum;		/* crc32c(header with vr_checksum = 0 ++ data) */
+	/* followed by vr_dim little-endian IEEE-754 float32 values */
+};
+#define VEXFS_VEC_RECORD_HEADER_SIZE 16u
+
+#endif /* _VEXFS_FORMAT_H */
