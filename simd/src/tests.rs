@@ -1,0 +1,168 @@
+//! SIMD vs scalar vs an f64 reference.
+//!
+//! Stated tolerance: for every kernel and dimension 1..=4096,
+//! `|d_kernel - d_ref| <= 1e-5 * S + 1e-6`, where `d_ref` is the distance
+//! computed in f64 and `S` is the sum of the absolute values of the terms
+//! (`sum (a_i-b_i)^2` for L2, `sum |a_i b_i|` for dot). For L2 that is a
+//! relative error of 1e-5; for cosine distance (in [0, 2]) it is an absolute
+//! error of 1e-5 plus 1e-6.
+use super::*;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn f(&mut self) -> f32 {
+        ((self.next() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+}
+
+fn reference(metric: u32, a: &[f32], b: &[f32]) -> (f64, f64) {
+    let mut l2 = 0f64;
+    let mut dot = 0f64;
+    let mut adot = 0f64;
+    let mut na = 0f64;
+    let mut nb = 0f64;
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (*x as f64, *y as f64);
+        l2 += (x - y) * (x - y);
+        dot += x * y;
+        adot += (x * y).abs();
+        na += x * x;
+        nb += y * y;
+    }
+    match metric {
+        METRIC_L2 => (l2, l2),
+        METRIC_DOT => (-dot, adot),
+        _ => {
+            if na == 0.0 || nb == 0.0 {
+                (1.0, 1.0)
+            } else {
+                (1.0 - dot / (na.sqrt() * nb.sqrt()), 1.0)
+            }
+        }
+    }
+}
+
+fn caps_list() -> Vec<u32> {
+    let mut v = vec![0];
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        v.push(CAP_AVX2_FMA);
+    }
+    v
+}
+
+#[test]
+fn kernels_match_reference() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let dims = [1usize, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 128, 300, 768, 1023, 4096];
+    for &dim in &dims {
+        for _ in 0..5 {
+            let a: Vec<f32> = (0..dim).map(|_| rng.f() * 3.0).collect();
+            let b: Vec<f32> = (0..dim).map(|_| rng.f() * 3.0).collect();
+            for metric in [METRIC_L2, METRIC_COSINE, METRIC_DOT] {
+                let (r, s) = reference(metric, &a, &b);
+                let tol = 1e-5 * s + 1e-6;
+                let sc = scalar::distance(metric, &a, &b) as f64;
+                assert!((sc - r).abs() <= tol, "scalar m{metric} dim{dim}: {sc} vs {r}");
+                for &caps in &caps_list() {
+                    let k = Kernel::new(metric, caps).unwrap();
+                    let d = k.distance(&a, &b) as f64;
+                    assert!((d - r).abs() <= tol, "caps{caps} m{metric} dim{dim}: {d} vs {r} tol {tol}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn batch_matches_single_and_c_abi() {
+    let mut rng = Rng(99);
+    let dim = 37;
+    let n = 50;
+    let base: Vec<f32> = (0..n * 40).map(|_| rng.f()).collect();
+    let q: Vec<f32> = (0..dim).map(|_| rng.f()).collect();
+    let ids: Vec<u32> = (0..n as u32).rev().collect();
+    for metric in [METRIC_L2, METRIC_COSINE, METRIC_DOT] {
+        for &caps in &caps_list() {
+            let k = Kernel::new(metric, caps).unwrap();
+            let mut out = vec![0u32; n];
+            k.dist_batch_strided(&q, &base, 40, &ids, &mut out).unwrap();
+            let slices: Vec<&[f32]> = ids.iter().map(|&i| &base[i as usize * 40..i as usize * 40 + dim]).collect();
+            let mut out2 = vec![0u32; n];
+            k.dist_batch_slices(&q, &slices, &mut out2).unwrap();
+            let mut out3 = vec![0u32; n];
+            let rc = unsafe {
+                vexfs_simd_dist_batch(metric, caps, q.as_ptr().cast(), dim as u32, base.as_ptr().cast(), 40, n as u32, ids.as_ptr(), n as u32, out3.as_mut_ptr())
+            };
+            assert_eq!(rc, 0);
+            let ptrs: Vec<*const core::ffi::c_void> = slices.iter().map(|s| s.as_ptr().cast()).collect();
+            let mut out4 = vec![0u32; n];
+            let rc = unsafe { vexfs_simd_dist_ptrs(metric, caps, q.as_ptr().cast(), dim as u32, ptrs.as_ptr(), n as u32, out4.as_mut_ptr()) };
+            assert_eq!(rc, 0);
+            for i in 0..n {
+                let v = &slices[i];
+                assert_eq!(out[i], k.key(&q, v));
+                assert_eq!(out[i], out2[i]);
+                assert_eq!(out[i], out3[i]);
+                assert_eq!(out[i], out4[i]);
+            }
+        }
+    }
+}
+
+#[test]
+fn batch_rejects_bad_arguments() {
+    let base = vec![0f32; 100];
+    let q = vec![1f32; 10];
+    let k = Kernel::new(METRIC_L2, 0).unwrap();
+    let mut out = [0u32; 2];
+    assert_eq!(k.dist_batch_strided(&q, &base, 10, &[0, 10], &mut out), Err(SimdError::BadId));
+    assert_eq!(k.dist_batch_strided(&q, &base, 10, &[0, u32::MAX], &mut out), Err(SimdError::BadId));
+    assert_eq!(k.dist_batch_strided(&q, &base, 5, &[0, 1], &mut out), Err(SimdError::BadDim));
+    assert_eq!(k.dist_batch_strided(&q, &base, 10, &[0], &mut out), Err(SimdError::BadLength));
+    assert_eq!(k.dist_batch_strided(&[], &base, 10, &[], &mut []), Err(SimdError::BadDim));
+    assert!(Kernel::new(3, 0).is_err());
+    let rc = unsafe { vexfs_simd_dist_batch(0, 0, core::ptr::null(), 4, base.as_ptr().cast(), 4, 25, [0u32].as_ptr(), 1, out.as_mut_ptr()) };
+    assert_eq!(rc, -EINVAL);
+    let rc = unsafe { vexfs_simd_dist_batch(0, 0, q.as_ptr().cast(), 4, base.as_ptr().cast(), 4, 25, [25u32].as_ptr(), 1, out.as_mut_ptr()) };
+    assert_eq!(rc, -EINVAL);
+    let rc = unsafe { vexfs_simd_dist_batch(7, 0, q.as_ptr().cast(), 4, base.as_ptr().cast(), 4, 25, [1u32].as_ptr(), 1, out.as_mut_ptr()) };
+    assert_eq!(rc, -EINVAL);
+}
+
+#[test]
+fn keys_preserve_order() {
+    let vals = [f32::NEG_INFINITY, -1e30, -2.0, -1.0, -1e-30, -0.0, 0.0, 1e-30, 0.5, 1.0, 2.0, 1e30, f32::INFINITY];
+    for w in vals.windows(2) {
+        assert!(key_from_f32(w[0]) <= key_from_f32(w[1]), "{} {}", w[0], w[1]);
+        assert_eq!(f32_from_key(key_from_f32(w[0])).to_bits(), w[0].to_bits());
+    }
+    let mut rng = Rng(5);
+    for _ in 0..10000 {
+        let a = f32::from_bits(rng.next() as u32);
+        let b = f32::from_bits(rng.next() as u32);
+        if a.is_nan() || b.is_nan() {
+            continue;
+        }
+        if a < b {
+            assert!(key_from_f32(a) < key_from_f32(b));
+        }
+    }
+}
+
+#[test]
+fn cosine_zero_vector_and_threshold() {
+    let z = [0f32; 8];
+    let a = [1f32; 8];
+    assert_eq!(Kernel::new(METRIC_COSINE, 0).unwrap().distance(&z, &a), 1.0);
+    assert_eq!(similarity_threshold_key(METRIC_COSINE, 0.75).unwrap(), key_from_f32(0.25));
+    assert_eq!(similarity_threshold_key(METRIC_DOT, 2.0).unwrap(), key_from_f32(-2.0));
+    assert!(similarity_threshold_key(METRIC_DOT, f32::NAN).is_err());
+    assert!(!all_finite(&[1.0, f32::INFINITY]));
+    assert!(all_finite(&[1.0, -3.0]));
+}
