@@ -215,8 +215,8 @@ BAD_RE+='sleeping function called from invalid context|blocked for more than|'
 BAD_RE+='detected stalls|self-detected stall|stack guard page|Attempted to kill init'
 bad_lines=$(grep -E "$BAD_RE" "$clean_log" | head -n 20) || bad_lines=""
 
-marker() { # value after "<TAG>[<nonce>]: " on the last such line, or empty
-	sed -n "s/.*$1\[$NONCE\]: *\([^ ]*\).*/\1/p" "$clean_log" | tail -n 1
+marker() { # the number after "<TAG>[<nonce>]: " on the last such line, or empty
+	sed -n "s/.*$1\[$NONCE\]: *\([0-9][0-9]*\).*/\1/p" "$clean_log" | tail -n 1
 }
 exit_rc=$(marker VEXFS-VM-EXIT)
 taint=$(marker VEXFS-VM-TAINT)

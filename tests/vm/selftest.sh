@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# tests/vm/selftest.sh: self-tests of the VM harness (tests/vm/run.sh), host side.
+#
+# Boots the VM without VexFS (VEXFS_VM_NO_VEXFS=1) with the guest scripts in
+# tests/vm/lib/selftest/, and checks run.sh's exit code and side effects for each case.
+# Prints PASS/FAIL per case and a final "N passed, N failed"; exits 1 on any failure.
+#
+#   tests/vm/selftest.sh [CASE...]        (default: all cases)
+#   env VEXFS_VM_SELFTEST_JOBS=N          VMs booted in parallel (default 2)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RUN=$HERE/run.sh
+G=$HERE/lib/selftest
+JOBS=${VEXFS_VM_SELFTEST_JOBS:-2}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vexfs-vm-selftest.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# Self-test mode of the harness; one vCPU per VM so that parallel cases share the host fairly.
+export VEXFS_VM_NO_VEXFS=1 VEXFS_VM_QUIET=1 VEXFS_VM_SMP=1
+
+# Each case_<name> runs run.sh (its output goes to $WORK/<name>.out) and returns 0 if the
+# harness behaved. expect_rc prints what went wrong.
+run() { "$RUN" "$@" > "$out" 2>&1; }
+expect_rc() { # expect_rc WANT GOT
+	[[ $2 -eq $1 ]] && return 0
+	echo "run.sh exited $2, expected $1"
+	return 1
+}
+expect_out() { # expect_out REGEX: run.sh's report or the console log it names must match
+	local log
+	log=$(sed -n 's/^run\.sh: log: //p' "$out" | tail -n 1)
+	grep -qE "$1" "$out" && return 0
+	[[ -n $log ]] && tr -d '\r' < "$log" | grep -qE "$1" && return 0
+	echo "neither run.sh's output nor its log ${log:-(none)} matches /$1/"
+	return 1
+}
+
+case_ok() { local rc=0; run "$G/ok.sh" "a b" "it's" '$HOME "q"' || rc=$?
+	expect_rc 0 $rc && expect_out '^selftest ok: all checks passed' && expect_out '^run\.sh: log: .*\.log$'; }
+case_exit3() { local rc=0; run "$G/exit3.sh" || rc=$?; expect_rc 3 $rc; }
+case_calltrace() { local rc=0; run "$G/calltrace.sh" || rc=$?
+	expect_rc 120 $rc && expect_out 'kernel problem' && expect_out 'script exit code: 0'; }
+case_warning() { local rc=0; run "$G/warning.sh" || rc=$?; expect_rc 120 $rc && expect_out 'WARNING: CPU'; }
+case_panic() { local rc=0; run "$G/panic.sh" || rc=$?; expect_rc 120 $rc && expect_out 'Kernel panic'; }
+case_taint() { local rc=0; run "$G/taint.sh" || rc=$?; expect_rc 121 $rc && expect_out 'tainted=512'; }
+case_timeout() { local rc=0 t0=$SECONDS
+	VEXFS_VM_TIMEOUT=15 run "$G/sleep.sh" || rc=$?
+	expect_rc 124 $rc && expect_out 'timeout' || return 1
+	[[ $((SECONDS - t0)) -lt 60 ]] || { echo "timeout took $((SECONDS - t0))s"; return 1; }
+}
+case_disk() { local rc=0 a=$WORK/disk-a.img b=$WORK/disk-b.img tag=$RANDOM
+	truncate -s 1M "$a"; truncate -s 2M "$b"
+	run --disk "$a" --disk "$b" "$G/disk.sh" "$tag" || rc=$?
+	expect_rc 0 $rc || return 1
+	# The host reads what the guest wrote: the images stay in place after the run.
+	[[ $(head -c 32 "$a" | tr -d '\0') == "selftest-vda-$tag" ]] || { echo "vda tag missing on $a"; return 1; }
+	[[ $(head -c 32 "$b" | tr -d '\0') == "selftest-vdb-$tag" ]] || { echo "vdb tag missing on $b"; return 1; }
+}
+case_add() { local rc=0 d=$WORK/add tag=$RANDOM
+	mkdir -p "$d/sub/dir"
+	echo "hello $tag" > "$d/hello.txt"
+	printf 'echo tool ran\n' > "$d/sub/dir/tool.sh"; chmod +x "$d/sub/dir/tool.sh"
+	run --add "$d" "$G/add.sh" "$tag" || rc=$?
+	expect_rc 0 $rc
+}
+case_kill_after() { local rc=0; run --kill-after 12 "$G/sleep.sh" || rc=$?
+	expect_rc 137 $rc && expect_out 'kill-after'; }
+case_powercut() { local rc=0 img=$WORK/powercut.img tag=$RANDOM
+	truncate -s 1M "$img"
+	run --disk "$img" "$G/powercut.sh" "$tag" || rc=$?
+	expect_rc 137 $rc && expect_out 'vm-powercut' || return 1
+	[[ $(head -c 32 "$img" | tr -d '\0') == "powercut-$tag" ]] || { echo "tag missing on $img"; return 1; }
+	! grep -q 'vm-powercut returned' "$out" || { echo "guest ran on after vm-powercut"; return 1; }
+}
+case_poweroff() { local rc=0; run "$G/poweroff.sh" || rc=$?; expect_rc 122 $rc && expect_out 'no exit marker'; }
+case_reset() { local rc=0; run --expect-reset "$G/reset.sh" || rc=$?; expect_rc 0 $rc; }
+# Host-only: without self-test mode, a missing vexfs.ko must be named, with no boot.
+case_missing_ko() { local rc=0
+	VEXFS_VM_NO_VEXFS=0 VEXFS_KO=$WORK/no-such-vexfs.ko run "$G/ok.sh" || rc=$?
+	expect_rc 125 $rc && expect_out "no-such-vexfs\.ko"; }
+
+ALL=(ok exit3 calltrace warning panic taint timeout disk add kill_after powercut poweroff reset missing_ko)
+CASES=("$@")
+[[ ${#CASES[@]} -gt 0 ]] || CASES=("${ALL[@]}")
+for c in "${CASES[@]}"; do
+	declare -F "case_$c" >/dev/null || { echo "selftest.sh: unknown case '$c' (cases: ${ALL[*]})" >&2; exit 2; }
+done
+
+# One case in a background job; its verdict goes to $WORK/<case>.result.
+run_case() {
+	local c=$1 t0=$SECONDS why
+	out=$WORK/$c.out
+	if why=$("case_$c" 2>&1); then
+		echo "PASS $c ($((SECONDS - t0))s)" > "$WORK/$c.result"
+	else
+		{ echo "FAIL $c ($((SECONDS - t0))s): $why"
+		  echo "     run.sh output (tail):"; tail -n 15 "$out" | sed 's/^/     | /'; } > "$WORK/$c.result"
+	fi
+}
+
+# The first case alone builds the cached base initramfs; the others then only add their part.
+t0=$SECONDS
+run_case "${CASES[0]}"; cat "$WORK/${CASES[0]}.result"
+running=0
+for c in "${CASES[@]:1}"; do
+	if [[ $running -ge $JOBS ]]; then wait -n; running=$((running - 1)); fi
+	run_case "$c" &
+	running=$((running + 1))
+done
+wait
+
+passed=0 failed=0
+for c in "${CASES[@]}"; do
+	[[ $c == "${CASES[0]}" ]] || cat "$WORK/$c.result"
+	if grep -q '^PASS' "$WORK/$c.result"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+done
+echo "$passed passed, $failed failed ($((SECONDS - t0))s)"
+[[ $failed -eq 0 ]]
