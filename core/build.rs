@@ -37,8 +37,12 @@ fn generate(header: &str, out_name: &str) {
         .clang_arg("-I/usr/include/x86_64-linux-gnu")
         .use_core()
         .ctypes_prefix("core::ffi")
-        .allowlist_type("vexfs_.*")
-        .allowlist_var("VEXFS_.*")
+        // Only what this header itself defines: the core ABI header includes
+        // the format header, whose items live in their own Rust module.
+        .allowlist_file(format!(".*/{header}"))
+        // Functions declared in the shim are implemented by the core (ffi.rs),
+        // not imported.
+        .blocklist_function(".*")
         .derive_default(true)
         .derive_debug(true)
         .derive_copy(true)

@@ -78,7 +78,6 @@ struct vexfs_inode_mem {
 	__u32	orphan_next;
 	__u32	vector_dim;
 	__u32	block[VEXFS_N_BLOCKS];
-	__u32	pad;
 };
 
 /* One directory record, as found by vexfs_dir_next. */
@@ -129,6 +128,13 @@ int vexfs_inode_decode(const struct vexfs_sb_geom *geom, const __u8 *raw,
 int vexfs_inode_encode(const struct vexfs_inode_mem *in, __u32 ino,
 		       __u8 *raw, __u32 len);
 
+/*
+ * The block-map path to file block iblock: offsets[0] is the slot in
+ * i_block, offsets[1..] the index inside each indirect level. Returns the
+ * depth (1 to 4), or -EFBIG beyond what the map can address.
+ */
+int vexfs_bmap_path(__u64 iblock, __u32 *offsets /* [4] */);
+
 /* --- directory blocks ---------------------------------------------------- */
 
 /*
@@ -149,6 +155,30 @@ int vexfs_dir_next(const __u8 *block, __u32 len, __u32 pos,
 
 /* Format an empty directory block (one unused record + tail). */
 int vexfs_dir_block_init(__u8 *block, __u32 len, __u32 dir_ino);
+
+/*
+ * Find name in a checked block: 1 and *out when present, 0 when absent,
+ * negative on corruption.
+ */
+int vexfs_dir_find(const __u8 *block, __u32 len, const __u8 *name,
+		   __u32 name_len, struct vexfs_dirent_view *out);
+
+/*
+ * Add an entry to a checked block: the record offset (>= 0) on success,
+ * -ENOSPC when the block has no room, -EINVAL/-ENAMETOOLONG on a bad name.
+ */
+int vexfs_dir_add(__u8 *block, __u32 len, __u32 dir_ino, const __u8 *name,
+		  __u32 name_len, __u32 ino, __u32 file_type);
+
+/* Remove the record at rec_offset (from vexfs_dir_find/next). */
+int vexfs_dir_remove(__u8 *block, __u32 len, __u32 dir_ino, __u32 rec_offset);
+
+/* Point the record at rec_offset at another inode (rename over, "..").*/
+int vexfs_dir_retarget(__u8 *block, __u32 len, __u32 dir_ino, __u32 rec_offset,
+		       __u32 ino, __u32 file_type);
+
+/* 1 when the block holds nothing but "." and "..", 0 otherwise, <0 corrupt. */
+int vexfs_dir_block_is_empty(const __u8 *block, __u32 len);
 
 /* --- bitmaps ------------------------------------------------------------- */
 

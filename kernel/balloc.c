@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * balloc.c - block and inode allocation over the on-disk bitmaps.
+ *
+ * Bit n of the block bitmap is block n; bit n of the inode bitmap is inode
+ * n + 1 (little-endian bit order, as ext2 and the core's bitmap module).
+ * sbi->alloc_lock is held across every find-then-set, so no block or inode
+ * is handed out twice, and it protects the free counters.
+ */
+#include <linux/bitops.h>
+
+#include "vexfs.h"
+
+#define BITS_PER_BITMAP_BLOCK (VEXFS_BLOCK_SIZE * 8)
+
+/*
+ * Find a clear bit in [lo, hi) of the bitmap starting at block map_start,
+ * beginning the search at goal and wrapping around, set it and return it.
+ * The buffer is dirtied against @inode so fsync of the inode writes it.
+ */
+static int vexfs_bitmap_alloc(struct super_block *sb, struct inode *inode,
+			      u32 map_start, u64 lo, u64 hi, u64 goal, u64 *out)
+{
+	u64 bit = (goal >= lo && goal < hi) ? goal : lo;
+	u64 scanned = 0, span = hi - lo;
+
+	while (scanned < span) {
+		u32 map_block = map_start + bit / BITS_PER_BITMAP_BLOCK;
+		u64 base = bit - bit % BITS_PER_BITMAP_BLOCK;
+		u64 end = min_t(u64, base + BITS_PER_BITMAP_BLOCK, hi);
+		struct buffer_head *bh;
+		unsigned long found;
+
+		bh = sb_bread(sb, map_block);
+		if (!bh) {
+			pr_err_ratelimited("vexfs (%s): cannot read bitmap block %u\n",
+					   sb->s_id, map_block);
+			return -EIO;
+		}
+		found = find_next_zero_bit_le(bh->b_data, end - base, bit - base);
+		if (base + found < end) {
+			__set_bit_le(found, bh->b_data);
+			if (inode)
+				mark_buffer_dirty_inode(bh, inode);
+			else
+				mark_buffer_dirty(bh);
+			brelse(bh);
+			*out = base + found;
+			return 0;
+		}
+		brelse(bh);
+		scanned += end - bit;
+		bit = end >= hi ? lo : end;
+	}
+	return -ENOSPC;
+}
+
+static void vexfs_bitmap_clear(struct super_block *sb, u32 map_start, u64 bit,
+			       const char *what)
+{
+	struct buffer_head *bh;
+	u32 map_block = map_start + bit / BITS_PER_BITMAP_BLOCK;
+
+	bh = sb_bread(sb, map_block);
+	if (!bh) {
+		pr_err_ratelimited("vexfs (%s): cannot read bitmap block %u to free %s %llu\n",
+				   sb->s_id, map_block, what, bit);
+		return;
+	}
+	if (!__test_and_clear_bit_le(bit % BITS_PER_BITMAP_BLOCK, bh->b_data))
+		pr_err_ratelimited("vexfs (%s): freeing %s %llu which was already free\n",
+				   sb->s_id, what, bit);
+	mark_buffer_dirty(bh);
+	brelse(bh);
+}
+
+int vexfs_new_block(struct inode *inode, u32 goal, u32 *out)
+{
+	struct super_block *sb = inode->i_sb;
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+	u64 bit;
+	int err;
+
+	mutex_lock(&sbi->alloc_lock);
+	if (!sbi->free_blocks) {
+		mutex_unlock(&sbi->alloc_lock);
+		return -ENOSPC;
+	}
+	if (!goal)
+		goal = sbi->block_goal;
+	err = vexfs_bitmap_alloc(sb, inode, sbi->geom.block_bitmap_start,
+				 sbi->geom.data_start, sbi->geom.blocks_count, goal, &bit);
+	if (!err) {
+		sbi->free_blocks--;
+		sbi->block_goal = bit + 1;
+		*out = bit;
+	}
+	mutex_unlock(&sbi->alloc_lock);
+	return err;
+}
+
+void vexfs_free_block(struct super_block *sb, u32 block_nr)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+
+	/* Never free metadata (block 0 above all) on a bad pointer. */
+	if (block_nr < sbi->geom.data_start || block_nr >= sbi->geom.blocks_count) {
+		vexfs_corrupt(sb, "attempt to free block %u outside the data area", block_nr);
+		return;
+	}
+	mutex_lock(&sbi->alloc_lock);
+	vexfs_bitmap_clear(sb, sbi->geom.block_bitmap_start, block_nr, "block");
+	sbi->free_blocks++;
+	mutex_unlock(&sbi->alloc_lock);
+}
+
+int vexfs_new_ino(struct super_block *sb, u32 *out)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+	u64 bit;
+	int err;
+
+	mutex_lock(&sbi->alloc_lock);
+	if (!sbi->free_inodes) {
+		mutex_unlock(&sbi->alloc_lock);
+		return -ENOSPC;
+	}
+	err = vexfs_bitmap_alloc(sb, NULL, sbi->geom.inode_bitmap_start,
+				 VEXFS_FIRST_INO - 1, sbi->geom.inodes_count,
+				 sbi->inode_goal, &bit);
+	if (!err) {
+		sbi->free_inodes--;
+		sbi->inode_goal = bit + 1;
+		*out = bit + 1;
+	}
+	mutex_unlock(&sbi->alloc_lock);
+	return err;
+}
+
+void vexfs_free_ino(struct super_block *sb, u32 ino)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+
+	if (ino < VEXFS_FIRST_INO || ino > sbi->geom.inodes_count) {
+		vexfs_corrupt(sb, "attempt to free reserved or invalid inode %u", ino);
+		return;
+	}
+	mutex_lock(&sbi->alloc_lock);
+	vexfs_bitmap_clear(sb, sbi->geom.inode_bitmap_start, ino - 1, "inode");
+	sbi->free_inodes++;
+	mutex_unlock(&sbi->alloc_lock);
+}
+
+/* Count the set bits of a bitmap region covering nbits bits. */
+static s64 vexfs_bitmap_used(struct super_block *sb, u32 start, u32 nblocks, u64 nbits)
+{
+	s64 used = 0;
+	u32 i;
+
+	for (i = 0; i < nblocks; i++) {
+		u64 first = (u64)i * BITS_PER_BITMAP_BLOCK;
+		u32 bits = min_t(u64, BITS_PER_BITMAP_BLOCK, nbits - first);
+		struct buffer_head *bh = sb_bread(sb, start + i);
+		s64 n;
+
+		if (!bh) {
+			pr_err("vexfs (%s): cannot read bitmap block %u\n", sb->s_id, start + i);
+			return -EIO;
+		}
+		n = vexfs_bitmap_count((const u8 *)bh->b_data, VEXFS_BLOCK_SIZE, bits);
+		brelse(bh);
+		if (n < 0)
+			return n;
+		used += n;
+	}
+	return used;
+}
+
+int vexfs_count_free(struct super_block *sb)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+	s64 used_blocks, used_inodes;
+
+	used_blocks = vexfs_bitmap_used(sb, sbi->geom.block_bitmap_start,
+					sbi->geom.block_bitmap_blocks, sbi->geom.blocks_count);
+	if (used_blocks < 0)
+		return used_blocks;
+	used_inodes = vexfs_bitmap_used(sb, sbi->geom.inode_bitmap_start,
+					sbi->geom.inode_bitmap_blocks, sbi->geom.inodes_count);
+	if (used_inodes < 0)
+		return used_inodes;
+	if (used_blocks < sbi->geom.data_start) {
+		pr_err("vexfs (%s): refusing to mount: block bitmap marks only %lld blocks used, metadata alone takes %u\n",
+		       sb->s_id, used_blocks, sbi->geom.data_start);
+		return -EINVAL;
+	}
+	if (used_inodes < VEXFS_FIRST_INO - 1) {
+		pr_err("vexfs (%s): refusing to mount: inode bitmap does not reserve the first %u inodes\n",
+		       sb->s_id, VEXFS_FIRST_INO - 1);
+		return -EINVAL;
+	}
+	sbi->free_blocks = sbi->geom.blocks_count - used_blocks;
+	sbi->free_inodes = sbi->geom.inodes_count - used_inodes;
+	sbi->block_goal = sbi->geom.data_start;
+	sbi->inode_goal = VEXFS_FIRST_INO - 1;
+	return 0;
+}

@@ -1,0 +1,595 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * inode.c - reading and writing inodes (decoded and validated by the Rust
+ * core), the block map behind the page cache, truncate, and evict (where an
+ * unlinked inode's blocks are finally freed).
+ */
+#include <linux/mpage.h>
+#include <linux/writeback.h>
+#include <linux/slab.h>
+#include <linux/random.h>
+#include <linux/pagemap.h>
+#include <linux/uio.h>
+
+#include "vexfs.h"
+
+#define ADDR_PER_BLOCK VEXFS_ADDR_PER_BLOCK
+
+static bool vexfs_data_block_ok(struct super_block *sb, u32 b)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+
+	return b >= sbi->geom.data_start && b < sbi->geom.blocks_count;
+}
+
+void vexfs_set_inode_ops(struct inode *inode)
+{
+	struct vexfs_inode_info *vi = VEXFS_I(inode);
+
+	if (S_ISREG(inode->i_mode)) {
+		inode->i_op = &vexfs_file_inode_operations;
+		inode->i_fop = &vexfs_file_operations;
+		inode->i_mapping->a_ops = &vexfs_aops;
+	} else if (S_ISDIR(inode->i_mode)) {
+		inode->i_op = &vexfs_dir_inode_operations;
+		inode->i_fop = &vexfs_dir_operations;
+		inode->i_mapping->a_ops = &vexfs_aops;
+	} else if (S_ISLNK(inode->i_mode)) {
+		if (vi->i_flags & VEXFS_INODE_FL_INLINE_SYMLINK) {
+			/* i_data holds the target; it is NUL-terminated (len < 60). */
+			inode->i_link = (char *)vi->i_data;
+			inode->i_op = &simple_symlink_inode_operations;
+		} else {
+			inode->i_op = &vexfs_symlink_inode_operations;
+			inode_nohighmem(inode);
+			inode->i_mapping->a_ops = &vexfs_aops;
+		}
+	} else {
+		inode->i_op = &vexfs_special_inode_operations;
+	}
+}
+
+struct inode *vexfs_iget(struct super_block *sb, unsigned long ino)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+	struct vexfs_inode_mem im;
+	struct vexfs_inode_info *vi;
+	struct buffer_head *bh;
+	struct inode *inode;
+	char msg[VEXFS_MSG_LEN];
+	u32 block_nr, offset;
+	int err;
+
+	if (ino > U32_MAX)
+		return ERR_PTR(-EINVAL);
+	inode = iget_locked(sb, ino);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	if (!(inode->i_state & I_NEW))
+		return inode;
+
+	err = vexfs_inode_locate(&sbi->geom, ino, &block_nr, &offset);
+	if (err)
+		goto bad;
+	bh = sb_bread(sb, block_nr);
+	if (!bh) {
+		pr_err_ratelimited("vexfs (%s): cannot read inode table block %u\n", sb->s_id, block_nr);
+		err = -EIO;
+		goto bad;
+	}
+	err = vexfs_inode_decode(&sbi->geom, (const u8 *)bh->b_data + offset,
+				 VEXFS_INODE_SIZE, ino, &im, msg, sizeof(msg));
+	brelse(bh);
+	if (err == -ENOENT) {
+		/* A directory entry pointing at a free inode. */
+		err = vexfs_corrupt(sb, "inode %lu is referenced but free", ino);
+		goto bad;
+	}
+	if (err) {
+		if (err == -EUCLEAN)
+			vexfs_corrupt(sb, "%s", msg);
+		goto bad;
+	}
+	if (im.links_count == 0 && ino != VEXFS_ROOT_INO) {
+		/* Reached through a name but unlinked: only an orphan may be. */
+		err = vexfs_corrupt(sb, "inode %lu has no links but is referenced", ino);
+		goto bad;
+	}
+
+	vi = VEXFS_I(inode);
+	inode->i_mode = im.mode;
+	i_uid_write(inode, im.uid);
+	i_gid_write(inode, im.gid);
+	set_nlink(inode, im.links_count);
+	inode->i_size = im.size;
+	inode->i_blocks = im.blocks;
+	inode->i_atime.tv_sec = im.atime;
+	inode->i_atime.tv_nsec = im.atime_nsec;
+	inode->i_mtime.tv_sec = im.mtime;
+	inode->i_mtime.tv_nsec = im.mtime_nsec;
+	inode->i_ctime.tv_sec = im.ctime;
+	inode->i_ctime.tv_nsec = im.ctime_nsec;
+	inode->i_generation = im.generation;
+	vi->i_crtime.tv_sec = im.crtime;
+	vi->i_crtime.tv_nsec = im.crtime_nsec;
+	memcpy(vi->i_data, im.block, sizeof(vi->i_data));
+	vi->i_flags = im.flags;
+	vi->i_xattr_block = im.xattr_block;
+	vi->i_dir_depth = im.dir_depth;
+	vi->i_orphan_next = im.orphan_next;
+	vi->i_vector_dim = im.vector_dim;
+	if (vi->i_flags & VEXFS_INODE_FL_INLINE_SYMLINK)
+		((char *)vi->i_data)[inode->i_size] = '\0';	/* size < 60, checked by the core */
+
+	if (S_ISCHR(inode->i_mode) || S_ISBLK(inode->i_mode) ||
+	    S_ISFIFO(inode->i_mode) || S_ISSOCK(inode->i_mode))
+		init_special_inode(inode, inode->i_mode, new_decode_dev(im.rdev));
+	vexfs_set_inode_ops(inode);
+	unlock_new_inode(inode);
+	return inode;
+
+bad:
+	iget_failed(inode);
+	return ERR_PTR(err);
+}
+
+static void vexfs_fill_inode_mem(struct inode *inode, struct vexfs_inode_mem *im)
+{
+	struct vexfs_inode_info *vi = VEXFS_I(inode);
+
+	memset(im, 0, sizeof(*im));
+	im->mode = inode->i_mode;
+	im->links_count = inode->i_nlink;
+	im->uid = i_uid_read(inode);
+	im->gid = i_gid_read(inode);
+	im->flags = vi->i_flags;
+	im->generation = inode->i_generation;
+	im->size = inode->i_size;
+	im->blocks = inode->i_blocks;
+	im->atime = inode->i_atime.tv_sec;
+	im->atime_nsec = inode->i_atime.tv_nsec;
+	im->mtime = inode->i_mtime.tv_sec;
+	im->mtime_nsec = inode->i_mtime.tv_nsec;
+	im->ctime = inode->i_ctime.tv_sec;
+	im->ctime_nsec = inode->i_ctime.tv_nsec;
+	im->crtime = vi->i_crtime.tv_sec;
+	im->crtime_nsec = vi->i_crtime.tv_nsec;
+	if (S_ISCHR(inode->i_mode) || S_ISBLK(inode->i_mode))
+		im->rdev = new_encode_dev(inode->i_rdev);
+	im->xattr_block = vi->i_xattr_block;
+	im->dir_depth = vi->i_dir_depth;
+	im->orphan_next = vi->i_orphan_next;
+	im->vector_dim = vi->i_vector_dim;
+	memcpy(im->block, vi->i_data, sizeof(im->block));
+}
+
+/* Write the in-memory inode into its inode table block. */
+static int vexfs_update_inode(struct inode *inode, bool wait, bool erase)
+{
+	struct super_block *sb = inode->i_sb;
+	struct vexfs_inode_mem im;
+	struct buffer_head *bh;
+	u32 block_nr, offset;
+	int err;
+
+	err = vexfs_inode_locate(&VEXFS_SB(sb)->geom, inode->i_ino, &block_nr, &offset);
+	if (err)
+		return err;
+	if (!erase) {
+		mutex_lock(&VEXFS_I(inode)->i_map_lock);
+		vexfs_fill_inode_mem(inode, &im);
+		mutex_unlock(&VEXFS_I(inode)->i_map_lock);
+	}
+	bh = sb_bread(sb, block_nr);
+	if (!bh) {
+		pr_err_ratelimited("vexfs (%s): cannot read inode table block %u\n", sb->s_id, block_nr);
+		return -EIO;
+	}
+	lock_buffer(bh);
+	if (erase)	/* a free inode is all zero on disk */
+		memset(bh->b_data + offset, 0, VEXFS_INODE_SIZE);
+	else
+		err = vexfs_inode_encode(&im, inode->i_ino, (u8 *)bh->b_data + offset,
+					 VEXFS_INODE_SIZE);
+	unlock_buffer(bh);
+	if (!err) {
+		mark_buffer_dirty(bh);
+		if (wait) {
+			sync_dirty_buffer(bh);
+			if (buffer_write_io_error(bh))
+				err = -EIO;
+		}
+	} else {
+		pr_err_ratelimited("vexfs (%s): cannot encode inode %lu: %d\n",
+				   sb->s_id, inode->i_ino, err);
+	}
+	brelse(bh);
+	return err;
+}
+
+int vexfs_write_inode(struct inode *inode, struct writeback_control *wbc)
+{
+	return vexfs_update_inode(inode, wbc->sync_mode == WB_SYNC_ALL, false);
+}
+
+/* Read entry idx of indirect block blk, validating what it points at. */
+static int vexfs_read_indirect(struct inode *inode, u32 blk, u32 idx,
+			       struct buffer_head **bhp, u32 *val)
+{
+	struct super_block *sb = inode->i_sb;
+	struct buffer_head *bh;
+	u32 v;
+
+	if (!vexfs_data_block_ok(sb, blk))
+		return vexfs_corrupt(sb, "inode %lu: block pointer %u outside the data area",
+				     inode->i_ino, blk);
+	bh = sb_bread(sb, blk);
+	if (!bh)
+		return -EIO;
+	v = le32_to_cpu(((__le32 *)bh->b_data)[idx]);
+	if (v && !vexfs_data_block_ok(sb, v)) {
+		brelse(bh);
+		return vexfs_corrupt(sb, "inode %lu: indirect block %u entry %u points at %u",
+				     inode->i_ino, blk, idx, v);
+	}
+	*bhp = bh;
+	*val = v;
+	return 0;
+}
+
+/* Allocate a block for inode; indirect blocks are zeroed and tied to it. */
+static int vexfs_alloc_mapped(struct inode *inode, u32 goal, bool indirect, u32 *out)
+{
+	struct buffer_head *bh;
+	int err;
+
+	err = vexfs_new_block(inode, goal, out);
+	if (err)
+		return err;
+	inode->i_blocks += VEXFS_BLOCK_SIZE >> 9;
+	if (!indirect)
+		return 0;
+	bh = sb_getblk(inode->i_sb, *out);
+	if (!bh) {
+		vexfs_free_block(inode->i_sb, *out);
+		inode->i_blocks -= VEXFS_BLOCK_SIZE >> 9;
+		return -ENOMEM;
+	}
+	lock_buffer(bh);
+	memset(bh->b_data, 0, VEXFS_BLOCK_SIZE);
+	set_buffer_uptodate(bh);
+	unlock_buffer(bh);
+	mark_buffer_dirty_inode(bh, inode);
+	brelse(bh);
+	return 0;
+}
+
+int vexfs_get_block(struct inode *inode, sector_t iblock,
+		    struct buffer_head *bh_result, int create)
+{
+	struct vexfs_inode_info *vi = VEXFS_I(inode);
+	struct super_block *sb = inode->i_sb;
+	u32 offsets[4], blk, goal;
+	bool fresh = false;
+	int depth, level, err = 0;
+
+	depth = vexfs_bmap_path(iblock, offsets);
+	if (depth < 0)
+		return create ? -EFBIG : 0;
+
+	mutex_lock(&vi->i_map_lock);
+	blk = vi->i_data[offsets[0]];
+	if (blk && !vexfs_data_block_ok(sb, blk)) {
+		err = vexfs_corrupt(sb, "inode %lu: block pointer %u outside the data area",
+				    inode->i_ino, blk);
+		goto out;
+	}
+	goal = blk;
+	if (!blk) {
+		if (!create)
+			goto out;
+		err = vexfs_alloc_mapped(inode, 0, depth > 1, &blk);
+		if (err)
+			goto out;
+		vi->i_data[offsets[0]] = blk;
+		fresh = depth == 1;
+		mark_inode_dirty(inode);
+	}
+	for (level = 1; level < depth; level++) {
+		struct buffer_head *bh;
+		u32 next;
+
+		err = vexfs_read_indirect(inode, blk, offsets[level], &bh, &next);
+		if (err)
+			goto out;
+		if (!next) {
+			if (!create) {
+				brelse(bh);
+				goto out;
+			}
+			err = vexfs_alloc_mapped(inode, blk + 1, level < depth - 1, &next);
+			if (err) {
+				brelse(bh);
+				goto out;
+			}
+			lock_buffer(bh);
+			((__le32 *)bh->b_data)[offsets[level]] = cpu_to_le32(next);
+			unlock_buffer(bh);
+			mark_buffer_dirty_inode(bh, inode);
+			mark_inode_dirty(inode);
+			fresh = level == depth - 1;
+		}
+		brelse(bh);
+		blk = next;
+	}
+	map_bh(bh_result, sb, blk);
+	if (fresh)
+		set_buffer_new(bh_result);
+out:
+	mutex_unlock(&vi->i_map_lock);
+	return err;
+}
+
+/*
+ * Free the part of the subtree rooted at blk (height 0 = a data block) that
+ * covers file blocks >= keep; base is the first file block it covers.
+ * Returns true when blk itself was freed. Depth is at most 3.
+ */
+static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, u64 keep)
+{
+	struct super_block *sb = inode->i_sb;
+	struct buffer_head *bh;
+	u64 span = 1;
+	bool dirty = false;
+	int i;
+
+	if (!vexfs_data_block_ok(sb, blk)) {
+		vexfs_corrupt(sb, "inode %lu: not freeing bad block pointer %u", inode->i_ino, blk);
+		return true;	/* drop the bad pointer, never free metadata */
+	}
+	if (height == 0) {
+		if (base < keep)
+			return false;
+		goto free_self;
+	}
+	for (i = 1; i < height; i++)
+		span *= ADDR_PER_BLOCK;
+	bh = sb_bread(sb, blk);
+	if (!bh) {
+		pr_err_ratelimited("vexfs (%s): cannot read indirect block %u of inode %lu, leaking its subtree\n",
+				   sb->s_id, blk, inode->i_ino);
+		return false;
+	}
+	for (i = 0; i < ADDR_PER_BLOCK; i++) {
+		__le32 *slot = (__le32 *)bh->b_data + i;
+		u32 child = le32_to_cpu(*slot);
+		u64 cbase = base + i * span;
+
+		if (!child || cbase + span <= keep)
+			continue;
+		if (vexfs_trim_tree(inode, child, height - 1, cbase, keep)) {
+			lock_buffer(bh);
+			*slot = 0;
+			unlock_buffer(bh);
+			dirty = true;
+		}
+	}
+	if (base >= keep) {
+		bforget(bh);
+		goto free_self;
+	}
+	if (dirty)
+		mark_buffer_dirty_inode(bh, inode);
+	brelse(bh);
+	return false;
+
+free_self:
+	vexfs_free_block(sb, blk);
+	inode->i_blocks -= VEXFS_BLOCK_SIZE >> 9;
+	return true;
+}
+
+/* Free every block at or beyond file block keep. */
+static void vexfs_free_blocks_from(struct inode *inode, u64 keep)
+{
+	static const u64 tree_base[3] = {
+		VEXFS_NDIR_BLOCKS,
+		VEXFS_NDIR_BLOCKS + ADDR_PER_BLOCK,
+		VEXFS_NDIR_BLOCKS + ADDR_PER_BLOCK + (u64)ADDR_PER_BLOCK * ADDR_PER_BLOCK,
+	};
+	struct vexfs_inode_info *vi = VEXFS_I(inode);
+	int i;
+
+	mutex_lock(&vi->i_map_lock);
+	for (i = 0; i < VEXFS_N_BLOCKS; i++) {
+		u32 blk = vi->i_data[i];
+		bool freed;
+
+		if (!blk)
+			continue;
+		if (i < VEXFS_NDIR_BLOCKS)
+			freed = vexfs_trim_tree(inode, blk, 0, i, keep);
+		else
+			freed = vexfs_trim_tree(inode, blk, i - VEXFS_NDIR_BLOCKS + 1,
+						tree_base[i - VEXFS_NDIR_BLOCKS], keep);
+		if (freed)
+			vi->i_data[i] = 0;
+	}
+	mutex_unlock(&vi->i_map_lock);
+}
+
+static int vexfs_truncate(struct inode *inode, loff_t size)
+{
+	int err;
+
+	if (!(S_ISREG(inode->i_mode) || S_ISDIR(inode->i_mode) || S_ISLNK(inode->i_mode)))
+		return -EINVAL;
+	if (VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_INLINE_SYMLINK)
+		return -EINVAL;
+	err = block_truncate_page(inode->i_mapping, size, vexfs_get_block);
+	if (err)
+		return err;
+	truncate_setsize(inode, size);
+	vexfs_free_blocks_from(inode, DIV_ROUND_UP_ULL(size, VEXFS_BLOCK_SIZE));
+	inode->i_mtime = inode->i_ctime = current_time(inode);
+	mark_inode_dirty(inode);
+	return 0;
+}
+
+int vexfs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
+		  struct iattr *attr)
+{
+	struct inode *inode = d_inode(dentry);
+	int err;
+
+	err = setattr_prepare(mnt_userns, dentry, attr);
+	if (err)
+		return err;
+	if ((attr->ia_valid & ATTR_SIZE) && attr->ia_size != i_size_read(inode)) {
+		if (attr->ia_size > inode->i_sb->s_maxbytes)
+			return -EFBIG;
+		inode_dio_wait(inode);
+		err = vexfs_truncate(inode, attr->ia_size);
+		if (err)
+			return err;
+	}
+	setattr_copy(mnt_userns, inode, attr);
+	mark_inode_dirty(inode);
+	return 0;
+}
+
+int vexfs_getattr(struct user_namespace *mnt_userns, const struct path *path,
+		  struct kstat *stat, u32 request_mask, unsigned int query_flags)
+{
+	struct inode *inode = d_inode(path->dentry);
+
+	generic_fillattr(mnt_userns, inode, stat);
+	if (request_mask & STATX_BTIME) {
+		stat->btime = VEXFS_I(inode)->i_crtime;
+		stat->result_mask |= STATX_BTIME;
+	}
+	return 0;
+}
+
+/*
+ * An inode whose last link is gone is freed here, when the last opener
+ * has let go, never at unlink: open-but-unlinked files stay readable.
+ */
+void vexfs_evict_inode(struct inode *inode)
+{
+	bool drop = !inode->i_nlink && !is_bad_inode(inode);
+
+	truncate_inode_pages_final(&inode->i_data);
+	if (drop) {
+		inode->i_size = 0;
+		if (!(VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_INLINE_SYMLINK))
+			vexfs_free_blocks_from(inode, 0);
+		vexfs_update_inode(inode, inode_needs_sync(inode), true);
+	}
+	invalidate_inode_buffers(inode);
+	clear_inode(inode);
+	if (drop)
+		vexfs_free_ino(inode->i_sb, inode->i_ino);
+}
+
+struct inode *vexfs_new_inode(struct inode *dir, umode_t mode)
+{
+	struct super_block *sb = dir->i_sb;
+	struct vexfs_inode_info *vi;
+	struct inode *inode;
+	u32 ino;
+	int err;
+
+	inode = new_inode(sb);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	err = vexfs_new_ino(sb, &ino);
+	if (err) {
+		make_bad_inode(inode);
+		iput(inode);
+		return ERR_PTR(err);
+	}
+	inode_init_owner(&init_user_ns, inode, dir, mode);
+	inode->i_ino = ino;
+	inode->i_blocks = 0;
+	inode->i_mtime = inode->i_atime = inode->i_ctime = current_time(inode);
+	inode->i_generation = get_random_u32();
+	vi = VEXFS_I(inode);
+	memset(vi->i_data, 0, sizeof(vi->i_data));
+	vi->i_flags = 0;
+	vi->i_xattr_block = 0;
+	vi->i_dir_depth = 0;
+	vi->i_orphan_next = 0;
+	vi->i_vector_dim = 0;
+	vi->i_crtime = inode->i_mtime;
+	if (insert_inode_locked(inode) < 0) {
+		/* The bitmap said free but the inode is live: refuse, keep both. */
+		err = vexfs_corrupt(sb, "inode %u allocated twice", ino);
+		make_bad_inode(inode);
+		iput(inode);
+		return ERR_PTR(err);
+	}
+	mark_inode_dirty(inode);
+	return inode;
+}
+
+static int vexfs_read_folio(struct file *file, struct folio *folio)
+{
+	return block_read_full_folio(folio, vexfs_get_block);
+}
+
+static int vexfs_writepage(struct page *page, struct writeback_control *wbc)
+{
+	return block_write_full_page(page, vexfs_get_block, wbc);
+}
+
+static void vexfs_write_failed(struct address_space *mapping, loff_t to)
+{
+	struct inode *inode = mapping->host;
+
+	if (to > inode->i_size) {
+		truncate_pagecache(inode, inode->i_size);
+		vexfs_free_blocks_from(inode, DIV_ROUND_UP_ULL(inode->i_size, VEXFS_BLOCK_SIZE));
+	}
+}
+
+static int vexfs_write_begin(struct file *file, struct address_space *mapping,
+			     loff_t pos, unsigned int len, struct page **pagep, void **fsdata)
+{
+	int err;
+
+	err = block_write_begin(mapping, pos, len, pagep, vexfs_get_block);
+	if (err < 0)
+		vexfs_write_failed(mapping, pos + len);
+	return err;
+}
+
+static int vexfs_write_end(struct file *file, struct address_space *mapping,
+			   loff_t pos, unsigned int len, unsigned int copied,
+			   struct page *page, void *fsdata)
+{
+	int ret;
+
+	ret = generic_write_end(file, mapping, pos, len, copied, page, fsdata);
+	if (ret < len)
+		vexfs_write_failed(mapping, pos + len);
+	return ret;
+}
+
+static sector_t vexfs_bmap(struct address_space *mapping, sector_t block)
+{
+	return generic_block_bmap(mapping, block, vexfs_get_block);
+}
+
+const struct address_space_operations vexfs_aops = {
+	.dirty_folio		= block_dirty_folio,
+	.invalidate_folio	= block_invalidate_folio,
+	.read_folio		= vexfs_read_folio,
+	.writepage		= vexfs_writepage,
+	.write_begin		= vexfs_write_begin,
+	.write_end		= vexfs_write_end,
+	.bmap			= vexfs_bmap,
+	.migrate_folio		= buffer_migrate_folio,
+	.is_partially_uptodate	= block_is_partially_uptodate,
+	.error_remove_page	= generic_error_remove_page,
+};

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * namei.c - name operations: lookup, create, mknod, link, unlink, symlink,
+ * mkdir, rmdir, rename. The VFS holds the directories' i_rwsem; link counts
+ * follow POSIX (a directory has 2 + its subdirectories).
+ */
+#include <linux/namei.h>
+
+#include "vexfs.h"
+
+static struct dentry *vexfs_lookup(struct inode *dir, struct dentry *dentry, unsigned int flags)
+{
+	struct vexfs_dirent_view view;
+	struct inode *inode = NULL;
+	struct buffer_head *bh;
+	int err;
+
+	err = vexfs_find_entry(dir, &dentry->d_name, &bh, &view);
+	if (!err) {
+		u32 ino = view.ino;
+
+		brelse(bh);
+		inode = vexfs_iget(dir->i_sb, ino);
+	} else if (err != -ENOENT) {
+		inode = ERR_PTR(err);
+	}
+	return d_splice_alias(inode, dentry);
+}
+
+/* Link a freshly made inode under dentry, or undo it. */
+static int vexfs_add_nondir(struct dentry *dentry, struct inode *inode)
+{
+	int err = vexfs_add_link(d_inode(dentry->d_parent), &dentry->d_name, inode);
+
+	if (err) {
+		inode_dec_link_count(inode);
+		discard_new_inode(inode);
+		return err;
+	}
+	d_instantiate_new(dentry, inode);
+	return 0;
+}
+
+static int vexfs_create(struct user_namespace *mnt_userns, struct inode *dir,
+			struct dentry *dentry, umode_t mode, bool excl)
+{
+	struct inode *inode = vexfs_new_inode(dir, mode);
+
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	vexfs_set_inode_ops(inode);
+	return vexfs_add_nondir(dentry, inode);
+}
+
+static int vexfs_mknod(struct user_namespace *mnt_userns, struct inode *dir,
+		       struct dentry *dentry, umode_t mode, dev_t rdev)
+{
+	struct inode *inode;
+
+	if (!new_valid_dev(rdev))
+		return -EINVAL;
+	inode = vexfs_new_inode(dir, mode);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	init_special_inode(inode, inode->i_mode, rdev);
+	vexfs_set_inode_ops(inode);
+	mark_inode_dirty(inode);
+	return vexfs_add_nondir(dentry, inode);
+}
+
+static int vexfs_symlink(struct user_namespace *mnt_userns, struct inode *dir,
+			 struct dentry *dentry, const char *symname)
+{
+	size_t len = strlen(symname);
+	struct inode *inode;
+	int err;
+
+	if (len > VEXFS_MAX_SYMLINK_LEN)
+		return -ENAMETOOLONG;
+	inode = vexfs_new_inode(dir, S_IFLNK | 0777);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	if (len < sizeof(VEXFS_I(inode)->i_data)) {
+		/* Short targets live in the block map slots. */
+		VEXFS_I(inode)->i_flags |= VEXFS_INODE_FL_INLINE_SYMLINK;
+		memcpy(VEXFS_I(inode)->i_data, symname, len);
+		inode->i_size = len;
+		vexfs_set_inode_ops(inode);
+	} else {
+		vexfs_set_inode_ops(inode);
+		err = page_symlink(inode, symname, len + 1);
+		if (err) {
+			inode_dec_link_count(inode);
+			discard_new_inode(inode);
+			return err;
+		}
+		/* page_symlink counted the NUL; the target is len bytes. */
+		i_size_write(inode, len);
+	}
+	mark_inode_dirty(inode);
+	return vexfs_add_nondir(dentry, inode);
+}
+
+static int vexfs_link(struct dentry *old_dentry, struct inode *dir, struct dentry *dentry)
+{
+	struct inode *inode = d_inode(old_dentry);
+	int err;
+
+	if (inode->i_nlink >= U16_MAX)
+		return -EMLINK;
+	inode->i_ctime = current_time(inode);
+	inode_inc_link_count(inode);
+	ihold(inode);
+	err = vexfs_add_link(dir, &dentry->d_name, inode);
+	if (err) {
+		inode_dec_link_count(inode);
+		iput(inode);
+		return err;
+	}
+	d_instantiate(dentry, inode);
+	return 0;
+}
+
+static int vexfs_unlink(struct inode *dir, struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+	struct vexfs_dirent_view view;
+	struct buffer_head *bh;
+	int err;
+
+	err = vexfs_find_entry(dir, &dentry->d_name, &bh, &view);
+	if (err)
+		return err;
+	if (view.ino != inode->i_ino) {
+		brelse(bh);
+		return vexfs_corrupt(dir->i_sb, "directory %lu: entry for inode %lu names %u",
+				     dir->i_ino, inode->i_ino, view.ino);
+	}
+	err = vexfs_delete_entry(dir, bh, &view);
+	brelse(bh);
+	if (err)
+		return err;
+	inode->i_ctime = dir->i_ctime;
+	inode_dec_link_count(inode);
+	return 0;
+}
+
+static int vexfs_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
+		       struct dentry *dentry, umode_t mode)
+{
+	struct inode *inode;
+	int err;
+
+	if (dir->i_nlink >= U16_MAX)
+		return -EMLINK;
+	inode_inc_link_count(dir);
+	inode = vexfs_new_inode(dir, S_IFDIR | mode);
+	err = PTR_ERR(inode);
+	if (IS_ERR(inode))
+		goto out_dir;
+	vexfs_set_inode_ops(inode);
+	inode_inc_link_count(inode);	/* "." */
+	err = vexfs_make_empty(inode, dir);
+	if (err)
+		goto out_fail;
+	err = vexfs_add_link(dir, &dentry->d_name, inode);
+	if (err)
+		goto out_fail;
+	d_instantiate_new(dentry, inode);
+	return 0;
+
+out_fail:
+	inode_dec_link_count(inode);
+	inode_dec_link_count(inode);
+	discard_new_inode(inode);
+out_dir:
+	inode_dec_link_count(dir);
+	return err;
+}
+
+static int vexfs_rmdir(struct inode *dir, struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+	int err;
+
+	err = vexfs_empty_dir(inode);
+	if (err < 0)
+		return err;
+	if (!err)
+		return -ENOTEMPTY;
+	err = vexfs_unlink(dir, dentry);
+	if (err)
+		return err;
+	inode->i_size = 0;
+	inode_dec_link_count(inode);	/* "." */
+	inode_dec_link_count(dir);	/* ".." */
+	return 0;
+}
+
+static int vexfs_rename(struct user_namespace *mnt_userns, struct inode *old_dir,
+			struct dentry *old_dentry, struct inode *new_dir,
+			struct dentry *new_dentry, unsigned int flags)
+{
+	struct inode *old_inode = d_inode(old_dentry);
+	struct inode *new_inode = d_inode(new_dentry);
+	struct vexfs_dirent_view old_view, dotdot_view, new_view;
+	struct buffer_head *old_bh = NULL, *dotdot_bh = NULL, *new_bh;
+	static const struct qstr dotdot = QSTR_INIT("..", 2);
+	bool is_dir = S_ISDIR(old_inode->i_mode);
+	int err;
+
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL;
+
+	err = vexfs_find_entry(old_dir, &old_dentry->d_name, &old_bh, &old_view);
+	if (err)
+		return err;
+	if (is_dir && old_dir != new_dir) {
+		err = vexfs_find_entry(old_inode, &dotdot, &dotdot_bh, &dotdot_view);
+		if (err)
+			goto out;
+	}
+
+	if (new_inode) {
+		if (is_dir) {
+			err = vexfs_empty_dir(new_inode);
+			if (err <= 0) {
+				err = err ? err : -ENOTEMPTY;
+				goto out;
+			}
+		}
+		err = vexfs_find_entry(new_dir, &new_dentry->d_name, &new_bh, &new_view);
+		if (err)
+			goto out;
+		err = vexfs_set_link(new_dir, new_bh, &new_view, old_inode);
+		brelse(new_bh);
+		if (err)
+			goto out;
+		new_inode->i_ctime = current_time(new_inode);
+		if (is_dir)
+			drop_nlink(new_inode);	/* its "." */
+		inode_dec_link_count(new_inode);
+	} else {
+		if (is_dir && new_dir != old_dir && new_dir->i_nlink >= U16_MAX) {
+			err = -EMLINK;
+			goto out;
+		}
+		err = vexfs_add_link(new_dir, &new_dentry->d_name, old_inode);
+		if (err)
+			goto out;
+		if (is_dir && new_dir != old_dir)
+			inode_inc_link_count(new_dir);
+	}
+
+	/* The entry may have moved if the same block was rewritten: find it again. */
+	brelse(old_bh);
+	old_bh = NULL;
+	err = vexfs_find_entry(old_dir, &old_dentry->d_name, &old_bh, &old_view);
+	if (err)
+		goto out;
+	if (old_view.ino != old_inode->i_ino) {
+		err = vexfs_corrupt(old_dir->i_sb, "rename: entry moved under us in directory %lu",
+				    old_dir->i_ino);
+		goto out;
+	}
+	err = vexfs_delete_entry(old_dir, old_bh, &old_view);
+	if (err)
+		goto out;
+	old_inode->i_ctime = current_time(old_inode);
+	mark_inode_dirty(old_inode);
+
+	if (dotdot_bh) {
+		err = vexfs_set_link(old_inode, dotdot_bh, &dotdot_view, new_dir);
+		if (err)
+			goto out;
+		inode_dec_link_count(old_dir);
+	}
+out:
+	brelse(dotdot_bh);
+	brelse(old_bh);
+	return err;
+}
+
+const struct inode_operations vexfs_dir_inode_operations = {
+	.create		= vexfs_create,
+	.lookup		= vexfs_lookup,
+	.link		= vexfs_link,
+	.unlink		= vexfs_unlink,
+	.symlink	= vexfs_symlink,
+	.mkdir		= vexfs_mkdir,
+	.rmdir		= vexfs_rmdir,
+	.mknod		= vexfs_mknod,
+	.rename		= vexfs_rename,
+	.setattr	= vexfs_setattr,
+	.getattr	= vexfs_getattr,
+};
+
+const struct inode_operations vexfs_symlink_inode_operations = {
+	.get_link	= page_get_link,
+	.setattr	= vexfs_setattr,
+	.getattr	= vexfs_getattr,
+};
+
+const struct inode_operations vexfs_special_inode_operations = {
+	.setattr	= vexfs_setattr,
+	.getattr	= vexfs_getattr,
+};

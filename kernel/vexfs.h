@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vexfs.h - in-memory state of a mounted VexFS and the module's internal
+ * interfaces. On-disk structures live in shim/vexfs_format.h; the format
+ * logic (validation, encoding, directory records) is the Rust core's, called
+ * through shim/vexfs_core.h.
+ */
+#ifndef _VEXFS_H
+#define _VEXFS_H
+
+#include <linux/fs.h>
+#include <linux/buffer_head.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+#include "../shim/vexfs_format.h"
+#include "../shim/vexfs_core.h"
+
+#define VEXFS_MSG_LEN 160
+
+/* Per-mount state; never written to disk as such. */
+struct vexfs_sb_info {
+	struct vexfs_sb_geom geom;	/* validated superblock, host order */
+	struct buffer_head *sbh;	/* block 0, kept for superblock updates */
+	/*
+	 * Serialises bitmap find-then-set and the free counters, so no block
+	 * or inode is ever handed out twice.
+	 */
+	struct mutex alloc_lock;
+	u64 free_blocks;
+	u32 free_inodes;
+	u32 block_goal;			/* where the next block search starts */
+	u32 inode_goal;			/* where the next inode search starts */
+	unsigned int mount_opts;
+};
+
+/* Per-inode state, embedding the VFS inode. */
+struct vexfs_inode_info {
+	__u32 i_data[VEXFS_N_BLOCKS];	/* block map (or inline symlink bytes) */
+	__u32 i_flags;			/* VEXFS_INODE_FL_* */
+	__u32 i_xattr_block;
+	__u32 i_dir_depth;
+	__u32 i_orphan_next;
+	__u32 i_vector_dim;
+	struct timespec64 i_crtime;
+	/* Protects i_data and the indirect blocks against concurrent map/truncate. */
+	struct mutex i_map_lock;
+	struct inode vfs_inode;
+};
+
+static inline struct vexfs_sb_info *VEXFS_SB(struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+static inline struct vexfs_inode_info *VEXFS_I(struct inode *inode)
+{
+	return container_of(inode, struct vexfs_inode_info, vfs_inode);
+}
+
+/* Print a corruption message naming the volume, and return -EUCLEAN. */
+#define vexfs_corrupt(sb, fmt, ...)					\
+	({								\
+		pr_err_ratelimited("vexfs (%s): corruption: " fmt "\n",	\
+				   (sb)->s_id, ##__VA_ARGS__);		\
+		-EUCLEAN;						\
+	})
+
+/* super.c */
+int vexfs_write_super(struct super_block *sb, int wait);
+
+/* balloc.c - block and inode bitmaps */
+int vexfs_new_block(struct inode *inode, u32 goal, u32 *out);
+void vexfs_free_block(struct super_block *sb, u32 block_nr);
+int vexfs_new_ino(struct super_block *sb, u32 *out);
+void vexfs_free_ino(struct super_block *sb, u32 ino);
+int vexfs_count_free(struct super_block *sb);
+
+/* inode.c */
+extern const struct address_space_operations vexfs_aops;
+struct inode *vexfs_iget(struct super_block *sb, unsigned long ino);
+int vexfs_write_inode(struct inode *inode, struct writeback_control *wbc);
+void vexfs_evict_inode(struct inode *inode);
+int vexfs_get_block(struct inode *inode, sector_t iblock,
+		    struct buffer_head *bh_result, int create);
+void vexfs_set_inode_ops(struct inode *inode);
+int vexfs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
+		  struct iattr *attr);
+int vexfs_getattr(struct user_namespace *mnt_userns, const struct path *path,
+		  struct kstat *stat, u32 request_mask, unsigned int query_flags);
+struct inode *vexfs_new_inode(struct inode *dir, umode_t mode);
+
+/* dir.c */
+extern const struct file_operations vexfs_dir_operations;
+int vexfs_find_entry(struct inode *dir, const struct qstr *name,
+		     struct buffer_head **bhp, struct vexfs_dirent_view *view);
+int vexfs_add_link(struct inode *dir, const struct qstr *name, struct inode *inode);
+int vexfs_delete_entry(struct inode *dir, struct buffer_head *bh,
+		       const struct vexfs_dirent_view *view);
+int vexfs_set_link(struct inode *dir, struct buffer_head *bh,
+		   const struct vexfs_dirent_view *view, struct inode *inode);
+int vexfs_make_empty(struct inode *inode, struct inode *parent);
+int vexfs_empty_dir(struct inode *inode);
+struct buffer_head *vexfs_dir_bread(struct inode *dir, u32 index, int *err);
+
+/* namei.c */
+extern const struct inode_operations vexfs_dir_inode_operations;
+extern const struct inode_operations vexfs_symlink_inode_operations;
+extern const struct inode_operations vexfs_special_inode_operations;
+
+/* file.c */
+extern const struct file_operations vexfs_file_operations;
+extern const struct inode_operations vexfs_file_inode_operations;
+
+#endif /* _VEXFS_H */

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Build one Rust staticlib crate into a relocatable object that links into
+# vexfs.ko, then gate it. Usage:
+#   build-kernel-rust.sh core|simd OUT.o
+# core: kernel/rust      -> soft-float, target x86_64-unknown-none, no SIMD allowed
+# simd: kernel/rust-simd -> target x86_64-unknown-linux-gnu, kernel code model;
+#       the only object allowed to hold SSE/AVX instructions.
+# The recipe (and why each flag is needed) is in shared/KERNEL-BUILD-NOTES.md.
+set -euo pipefail
+
+kind=${1:?usage: build-kernel-rust.sh core|simd OUT.o}
+out=${2:?usage: build-kernel-rust.sh core|simd OUT.o}
+top=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$(dirname "$out")"
+out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
+common=(-C relocation-model=static -C relro-level=off -C force-unwind-tables=no
+        -Zfunction-return=thunk-extern -Zretpoline-external-thunk)
+case "$kind" in
+  core)
+    crate=$top/kernel/rust; target=x86_64-unknown-none; lib=libvexfs_kobj.a
+    flags=("${common[@]}")
+    ;;
+  simd)
+    crate=$top/kernel/rust-simd; target=x86_64-unknown-linux-gnu; lib=libvexfs_ksimd.a
+    flags=("${common[@]}" -C code-model=kernel -C no-redzone=yes)
+    ;;
+  *) echo "build-kernel-rust.sh: unknown kind '$kind' (core or simd)" >&2; exit 2 ;;
+esac
+
+export RUSTC_BOOTSTRAP=1   # -Zbuild-std on stable, as the kernel's own Rust build does
+export CARGO_TARGET_DIR=$crate/target
+RUSTFLAGS="${flags[*]}" cargo build --quiet --release --manifest-path "$crate/Cargo.toml" \
+  --target "$target" -Zbuild-std=core,compiler_builtins
+archive=$crate/target/$target/release/$lib
+[ -f "$archive" ] || { echo "build-kernel-rust.sh: $archive was not produced" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/members"
+dups=$(ar t "$archive" | sort | uniq -d)
+if [ -n "$dups" ]; then
+  # ar x would keep only the last of same-named members and drop code.
+  echo "build-kernel-rust.sh: $archive has duplicate member names: $dups" >&2; exit 1
+fi
+(cd "$work/members" && ar x "$archive")
+
+objs=()
+for m in "$work/members"/*; do
+  case "$m" in *.o) ;; *) rm -f "$m"; continue ;; esac
+  # Strip embedded LLVM bitcode: the host's LLVMgold plugin would otherwise
+  # hide every symbol from binutils.
+  objcopy --remove-section .llvmbc --remove-section .llvmcmd "$m"
+  # compiler_builtins carries weak mem*/str* helpers; rename its definitions
+  # so calls bind to the kernel's own implementations.
+  if nm --defined-only "$m" 2>/dev/null | grep -qE ' [TWtw] (memcpy|memset|memmove|memcmp|bcmp|strlen)$'; then
+    objcopy --redefine-sym memcpy=__vexfs_cb_memcpy --redefine-sym memset=__vexfs_cb_memset \
+            --redefine-sym memmove=__vexfs_cb_memmove --redefine-sym memcmp=__vexfs_cb_memcmp \
+            --redefine-sym bcmp=__vexfs_cb_bcmp --redefine-sym strlen=__vexfs_cb_strlen "$m"
+  fi
+  objs+=("$m")
+done
+
+# Entry points: every global vexfs_* function the crate defines.
+nm --defined-only -g "${objs[@]}" 2>/dev/null | awk '$2 ~ /^[TW]$/ && $3 ~ /^vexfs_/ {print $3}' | sort -u > "$work/exports"
+[ -s "$work/exports" ] || { echo "build-kernel-rust.sh: $kind object exports no vexfs_* symbol" >&2; exit 1; }
+undef=()
+while read -r s; do undef+=(-u "$s"); done < "$work/exports"
+
+ld -r --gc-sections "${undef[@]}" -o "$work/linked.o" "${objs[@]}"
+objcopy --keep-global-symbols="$work/exports" --remove-section .eh_frame \
+        --remove-section '.note.*' --remove-section .comment "$work/linked.o" "$out"
+
+# ---- gates --------------------------------------------------------------
+fail=0
+# Only relocations the module loader handles.
+bad_rel=$(readelf -rW "$out" | awk '/^[0-9a-f]+ +[0-9a-f]+ +R_X86_64/ {print $3}' \
+          | grep -vE '^R_X86_64_(PLT32|PC32|32S|64)$' | sort | uniq -c || true)
+if [ -n "$bad_rel" ]; then
+  echo "build-kernel-rust.sh: $out has relocations the kernel cannot load:" >&2
+  echo "$bad_rel" >&2; fail=1
+fi
+# Undefined symbols must be kernel functions we know about (plus the
+# retpoline/return thunks and the panic hook).
+undef_syms=$(nm -u "$out" | awk '{print $2}' | sort -u)
+unexpected=$(echo "$undef_syms" | grep -vE '^(memcpy|memset|memmove|memcmp|bcmp|strlen|__x86_return_thunk|__x86_indirect_thunk_r[a-z0-9]+|vexfs_rust_panic|vexfs_k[a-z_0-9]+)$' | grep -v '^$' || true)
+if [ -n "$unexpected" ]; then
+  echo "build-kernel-rust.sh: $out references unexpected symbols:" >&2
+  echo "$unexpected" >&2; fail=1
+fi
+if [ "$kind" = core ]; then
+  # No FPU/SIMD state may be touched outside the designated SIMD object.
+  fpu=$(objdump -d --no-show-raw-insn "$out" | grep -E '%[xyz]mm[0-9]|%st(\(|$|,)|\s(f[a-z]*(ld|st|add|sub|mul|div|xch|com|init|save|rstor)[a-z]*|ldmxcsr|stmxcsr|emms|fxsave|fxrstor|xsave|xrstor)\s' || true)
+  if [ -n "$fpu" ]; then
+    echo "build-kernel-rust.sh: $out contains FPU/SIMD instructions (not allowed outside the SIMD object):" >&2
+    echo "$fpu" | head -20 >&2; fail=1
+  fi
+fi
+[ "$fail" = 0 ] || { rm -f "$out"; exit 1; }
+panics=$(objdump -d "$out" | grep -c 'vexfs_rust_panic' || true)
+echo "  RUST    $(basename "$out"): $(wc -l < "$work/exports") entry points, $(stat -c %s "$out") bytes, $panics panic-handler call sites"
