@@ -1,0 +1,136 @@
+//! mkfs.vexfs: make an empty VexFS on a regular file or a block device.
+//!
+//! Exit status: 0 made, 1 the target or the parameters were refused or an
+//! I/O error occurred (the message names the target and the cause), 2 the
+//! command line did not parse.
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use vexfs_tools::fsimage::mkfs::{self, MkfsOptions};
+use vexfs_tools::fsimage::Image;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mkfs.vexfs",
+    bin_name = "mkfs.vexfs",
+    version,
+    about = "Make a VexFS filesystem (files carry embedding vectors, indexed by HNSW)",
+    after_help = "SIZE (only for regular files): bytes with an optional K/M/G/T suffix (powers of 1024); \
+the file is created or resized to it. Without SIZE the whole file or device is used.\n\
+Exit status: 0 success, 1 target refused or I/O error, 2 usage error."
+)]
+struct Args {
+    /// Vector dimension of every file's embedding (1..=4096)
+    #[arg(long, default_value_t = mkfs::DEFAULT_DIM)]
+    dim: u32,
+    /// Distance metric: l2, cosine or dot
+    #[arg(long, default_value = "l2")]
+    metric: String,
+    /// Number of inodes (default: one per 16 KiB)
+    #[arg(short = 'N', long = "inodes", default_value_t = 0, hide_default_value = true)]
+    inodes: u32,
+    /// Journal size in 4 KiB blocks (default: 1/64 of the volume, 1024..=32768)
+    #[arg(short = 'J', long = "journal-blocks", default_value_t = 0, hide_default_value = true)]
+    journal_blocks: u32,
+    /// Volume label (up to 16 bytes)
+    #[arg(short = 'L', long = "label", default_value = "")]
+    label: String,
+    /// HNSW M: links per node above layer 0 (2..=128)
+    #[arg(short = 'M', long = "hnsw-m", default_value_t = mkfs::DEFAULT_HNSW_M)]
+    hnsw_m: u32,
+    /// HNSW ef_construction (1..=4096)
+    #[arg(long = "ef-construction", default_value_t = mkfs::DEFAULT_EF_CONSTRUCTION)]
+    ef_construction: u32,
+    /// Quiet: print nothing on success
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// Regular file or block device to format
+    target: PathBuf,
+    /// Size for a regular file, e.g. 64M (creates or resizes the file)
+    size: Option<String>,
+}
+
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return None,
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    num.parse::<u64>().ok()?.checked_mul(mult)
+}
+
+fn run(a: &Args) -> Result<(), String> {
+    let t = a.target.display().to_string();
+    let metric = mkfs::parse_metric(&a.metric)
+        .ok_or_else(|| format!("{t}: unknown metric '{}' (use l2, cosine or dot)", a.metric))?;
+    let opts = MkfsOptions {
+        dim: a.dim,
+        metric,
+        inodes: a.inodes,
+        journal_blocks: a.journal_blocks,
+        label: a.label.clone(),
+        hnsw_m: a.hnsw_m,
+        ef_construction: a.ef_construction,
+        uuid: None,
+        now_sec: None,
+    };
+    mkfs::check_options(&opts).map_err(|e| format!("{t}: {e}"))?;
+    if let Some(sz) = &a.size {
+        let bytes = parse_size(sz).ok_or_else(|| format!("{t}: bad size '{sz}' (e.g. 65536, 64M, 2G)"))?;
+        let is_blockdev = std::fs::metadata(&a.target)
+            .map(|m| std::os::unix::fs::FileTypeExt::is_block_device(&m.file_type()))
+            .unwrap_or(false);
+        if is_blockdev {
+            return Err(format!("{t}: a size is only accepted for a regular file"));
+        }
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&a.target)
+            .map_err(|e| format!("{t}: cannot create: {e}"))?;
+        f.set_len(bytes).map_err(|e| format!("{t}: cannot resize to {bytes} bytes: {e}"))?;
+    }
+    let img = Image::open(&a.target, true).map_err(|e| format!("{t}: cannot open for writing: {e}"))?;
+    let s = mkfs::make(&img, &opts).map_err(|e| format!("{t}: {e}"))?;
+    if !a.quiet {
+        let g = &s.geom;
+        println!("mkfs.vexfs: {t}: {} blocks of 4 KiB ({} MiB), {} inodes", g.blocks_count, g.blocks_count / 256, g.inodes_count);
+        println!(
+            "  inode table {} blocks at {}, journal {} blocks at {}, data from block {}",
+            g.inode_table_blocks, g.inode_table_start, g.journal_blocks, g.journal_start, g.data_start
+        );
+        println!(
+            "  free: {} blocks, {} inodes; vectors: dim {}, metric {}, HNSW M {}, ef_construction {}",
+            g.free_blocks_hint,
+            g.free_inodes_hint,
+            g.vector_dim,
+            mkfs::metric_name(g.vector_metric),
+            g.hnsw_m,
+            g.hnsw_ef_construction
+        );
+        println!("  UUID {}{}", mkfs::format_uuid(&s.uuid), if a.label.is_empty() { String::new() } else { format!(", label '{}'", a.label) });
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mkfs.vexfs: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

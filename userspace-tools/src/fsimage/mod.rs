@@ -1,0 +1,6 @@
+//! Host access to VexFS images: block I/O, mkfs, fsck, and a small
+//! writer that builds trees (lost+found, tests, populating an image).
+pub mod image;
+pub mod mkfs;
+
+pub use image::Image;

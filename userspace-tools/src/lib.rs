@@ -1,0 +1,2 @@
+//! Shared code of the VexFS userspace tools.
+pub mod fsimage;
