@@ -1,2 +1,198 @@
 //! The HNSW index over float32 vectors (Malkov and Yashunin), bounded-stack
 //! and heapless: all large state lives in caller-provided scratch memory.
+//!
+//! - The graph is an array of u32 words owned by the caller ([`Graph`]),
+//!   laid out in 4 KiB blocks that are also the on-disk format
+//!   ([`layout`], docs/HNSW.md): loading is checksum + validation, never a
+//!   rebuild.
+//! - The core never touches floating point: distances come from the
+//!   caller's [`DistanceProvider`] as ordered u32 keys (see
+//!   `vexfs_simd::key_from_f32`), one batch per expanded node, so that the
+//!   kernel pays one `kernel_fpu_begin/end` per batch.
+//! - Search state (visited epochs, candidate and result heaps, id and key
+//!   buffers) lives in a [`Scratch`] built from caller buffers sized by
+//!   [`scratch_size`].
+//! - Nothing panics: every index is checked, every decoder validates, and
+//!   every failure is an [`HnswError`].
+
+pub mod graph;
+pub mod heap;
+pub mod layout;
+pub mod vectors;
+
+#[cfg(test)]
+mod tests;
+
+pub use graph::{Graph, Hit, RangeOutcome};
+pub use layout::{decode_block, encode_block, Geometry, Params, BLOCK_BYTES, BLOCK_WORDS};
+
+/// Errors of the HNSW layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HnswError {
+    /// A caller argument is out of range.
+    InvalidParam(&'static str),
+    /// Graph data (from disk) is inconsistent; the message names the check.
+    Corrupt(&'static str),
+    /// No free slot or no room in a caller buffer.
+    NoSpace,
+    /// The slot already holds a live node.
+    SlotInUse,
+    /// The slot holds no live node.
+    NotFound,
+    /// A vector holds NaN or +-Inf, or has the wrong dimension.
+    BadVector,
+    /// The scratch buffers are too small for this graph or this ef.
+    ScratchTooSmall,
+    /// The distance provider failed (its errno-style code).
+    Provider(i32),
+}
+
+impl HnswError {
+    /// Negative Linux errno for the kernel side.
+    pub fn errno(&self) -> i32 {
+        match self {
+            HnswError::InvalidParam(_) | HnswError::BadVector | HnswError::ScratchTooSmall => -22, // EINVAL
+            HnswError::Corrupt(_) => -117,                                                         // EUCLEAN
+            HnswError::NoSpace => -28,                                                             // ENOSPC
+            HnswError::SlotInUse => -17,                                                           // EEXIST
+            HnswError::NotFound => -2,                                                             // ENOENT
+            HnswError::Provider(e) => {
+                if *e < 0 {
+                    *e
+                } else {
+                    -5 // EIO
+                }
+            }
+        }
+    }
+}
+
+/// Which vector distances are measured from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Query {
+    /// The search vector the provider was set up with.
+    Input,
+    /// The stored vector of a slot (the node being inserted, or a node whose
+    /// links are being re-selected).
+    Node(u32),
+}
+
+/// Source of distances. Implemented by the caller: on the host over a
+/// `Vec<f32>` with the `vexfs-simd` kernels, in the kernel over pinned
+/// vector-store pages inside one `kernel_fpu_begin/end` section per call.
+pub trait DistanceProvider {
+    /// Writes into `out_keys[i]` the ordered key of the distance between
+    /// `q` and slot `ids[i]`, for every i. `ids.len() == out_keys.len()`.
+    fn dist_batch(&mut self, q: Query, ids: &[u32], out_keys: &mut [u32]) -> Result<(), HnswError>;
+}
+
+/// Buffer sizes a [`Scratch`] needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScratchSize {
+    /// `u32` words: visited epochs (capacity) + id and key buffers.
+    pub u32_words: usize,
+    /// `u64` words: candidate heap, result heap, re-selection buffer.
+    pub u64_words: usize,
+}
+
+/// Scratch sizes for a graph of `capacity` slots with link count `m`, for
+/// searches and inserts with an ef (or k) of at most `ef_max`.
+pub const fn scratch_size(capacity: u32, m: u32, ef_max: u32) -> ScratchSize {
+    let m0 = 2 * m as usize;
+    let ef = ef_max as usize;
+    let batch = batch_len(m0);
+    ScratchSize {
+        u32_words: capacity as usize + 2 * batch,
+        u64_words: cand_len(ef, m0) + (ef + 1) + (2 * m0 + 2),
+    }
+}
+
+const fn batch_len(m0: usize) -> usize {
+    let b = 2 * m0 + 2;
+    if b < 256 {
+        256
+    } else {
+        b
+    }
+}
+
+const fn cand_len(ef: usize, m0: usize) -> usize {
+    2 * ef + m0 + 1
+}
+
+/// Per-search working memory, carved from caller buffers. One per
+/// concurrent searcher; reusable across searches (epoch-stamped visited set).
+pub struct Scratch<'s> {
+    pub(crate) visited: &'s mut [u32],
+    pub(crate) epoch: u32,
+    pub(crate) ids: &'s mut [u32],
+    pub(crate) keys: &'s mut [u32],
+    pub(crate) cand: &'s mut [u64],
+    pub(crate) res: &'s mut [u64],
+    pub(crate) tmp: &'s mut [u64],
+    pub(crate) ef_max: usize,
+    /// Distances computed through this scratch (statistics).
+    pub dist_count: u64,
+}
+
+impl<'s> Scratch<'s> {
+    /// Splits caller buffers (at least [`scratch_size`]) into a scratch for
+    /// graphs of at most `capacity` slots, link count `m`, ef up to `ef_max`.
+    pub fn new(u32buf: &'s mut [u32], u64buf: &'s mut [u64], capacity: u32, m: u32, ef_max: u32) -> Result<Self, HnswError> {
+        if !(layout::M_MIN..=layout::M_MAX).contains(&m) || ef_max == 0 {
+            return Err(HnswError::InvalidParam("scratch: m or ef_max out of range"));
+        }
+        let need = scratch_size(capacity, m, ef_max);
+        if u32buf.len() < need.u32_words || u64buf.len() < need.u64_words {
+            return Err(HnswError::ScratchTooSmall);
+        }
+        let m0 = 2 * m as usize;
+        let batch = batch_len(m0);
+        let ef = ef_max as usize;
+        let (visited, rest) = u32buf.split_at_mut(capacity as usize);
+        let (ids, rest) = rest.split_at_mut(batch);
+        let (keys, _) = rest.split_at_mut(batch);
+        let (cand, rest) = u64buf.split_at_mut(cand_len(ef, m0));
+        let (res, rest) = rest.split_at_mut(ef + 1);
+        let (tmp, _) = rest.split_at_mut(2 * m0 + 2);
+        for v in visited.iter_mut() {
+            *v = 0;
+        }
+        Ok(Scratch { visited, epoch: 0, ids, keys, cand, res, tmp, ef_max: ef, dist_count: 0 })
+    }
+
+    /// Largest ef this scratch supports.
+    pub fn ef_max(&self) -> usize {
+        self.ef_max
+    }
+
+    /// Starts a new visited epoch (clears the array on wrap-around).
+    pub(crate) fn next_epoch(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            for v in self.visited.iter_mut() {
+                *v = 0;
+            }
+            self.epoch = 1;
+        }
+    }
+}
+
+/// True if no element is NaN or +-Inf (checked on the bit pattern, no FPU).
+pub fn vector_is_finite(v: &[f32]) -> bool {
+    v.iter().all(|x| (x.to_bits() >> 23) & 0xff != 0xff)
+}
+
+/// Same check on raw little-endian bytes (e.g. an xattr or ioctl buffer).
+pub fn vector_bytes_are_finite(b: &[u8]) -> bool {
+    b.len() % 4 == 0 && b.chunks_exact(4).all(|c| (layout::le32(c, 0) >> 23) & 0xff != 0xff)
+}
+
+/// Maps an f32 to its ordered u32 key (integer operations only).
+pub const fn key_from_f32_bits(bits: u32) -> u32 {
+    if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | 0x8000_0000
+    }
+}

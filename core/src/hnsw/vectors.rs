@@ -1,0 +1,142 @@
+//! Vector-store records (`struct vexfs_vec_record` in shim/vexfs_format.h):
+//! placement in the vector-store file and a validating codec.
+//!
+//! The store is a sparse file of fixed-size records indexed by inode
+//! number: `record_size = 16 + 4 * dim`; when a record fits in a block,
+//! `4096 / record_size` records share a block (no record straddles two);
+//! larger records (dim > 1020) take `ceil(record_size / 4096)` whole blocks.
+
+use super::layout::le32;
+use super::HnswError;
+
+/// Bytes of the record header.
+pub const VEC_HEADER: usize = 16;
+/// Largest dimension.
+pub const MAX_DIM: u32 = 4096;
+const BLOCK: u64 = 4096;
+
+/// Where a record lives in the vector-store file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordPos {
+    /// File block of the record's first byte.
+    pub block: u64,
+    /// Byte offset in that block.
+    pub offset: u32,
+    /// Record length in bytes (may span several whole blocks when > 4096).
+    pub len: u32,
+}
+
+/// Record size for dimension `dim` (1..=4096).
+pub fn record_size(dim: u32) -> Result<u32, HnswError> {
+    if dim == 0 || dim > MAX_DIM {
+        return Err(HnswError::InvalidParam("vector dimension out of range 1..=4096"));
+    }
+    Ok(VEC_HEADER as u32 + 4 * dim)
+}
+
+/// Position of inode `ino`'s record.
+pub fn record_pos(ino: u64, dim: u32) -> Result<RecordPos, HnswError> {
+    let rs = record_size(dim)? as u64;
+    if rs <= BLOCK {
+        let per = BLOCK / rs;
+        Ok(RecordPos { block: ino / per, offset: ((ino % per) * rs) as u32, len: rs as u32 })
+    } else {
+        let blocks = rs.div_ceil(BLOCK);
+        let block = ino.checked_mul(blocks).ok_or(HnswError::InvalidParam("inode number too large"))?;
+        Ok(RecordPos { block, offset: 0, len: rs as u32 })
+    }
+}
+
+fn crc_record(rec: &[u8]) -> u32 {
+    let c = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+    let mut d = c.digest();
+    d.update(rec.get(..12).unwrap_or(&[]));
+    d.update(&[0u8; 4]);
+    d.update(rec.get(VEC_HEADER..).unwrap_or(&[]));
+    d.finalize()
+}
+
+/// Encodes a record for inode `ino` (generation `gen`) into `out`
+/// (exactly `record_size(v.len())` bytes). Rejects NaN/Inf.
+pub fn encode_record(ino: u32, gen: u32, v: &[f32], out: &mut [u8]) -> Result<(), HnswError> {
+    let dim = v.len() as u32;
+    let rs = record_size(dim)? as usize;
+    if out.len() != rs {
+        return Err(HnswError::InvalidParam("record buffer length"));
+    }
+    if ino == 0 {
+        return Err(HnswError::InvalidParam("inode number 0"));
+    }
+    if !super::vector_is_finite(v) {
+        return Err(HnswError::BadVector);
+    }
+    let (h, data) = out.split_at_mut(VEC_HEADER);
+    h.copy_from_slice(&[0u8; VEC_HEADER]);
+    if let Some(x) = h.get_mut(0..4) {
+        x.copy_from_slice(&ino.to_le_bytes());
+    }
+    if let Some(x) = h.get_mut(4..8) {
+        x.copy_from_slice(&gen.to_le_bytes());
+    }
+    if let Some(x) = h.get_mut(8..12) {
+        x.copy_from_slice(&dim.to_le_bytes());
+    }
+    for (f, o) in v.iter().zip(data.chunks_exact_mut(4)) {
+        o.copy_from_slice(&f.to_bits().to_le_bytes());
+    }
+    let sum = crc_record(out);
+    if let Some(x) = out.get_mut(12..16) {
+        x.copy_from_slice(&sum.to_le_bytes());
+    }
+    Ok(())
+}
+
+/// A validated record header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordInfo {
+    /// Owning inode (0: empty slot).
+    pub ino: u32,
+    /// Owner's generation when written.
+    pub generation: u32,
+    /// Dimension.
+    pub dim: u32,
+}
+
+/// Decodes and validates a record read from disk. `expect_ino` is the inode
+/// the record position belongs to; an all-zero record decodes as empty
+/// (`ino == 0`, nothing written to `out`). Otherwise checks ino, dim, the
+/// checksum and finiteness, and writes the vector to `out` (len == dim).
+pub fn decode_record(rec: &[u8], expect_ino: u32, dim: u32, out: &mut [f32]) -> Result<RecordInfo, HnswError> {
+    let rs = record_size(dim).map_err(|_| HnswError::InvalidParam("dimension"))? as usize;
+    if rec.len() != rs || out.len() != dim as usize {
+        return Err(HnswError::InvalidParam("record or output length"));
+    }
+    let ino = le32(rec, 0);
+    let generation = le32(rec, 4);
+    let rdim = le32(rec, 8);
+    let sum = le32(rec, 12);
+    if ino == 0 {
+        if rec.iter().any(|&b| b != 0) {
+            return Err(HnswError::Corrupt("empty vector record not zero"));
+        }
+        return Ok(RecordInfo { ino: 0, generation: 0, dim: 0 });
+    }
+    if ino != expect_ino {
+        return Err(HnswError::Corrupt("vector record belongs to another inode"));
+    }
+    if rdim != dim {
+        return Err(HnswError::Corrupt("vector record dimension mismatch"));
+    }
+    if crc_record(rec) != sum {
+        return Err(HnswError::Corrupt("vector record checksum mismatch"));
+    }
+    let data = rec.get(VEC_HEADER..).ok_or(HnswError::Corrupt("vector record short"))?;
+    for (c, o) in data.chunks_exact(4).zip(out.iter_mut()) {
+        let bits = le32(c, 0);
+        if (bits >> 23) & 0xff == 0xff {
+            return Err(HnswError::Corrupt("vector record holds NaN or Inf"));
+        }
+        *o = f32::from_bits(bits);
+    }
+    Ok(RecordInfo { ino, generation, dim })
+}
