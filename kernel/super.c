@@ -114,7 +114,7 @@ static int vexfs_statfs(struct dentry *dentry, struct kstatfs *buf)
 	buf->f_ffree = sbi->free_inodes;
 	mutex_unlock(&sbi->alloc_lock);
 	buf->f_bavail = buf->f_bfree;
-	buf->f_files = sbi->geom.inodes_count - (VEXFS_FIRST_INO - 1);
+	buf->f_files = sbi->geom.inodes_count;	/* as ext2: reserved inodes count as used */
 	buf->f_namelen = VEXFS_NAME_LEN;
 	buf->f_fsid = u64_to_fsid(id);
 	return 0;

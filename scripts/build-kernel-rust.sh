@@ -67,8 +67,14 @@ undef=()
 while read -r s; do undef+=(-u "$s"); done < "$work/exports"
 
 ld -r --gc-sections "${undef[@]}" -o "$work/linked.o" "${objs[@]}"
+# objtool treats an object with several STT_FILE symbols as an already
+# linked one (and then checks it differently): drop the FILE symbols.
+strip_files=()
+while read -r f; do strip_files+=(--strip-symbol="$f"); done < <(
+  readelf -sW "$work/linked.o" | awk '$4 == "FILE" && $8 != "" {print $8}' | sort -u)
 objcopy --keep-global-symbols="$work/exports" --remove-section .eh_frame \
-        --remove-section '.note.*' --remove-section .comment "$work/linked.o" "$out"
+        --remove-section '.note.*' --remove-section .comment \
+        "${strip_files[@]}" "$work/linked.o" "$out"
 
 # ---- gates --------------------------------------------------------------
 fail=0

@@ -1,0 +1,54 @@
+# VexFS top-level build. `make deps` once, then `make`, `make test`, `make demo`.
+SHELL := /bin/bash
+KVER ?= $(shell ls /lib/modules 2>/dev/null | grep -E '^6\.1\.' | sort -V | tail -n1)
+KDIR ?= /lib/modules/$(KVER)/build
+TOOLS_TARGET ?= x86_64-unknown-linux-musl
+TOOLS_DIR := target/$(TOOLS_TARGET)/release
+TOOLS := mkfs.vexfs fsck.vexfs vexctl
+
+RUST_CORE_SRCS := $(shell find core/src simd/src shim kernel/rust/src kernel/rust-simd/src -type f 2>/dev/null) \
+	core/Cargo.toml core/build.rs simd/Cargo.toml kernel/rust/Cargo.toml kernel/rust-simd/Cargo.toml
+KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) Kbuild
+
+.PHONY: all deps module tools test test-host test-vm demo clean bench bench-ann check-kver
+all: module tools
+
+check-kver:
+	@[ -n "$(KVER)" ] && [ -d "$(KDIR)" ] || { echo "no Debian 6.1 kernel headers found under /lib/modules; run 'make deps'" >&2; exit 1; }
+
+deps:
+	bash scripts/deps.sh
+
+build/vexfs_core_rust.o: $(RUST_CORE_SRCS) scripts/build-kernel-rust.sh
+	bash scripts/build-kernel-rust.sh core $@
+
+build/vexfs_simd_rust.o: $(RUST_CORE_SRCS) scripts/build-kernel-rust.sh
+	bash scripts/build-kernel-rust.sh simd $@
+
+# The module build fails on any compiler, objtool or modpost warning
+# (scripts/kbuild-strict.sh), and on FPU/SIMD use in any object but the
+# designated SIMD object.
+build/vexfs.ko: build/vexfs_core_rust.o build/vexfs_simd_rust.o $(KERNEL_SRCS) $(wildcard shim/*.h) | check-kver
+	bash scripts/kbuild-strict.sh $(KDIR)
+	cp vexfs.ko $@
+
+module: build/vexfs.ko
+
+tools:
+	cargo build --release --target $(TOOLS_TARGET) -p vexfs-tools
+
+test: all
+	bash tests/run-all.sh
+
+test-host:
+	bash tests/run-all.sh --host-only
+
+demo: all
+	bash scripts/demo.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf build
+	cargo clean
+
+-include bench/ann/Makefile.inc
