@@ -1,6 +1,9 @@
 //! Host access to VexFS images: block I/O, mkfs, fsck, and a small
 //! writer that builds trees (lost+found, tests, populating an image).
+pub mod fs;
+pub mod fsck;
 pub mod image;
 pub mod mkfs;
 
+pub use fs::Fs;
 pub use image::Image;

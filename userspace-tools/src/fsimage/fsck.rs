@@ -1,0 +1,1139 @@
+//! fsck.vexfs: check a VexFS volume and repair what is safe, with
+//! e2fsprogs conventions and fsck(8) exit codes.
+//!
+//! Passes (as e2fsck's): 0 superblock and journal; 1 every inode decodes,
+//! free inodes are zero; 2 directory blocks and entries; 3 block claims
+//! (pointers, duplicates, i_blocks); 4 connectivity (names, '..',
+//! orphans, lost+found); 5 link counts; 6 bitmaps, free counts, state.
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
+use std::path::Path;
+
+use vexfs_core::error::Error as CoreError;
+use vexfs_core::format::checksum::crc32c_skipping;
+use vexfs_core::format::defs::mode;
+use vexfs_core::format::inode::{data_block_ok, InodeMem};
+use vexfs_core::format::superblock::{self, Geom};
+use vexfs_core::format::*;
+use vexfs_core::format::{bitmap, bmap, dir, inode, journal};
+
+use super::fs::Fs;
+use super::image::Image;
+
+/// fsck(8) exit codes.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_CORRECTED: i32 = 1;
+pub const EXIT_UNCORRECTED: i32 = 4;
+pub const EXIT_OPERATIONAL: i32 = 8;
+pub const EXIT_USAGE: i32 = 16;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repair {
+    /// -n (and the default): open read-only, report only.
+    No,
+    /// -y / -p: repair what is safe.
+    Yes,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct FsckOptions {
+    pub repair: Repair,
+    /// -v: print notes as well as problems.
+    pub verbose: bool,
+}
+
+/// The outcome of a run.
+#[derive(Clone, Debug, Default)]
+pub struct FsckReport {
+    pub exit_code: i32,
+    pub problems: Vec<String>,
+    pub fixed: usize,
+    pub left: usize,
+}
+
+const ISIZE: usize = VEXFS_INODE_SIZE as usize;
+const SECTORS_PER_BLOCK: u64 = (BLOCK_SIZE / 512) as u64;
+const LOST_FOUND: &[u8] = b"lost+found";
+
+fn type_name(m: u32) -> &'static str {
+    match m & mode::S_IFMT {
+        mode::S_IFREG => "regular file",
+        mode::S_IFDIR => "directory",
+        mode::S_IFLNK => "symlink",
+        mode::S_IFCHR => "character device",
+        mode::S_IFBLK => "block device",
+        mode::S_IFIFO => "fifo",
+        mode::S_IFSOCK => "socket",
+        _ => "unknown",
+    }
+}
+
+fn is_dir(m: &InodeMem) -> bool {
+    m.mode & mode::S_IFMT == mode::S_IFDIR
+}
+
+fn has_block_map(m: &InodeMem) -> bool {
+    m.flags & VEXFS_INODE_FL_INLINE_SYMLINK == 0
+}
+
+/// Where a block pointer lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Loc {
+    Inode(usize),
+    Indirect { block: u32, idx: u32 },
+    Xattr,
+}
+
+/// What a pointer points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Data(u64),
+    Indirect(u32),
+    Xattr,
+}
+
+struct Ptr {
+    phys: u32,
+    kind: Kind,
+    loc: Loc,
+}
+
+/// One inode's state from pass 1.
+enum Slot {
+    Valid(Box<InodeMem>),
+    Corrupt(String),
+}
+
+struct Checker<'o> {
+    fs: Fs,
+    opts: FsckOptions,
+    out: &'o mut dyn Write,
+    report: FsckReport,
+    geom: Geom,
+    /// Non-zero inodes from pass 1 (zero inodes are free).
+    slots: HashMap<u32, Slot>,
+    /// Inodes that are live (in use) after pass 2.
+    live: HashSet<u32>,
+    /// Inodes to zero in pass 6.
+    clear: HashSet<u32>,
+    /// References to each inode from directory entries, incl. '.' and '..'.
+    refs: HashMap<u32, u32>,
+    /// For each directory, the directory holding its (first) name.
+    parent: HashMap<u32, u32>,
+    /// For each directory, what its '..' says (and where).
+    dotdot: HashMap<u32, (u32, u32, u32)>, // (target, block, rec_offset)
+    /// Blocks claimed by live inodes (a bitmap over the volume).
+    claimed: Vec<u8>,
+    dups: HashSet<u32>,
+    /// Orphans and no-name inodes are only known after pass 2.
+    lost_found: Option<u32>,
+    on_disk_imap: Vec<u8>,
+    on_disk_bmap: Vec<u8>,
+    wrote: bool,
+}
+
+macro_rules! say {
+    ($self:expr, $($arg:tt)*) => {{
+        let _ = writeln!($self.out, $($arg)*);
+    }};
+}
+
+impl<'o> Checker<'o> {
+    fn repairing(&self) -> bool {
+        self.opts.repair == Repair::Yes
+    }
+
+    /// Report a problem; true when the caller should repair it now.
+    fn problem(&mut self, msg: String, fixable: bool) -> bool {
+        let fix = fixable && self.repairing();
+        let line = if fix {
+            self.report.fixed += 1;
+            format!("{msg}: fixed")
+        } else {
+            self.report.left += 1;
+            if fixable {
+                format!("{msg} (not fixed: read-only check)")
+            } else {
+                format!("{msg} (cannot be fixed by fsck.vexfs)")
+            }
+        };
+        say!(self, "{line}");
+        self.report.problems.push(msg);
+        fix
+    }
+
+    fn note(&mut self, msg: String) {
+        if self.opts.verbose {
+            say!(self, "note: {msg}");
+        }
+    }
+
+    fn path_of(&self, dir_ino: u32) -> String {
+        let mut parts = Vec::new();
+        let mut d = dir_ino;
+        let mut guard = 0;
+        while d != VEXFS_ROOT_INO && guard < 64 {
+            match self.parent.get(&d) {
+                Some(&p) => {
+                    parts.push(format!("<{d}>"));
+                    d = p;
+                }
+                None => return format!("<dir {dir_ino}>"),
+            }
+            guard += 1;
+        }
+        if parts.is_empty() {
+            "/".into()
+        } else {
+            parts.reverse();
+            format!("/{}", parts.join("/"))
+        }
+    }
+
+    fn inode_mem(&self, ino: u32) -> Option<&InodeMem> {
+        match self.slots.get(&ino) {
+            Some(Slot::Valid(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    fn write_inode(&mut self, ino: u32, m: &InodeMem) -> io::Result<()> {
+        self.wrote = true;
+        self.fs.write_inode(ino, m)?;
+        self.slots.insert(ino, Slot::Valid(Box::new(*m)));
+        Ok(())
+    }
+
+    fn write_block(&mut self, b: u32, data: &[u8]) -> io::Result<()> {
+        self.wrote = true;
+        self.fs.img.write_blocks(b as u64, data)
+    }
+
+    // ---------------------------------------------------------- walking
+
+    /// Every block pointer of inode `m` (non-zero ones), depth first; bad
+    /// pointers (outside the data area) are reported as such and not
+    /// followed.
+    fn walk(&self, m: &InodeMem, visit: &mut dyn FnMut(Ptr, bool)) -> io::Result<()> {
+        let g = &self.geom;
+        if m.xattr_block != 0 {
+            visit(Ptr { phys: m.xattr_block, kind: Kind::Xattr, loc: Loc::Xattr }, data_block_ok(g, m.xattr_block));
+        }
+        if !has_block_map(m) {
+            return Ok(());
+        }
+        const PER: u64 = VEXFS_ADDR_PER_BLOCK as u64;
+        for slot in 0..VEXFS_N_BLOCKS as usize {
+            let b = m.block[slot];
+            if b == 0 {
+                continue;
+            }
+            let ok = data_block_ok(g, b);
+            let (level, base) = match slot as u32 {
+                s if s < VEXFS_NDIR_BLOCKS => (0u32, s as u64),
+                VEXFS_IND_BLOCK => (1, 12),
+                VEXFS_DIND_BLOCK => (2, 12 + PER),
+                _ => (3, 12 + PER + PER * PER),
+            };
+            let kind = if level == 0 { Kind::Data(base) } else { Kind::Indirect(level) };
+            visit(Ptr { phys: b, kind, loc: Loc::Inode(slot) }, ok);
+            if ok && level > 0 {
+                self.walk_indirect(b, level, base, visit)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn walk_indirect(&self, b: u32, level: u32, base: u64, visit: &mut dyn FnMut(Ptr, bool)) -> io::Result<()> {
+        const PER: u64 = VEXFS_ADDR_PER_BLOCK as u64;
+        let blk = self.fs.img.read_block(b as u64)?;
+        let span = PER.pow(level - 1);
+        for idx in 0..VEXFS_ADDR_PER_BLOCK {
+            let child = bmap::indirect_get(&blk, idx).unwrap_or(0);
+            if child == 0 {
+                continue;
+            }
+            let ok = data_block_ok(&self.geom, child);
+            let cbase = base + idx as u64 * span;
+            let kind = if level == 1 { Kind::Data(cbase) } else { Kind::Indirect(level - 1) };
+            visit(Ptr { phys: child, kind, loc: Loc::Indirect { block: b, idx } }, ok);
+            if ok && level > 1 {
+                self.walk_indirect(child, level - 1, cbase, visit)?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------- pass 0
+
+    fn pass0_journal(&mut self) -> io::Result<bool> {
+        let g = self.geom;
+        if g.feature_incompat & VEXFS_FEATURE_INCOMPAT_JOURNAL == 0 {
+            return Ok(true);
+        }
+        let blk = self.fs.img.read_block(g.journal_start as u64)?;
+        let uuid = superblock_uuid(&self.fs.sb_block).unwrap_or([0; 16]);
+        let mut why = String::new();
+        match journal::validate(&blk, g.journal_blocks, &uuid, &mut why) {
+            Ok(info) => {
+                if info.needs_recovery() {
+                    say!(
+                        self,
+                        "{}: the journal holds transactions to replay (log start {}, sequence {}): \
+                         mount the filesystem to let the kernel replay it, unmount, then run fsck.vexfs again",
+                        self.fs.img.path().display(),
+                        info.start,
+                        info.sequence
+                    );
+                    self.report.left += 1;
+                    self.report.problems.push("journal needs recovery".into());
+                    return Ok(false);
+                }
+                if info.errno != 0 {
+                    let msg = format!("journal superblock records an aborted journal (errno {})", info.errno);
+                    if self.problem(msg, true) {
+                        let mut b = blk.clone();
+                        b[0x20..0x24].fill(0);
+                        // Checksummed journal superblocks are simply rewritten clean.
+                        if info.feature_incompat
+                            & (journal::JBD2_FEATURE_INCOMPAT_CSUM_V2 | journal::JBD2_FEATURE_INCOMPAT_CSUM_V3)
+                            != 0
+                        {
+                            self.recreate_journal(&uuid)?;
+                        } else {
+                            self.write_block(g.journal_start, &b)?;
+                        }
+                    }
+                }
+                if !info.uuid_matches {
+                    self.note("the journal UUID differs from the volume UUID".into());
+                }
+            }
+            Err(_) => {
+                let msg = format!("journal superblock at block {} is damaged: {why}", g.journal_start);
+                if self.problem(msg, true) {
+                    self.recreate_journal(&uuid)?;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// A damaged journal cannot be replayed: zero it and write a clean
+    /// superblock, so no stale block is ever taken for a log record.
+    fn recreate_journal(&mut self, uuid: &[u8; 16]) -> io::Result<()> {
+        let g = self.geom;
+        self.fs.img.zero_blocks(g.journal_start as u64, g.journal_blocks as u64)?;
+        let mut jb = vec![0u8; BLOCK_SIZE];
+        journal::encode(&mut jb, g.journal_blocks, uuid).map_err(|e| io::Error::other(format!("{e:?}")))?;
+        self.write_block(g.journal_start, &jb)
+    }
+
+    // ---------------------------------------------------------- pass 1
+
+    fn pass1_inodes(&mut self) -> io::Result<()> {
+        let g = self.geom;
+        let chunk_blocks: u32 = 256;
+        let mut buf = vec![0u8; chunk_blocks as usize * BLOCK_SIZE];
+        let mut tb = 0u32;
+        let csum_off = core::mem::offset_of!(vexfs_inode, i_checksum);
+        while tb < g.inode_table_blocks {
+            let n = (g.inode_table_blocks - tb).min(chunk_blocks);
+            let bytes = n as usize * BLOCK_SIZE;
+            self.fs.img.read_blocks((g.inode_table_start + tb) as u64, &mut buf[..bytes])?;
+            for i in 0..(bytes / ISIZE) {
+                let ino = (tb as u64 * VEXFS_INODES_PER_BLOCK as u64 + i as u64 + 1) as u32;
+                if ino > g.inodes_count {
+                    break;
+                }
+                let raw = &buf[i * ISIZE..(i + 1) * ISIZE];
+                if raw.iter().all(|&b| b == 0) {
+                    continue;
+                }
+                let mut why = String::new();
+                match inode::decode(&g, raw, ino, &mut why) {
+                    Ok(m) => {
+                        self.slots.insert(ino, Slot::Valid(Box::new(m)));
+                    }
+                    Err(_) => {
+                        // A wrong checksum over otherwise valid fields: reseal.
+                        let mut copy = raw.to_vec();
+                        let sum = crc32c_skipping(&ino.to_le_bytes(), &copy, csum_off).unwrap_or(0);
+                        copy[csum_off..csum_off + 4].copy_from_slice(&sum.to_le_bytes());
+                        let mut why2 = String::new();
+                        match inode::decode(&g, &copy, ino, &mut why2) {
+                            Ok(m) if bitmap::test(&self.fs.imap, (ino - 1) as u64) == Some(true) => {
+                                let msg = format!("inode {ino}: checksum is wrong but the fields are valid");
+                                if self.problem(msg, true) {
+                                    self.write_inode(ino, &m)?;
+                                }
+                                self.slots.insert(ino, Slot::Valid(Box::new(m)));
+                            }
+                            _ => {
+                                self.slots.insert(ino, Slot::Corrupt(why));
+                            }
+                        }
+                    }
+                }
+            }
+            tb += n;
+        }
+        Ok(())
+    }
+
+    fn bit(&self, ino: u32) -> bool {
+        bitmap::test(&self.on_disk_imap, (ino - 1) as u64) == Some(true)
+    }
+
+    /// Decide reserved inodes and damaged ones; live = valid and marked.
+    fn pass1_classify(&mut self) -> io::Result<bool> {
+        let mut inos: Vec<u32> = self.slots.keys().copied().collect();
+        inos.sort_unstable();
+        for ino in inos {
+            let bit = self.bit(ino);
+            let (corrupt_why, valid_dir) = match self.slots.get(&ino) {
+                Some(Slot::Corrupt(w)) => (Some(w.clone()), false),
+                Some(Slot::Valid(m)) => (None, is_dir(m)),
+                None => continue,
+            };
+            if ino < VEXFS_FIRST_INO && ino != VEXFS_ROOT_INO && ino != VEXFS_VECSTORE_INO && ino != VEXFS_GRAPH_INO {
+                if self.problem(format!("reserved inode {ino} is not zero"), true) {
+                    self.clear.insert(ino);
+                }
+                continue;
+            }
+            if ino == VEXFS_ROOT_INO && (corrupt_why.is_some() || !valid_dir) {
+                let why = corrupt_why.unwrap_or_else(|| "not a directory".into());
+                self.problem(format!("root inode {ino} is damaged: {why}"), false);
+                return Ok(false);
+            }
+            match corrupt_why {
+                Some(why) if bit => {
+                    if self.problem(format!("inode {ino} is damaged: {why}; clearing it"), true) {
+                        self.clear.insert(ino);
+                    }
+                }
+                Some(why) => {
+                    if self.problem(format!("free inode {ino} is not zero (and does not decode: {why})"), true) {
+                        self.clear.insert(ino);
+                    }
+                }
+                None if bit || ino < VEXFS_FIRST_INO => {
+                    self.live.insert(ino);
+                }
+                None => {
+                    // Valid but unmarked: live if a directory names it
+                    // (decided in pass 2), else a stale free inode.
+                }
+            }
+        }
+        if !self.slots.contains_key(&VEXFS_ROOT_INO) {
+            self.problem(format!("root inode {VEXFS_ROOT_INO} is free"), false);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    // ---------------------------------------------------------- pass 2
+
+    /// The (file block, disk block) pairs of a directory, sorted.
+    fn dir_blocks(&self, m: &InodeMem) -> io::Result<Vec<(u64, u32)>> {
+        let mut v = Vec::new();
+        self.walk(m, &mut |p, ok| {
+            if let (Kind::Data(i), true) = (p.kind, ok) {
+                v.push((i, p.phys));
+            }
+        })?;
+        v.sort_unstable();
+        Ok(v)
+    }
+
+    fn pass2_dirs(&mut self) -> io::Result<()> {
+        let g = self.geom;
+        let mut dirs: Vec<u32> = self
+            .live
+            .iter()
+            .copied()
+            .filter(|i| self.inode_mem(*i).map(is_dir).unwrap_or(false))
+            .collect();
+        dirs.sort_unstable();
+        // Entries pointing at valid but unmarked inodes make them live;
+        // those may be directories to scan too.
+        let mut idx = 0;
+        while idx < dirs.len() {
+            let d = dirs[idx];
+            idx += 1;
+            let m = match self.inode_mem(d) {
+                Some(m) => *m,
+                None => continue,
+            };
+            let blocks = self.dir_blocks(&m)?;
+            let nblocks = m.size / BLOCK_SIZE as u64;
+            if m.dir_depth == 0 {
+                let mapped: HashSet<u64> = blocks.iter().map(|&(i, _)| i).collect();
+                if let Some(hole) = (0..nblocks).find(|i| !mapped.contains(i)) {
+                    self.problem(format!("directory {d}: size {} but block {hole} is not mapped", m.size), false);
+                }
+                if let Some(&(beyond, _)) = blocks.iter().find(|&&(i, _)| i >= nblocks) {
+                    self.problem(format!("directory {d}: block {beyond} is mapped beyond its size {}", m.size), false);
+                }
+            }
+            let mut seen_dot = false;
+            let mut seen_dotdot = false;
+            for &(iblock, b) in &blocks {
+                let mut blk = self.fs.img.read_block(b as u64)?;
+                let mut why = String::new();
+                if dir::check_block(&blk, d, g.inodes_count, &mut why).is_err() {
+                    let msg = format!("directory {d} block {iblock} (disk block {b}) is damaged: {why}; emptying it");
+                    if self.problem(msg, true) {
+                        dir::init(&mut blk, d).map_err(core_io)?;
+                        self.write_block(b, &blk)?;
+                    } else {
+                        continue;
+                    }
+                }
+                let mut removals: Vec<u32> = Vec::new();
+                let mut retargets: Vec<(u32, u32, u32)> = Vec::new();
+                let mut pos = 0usize;
+                let mut first = true;
+                while let Some(e) = dir::next(&blk, pos).map_err(core_io)? {
+                    pos = e.next_offset as usize;
+                    let name = blk[e.name_offset as usize..(e.name_offset + e.name_len) as usize].to_vec();
+                    let shown = String::from_utf8_lossy(&name).into_owned();
+                    let t = e.ino;
+                    let at_start = iblock == 0 && first;
+                    first = false;
+                    if name == b"." {
+                        seen_dot = true;
+                        if t != d || !at_start {
+                            if self.problem(format!("directory {d}: '.' points at inode {t}, not itself"), true) {
+                                retargets.push((e.rec_offset, d, VEXFS_FT_DIR));
+                            }
+                        }
+                        *self.refs.entry(d).or_default() += 1;
+                        continue;
+                    }
+                    if name == b".." {
+                        seen_dotdot = true;
+                        self.dotdot.insert(d, (t, b, e.rec_offset));
+                        // Counted in pass 4, once the true parent is known.
+                        continue;
+                    }
+                    let where_ = format!("entry '{shown}' in directory {d}");
+                    if t < VEXFS_FIRST_INO {
+                        if self.problem(format!("{where_} points at reserved inode {t}"), true) {
+                            removals.push(e.rec_offset);
+                        }
+                        continue;
+                    }
+                    let target = match self.slots.get(&t) {
+                        Some(Slot::Valid(tm)) if !self.clear.contains(&t) => Some(**tm),
+                        _ => None,
+                    };
+                    let tm = match target {
+                        Some(tm) => tm,
+                        None => {
+                            let state = match self.slots.get(&t) {
+                                Some(Slot::Corrupt(_)) => "damaged",
+                                _ => "free",
+                            };
+                            if self.problem(format!("{where_} points at {state} inode {t}"), true) {
+                                removals.push(e.rec_offset);
+                            }
+                            continue;
+                        }
+                    };
+                    if !self.live.contains(&t) {
+                        // Named but unmarked: in use (pass 6 fixes the bitmap).
+                        self.live.insert(t);
+                        if is_dir(&tm) {
+                            dirs.push(t);
+                        }
+                    }
+                    let want_ft = mode::file_type(tm.mode).unwrap_or(VEXFS_FT_UNKNOWN);
+                    if e.file_type != want_ft {
+                        let msg = format!(
+                            "{where_}: file type {} but inode {t} is a {}",
+                            e.file_type,
+                            type_name(tm.mode)
+                        );
+                        if self.problem(msg, true) {
+                            retargets.push((e.rec_offset, t, want_ft));
+                        }
+                    }
+                    if is_dir(&tm) {
+                        if let Some(&other) = self.parent.get(&t) {
+                            let msg = format!("{where_}: directory {t} already has a name in directory {other}");
+                            if self.problem(msg, true) {
+                                removals.push(e.rec_offset);
+                            }
+                            continue;
+                        }
+                        if t == d {
+                            if self.problem(format!("{where_}: directory {d} contains itself"), true) {
+                                removals.push(e.rec_offset);
+                            }
+                            continue;
+                        }
+                        self.parent.insert(t, d);
+                    }
+                    *self.refs.entry(t).or_default() += 1;
+                }
+                if (!retargets.is_empty() || !removals.is_empty()) && self.repairing() {
+                    for (off, t, ft) in retargets {
+                        dir::retarget(&mut blk, d, off, t, ft).map_err(core_io)?;
+                    }
+                    for off in removals {
+                        dir::remove(&mut blk, d, off).map_err(core_io)?;
+                    }
+                    self.write_block(b, &blk)?;
+                }
+            }
+            if !seen_dot || !seen_dotdot {
+                let which = match (seen_dot, seen_dotdot) {
+                    (false, false) => "'.' and '..'",
+                    (false, true) => "'.'",
+                    _ => "'..'",
+                };
+                if self.problem(format!("directory {d} has no {which}"), true) {
+                    if !seen_dot {
+                        self.fs.add_entry(d, b".", d, VEXFS_FT_DIR)?;
+                        self.wrote = true;
+                        *self.refs.entry(d).or_default() += 1;
+                    }
+                    if !seen_dotdot {
+                        // Target fixed in pass 4; point at root for now.
+                        self.fs.add_entry(d, b"..", VEXFS_ROOT_INO, VEXFS_FT_DIR)?;
+                        self.wrote = true;
+                        if let Some((_, e)) = self.fs.lookup(d, b"..")? {
+                            let (b, _) = self.fs.lookup(d, b"..")?.unwrap_or((0, e));
+                            self.dotdot.insert(d, (VEXFS_ROOT_INO, b, e.rec_offset));
+                        }
+                    }
+                    if let Some(m) = self.fs.read_inode(d)? {
+                        self.slots.insert(d, Slot::Valid(Box::new(m)));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------- pass 3
+
+    fn pass3_blocks(&mut self) -> io::Result<()> {
+        let g = self.geom;
+        self.claimed = vec![0u8; self.on_disk_bmap.len()];
+        for b in 0..g.data_start as u64 {
+            bitmap::set(&mut self.claimed, b);
+        }
+        let mut inos: Vec<u32> = self.live.iter().copied().collect();
+        inos.sort_unstable();
+        for ino in inos {
+            let m = match self.inode_mem(ino) {
+                Some(m) => *m,
+                None => continue,
+            };
+            let mut count = 0u64;
+            let mut bad: Vec<(Loc, u32)> = Vec::new();
+            let mut claimed = std::mem::take(&mut self.claimed);
+            let mut dups = std::mem::take(&mut self.dups);
+            self.walk(&m, &mut |p, ok| {
+                if !ok {
+                    bad.push((p.loc, p.phys));
+                    return;
+                }
+                count += 1;
+                if bitmap::set(&mut claimed, p.phys as u64) == Some(true) {
+                    dups.insert(p.phys);
+                }
+            })?;
+            self.claimed = claimed;
+            self.dups = dups;
+            let mut m2 = m;
+            let mut inode_dirty = false;
+            for (loc, phys) in bad {
+                let msg = format!("inode {ino}: block pointer {phys} outside the data area {}..{}", g.data_start, g.blocks_count);
+                if self.problem(msg, true) {
+                    match loc {
+                        Loc::Inode(slot) => {
+                            m2.block[slot] = 0;
+                            inode_dirty = true;
+                        }
+                        Loc::Xattr => {
+                            m2.xattr_block = 0;
+                            inode_dirty = true;
+                        }
+                        Loc::Indirect { block, idx } => {
+                            let mut blk = self.fs.img.read_block(block as u64)?;
+                            bmap::indirect_set(&mut blk, idx, 0);
+                            self.write_block(block, &blk)?;
+                        }
+                    }
+                }
+            }
+            let want = count * SECTORS_PER_BLOCK;
+            if m.blocks != want {
+                let msg = format!("inode {ino}: i_blocks is {} but it holds {count} blocks ({want} sectors)", m.blocks);
+                if self.problem(msg, true) {
+                    m2.blocks = want;
+                    inode_dirty = true;
+                }
+            }
+            if inode_dirty {
+                self.write_inode(ino, &m2)?;
+            }
+        }
+        if !self.dups.is_empty() {
+            self.pass3_dups()?;
+        }
+        Ok(())
+    }
+
+    /// Name the claimants of every block claimed twice (e2fsck pass 1B).
+    fn pass3_dups(&mut self) -> io::Result<()> {
+        let mut owners: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut inos: Vec<u32> = self.live.iter().copied().collect();
+        inos.sort_unstable();
+        for ino in inos {
+            let m = match self.inode_mem(ino) {
+                Some(m) => *m,
+                None => continue,
+            };
+            let dups = &self.dups;
+            let mut mine = Vec::new();
+            self.walk(&m, &mut |p, ok| {
+                if ok && dups.contains(&p.phys) {
+                    mine.push(p.phys);
+                }
+            })?;
+            for b in mine {
+                owners.entry(b).or_default().push(ino);
+            }
+        }
+        let mut blocks: Vec<u32> = owners.keys().copied().collect();
+        blocks.sort_unstable();
+        let shown = blocks.len().min(20);
+        for b in &blocks[..shown] {
+            let list: Vec<String> = owners[b].iter().map(|i| format!("inode {i}")).collect();
+            self.problem(format!("block {b} is claimed more than once (by {})", list.join(", ")), false);
+        }
+        if blocks.len() > shown {
+            self.problem(format!("... and {} more blocks claimed more than once", blocks.len() - shown), false);
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------- pass 4
+
+    fn ensure_lost_found(&mut self) -> io::Result<u32> {
+        if let Some(lf) = self.lost_found {
+            return Ok(lf);
+        }
+        self.sync_fs_bitmaps();
+        if let Some((_, e)) = self.fs.lookup(VEXFS_ROOT_INO, LOST_FOUND)? {
+            if self.inode_mem(e.ino).map(is_dir).unwrap_or(false) && self.live.contains(&e.ino) {
+                self.lost_found = Some(e.ino);
+                return Ok(e.ino);
+            }
+        }
+        let lf = self.fs.mkdir(VEXFS_ROOT_INO, LOST_FOUND)?;
+        self.wrote = true;
+        say!(self, "created /lost+found (inode {lf})");
+        for ino in [lf, VEXFS_ROOT_INO] {
+            if let Some(m) = self.fs.read_inode(ino)? {
+                self.slots.insert(ino, Slot::Valid(Box::new(m)));
+            }
+        }
+        self.live.insert(lf);
+        self.parent.insert(lf, VEXFS_ROOT_INO);
+        *self.refs.entry(lf).or_default() += 2; // name in root + '.'
+        *self.refs.entry(VEXFS_ROOT_INO).or_default() += 1; // its '..'
+        let (b, e) = self.fs.lookup(lf, b"..")?.ok_or_else(|| io::Error::other("new lost+found has no '..'"))?;
+        self.dotdot.insert(lf, (VEXFS_ROOT_INO, b, e.rec_offset));
+        self.lost_found = Some(lf);
+        Ok(lf)
+    }
+
+    /// Make the Fs allocator see the true usage before allocating.
+    fn sync_fs_bitmaps(&mut self) {
+        let mut imap = vec![0u8; self.fs.imap.len()];
+        for ino in 1..VEXFS_FIRST_INO {
+            bitmap::set(&mut imap, (ino - 1) as u64);
+        }
+        for &ino in &self.live {
+            bitmap::set(&mut imap, (ino - 1) as u64);
+        }
+        // Keep anything Fs already allocated during this run.
+        for (a, b) in imap.iter_mut().zip(self.fs.imap.iter()) {
+            if self.lost_found.is_some() {
+                *a |= *b;
+            }
+        }
+        if self.lost_found.is_none() {
+            self.fs.imap = imap;
+            self.fs.bmap = self.claimed.clone();
+        }
+    }
+
+    fn relink(&mut self, ino: u32, m: &InodeMem) -> io::Result<()> {
+        let lf = self.ensure_lost_found()?;
+        let name = format!("#{ino}");
+        let ft = mode::file_type(m.mode).unwrap_or(VEXFS_FT_REG_FILE);
+        self.fs.add_entry(lf, name.as_bytes(), ino, ft)?;
+        self.wrote = true;
+        *self.refs.entry(ino).or_default() += 1;
+        if is_dir(m) {
+            self.parent.insert(ino, lf);
+        }
+        if let Some(lm) = self.fs.read_inode(lf)? {
+            self.slots.insert(lf, Slot::Valid(Box::new(lm)));
+        }
+        // New blocks of lost+found are claimed.
+        self.claimed = self.fs.bmap.clone();
+        Ok(())
+    }
+
+    /// Connectivity: every live inode has a name reachable from the root;
+    /// every directory's '..' names its parent. Orphans are freed.
+    fn pass4_connect(&mut self) -> io::Result<()> {
+        let mut inos: Vec<u32> = self.live.iter().copied().filter(|&i| i >= VEXFS_FIRST_INO).collect();
+        inos.sort_unstable();
+        // Directories unreachable from the root (no parent chain to it).
+        let reaches_root = |parent: &HashMap<u32, u32>, d: u32| -> bool {
+            let mut cur = d;
+            for _ in 0..100_000 {
+                if cur == VEXFS_ROOT_INO {
+                    return true;
+                }
+                match parent.get(&cur) {
+                    Some(&p) => cur = p,
+                    None => return false,
+                }
+            }
+            false
+        };
+        for ino in inos {
+            let m = match self.inode_mem(ino) {
+                Some(m) => *m,
+                None => continue,
+            };
+            let named = if is_dir(&m) {
+                reaches_root(&self.parent, ino)
+            } else {
+                self.refs.get(&ino).copied().unwrap_or(0) > 0
+            };
+            if named {
+                continue;
+            }
+            if is_dir(&m) && self.parent.contains_key(&ino) {
+                // Part of a cycle of directories: break it at this one.
+                self.parent.remove(&ino);
+            }
+            let what = format!("inode {ino} ({}, {} bytes)", type_name(m.mode), m.size);
+            if m.links_count == 0 {
+                if self.problem(format!("{what} is an orphan (unlinked while open at a crash); freeing it"), true) {
+                    self.free_inode(ino)?;
+                }
+            } else if !self.bit(ino) {
+                if self.problem(format!("free inode {ino} is not zero (a stale {}); zeroing it", type_name(m.mode)), true) {
+                    self.free_inode(ino)?;
+                } else {
+                    self.live.remove(&ino);
+                }
+            } else if m.size == 0 && !is_dir(&m) {
+                if self.problem(format!("{what} has no name; it is empty, clearing it"), true) {
+                    self.free_inode(ino)?;
+                }
+            } else if self.problem(format!("{what} has no name; moving it to /lost+found"), true) {
+                self.relink(ino, &m)?;
+            }
+        }
+        // '..' of every directory names its parent.
+        let mut dirs: Vec<u32> = self.dotdot.keys().copied().collect();
+        dirs.sort_unstable();
+        for d in dirs {
+            if !self.live.contains(&d) {
+                continue;
+            }
+            let (t, b, off) = self.dotdot[&d];
+            let want = if d == VEXFS_ROOT_INO { VEXFS_ROOT_INO } else { self.parent.get(&d).copied().unwrap_or(t) };
+            if t != want {
+                let msg = format!("directory {d} ({}): '..' is inode {t}, should be {want}", self.path_of(d));
+                if self.problem(msg, true) {
+                    let mut blk = self.fs.img.read_block(b as u64)?;
+                    dir::retarget(&mut blk, d, off, want, VEXFS_FT_DIR).map_err(core_io)?;
+                    self.write_block(b, &blk)?;
+                    *self.refs.entry(want).or_default() += 1;
+                } else {
+                    *self.refs.entry(t).or_default() += 1;
+                }
+            } else {
+                *self.refs.entry(t).or_default() += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn free_inode(&mut self, ino: u32) -> io::Result<()> {
+        if let Some(m) = self.inode_mem(ino).copied() {
+            let dups = &self.dups;
+            let mut mine = Vec::new();
+            self.walk(&m, &mut |p, ok| {
+                if ok && !dups.contains(&p.phys) {
+                    mine.push(p.phys);
+                }
+            })?;
+            for b in mine {
+                bitmap::clear(&mut self.claimed, b as u64);
+            }
+        }
+        self.live.remove(&ino);
+        self.clear.insert(ino);
+        Ok(())
+    }
+
+    // ---------------------------------------------------------- pass 5
+
+    fn pass5_links(&mut self) -> io::Result<()> {
+        let mut inos: Vec<u32> = self.live.iter().copied().filter(|&i| i == VEXFS_ROOT_INO || i >= VEXFS_FIRST_INO).collect();
+        inos.sort_unstable();
+        for ino in inos {
+            let m = match self.inode_mem(ino) {
+                Some(m) => *m,
+                None => continue,
+            };
+            let want = self.refs.get(&ino).copied().unwrap_or(0);
+            if want != m.links_count && want > 0 {
+                let msg = format!("inode {ino} ({}): link count {} but {want} names found", type_name(m.mode), m.links_count);
+                if self.problem(msg, true) {
+                    let mut m2 = m;
+                    m2.links_count = want.min(u16::MAX as u32);
+                    self.write_inode(ino, &m2)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------- pass 6
+
+    fn pass6_bitmaps(&mut self) -> io::Result<()> {
+        let g = self.geom;
+        // Zero cleared inodes.
+        let mut clear: Vec<u32> = self.clear.iter().copied().collect();
+        clear.sort_unstable();
+        if self.repairing() {
+            for ino in &clear {
+                self.fs.write_inode_raw(*ino, &[0u8; ISIZE])?;
+                self.wrote = true;
+            }
+        }
+        let mut imap = vec![0u8; self.on_disk_imap.len()];
+        for ino in 1..VEXFS_FIRST_INO {
+            bitmap::set(&mut imap, (ino - 1) as u64);
+        }
+        for &ino in &self.live {
+            bitmap::set(&mut imap, (ino - 1) as u64);
+        }
+        if self.lost_found.is_some() {
+            // lost+found and relinked inodes were allocated through Fs.
+            for (a, b) in imap.iter_mut().zip(self.fs.imap.iter()) {
+                *a |= *b;
+            }
+        }
+        let bmap = self.claimed.clone();
+        let diff = |name: &str, disk: &[u8], want: &[u8], nbits: u64, base: u64| -> Option<String> {
+            let mut unmarked = Vec::new();
+            let mut unused = Vec::new();
+            for (i, (a, b)) in disk.iter().zip(want.iter()).enumerate() {
+                if a == b {
+                    continue;
+                }
+                for bit in 0..8u64 {
+                    let n = i as u64 * 8 + bit;
+                    if n >= nbits {
+                        break;
+                    }
+                    let (da, wb) = (a >> bit & 1, b >> bit & 1);
+                    if da == 0 && wb == 1 {
+                        unmarked.push(n + base);
+                    } else if da == 1 && wb == 0 {
+                        unused.push(n + base);
+                    }
+                }
+            }
+            if unmarked.is_empty() && unused.is_empty() {
+                return None;
+            }
+            let show = |v: &[u64]| {
+                let s: Vec<String> = v.iter().take(8).map(|x| x.to_string()).collect();
+                format!("{}{}", s.join(" "), if v.len() > 8 { " ..." } else { "" })
+            };
+            let mut parts = Vec::new();
+            if !unmarked.is_empty() {
+                parts.push(format!("{} in use but marked free ({})", unmarked.len(), show(&unmarked)));
+            }
+            if !unused.is_empty() {
+                parts.push(format!("{} marked in use but free ({})", unused.len(), show(&unused)));
+            }
+            Some(format!("{name} bitmap differs from actual usage: {}", parts.join("; ")))
+        };
+        if let Some(msg) = diff("inode", &self.on_disk_imap, &imap, g.inodes_count as u64, 1) {
+            self.problem(msg, true);
+        }
+        if let Some(msg) = diff("block", &self.on_disk_bmap, &bmap, g.blocks_count, 0) {
+            self.problem(msg, true);
+        }
+        let used_inodes = bitmap::count_set(&imap, g.inodes_count as u64);
+        let used_blocks = bitmap::count_set(&bmap, g.blocks_count);
+        let free_inodes = g.inodes_count as u64 - used_inodes;
+        let free_blocks = g.blocks_count - used_blocks;
+        let hints_wrong = free_inodes != g.free_inodes_hint as u64 || free_blocks != g.free_blocks_hint;
+        if hints_wrong {
+            self.note(format!(
+                "superblock free counts (blocks {}, inodes {}) differ from the bitmaps (blocks {free_blocks}, inodes {free_inodes}); \
+                 they are hints the kernel recounts at mount",
+                g.free_blocks_hint, g.free_inodes_hint
+            ));
+        }
+        let mut state = g.state;
+        if state & VEXFS_STATE_ERROR != 0 && self.problem("the filesystem is marked as having errors".into(), true) {
+            state &= !VEXFS_STATE_ERROR;
+        }
+        if state & VEXFS_STATE_CLEAN == 0 {
+            self.note("the filesystem was not cleanly unmounted".into());
+        }
+        if self.repairing() && (self.wrote || hints_wrong || self.report.fixed > 0 || state != g.state) {
+            if self.report.left == 0 {
+                state |= VEXFS_STATE_CLEAN;
+            } else {
+                state |= VEXFS_STATE_ERROR;
+            }
+            self.fs.imap = imap;
+            self.fs.bmap = bmap;
+            self.fs.geom.state = state;
+            self.fs.flush()?;
+        }
+        say!(
+            self,
+            "{}: {}/{} inodes, {}/{} blocks",
+            self.fs.img.path().display(),
+            used_inodes,
+            g.inodes_count,
+            used_blocks,
+            g.blocks_count
+        );
+        Ok(())
+    }
+
+    fn run(&mut self) -> io::Result<()> {
+        if !self.pass0_journal()? {
+            return Ok(());
+        }
+        self.pass1_inodes()?;
+        if !self.pass1_classify()? {
+            return Ok(());
+        }
+        self.pass2_dirs()?;
+        self.pass3_blocks()?;
+        self.pass4_connect()?;
+        self.pass5_links()?;
+        self.pass6_bitmaps()?;
+        Ok(())
+    }
+}
+
+fn core_io(e: CoreError) -> io::Error {
+    io::Error::other(format!("{e:?}"))
+}
+
+fn superblock_uuid(block: &[u8]) -> Option<[u8; 16]> {
+    let off = core::mem::offset_of!(vexfs_super_block, s_uuid);
+    block.get(off..off + 16)?.try_into().ok()
+}
+
+/// Check the volume at `path`; messages go to `out`.
+pub fn check(path: &Path, opts: FsckOptions, out: &mut dyn Write) -> FsckReport {
+    let shown = path.display().to_string();
+    let writable = opts.repair == Repair::Yes;
+    let mut report = FsckReport::default();
+    let img = match Image::open(path, writable) {
+        Ok(i) => i,
+        Err(e) => {
+            let _ = writeln!(out, "fsck.vexfs: {shown}: cannot open{}: {e}", if writable { " for writing" } else { "" });
+            report.exit_code = EXIT_OPERATIONAL;
+            return report;
+        }
+    };
+    let block0 = match img.read_block(0) {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = writeln!(out, "fsck.vexfs: {shown}: cannot read the superblock: {e}");
+            report.exit_code = EXIT_OPERATIONAL;
+            return report;
+        }
+    };
+    let mut why = String::new();
+    if superblock::validate(&block0, img.blocks(), &mut why).is_err() {
+        let magic = u32::from_le_bytes([block0[0], block0[1], block0[2], block0[3]]);
+        report.problems.push(format!("superblock: {why}"));
+        if magic != VEXFS_MAGIC {
+            let _ = writeln!(out, "fsck.vexfs: {shown}: not a VexFS filesystem: {why}");
+            report.exit_code = EXIT_OPERATIONAL;
+        } else {
+            let _ = writeln!(out, "fsck.vexfs: {shown}: the superblock is damaged: {why}; cannot check further");
+            report.left = 1;
+            report.exit_code = EXIT_UNCORRECTED;
+        }
+        return report;
+    }
+    let fs = match Fs::open(img) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(out, "fsck.vexfs: {shown}: {e}");
+            report.exit_code = EXIT_OPERATIONAL;
+            return report;
+        }
+    };
+    let geom = fs.geom;
+    let on_disk_imap = fs.imap.clone();
+    let on_disk_bmap = fs.bmap.clone();
+    let mut c = Checker {
+        fs,
+        opts,
+        out,
+        report,
+        geom,
+        slots: HashMap::new(),
+        live: HashSet::new(),
+        clear: HashSet::new(),
+        refs: HashMap::new(),
+        parent: HashMap::new(),
+        dotdot: HashMap::new(),
+        claimed: Vec::new(),
+        dups: HashSet::new(),
+        lost_found: None,
+        on_disk_imap,
+        on_disk_bmap,
+        wrote: false,
+    };
+    let res = c.run();
+    let mut report = std::mem::take(&mut c.report);
+    if let Err(e) = res {
+        let _ = writeln!(c.out, "fsck.vexfs: {shown}: I/O error: {e}");
+        report.exit_code = EXIT_OPERATIONAL;
+        return report;
+    }
+    if c.wrote {
+        let _ = c.fs.img.sync();
+    }
+    report.exit_code = if report.left > 0 {
+        EXIT_UNCORRECTED
+    } else if report.fixed > 0 {
+        EXIT_CORRECTED
+    } else {
+        EXIT_OK
+    };
+    report
+}
