@@ -5,9 +5,9 @@
  * maps directory blocks, checks each one once, and ties dirty blocks to the
  * directory inode so fsync writes them.
  */
-#include <linux/fs_types.h>
-
 #include "vexfs.h"
+
+#include <linux/fs_types.h>
 
 /* Set on a buffer once its directory block passed the core's check. */
 enum { BH_VexfsChecked = BH_PrivateStart };

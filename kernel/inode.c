@@ -4,14 +4,14 @@
  * core), the block map behind the page cache, truncate, and evict (where an
  * unlinked inode's blocks are finally freed).
  */
+#include "vexfs.h"
+
 #include <linux/mpage.h>
 #include <linux/writeback.h>
 #include <linux/slab.h>
 #include <linux/random.h>
 #include <linux/pagemap.h>
 #include <linux/uio.h>
-
-#include "vexfs.h"
 
 #define ADDR_PER_BLOCK VEXFS_ADDR_PER_BLOCK
 
@@ -538,9 +538,19 @@ static int vexfs_read_folio(struct file *file, struct folio *folio)
 	return block_read_full_folio(folio, vexfs_get_block);
 }
 
+static void vexfs_readahead(struct readahead_control *rac)
+{
+	mpage_readahead(rac, vexfs_get_block);
+}
+
 static int vexfs_writepage(struct page *page, struct writeback_control *wbc)
 {
 	return block_write_full_page(page, vexfs_get_block, wbc);
+}
+
+static int vexfs_writepages(struct address_space *mapping, struct writeback_control *wbc)
+{
+	return mpage_writepages(mapping, wbc, vexfs_get_block);
 }
 
 static void vexfs_write_failed(struct address_space *mapping, loff_t to)
@@ -585,7 +595,9 @@ const struct address_space_operations vexfs_aops = {
 	.dirty_folio		= block_dirty_folio,
 	.invalidate_folio	= block_invalidate_folio,
 	.read_folio		= vexfs_read_folio,
+	.readahead		= vexfs_readahead,
 	.writepage		= vexfs_writepage,
+	.writepages		= vexfs_writepages,
 	.write_begin		= vexfs_write_begin,
 	.write_end		= vexfs_write_end,
 	.bmap			= vexfs_bmap,

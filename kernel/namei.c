@@ -57,8 +57,6 @@ static int vexfs_mknod(struct user_namespace *mnt_userns, struct inode *dir,
 {
 	struct inode *inode;
 
-	if (!new_valid_dev(rdev))
-		return -EINVAL;
 	inode = vexfs_new_inode(dir, mode);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
