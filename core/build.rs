@@ -57,4 +57,5 @@ fn generate(header: &str, out_name: &str) {
 fn main() {
     generate("vexfs_format.h", "format_bindings.rs");
     generate("vexfs_core.h", "core_abi_bindings.rs");
+    generate("uapi/vexfs_ioctl.h", "uapi_bindings.rs");
 }

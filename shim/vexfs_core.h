@@ -77,6 +77,8 @@ struct vexfs_inode_mem {
 	__u32	dir_depth;
 	__u32	orphan_next;
 	__u32	vector_dim;
+	__u32	parent;		/* i_parent */
+	__u32	pad;
 	__u32	block[VEXFS_N_BLOCKS];
 };
 

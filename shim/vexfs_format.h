@@ -161,7 +161,9 @@ struct vexfs_inode {
 	__le32	i_dir_depth;		/* directories: hash index depth (0 = linear) */
 	__le32	i_orphan_next;		/* next inode on the orphan list, 0 = end */
 	__le32	i_vector_dim;		/* dimension of this inode's vector, 0 = none */
-	__le32	i_reserved[22];		/* zero */
+	__le32	i_parent;		/* directory that last linked this inode: lets
+					 * search results name a path (hint, not authority) */
+	__le32	i_reserved[21];		/* zero */
 	__le32	i_checksum;		/* crc32c(ino as __le32 ++ inode with i_checksum = 0) */
 };
 #define VEXFS_INODE_STRUCT_SIZE	256u

@@ -13,3 +13,4 @@ pub mod ffi;
 pub mod format;
 pub mod hnsw;
 pub mod msg;
+pub mod uapi;

@@ -105,6 +105,11 @@ pub fn decode(g: &Geom, raw: &[u8], ino: u32, msg: &mut impl Write) -> Result<In
         explain!(msg, "inode {ino}: vector dimension {vector_dim} out of range");
         return Err(Error::Corrupt);
     }
+    let parent = u32::from_le(d.i_parent);
+    if parent > g.inodes_count {
+        explain!(msg, "inode {ino}: parent {parent} beyond the inode table");
+        return Err(Error::Corrupt);
+    }
     let orphan_next = u32::from_le(d.i_orphan_next);
     if orphan_next > g.inodes_count {
         explain!(msg, "inode {ino}: orphan link {orphan_next} beyond the inode table");
@@ -143,6 +148,8 @@ pub fn decode(g: &Geom, raw: &[u8], ino: u32, msg: &mut impl Write) -> Result<In
         dir_depth: u32::from_le(d.i_dir_depth),
         orphan_next,
         vector_dim,
+        parent,
+        pad: 0,
         block,
     })
 }
@@ -179,6 +186,7 @@ pub fn encode(m: &InodeMem, ino: u32, raw: &mut [u8]) -> Result<()> {
     d.i_dir_depth = m.dir_depth.to_le();
     d.i_orphan_next = m.orphan_next.to_le();
     d.i_vector_dim = m.vector_dim.to_le();
+    d.i_parent = m.parent.to_le();
     raw.copy_from_slice(d.as_bytes());
     let sum = checksum(ino, raw).ok_or(Error::InvalidArgument)?;
     raw.get_mut(CHECKSUM_OFF..CHECKSUM_OFF + 4)
