@@ -29,6 +29,10 @@ pub struct Fs {
     pub sb_block: Vec<u8>,
     pub imap: Vec<u8>,
     pub bmap: Vec<u8>,
+    /// Inodes allocated through this Fs since it was opened.
+    pub new_inodes: Vec<u32>,
+    /// Blocks allocated through this Fs since it was opened.
+    pub new_blocks: Vec<u32>,
 }
 
 impl Fs {
@@ -42,7 +46,7 @@ impl Fs {
         img.read_blocks(geom.inode_bitmap_start as u64, &mut imap)?;
         let mut bmap = vec![0u8; geom.block_bitmap_blocks as usize * BLOCK_SIZE];
         img.read_blocks(geom.block_bitmap_start as u64, &mut bmap)?;
-        Ok(Fs { img, geom, sb_block, imap, bmap })
+        Ok(Fs { img, geom, sb_block, imap, bmap, new_inodes: Vec::new(), new_blocks: Vec::new() })
     }
 
     /// Write the bitmaps and the superblock (free counts from the bitmaps).
@@ -103,6 +107,7 @@ impl Fs {
         let n = bitmap::find_zero(&self.imap, (VEXFS_FIRST_INO - 1) as u64, self.geom.inodes_count as u64)
             .ok_or_else(|| err("no free inode"))?;
         bitmap::set(&mut self.imap, n);
+        self.new_inodes.push(n as u32 + 1);
         Ok(n as u32 + 1)
     }
 
@@ -111,6 +116,7 @@ impl Fs {
         let n = bitmap::find_zero(&self.bmap, self.geom.data_start as u64, self.geom.blocks_count)
             .ok_or_else(|| err("no free block"))?;
         bitmap::set(&mut self.bmap, n);
+        self.new_blocks.push(n as u32);
         Ok(n as u32)
     }
 

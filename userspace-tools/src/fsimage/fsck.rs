@@ -129,6 +129,8 @@ struct Checker<'o> {
     lost_found: Option<u32>,
     on_disk_imap: Vec<u8>,
     on_disk_bmap: Vec<u8>,
+    /// Blocks of inodes this run freed.
+    freed_blocks: Vec<u32>,
     wrote: bool,
 }
 
@@ -747,33 +749,30 @@ impl<'o> Checker<'o> {
         }
         self.live.insert(lf);
         self.parent.insert(lf, VEXFS_ROOT_INO);
-        *self.refs.entry(lf).or_default() += 2; // name in root + '.'
-        *self.refs.entry(VEXFS_ROOT_INO).or_default() += 1; // its '..'
+        *self.refs.entry(lf).or_default() += 2; // name in root + '.'; its '..' counts in pass 4
         let (b, e) = self.fs.lookup(lf, b"..")?.ok_or_else(|| io::Error::other("new lost+found has no '..'"))?;
         self.dotdot.insert(lf, (VEXFS_ROOT_INO, b, e.rec_offset));
         self.lost_found = Some(lf);
         Ok(lf)
     }
 
-    /// Make the Fs allocator see the true usage before allocating.
+    /// Make the Fs allocator see the true usage before its first
+    /// allocation (the on-disk bitmaps may be wrong).
     fn sync_fs_bitmaps(&mut self) {
         let mut imap = vec![0u8; self.fs.imap.len()];
         for ino in 1..VEXFS_FIRST_INO {
             bitmap::set(&mut imap, (ino - 1) as u64);
         }
-        for &ino in &self.live {
+        for &ino in self.live.iter().chain(self.clear.iter()) {
             bitmap::set(&mut imap, (ino - 1) as u64);
         }
-        // Keep anything Fs already allocated during this run.
-        for (a, b) in imap.iter_mut().zip(self.fs.imap.iter()) {
-            if self.lost_found.is_some() {
-                *a |= *b;
-            }
+        self.fs.imap = imap;
+        // Blocks of inodes freed in this run stay taken until it ends.
+        let mut bmap = self.claimed.clone();
+        for (a, b) in bmap.iter_mut().zip(self.on_disk_bmap.iter()) {
+            *a |= *b;
         }
-        if self.lost_found.is_none() {
-            self.fs.imap = imap;
-            self.fs.bmap = self.claimed.clone();
-        }
+        self.fs.bmap = bmap;
     }
 
     fn relink(&mut self, ino: u32, m: &InodeMem) -> io::Result<()> {
@@ -790,7 +789,9 @@ impl<'o> Checker<'o> {
             self.slots.insert(lf, Slot::Valid(Box::new(lm)));
         }
         // New blocks of lost+found are claimed.
-        self.claimed = self.fs.bmap.clone();
+        for &b in &self.fs.new_blocks {
+            bitmap::set(&mut self.claimed, b as u64);
+        }
         Ok(())
     }
 
@@ -886,6 +887,7 @@ impl<'o> Checker<'o> {
             })?;
             for b in mine {
                 bitmap::clear(&mut self.claimed, b as u64);
+                self.freed_blocks.push(b);
             }
         }
         self.live.remove(&ino);
@@ -936,11 +938,9 @@ impl<'o> Checker<'o> {
         for &ino in &self.live {
             bitmap::set(&mut imap, (ino - 1) as u64);
         }
-        if self.lost_found.is_some() {
-            // lost+found and relinked inodes were allocated through Fs.
-            for (a, b) in imap.iter_mut().zip(self.fs.imap.iter()) {
-                *a |= *b;
-            }
+        // lost+found was allocated through Fs.
+        for &ino in &self.fs.new_inodes {
+            bitmap::set(&mut imap, (ino - 1) as u64);
         }
         let bmap = self.claimed.clone();
         let diff = |name: &str, disk: &[u8], want: &[u8], nbits: u64, base: u64| -> Option<String> {
@@ -979,10 +979,34 @@ impl<'o> Checker<'o> {
             }
             Some(format!("{name} bitmap differs from actual usage: {}", parts.join("; ")))
         };
-        if let Some(msg) = diff("inode", &self.on_disk_imap, &imap, g.inodes_count as u64, 1) {
+        // What fsck itself allocated (lost+found) is not a bitmap error.
+        let mut imap_cmp = imap.clone();
+        for &ino in &self.fs.new_inodes {
+            if bitmap::test(&self.on_disk_imap, (ino - 1) as u64) == Some(false) {
+                bitmap::clear(&mut imap_cmp, (ino - 1) as u64);
+            }
+        }
+        let mut bmap_cmp = bmap.clone();
+        for &b in &self.fs.new_blocks {
+            if bitmap::test(&self.on_disk_bmap, b as u64) == Some(false) {
+                bitmap::clear(&mut bmap_cmp, b as u64);
+            }
+        }
+        // Nor is what it freed (orphans, cleared inodes): reported already.
+        for &ino in &self.clear {
+            if bitmap::test(&self.on_disk_imap, (ino - 1) as u64) == Some(true) {
+                bitmap::set(&mut imap_cmp, (ino - 1) as u64);
+            }
+        }
+        for &b in &self.freed_blocks {
+            if bitmap::test(&self.on_disk_bmap, b as u64) == Some(true) {
+                bitmap::set(&mut bmap_cmp, b as u64);
+            }
+        }
+        if let Some(msg) = diff("inode", &self.on_disk_imap, &imap_cmp, g.inodes_count as u64, 1) {
             self.problem(msg, true);
         }
-        if let Some(msg) = diff("block", &self.on_disk_bmap, &bmap, g.blocks_count, 0) {
+        if let Some(msg) = diff("block", &self.on_disk_bmap, &bmap_cmp, g.blocks_count, 0) {
             self.problem(msg, true);
         }
         let used_inodes = bitmap::count_set(&imap, g.inodes_count as u64);
@@ -1116,6 +1140,7 @@ pub fn check(path: &Path, opts: FsckOptions, out: &mut dyn Write) -> FsckReport 
         lost_found: None,
         on_disk_imap,
         on_disk_bmap,
+        freed_blocks: Vec::new(),
         wrote: false,
     };
     let res = c.run();
