@@ -214,7 +214,7 @@ impl<'a> Graph<'a> {
         }
         let b = self.geo.node_word(slot);
         let lo = *self.w.get(b + NODE_KEY_LO)?;
-        let hi = *self.w.get(b + NODE_KEY_HI)?;
+        let hi = *self.w.get(b + NODE_FLAGS)? & 0xffff;
         Some(lo as u64 | (hi as u64) << 32)
     }
 
@@ -223,7 +223,7 @@ impl<'a> Graph<'a> {
         if !self.is_live(slot) {
             return None;
         }
-        self.w.get(self.geo.node_word(slot) + NODE_FLAGS).map(|f| (f >> 8) & 0xf)
+        self.w.get(self.geo.node_word(slot) + NODE_FLAGS).map(|&f| meta_level(f))
     }
 
     /// The links of a live slot on `level`.
@@ -317,9 +317,9 @@ impl<'a> Graph<'a> {
         let b = self.node_base(slot)?;
         let flags = self.rd(b + NODE_FLAGS)?;
         if level == 0 {
-            return Ok((b + NODE_LINKS, b + NODE_FLAGS, flags & 0xff));
+            return Ok((b + NODE_LINKS, b + NODE_FLAGS, meta_count(flags)));
         }
-        if level > (flags >> 8) & 0xf {
+        if level > meta_level(flags) {
             return Err(HnswError::Corrupt("link level above node level"));
         }
         let mut c = self.rd(b + NODE_UPPER)?;
@@ -368,7 +368,7 @@ impl<'a> Graph<'a> {
     fn set_count(&mut self, cw: usize, level: u32, n: u32) -> Result<()> {
         if level == 0 {
             let f = self.rd(cw)?;
-            self.wr(cw, (f & !0xff) | (n & 0xff))
+            self.wr(cw, (f & !(0xff << 16)) | ((n & 0xff) << 16))
         } else {
             self.wr(cw, n)
         }
@@ -644,6 +644,9 @@ impl<'a> Graph<'a> {
         if self.is_live(slot) {
             return Err(HnswError::SlotInUse);
         }
+        if key > KEY_MAX {
+            return Err(HnswError::InvalidParam("key above 2^48 - 1"));
+        }
         let free = self.geo.upper_capacity.saturating_sub(self.chunks_used);
         let level = self.random_level().min(free);
         // Allocate the upper-layer chunks first, so no failure leaves a half node.
@@ -665,8 +668,7 @@ impl<'a> Graph<'a> {
         }
         let b = self.node_base(slot)?;
         self.wr(b + NODE_KEY_LO, key as u32)?;
-        self.wr(b + NODE_KEY_HI, (key >> 32) as u32)?;
-        self.wr(b + NODE_FLAGS, FLAG_LIVE | (level << 8))?;
+        self.wr(b + NODE_FLAGS, meta(key, 0, level))?;
         self.wr(b + NODE_UPPER, head)?;
         self.live += 1;
         let r = self.link_new(dp, s, slot, level);
@@ -837,7 +839,7 @@ impl<'a> Graph<'a> {
     fn free_node(&mut self, slot: u32) -> Result<()> {
         let b = self.node_base(slot)?;
         let was_live = self.rd(b + NODE_FLAGS)? & FLAG_LIVE != 0;
-        let level = (self.rd(b + NODE_FLAGS)? >> 8) & 0xf;
+        let level = meta_level(self.rd(b + NODE_FLAGS)?);
         let mut c = self.rd(b + NODE_UPPER)?;
         let mut i = 0;
         while c != 0 && i < level {
@@ -1052,8 +1054,8 @@ impl<'a> Graph<'a> {
             if flags & FLAG_RESERVED != 0 {
                 return Err(HnswError::Corrupt("node flags reserved bits set"));
             }
-            let cnt = flags & 0xff;
-            let level = (flags >> 8) & 0xf;
+            let cnt = meta_count(flags);
+            let level = meta_level(flags);
             if cnt > m0 {
                 return Err(HnswError::Corrupt("level-0 link count above M0"));
             }
@@ -1174,7 +1176,7 @@ impl<'a> Graph<'a> {
         if f & FLAG_LIVE == 0 {
             return Err(HnswError::Corrupt("link to a free slot"));
         }
-        if (f >> 8) & 0xf < level {
+        if meta_level(f) < level {
             return Err(HnswError::Corrupt("upper link to a node of a lower level"));
         }
         Ok(())

@@ -28,20 +28,41 @@ pub const M_MAX: u32 = 64;
 /// Most nodes a graph can hold.
 pub const CAPACITY_MAX: u32 = 1 << 28;
 
-/// Node record word offsets.
+/// Node record word offsets: low 32 bits of the key (inode number).
 pub const NODE_KEY_LO: usize = 0;
-/// High half of the key (inode number).
-pub const NODE_KEY_HI: usize = 1;
-/// Flags word: bits 0-7 level-0 link count, bits 8-11 level, bit 15 live.
-pub const NODE_FLAGS: usize = 2;
+/// Meta word: bits 0-15 key bits 32-47, bits 16-23 level-0 link count,
+/// bits 24-27 level, bits 28-30 zero, bit 31 live.
+pub const NODE_FLAGS: usize = 1;
 /// First upper-layer chunk + 1 (0: none).
-pub const NODE_UPPER: usize = 3;
+pub const NODE_UPPER: usize = 2;
 /// First level-0 link.
-pub const NODE_LINKS: usize = 4;
-/// Live bit in the flags word.
-pub const FLAG_LIVE: u32 = 1 << 15;
-/// Bits of the flags word that must be zero.
-pub const FLAG_RESERVED: u32 = !(0xff | (0xf << 8) | FLAG_LIVE);
+pub const NODE_LINKS: usize = 3;
+/// Words of a node record before its links.
+pub const NODE_HEADER_WORDS: u32 = 3;
+/// Live bit in the meta word.
+pub const FLAG_LIVE: u32 = 1 << 31;
+/// Bits of the meta word that must be zero.
+pub const FLAG_RESERVED: u32 = 0x7000_0000;
+/// Largest key a node can carry (48 bits).
+pub const KEY_MAX: u64 = (1u64 << 48) - 1;
+
+/// Level-0 link count from a meta word.
+#[inline(always)]
+pub const fn meta_count(f: u32) -> u32 {
+    (f >> 16) & 0xff
+}
+
+/// Level from a meta word.
+#[inline(always)]
+pub const fn meta_level(f: u32) -> u32 {
+    (f >> 24) & 0xf
+}
+
+/// Meta word for a live node.
+#[inline(always)]
+pub const fn meta(key: u64, count: u32, level: u32) -> u32 {
+    FLAG_LIVE | ((level & 0xf) << 24) | ((count & 0xff) << 16) | ((key >> 32) as u32 & 0xffff)
+}
 
 /// Chunk word offsets: next chunk + 1 (0: none).
 pub const CHUNK_NEXT: usize = 0;
@@ -133,11 +154,21 @@ impl Params {
 }
 
 /// Expected upper-layer chunks for `capacity` nodes (`n / (M - 1)`) plus
-/// 10% and a constant margin.
+/// four standard deviations and a constant margin. If a graph ever runs out,
+/// new nodes simply get lower levels.
 pub const fn default_upper_capacity(capacity: u32, m: u32) -> u32 {
     let m1 = if m > 2 { m - 1 } else { 1 };
     let base = capacity as u64 / m1 as u64;
-    let v = base + base / 10 + 64;
+    // integer square root (Newton), no floating point
+    let mut r = base;
+    if r > 1 {
+        let mut x = base / 2 + 1;
+        while x < r {
+            r = x;
+            x = (x + base / x) / 2;
+        }
+    }
+    let v = base + 4 * r + 32;
     if v > CAPACITY_MAX as u64 {
         CAPACITY_MAX
     } else {
@@ -152,7 +183,7 @@ pub struct Geometry {
     pub m: u32,
     /// 2M
     pub m0: u32,
-    /// Words per node record (4 + M0).
+    /// Words per node record (3 + M0).
     pub rec_words: u32,
     /// Node records per block.
     pub nodes_per_block: u32,
@@ -192,7 +223,7 @@ impl Geometry {
             return Err(HnswError::InvalidParam("dim or metric out of range"));
         }
         let m0 = 2 * p.m;
-        let rec_words = 4 + m0;
+        let rec_words = NODE_HEADER_WORDS + m0;
         let chunk_words = 2 + p.m;
         let nodes_per_block = BLOCK_PAYLOAD_WORDS as u32 / rec_words;
         let chunks_per_block = BLOCK_PAYLOAD_WORDS as u32 / chunk_words;

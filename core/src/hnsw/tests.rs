@@ -546,8 +546,11 @@ fn parameter_and_scratch_checks() {
     let mut s = Scratch::new(&mut b.u32s, &mut b.u64s, 100, 8, 64).unwrap();
     assert!(matches!(g.insert(&mut p, &mut s, 100, 1), Err(HnswError::InvalidParam(_))));
     g.insert(&mut p, &mut s, 0, 1).unwrap();
-    // duplicate vectors are fine
-    g.insert(&mut p, &mut s, 1, 2).unwrap();
+    // duplicate vectors are fine; keys use 48 bits
+    assert!(matches!(g.insert(&mut p, &mut s, 1, 1 << 48), Err(HnswError::InvalidParam(_))));
+    g.insert(&mut p, &mut s, 1, (1 << 47) + 5).unwrap();
+    assert_eq!(g.node_key(1), Some((1 << 47) + 5));
+    assert_eq!(default_upper_capacity(100_000, 16), 6666 + 4 * 81 + 32);
     let mut out = [Hit::default(); 3];
     assert_eq!(g.search_knn(&mut p, &mut s, 3, 10, |_| true, &mut out).unwrap(), 2);
     assert_eq!(g.find_free_slot(0), Some(2));

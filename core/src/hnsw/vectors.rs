@@ -140,3 +140,9 @@ pub fn decode_record(rec: &[u8], expect_ino: u32, dim: u32, out: &mut [f32]) -> 
     }
     Ok(RecordInfo { ino, generation, dim })
 }
+
+/// The checksum a record should carry (its header's checksum field is
+/// treated as zero), for encoders working from raw bit patterns.
+pub fn record_checksum(rec: &[u8]) -> u32 {
+    crc_record(rec)
+}

@@ -1,0 +1,248 @@
+//! vexfs-bench: the VexFS core HNSW (the same no_std code the kernel runs)
+//! with the vexfs-simd kernels, on TEXMEX-format data (.fvecs / .ivecs).
+//!
+//! vexfs-bench --base B.fvecs --queries Q.fvecs [--gt GT.ivecs] [--metric l2]
+//!   [-M 16] [--ef-construction 200] [--ef 10,20,40,80,160] [--threads 1] [--json]
+//!
+//! Prints build time, bytes per vector (graph words + float32 vectors,
+//! divided by the number of vectors; per-searcher scratch not included) and,
+//! for each ef, recall@10 and queries per second. Without --gt the exact
+//! ground truth is computed by brute force with the same kernels.
+//! With --json: exactly one JSON object
+//! {"build_s": F, "bytes_per_vector": F, "results": [{"ef": N, "recall": F, "qps": F}, ...]}.
+
+use clap::Parser;
+use std::process::ExitCode;
+use std::time::Instant;
+use vexfs_core::hnsw::{scratch_size, DistanceProvider, Graph, Hit, HnswError, Params, Query, Scratch};
+use vexfs_simd::{Kernel, CAP_AVX2_FMA, METRIC_COSINE, METRIC_DOT, METRIC_L2};
+
+#[path = "../bench/texmex.rs"]
+mod texmex;
+
+#[derive(Parser, Debug)]
+#[command(name = "vexfs-bench", about = "Benchmark the VexFS core HNSW on .fvecs data")]
+struct Args {
+    /// Base vectors (.fvecs)
+    #[arg(long)]
+    base: String,
+    /// Query vectors (.fvecs)
+    #[arg(long)]
+    queries: String,
+    /// Ground truth (.ivecs); computed exactly when absent
+    #[arg(long)]
+    gt: Option<String>,
+    /// l2 | cosine | ip (dot)
+    #[arg(long, default_value = "l2")]
+    metric: String,
+    /// HNSW M (M0 = 2M)
+    #[arg(short = 'M', long = "M", default_value_t = 16)]
+    m: u32,
+    /// ef_construction
+    #[arg(long = "ef-construction", default_value_t = 200)]
+    ef_construction: u32,
+    /// Comma-separated ef_search values
+    #[arg(long, default_value = "10,20,40,80,160", value_delimiter = ',')]
+    ef: Vec<u32>,
+    /// Query threads (the build is single-threaded)
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Recall@k
+    #[arg(short = 'k', long, default_value_t = 10)]
+    k: usize,
+    /// Print exactly one JSON object
+    #[arg(long)]
+    json: bool,
+    /// Run each ef pass this many times and report the fastest (the
+    /// machine may be shared; recall is identical across runs)
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// Use only the SSE2 kernels even if the CPU has AVX2+FMA
+    #[arg(long)]
+    no_avx2: bool,
+}
+
+/// Distances over a slot-indexed float32 array.
+struct Provider<'a> {
+    kernel: Kernel,
+    base: &'a [f32],
+    dim: usize,
+    query: &'a [f32],
+}
+
+impl DistanceProvider for Provider<'_> {
+    #[inline]
+    fn dist_batch(&mut self, q: Query, ids: &[u32], out: &mut [u32]) -> Result<(), HnswError> {
+        let qv = match q {
+            Query::Input => self.query,
+            Query::Node(n) => {
+                let s = (n as usize).checked_mul(self.dim).ok_or(HnswError::Provider(-22))?;
+                self.base.get(s..s + self.dim).ok_or(HnswError::Provider(-22))?
+            }
+        };
+        self.kernel
+            .dist_batch_strided(qv, self.base, self.dim, ids, out)
+            .map_err(|_| HnswError::Provider(-22))
+    }
+}
+
+fn caps(no_avx2: bool) -> u32 {
+    if !no_avx2 && std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        CAP_AVX2_FMA
+    } else {
+        0
+    }
+}
+
+fn run(a: &Args) -> Result<(), String> {
+    let metric = match a.metric.as_str() {
+        "l2" | "L2" | "euclidean" => METRIC_L2,
+        "cosine" | "angular" => METRIC_COSINE,
+        "ip" | "dot" | "inner_product" => METRIC_DOT,
+        m => return Err(format!("unknown metric {m:?} (l2, cosine, ip)")),
+    };
+    if a.k == 0 || a.threads == 0 || a.ef.is_empty() {
+        return Err("k, threads and the ef list must be non-zero".into());
+    }
+    let (base, dim, n) = texmex::read_fvecs(&a.base)?;
+    let (queries, qdim, nq) = texmex::read_fvecs(&a.queries)?;
+    if qdim != dim {
+        return Err(format!("query dimension {qdim} differs from base dimension {dim}"));
+    }
+    if !vexfs_core::hnsw::vector_is_finite(&base) || !vexfs_core::hnsw::vector_is_finite(&queries) {
+        return Err("input holds NaN or Inf".into());
+    }
+    let caps = caps(a.no_avx2);
+    let kernel = Kernel::new(metric, caps).map_err(|e| format!("{e:?}"))?;
+    let k = a.k;
+    let gt: Vec<Vec<u32>> = match &a.gt {
+        Some(p) => {
+            let (g, gdim, gn) = texmex::read_ivecs(p)?;
+            if gn < nq || gdim < k {
+                return Err(format!("ground truth has {gn} rows of {gdim}, need {nq} of >= {k}"));
+            }
+            (0..nq).map(|i| g[i * gdim..i * gdim + k].iter().map(|&x| x as u32).collect()).collect()
+        }
+        None => texmex::brute_force(&kernel, &base, &queries, dim, k, a.threads),
+    };
+
+    let n32 = u32::try_from(n).map_err(|_| "too many base vectors")?;
+    let mut prm = Params::new(n32, a.m, a.ef_construction, metric, dim as u32);
+    prm.seed = 42;
+    let ef_max = a.ef.iter().copied().max().unwrap_or(10).max(a.ef_construction).max(k as u32);
+    let mut words = vec![0u32; Graph::words_needed(&prm).map_err(|e| format!("{e:?}"))?];
+    let sz = scratch_size(n32, a.m, ef_max);
+    let mut s32 = vec![0u32; sz.u32_words];
+    let mut s64 = vec![0u64; sz.u64_words];
+
+    let t0 = Instant::now();
+    let mut g = Graph::create(&mut words, &prm).map_err(|e| format!("{e:?}"))?;
+    {
+        let mut s = Scratch::new(&mut s32, &mut s64, n32, a.m, ef_max).map_err(|e| format!("{e:?}"))?;
+        let mut p = Provider { kernel, base: &base, dim, query: &[] };
+        for i in 0..n32 {
+            g.insert(&mut p, &mut s, i, i as u64).map_err(|e| format!("insert {i}: {e:?}"))?;
+        }
+    }
+    let build_s = t0.elapsed().as_secs_f64();
+    let graph_bytes = g.words().len() * 4;
+    let bytes_per_vector = (graph_bytes + base.len() * 4) as f64 / n as f64;
+
+    let mut results = Vec::new();
+    for &ef in &a.ef {
+        let mut secs = f64::INFINITY;
+        let mut found = Vec::new();
+        for _ in 0..a.repeat.max(1) {
+            let t = Instant::now();
+            found = search_all(&g, kernel, &base, &queries, dim, nq, k, ef as usize, a.m, ef_max, a.threads)?;
+            secs = secs.min(t.elapsed().as_secs_f64());
+        }
+        let mut hits = 0usize;
+        for (f, t) in found.iter().zip(gt.iter()) {
+            hits += f.iter().filter(|x| t.contains(x)).count();
+        }
+        let recall = hits as f64 / (nq * k) as f64;
+        results.push((ef, recall, nq as f64 / secs));
+    }
+
+    if a.json {
+        let res: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(ef, r, q)| serde_json::json!({"ef": ef, "recall": r, "qps": q}))
+            .collect();
+        println!("{}", serde_json::json!({"build_s": build_s, "bytes_per_vector": bytes_per_vector, "results": res}));
+    } else {
+        println!(
+            "vexfs-bench: n={n} dim={dim} queries={nq} metric={} M={} ef_construction={} kernels={} threads={}",
+            a.metric,
+            a.m,
+            a.ef_construction,
+            if caps & CAP_AVX2_FMA != 0 { "avx2+fma" } else { "sse2" },
+            a.threads
+        );
+        println!("build: {build_s:.2} s ({:.0} inserts/s), top level {}", n as f64 / build_s, g.top_level());
+        println!("bytes per vector: {bytes_per_vector:.1} (graph {:.1} + vector {})", graph_bytes as f64 / n as f64, dim * 4);
+        println!("{:>6} {:>10} {:>12}", "ef", "recall@10", "qps");
+        for (ef, r, q) in &results {
+            println!("{ef:>6} {r:>10.4} {q:>12.0}");
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn search_all(
+    g: &Graph,
+    kernel: Kernel,
+    base: &[f32],
+    queries: &[f32],
+    dim: usize,
+    nq: usize,
+    k: usize,
+    ef: usize,
+    m: u32,
+    ef_max: u32,
+    threads: usize,
+) -> Result<Vec<Vec<u32>>, String> {
+    let cap = g.capacity();
+    let per = nq.div_ceil(threads);
+    let chunks: Vec<(usize, usize)> = (0..threads).map(|t| (t * per, ((t + 1) * per).min(nq))).filter(|(a, b)| a < b).collect();
+    let parts: Vec<Result<Vec<Vec<u32>>, String>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = chunks
+            .iter()
+            .map(|&(lo, hi)| {
+                sc.spawn(move || {
+                    let sz = scratch_size(cap, m, ef_max);
+                    let mut s32 = vec![0u32; sz.u32_words];
+                    let mut s64 = vec![0u64; sz.u64_words];
+                    let mut s = Scratch::new(&mut s32, &mut s64, cap, m, ef_max).map_err(|e| format!("{e:?}"))?;
+                    let mut out = vec![Hit::default(); k];
+                    let mut res = Vec::with_capacity(hi - lo);
+                    for qi in lo..hi {
+                        let mut p = Provider { kernel, base, dim, query: &queries[qi * dim..(qi + 1) * dim] };
+                        let c = g.search_knn(&mut p, &mut s, k, ef, |_| true, &mut out).map_err(|e| format!("{e:?}"))?;
+                        res.push(out[..c].iter().map(|h| h.slot).collect());
+                    }
+                    Ok(res)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("search thread panicked".into()))).collect()
+    });
+    let mut all = Vec::with_capacity(nq);
+    for p in parts {
+        all.extend(p?);
+    }
+    Ok(all)
+}
+
+fn main() -> ExitCode {
+    let a = Args::parse();
+    match run(&a) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vexfs-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
