@@ -1,0 +1,380 @@
+//! vexctl's command line (clap derive). The command names, flags and JSON
+//! fields are a contract with users and tests: extend, never rename.
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use vexfs_core::uapi::{
+    VEXFS_IOC_MAX_BATCH, VEXFS_IOC_MAX_EF, VEXFS_IOC_MAX_K, VEXFS_IOC_MAX_RESULTS,
+    VEXFS_MAX_PENDING,
+};
+
+use super::vecfile;
+
+const TOP_HELP: &str = "\
+PATH is any file or directory inside a mounted VexFS; per-filesystem commands
+(search, status, config, ...) act on the filesystem that holds it.
+
+Vectors: --vector takes comma-separated numbers (\"0.1,-0.2,0.3\"); --vector-file
+takes raw little-endian float32 (.f32), .fvecs (first vector), NumPy .npy
+(float32, 1-D or first row of 2-D) or .json (array of numbers). The vector must
+have the filesystem's dimension (see `vexctl status`); NaN and Inf are refused.
+
+Examples:
+  vexctl set /mnt/docs/a.txt --vector-file a.npy
+  vexctl get /mnt/docs/a.txt --json
+  vexctl import /mnt/sift --fvecs sift_base.fvecs
+  vexctl search /mnt --vector-file q.json -k 5 --json
+  vexctl status /mnt
+
+Exit status: 0 success, 1 operational error (the message names the file and
+the cause, e.g. `vexctl: /mnt/a.txt: Permission denied (EACCES)`), 2 usage error.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vexctl",
+    bin_name = "vexctl",
+    version,
+    about = "Attach embedding vectors to VexFS files and search them",
+    after_help = TOP_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// A `--vector` value, parsed and checked at argument-parsing time (a bad
+/// one is a usage error, exit 2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvVector(pub Vec<f32>);
+
+fn parse_csv_arg(s: &str) -> Result<CsvVector, String> {
+    vecfile::parse_csv(s).map(CsvVector)
+}
+
+fn parse_finite(s: &str) -> Result<f32, String> {
+    let x: f32 = s.trim().parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if !x.is_finite() {
+        return Err(format!("{s} is not finite"));
+    }
+    Ok(x)
+}
+
+/// Exactly one of --vector / --vector-file.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct VectorSrc {
+    /// The vector as comma-separated numbers, e.g. 0.1,-0.2,0.3
+    #[arg(long, value_name = "CSV", allow_hyphen_values = true, value_parser = parse_csv_arg)]
+    pub vector: Option<CsvVector>,
+    /// The vector from a file: .f32 (raw LE float32), .fvecs (first vector), .npy, .json
+    #[arg(long, value_name = "FILE")]
+    pub vector_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ResultOpts {
+    /// Print one JSON array of {"path", "ino", "distance"} objects
+    #[arg(long)]
+    pub json: bool,
+    /// Add each file's size, mtime (seconds; mtime_nsec too in JSON) and vector dim
+    #[arg(long)]
+    pub metadata: bool,
+    /// Brute-force scan instead of the HNSW graph
+    #[arg(long)]
+    pub exact: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SyncModeArg {
+    Immediate,
+    Lazy,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    #[value(alias = "true", alias = "1", alias = "yes")]
+    On,
+    #[value(alias = "false", alias = "0", alias = "no")]
+    Off,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Attach a vector to a file (needs write permission on it)
+    #[command(after_help = "\
+Examples:
+  vexctl set /mnt/docs/a.txt --vector 0.1,0.2,0.3,0.4
+  vexctl set /mnt/docs/a.txt --vector-file a.npy
+  vexctl set /mnt/docs/a.txt --vector-file a.f32
+
+Setting a vector replaces the file's previous one. Directories carry no vector.")]
+    Set {
+        /// The file (on a VexFS mount)
+        file: PathBuf,
+        #[command(flatten)]
+        src: VectorSrc,
+    },
+    /// Print a file's vector (CSV, or JSON with --json)
+    #[command(after_help = "\
+Examples:
+  vexctl get /mnt/docs/a.txt
+  vexctl get /mnt/docs/a.txt --json     # {\"path\": ..., \"dim\": ..., \"vector\": [...]}
+
+A file without a vector gives `no vector attached to this file (ENODATA)`, exit 1.")]
+    Get {
+        file: PathBuf,
+        /// Print {"path": ..., "dim": ..., "vector": [...]}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a file's vector (needs write permission on it)
+    #[command(after_help = "\
+Examples:
+  vexctl rm /mnt/docs/a.txt")]
+    Rm { file: PathBuf },
+    /// Create files carrying vectors from an .fvecs file, or attach vectors from a manifest
+    #[command(after_help = "\
+Examples:
+  vexctl import /mnt/sift --fvecs sift_base.fvecs            # /mnt/sift/00000000, 00000001, ...
+  vexctl import /mnt/sift --fvecs base.fvecs --batch 256
+  vexctl import --manifest vectors.jsonl
+
+With --fvecs, DIR is created if missing and record i becomes the file DIR/NNNNNNNN
+(i zero-padded to 8 digits; existing files are reused, their data kept). With
+--manifest, each line is {\"path\": \"...\", \"vector\": [...]} for an existing file;
+relative paths are relative to the current directory (not the manifest's).
+Vectors are set in batches (VEXFS_IOC_BATCH_SET); a progress bar shows on a terminal.")]
+    Import {
+        /// Directory to create the files in (with --fvecs)
+        #[arg(required_unless_present = "manifest", conflicts_with = "manifest")]
+        dir: Option<PathBuf>,
+        /// Vectors to import, one file per record
+        #[arg(long, value_name = "B.fvecs", required_unless_present = "manifest")]
+        fvecs: Option<PathBuf>,
+        /// JSON lines {"path": ..., "vector": [...]} attaching vectors to existing files
+        #[arg(long, value_name = "M.jsonl", conflicts_with = "fvecs")]
+        manifest: Option<PathBuf>,
+        /// Vectors per batch ioctl
+        #[arg(long, default_value_t = 1024,
+              value_parser = clap::value_parser!(u32).range(1..=VEXFS_IOC_MAX_BATCH as i64))]
+        batch: u32,
+        /// With --fvecs: write this text into each created file
+        #[arg(long, value_name = "TEXT", requires = "fvecs")]
+        content: Option<String>,
+    },
+    /// The k files nearest to a vector
+    #[command(after_help = "\
+Examples:
+  vexctl search /mnt --vector 0.1,0.2,0.3,0.4 -k 5
+  vexctl search /mnt/docs --vector-file q.npy -k 10 --ef 200 --json
+  vexctl search /mnt --vector-file q.json --json --metadata
+  vexctl search /mnt --vector-file q.f32 --exact
+
+Output: a table RANK DISTANCE PATH, or with --json one array of
+{\"path\": \"docs/a.txt\", \"ino\": 12, \"distance\": 0.25} nearest first; --metadata adds
+\"size\", \"mtime\" (integer seconds), \"mtime_nsec\" and \"dim\". Paths are relative to the
+mount root. Distances are the filesystem's metric: l2 (squared), cosine (1-cos),
+dot (negative inner product). Only files you can read are returned.")]
+    Search {
+        /// Any path inside the VexFS mount
+        path: PathBuf,
+        #[command(flatten)]
+        src: VectorSrc,
+        /// Results wanted
+        #[arg(short = 'k', long = "k", default_value_t = 10,
+              value_parser = clap::value_parser!(u32).range(1..=VEXFS_IOC_MAX_K as i64))]
+        k: u32,
+        /// ef_search (0 = the mount's default)
+        #[arg(long, default_value_t = 0,
+              value_parser = clap::value_parser!(u32).range(0..=VEXFS_IOC_MAX_EF as i64))]
+        ef: u32,
+        #[command(flatten)]
+        out: ResultOpts,
+    },
+    /// All files within a distance of a vector
+    #[command(after_help = "\
+Examples:
+  vexctl range /mnt --vector 0.1,0.2,0.3,0.4 --max-distance 0.5
+  vexctl range /mnt --vector-file q.npy --max-distance 1.2 --json --limit 100
+
+Results come nearest first. Without --limit, vexctl asks again with a larger
+buffer when the kernel reports truncation (up to 65536 results) and warns if
+still truncated.")]
+    Range {
+        path: PathBuf,
+        #[command(flatten)]
+        src: VectorSrc,
+        /// Largest distance to return (the filesystem's metric)
+        #[arg(long, value_name = "D", allow_hyphen_values = true, value_parser = parse_finite)]
+        max_distance: f32,
+        /// At most N results
+        #[arg(long, value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..=VEXFS_IOC_MAX_RESULTS as i64))]
+        limit: Option<u32>,
+        #[command(flatten)]
+        out: ResultOpts,
+    },
+    /// All files at least as similar as a threshold to a vector
+    #[command(after_help = "\
+Examples:
+  vexctl similar /mnt --vector-file q.npy --threshold 0.8
+  vexctl similar /mnt --vector 1,0,0,0 --threshold 0.9 --json --metadata
+
+Similarity is the metric's: cosine similarity for cosine, inner product for
+dot, and for l2 the kernel's similarity mapping. The printed distance is the
+metric's distance. Truncation is handled as for `range`.")]
+    Similar {
+        path: PathBuf,
+        #[command(flatten)]
+        src: VectorSrc,
+        /// Smallest similarity to return
+        #[arg(long, value_name = "T", allow_hyphen_values = true, value_parser = parse_finite)]
+        threshold: f32,
+        /// At most N results
+        #[arg(long, value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..=VEXFS_IOC_MAX_RESULTS as i64))]
+        limit: Option<u32>,
+        #[command(flatten)]
+        out: ResultOpts,
+    },
+    /// kNN for every query of an .fvecs file, one JSON array per line
+    #[command(name = "batch-search", after_help = "\
+Examples:
+  vexctl batch-search /mnt --queries sift_query.fvecs -k 10 --out results.jsonl
+  vexctl batch-search /mnt --queries q.fvecs -k 100 --ef 400 --out r.jsonl --exact
+
+Line i of the output holds the results of query i, as `search --json` prints them.")]
+    BatchSearch {
+        path: PathBuf,
+        /// Queries, one per fvecs record
+        #[arg(long, value_name = "Q.fvecs")]
+        queries: PathBuf,
+        #[arg(short = 'k', long = "k", default_value_t = 10,
+              value_parser = clap::value_parser!(u32).range(1..=VEXFS_IOC_MAX_K as i64))]
+        k: u32,
+        #[arg(long, default_value_t = 0,
+              value_parser = clap::value_parser!(u32).range(0..=VEXFS_IOC_MAX_EF as i64))]
+        ef: u32,
+        /// Output JSON lines file
+        #[arg(long, value_name = "R.jsonl")]
+        out: PathBuf,
+        /// Add size, mtime, mtime_nsec and dim to each result
+        #[arg(long)]
+        metadata: bool,
+        /// Brute-force scan instead of the HNSW graph
+        #[arg(long)]
+        exact: bool,
+    },
+    /// Apply every pending change to the graph now (lazy mode)
+    #[command(after_help = "Examples:\n  vexctl sync /mnt")]
+    Sync { path: PathBuf },
+    /// Index status: sync mode, pending changes, last sync, generations, counts
+    #[command(after_help = "\
+Examples:
+  vexctl status /mnt
+  vexctl status /mnt --json
+
+JSON fields: sync_mode, pending, last_sync_ns, last_sync (ISO 8601 UTC or null),
+graph_generation, vector_generation, vectors, graph_nodes, dim, metric,
+graph_valid, rebuilding, hnsw_m, ef_construction, flags.")]
+    Status {
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Index statistics: inserts, deletes, searches, distance computations, latencies
+    #[command(after_help = "\
+Examples:
+  vexctl stats /mnt
+  vexctl stats /mnt --json
+
+JSON fields: inserts, updates, deletes, searches, exact_searches,
+distance_computations, search_ns_total, search_ns_max, insert_ns_total, syncs,
+rebuilds, errors, and the derived avg_search_ns, avg_search_us, avg_insert_ns.")]
+    Stats {
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print or change the mount's index configuration (changing needs CAP_SYS_ADMIN)
+    #[command(after_help = "\
+Examples:
+  vexctl config /mnt
+  vexctl config /mnt --sync-mode lazy --batch-size 256 --sync-interval-ms 100
+  vexctl config /mnt --ef-search 128 --auto-rebuild on
+  vexctl config /mnt --json
+
+With no option the current configuration is printed; with options they are
+applied (only those given) and the resulting configuration is printed.")]
+    Config {
+        path: PathBuf,
+        #[arg(long, value_enum)]
+        sync_mode: Option<SyncModeArg>,
+        /// Lazy mode: changes applied per batch
+        #[arg(long, value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..=VEXFS_MAX_PENDING as i64))]
+        batch_size: Option<u32>,
+        /// Lazy mode: worker period in milliseconds
+        #[arg(long, value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..=3_600_000))]
+        sync_interval_ms: Option<u32>,
+        /// Default ef_search of searches
+        #[arg(long, value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..=VEXFS_IOC_MAX_EF as i64))]
+        ef_search: Option<u32>,
+        /// Rebuild a stale or damaged graph automatically
+        #[arg(long, value_enum)]
+        auto_rebuild: Option<OnOff>,
+        /// Print the configuration as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild the HNSW graph from the stored vectors (needs CAP_SYS_ADMIN)
+    #[command(after_help = "Examples:\n  vexctl rebuild /mnt")]
+    Rebuild { path: PathBuf },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses() {
+        let c = Cli::try_parse_from(["vexctl", "search", "/mnt", "--vector", "-0.5,1", "-k", "3"]).unwrap();
+        match c.cmd {
+            Cmd::Search { k, ef, src, .. } => {
+                assert_eq!(k, 3);
+                assert_eq!(ef, 0);
+                assert_eq!(src.vector.unwrap().0, vec![-0.5, 1.0]);
+            }
+            _ => panic!(),
+        }
+        assert!(Cli::try_parse_from(["vexctl", "search", "/mnt", "--vector", "1", "-k", "0"]).is_err());
+        assert!(Cli::try_parse_from(["vexctl", "search", "/mnt"]).is_err());
+        assert!(Cli::try_parse_from(["vexctl", "search", "/mnt", "--vector", "1",
+                                     "--vector-file", "a.f32"]).is_err());
+        assert!(Cli::try_parse_from(["vexctl", "set", "/a", "--vector", "1,nan"]).is_err());
+        assert!(Cli::try_parse_from(["vexctl", "import", "/d"]).is_err());
+        assert!(Cli::try_parse_from(["vexctl", "import", "/d", "--fvecs", "a", "--manifest", "m"]).is_err());
+        assert!(Cli::try_parse_from(["vexctl", "import", "--manifest", "m"]).is_ok());
+        assert!(Cli::try_parse_from(["vexctl", "import", "/d", "--fvecs", "b", "--batch", "4097"]).is_err());
+        assert!(Cli::try_parse_from(["vexctl", "range", "/m", "--vector", "1", "--max-distance", "0.5"]).is_ok());
+        assert!(Cli::try_parse_from(["vexctl", "similar", "/m", "--vector", "1", "--threshold", "-0.5"]).is_ok());
+        assert!(Cli::try_parse_from(["vexctl", "similar", "/m", "--vector", "1", "--threshold", "nan"]).is_err());
+        let c = Cli::try_parse_from(["vexctl", "config", "/m", "--sync-mode", "lazy", "--auto-rebuild", "off"]).unwrap();
+        match c.cmd {
+            Cmd::Config { sync_mode, auto_rebuild, .. } => {
+                assert_eq!(sync_mode, Some(SyncModeArg::Lazy));
+                assert_eq!(auto_rebuild, Some(OnOff::Off));
+            }
+            _ => panic!(),
+        }
+        assert!(Cli::try_parse_from(["vexctl", "batch-search", "/m", "--queries", "q", "--out", "r"]).is_ok());
+    }
+}
