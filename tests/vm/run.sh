@@ -72,15 +72,18 @@ done
 
 # ---------------------------------------------------------------- host prerequisites
 [[ $(id -u) -eq 0 ]] || die "must run as root (the initramfs needs a /dev/console device node)"
-for cmd in qemu-system-x86_64 modprobe modinfo depmod sha256sum tail; do
+for cmd in qemu-system-x86_64 modprobe modinfo depmod readelf sha256sum tail; do
 	command -v "$cmd" >/dev/null || die "'$cmd' not found on the host (see tests/vm/README.md, 'make deps')"
 done
+# The initramfs has no libc: dynamically linked programs would not start in it.
+is_dynamic() {
+	local headers
+	headers=$(readelf -l "$1") || die "readelf -l $1 failed: not an ELF executable?"
+	grep -q 'program interpreter' <<<"$headers"
+}
 BUSYBOX=${VEXFS_VM_BUSYBOX:-/bin/busybox}
 [[ -x $BUSYBOX ]] || die "busybox not found at $BUSYBOX (apt-get install busybox-static)"
-# A dynamically linked busybox would not run in the initramfs, which has no libc.
-if readelf -l "$BUSYBOX" 2>/dev/null | grep -q 'program interpreter'; then
-	die "$BUSYBOX is dynamically linked; install busybox-static"
-fi
+! is_dynamic "$BUSYBOX" || die "$BUSYBOX is dynamically linked; install busybox-static"
 
 # The kernel: VEXFS_KERNEL/VEXFS_KVER, else the newest installed Debian 6.1 kernel.
 if [[ -n ${VEXFS_KVER:-} ]]; then
@@ -116,9 +119,8 @@ else
 	for t in mkfs.vexfs fsck.vexfs vexctl; do
 		f=$TOOLS_DIR/$t
 		[[ -f $f && -x $f ]] || die "tool $f not found or not executable: build the static tools with 'make' or set VEXFS_TOOLS_DIR; VEXFS_VM_NO_VEXFS=1 boots without VexFS (harness self-test)"
-		if readelf -l "$f" 2>/dev/null | grep -q 'program interpreter'; then
+		! is_dynamic "$f" ||
 			die "$f is dynamically linked; the VM has no libc: build it for x86_64-unknown-linux-musl"
-		fi
 		TOOLS+=("$f")
 	done
 	LOAD_VEXFS=1
@@ -155,17 +157,27 @@ cat "$BASE" "$RUNDIR/run.cpio" > "$RUNDIR/initrd.cpio"
 # makes kernel lines easy to tell apart from the script's output in the log.
 CMDLINE="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 printk.time=1 ${APPEND# }"
 ACCEL=${VEXFS_VM_ACCEL:-tcg}
-QEMU=(qemu-system-x86_64 -accel "$ACCEL" -cpu "${VEXFS_VM_CPU:-max}" -smp "$SMP" -m "$MEM"
+# -cpu max: every feature TCG emulates (SSE4.2, AVX2, FMA), so the SIMD distance code and
+# crc32c-intel run in the VM as on real hardware.
+QEMU=(qemu-system-x86_64 -accel "$ACCEL" -cpu "${VEXFS_VM_CPU:-max}" -m "$MEM"
 	-nographic -no-reboot -nic none
 	-kernel "$KERNEL" -initrd "$RUNDIR/initrd.cpio" -append "$CMDLINE")
-[[ $ICOUNT -eq 0 ]] || QEMU+=(-icount shift=0,sleep=off)
+if [[ $ICOUNT -eq 1 ]]; then
+	# Measured: with -icount and 2+ vCPUs this kernel hangs early in boot (QEMU 7.2), and
+	# icount runs vCPUs round-robin on one thread anyway: always one vCPU.
+	[[ $SMP -eq 1 ]] || echo "run.sh: --icount: using -smp 1 instead of $SMP" >&2
+	QEMU+=(-icount shift=0,sleep=off)
+	SMP=1
+fi
+QEMU+=(-smp "$SMP")
 for d in "${DISKS[@]}"; do
-	QEMU+=(-drive "file=$d,format=raw,if=virtio")
+	QEMU+=(-drive "file=${d//,/,,},format=raw,if=virtio")   # ',,' is QEMU's literal comma
 done
 
 echo "run.sh: booting $KVER with $(basename "$SCRIPT") (log: $LOG)"
 # QEMU writes the console straight into the log (complete even if we are killed); tail
 # streams it. stdin is /dev/null so -nographic does not put a terminal into raw mode.
+: > "$LOG"   # exists before the watcher and tail look at it
 "${QEMU[@]}" < /dev/null > "$LOG" 2>&1 &
 QPID=$!
 if [[ ${VEXFS_VM_QUIET:-0} != 1 ]]; then
@@ -213,14 +225,15 @@ BAD_RE+='Unknown rela relocation|double fault|stack-protector|kernel BUG|UBSAN|K
 BAD_RE+='refcount_t|list_add corruption|list_del corruption|'
 BAD_RE+='sleeping function called from invalid context|blocked for more than|'
 BAD_RE+='detected stalls|self-detected stall|stack guard page|Attempted to kill init'
-bad_lines=$(grep -E "$BAD_RE" "$clean_log" | head -n 20) || bad_lines=""
+# grep exits 1 when nothing matches (the good case), 2 on a real error.
+bad_lines=$(grep -E -m 20 "$BAD_RE" "$clean_log") || [[ $? -eq 1 ]] || die "grep on $clean_log failed"
 
 marker() { # the number after "<TAG>[<nonce>]: " on the last such line, or empty
 	sed -n "s/.*$1\[$NONCE\]: *\([0-9][0-9]*\).*/\1/p" "$clean_log" | tail -n 1
 }
 exit_rc=$(marker VEXFS-VM-EXIT)
 taint=$(marker VEXFS-VM-TAINT)
-setup_err=$(sed -n "s/.*VEXFS-VM-SETUP-FAILED\[$NONCE\]: //p" "$clean_log" | head -n 1)
+setup_err=$(sed -n "/VEXFS-VM-SETUP-FAILED\[$NONCE\]: /{s/.*VEXFS-VM-SETUP-FAILED\[$NONCE\]: //p;q}" "$clean_log")
 
 reasons=() rc=""
 fail() { # fail CODE REASON: the first failure decides the exit code
