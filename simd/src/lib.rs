@@ -102,6 +102,8 @@ fn sqrt32(x: f32) -> f32 {
 }
 
 /// Cosine distance from a dot product and the two squared norms.
+/// (Negated comparisons on purpose: NaN norms give distance 1.)
+#[allow(clippy::neg_cmp_op_on_partial_ord, clippy::manual_clamp)]
 #[inline(always)]
 fn cosine_from_parts(dot: f32, na: f32, nb: f32) -> f32 {
     if !(na > 0.0) || !(nb > 0.0) {

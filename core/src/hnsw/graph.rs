@@ -10,10 +10,6 @@ type Result<T> = core::result::Result<T, HnswError>;
 /// Bit set in a chunk's count word while `open` validates (never persisted).
 const CHUNK_SEEN: u32 = 1 << 30;
 
-/// A node re-linked after a delete keeps at least this many links (when it
-/// has that many candidates), nearest first after the heuristic's choice.
-const REPAIR_FILL: usize = usize::MAX;
-
 /// One search result.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Hit {
@@ -242,7 +238,7 @@ impl<'a> Graph<'a> {
         let cap = self.geo.capacity;
         let mut i = 0u32;
         while i < cap {
-            let s = (start % cap + i) % cap;
+            let s = (start.checked_rem(cap).unwrap_or(0) + i).checked_rem(cap).unwrap_or(0);
             if !self.is_live(s) {
                 return Some(s);
             }
@@ -274,30 +270,32 @@ impl<'a> Graph<'a> {
     }
 
     fn store_header(&mut self) -> Result<()> {
-        let vals = [
-            (hdr::MAGIC, GRAPH_MAGIC),
-            (hdr::VERSION, GRAPH_VERSION),
-            (hdr::M, self.p.m),
-            (hdr::EF_CONSTRUCTION, self.p.ef_construction),
-            (hdr::MAX_LEVEL, self.p.max_level),
-            (hdr::CAPACITY, self.p.capacity),
-            (hdr::UPPER_CAPACITY, self.p.upper_capacity),
-            (hdr::METRIC, self.p.metric),
-            (hdr::DIM, self.p.dim),
-            (hdr::ENTRY, self.entry),
-            (hdr::TOP_LEVEL, self.top),
-            (hdr::LIVE, self.live),
-            (hdr::FREE_CHUNK, self.free_chunk),
-            (hdr::CHUNKS_USED, self.chunks_used),
-            (hdr::RNG_LO, self.rng as u32),
-            (hdr::RNG_HI, (self.rng >> 32) as u32),
-            (hdr::GEN_LO, self.generation as u32),
-            (hdr::GEN_HI, (self.generation >> 32) as u32),
-        ];
-        for (i, v) in vals {
-            if self.rd(i)? != v {
-                self.wr(i, v)?;
-            }
+        // Field by field (no table on the stack): write only what changed,
+        // so an unchanged header does not dirty block 0.
+        self.put_hdr(hdr::MAGIC, GRAPH_MAGIC)?;
+        self.put_hdr(hdr::VERSION, GRAPH_VERSION)?;
+        self.put_hdr(hdr::M, self.p.m)?;
+        self.put_hdr(hdr::EF_CONSTRUCTION, self.p.ef_construction)?;
+        self.put_hdr(hdr::MAX_LEVEL, self.p.max_level)?;
+        self.put_hdr(hdr::CAPACITY, self.p.capacity)?;
+        self.put_hdr(hdr::UPPER_CAPACITY, self.p.upper_capacity)?;
+        self.put_hdr(hdr::METRIC, self.p.metric)?;
+        self.put_hdr(hdr::DIM, self.p.dim)?;
+        self.put_hdr(hdr::ENTRY, self.entry)?;
+        self.put_hdr(hdr::TOP_LEVEL, self.top)?;
+        self.put_hdr(hdr::LIVE, self.live)?;
+        self.put_hdr(hdr::FREE_CHUNK, self.free_chunk)?;
+        self.put_hdr(hdr::CHUNKS_USED, self.chunks_used)?;
+        self.put_hdr(hdr::RNG_LO, self.rng as u32)?;
+        self.put_hdr(hdr::RNG_HI, (self.rng >> 32) as u32)?;
+        self.put_hdr(hdr::GEN_LO, self.generation as u32)?;
+        self.put_hdr(hdr::GEN_HI, (self.generation >> 32) as u32)
+    }
+
+    #[inline]
+    fn put_hdr(&mut self, i: usize, v: u32) -> Result<()> {
+        if self.rd(i)? != v {
+            self.wr(i, v)?;
         }
         Ok(())
     }
@@ -385,7 +383,7 @@ impl<'a> Graph<'a> {
 
     /// Level with P(level >= l) = M^-l (i.e. mL = 1/ln M), integers only.
     fn random_level(&mut self) -> u32 {
-        let thr = u32::MAX / self.geo.m;
+        let thr = u32::MAX.checked_div(self.geo.m).unwrap_or(0);
         let mut l = 0;
         while l < self.p.max_level {
             if (self.next_rand() >> 32) as u32 >= thr {
@@ -445,6 +443,7 @@ impl<'a> Graph<'a> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     /// Beam search on `level` from `entry`; leaves up to `ef` admitted
     /// results sorted ascending in `s.res[..n]` and returns n.
     fn search_layer<D: DistanceProvider, F: FnMut(u32) -> bool>(
@@ -559,9 +558,7 @@ impl<'a> Graph<'a> {
             }
             if good {
                 // Swap (not overwrite) so the rejected candidates stay in buf[k..n].
-                if i - 1 < buf.len() {
-                    buf.swap(k, i - 1);
-                }
+                super::heap::swap(buf, k, i - 1);
                 if let Some(x) = ids.get_mut(k) {
                     *x = id_of(c);
                 }
@@ -590,7 +587,7 @@ impl<'a> Graph<'a> {
             return Ok(k);
         }
         if let Some(rest) = buf.get_mut(k..n) {
-            rest.sort_unstable();
+            super::heap::sort(rest);
         }
         Ok(fill.min(n))
     }
@@ -626,7 +623,7 @@ impl<'a> Graph<'a> {
             }
         }
         let tmp = s.tmp.get_mut(..n + 1).ok_or(HnswError::ScratchTooSmall)?;
-        tmp.sort_unstable();
+        super::heap::sort(tmp);
         let k = Self::heuristic(dp, tmp, n + 1, max as usize, s.ids, s.keys, &mut s.dist_count)?;
         let sel = s.tmp.get(..k).ok_or(HnswError::ScratchTooSmall)?;
         self.set_links(nb, level, sel)
@@ -803,7 +800,7 @@ impl<'a> Graph<'a> {
             }
         }
         let ids = s.ids.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
-        ids.sort_unstable();
+        super::heap::sort(ids);
         // dedup in place
         let mut u = 0usize;
         for i in 0..n {
@@ -830,8 +827,8 @@ impl<'a> Graph<'a> {
             }
         }
         let tmp = s.tmp.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
-        tmp.sort_unstable();
-        let k = Self::heuristic_fill(dp, tmp, n, max, REPAIR_FILL.min(max), s.ids, s.keys, &mut s.dist_count)?;
+        super::heap::sort(tmp);
+        let k = Self::heuristic_fill(dp, tmp, n, max, max, s.ids, s.keys, &mut s.dist_count)?;
         let sel = s.tmp.get(..k).ok_or(HnswError::ScratchTooSmall)?;
         self.set_links(q, level, sel)
     }

@@ -274,3 +274,56 @@ impl<'b, const MAX: bool> Heap<'b, MAX> {
         }
     }
 }
+
+/// In-place heapsort, ascending; non-recursive, no panics (used instead of
+/// `sort_unstable`, whose quicksort recurses).
+pub fn sort<T: Copy + Ord>(v: &mut [T]) {
+    let n = v.len();
+    let mut i = n / 2;
+    while i > 0 {
+        i -= 1;
+        sift_down_slice(v, i, n);
+    }
+    let mut end = n;
+    while end > 1 {
+        end -= 1;
+        swap(v, 0, end);
+        sift_down_slice(v, 0, end);
+    }
+}
+
+/// Swaps two elements if both indices are in range.
+#[inline]
+pub fn swap<T: Copy>(v: &mut [T], a: usize, b: usize) {
+    if let (Some(&x), Some(&y)) = (v.get(a), v.get(b)) {
+        if let Some(p) = v.get_mut(a) {
+            *p = y;
+        }
+        if let Some(p) = v.get_mut(b) {
+            *p = x;
+        }
+    }
+}
+
+fn sift_down_slice<T: Copy + Ord>(v: &mut [T], mut i: usize, len: usize) {
+    loop {
+        let l = 2 * i + 1;
+        if l >= len {
+            return;
+        }
+        let mut c = l;
+        if l + 1 < len {
+            if let (Some(a), Some(b)) = (v.get(l), v.get(l + 1)) {
+                if b > a {
+                    c = l + 1;
+                }
+            }
+        }
+        match (v.get(i), v.get(c)) {
+            (Some(a), Some(b)) if b > a => {}
+            _ => return,
+        }
+        swap(v, i, c);
+        i = c;
+    }
+}

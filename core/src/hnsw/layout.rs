@@ -148,7 +148,7 @@ impl Params {
             upper_capacity: default_upper_capacity(capacity, m),
             metric,
             dim,
-            seed: 0x5eed_0f_7e4f_5a11,
+            seed: 0x005e_ed0f_7e4f_5a11,
         }
     }
 }
@@ -165,7 +165,10 @@ pub const fn default_upper_capacity(capacity: u32, m: u32) -> u32 {
         let mut x = base / 2 + 1;
         while x < r {
             r = x;
-            x = (x + base / x) / 2;
+            x = (x + match base.checked_div(x) {
+                Some(q) => q,
+                None => 0,
+            }) / 2;
         }
     }
     let v = base + 4 * r + 32;
@@ -173,6 +176,20 @@ pub const fn default_upper_capacity(capacity: u32, m: u32) -> u32 {
         CAPACITY_MAX
     } else {
         v as u32
+    }
+}
+
+/// `ceil(a / b)`, 0 when b is 0 (no panic path).
+const fn ceil_div(a: u32, b: u32) -> u32 {
+    match a.checked_div(b) {
+        Some(q) => {
+            if q * b < a {
+                q + 1
+            } else {
+                q
+            }
+        }
+        None => 0,
     }
 }
 
@@ -236,8 +253,8 @@ impl Geometry {
             chunks_per_block,
             capacity: p.capacity,
             upper_capacity: p.upper_capacity,
-            node_blocks: p.capacity.div_ceil(nodes_per_block),
-            chunk_blocks: p.upper_capacity.div_ceil(chunks_per_block),
+            node_blocks: ceil_div(p.capacity, nodes_per_block),
+            chunk_blocks: ceil_div(p.upper_capacity, chunks_per_block),
         })
     }
 
@@ -254,25 +271,26 @@ impl Geometry {
     /// Word index of node `slot`'s record (caller checks `slot < capacity`).
     #[inline(always)]
     pub fn node_word(&self, slot: u32) -> usize {
-        let b = 1 + (slot / self.nodes_per_block) as usize;
-        b * BLOCK_WORDS + ((slot % self.nodes_per_block) * self.rec_words) as usize
+        // checked_div/rem: never zero after `Geometry::new`, but no panic path either
+        let b = 1 + slot.checked_div(self.nodes_per_block).unwrap_or(u32::MAX) as usize;
+        b * BLOCK_WORDS + (slot.checked_rem(self.nodes_per_block).unwrap_or(0) * self.rec_words) as usize
     }
 
     /// Word index of chunk `c` (caller checks `c < upper_capacity`).
     #[inline(always)]
     pub fn chunk_word(&self, c: u32) -> usize {
-        let b = 1 + self.node_blocks as usize + (c / self.chunks_per_block) as usize;
-        b * BLOCK_WORDS + ((c % self.chunks_per_block) * self.chunk_words) as usize
+        let b = 1 + self.node_blocks as usize + c.checked_div(self.chunks_per_block).unwrap_or(u32::MAX) as usize;
+        b * BLOCK_WORDS + (c.checked_rem(self.chunks_per_block).unwrap_or(0) * self.chunk_words) as usize
     }
 
     /// Block holding node `slot`.
     pub fn node_block(&self, slot: u32) -> u32 {
-        1 + slot / self.nodes_per_block
+        1 + slot.checked_div(self.nodes_per_block).unwrap_or(0)
     }
 
     /// Block holding chunk `c`.
     pub fn chunk_block(&self, c: u32) -> u32 {
-        1 + self.node_blocks + c / self.chunks_per_block
+        1 + self.node_blocks + c.checked_div(self.chunks_per_block).unwrap_or(0)
     }
 }
 

@@ -185,7 +185,7 @@ pub fn vector_is_finite(v: &[f32]) -> bool {
 
 /// Same check on raw little-endian bytes (e.g. an xattr or ioctl buffer).
 pub fn vector_bytes_are_finite(b: &[u8]) -> bool {
-    b.len() % 4 == 0 && b.chunks_exact(4).all(|c| (layout::le32(c, 0) >> 23) & 0xff != 0xff)
+    b.len().is_multiple_of(4) && b.chunks_exact(4).all(|c| (layout::le32(c, 0) >> 23) & 0xff != 0xff)
 }
 
 /// Maps an f32 to its ordered u32 key (integer operations only).
