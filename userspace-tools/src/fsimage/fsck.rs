@@ -1,10 +1,27 @@
 //! fsck.vexfs: check a VexFS volume and repair what is safe, with
-//! e2fsprogs conventions and fsck(8) exit codes.
+//! e2fsprogs conventions and fsck(8) exit codes (0 clean, 1 corrected,
+//! 4 left uncorrected, 8 operational error, 16 usage).
 //!
-//! Passes (as e2fsck's): 0 superblock and journal; 1 every inode decodes,
-//! free inodes are zero; 2 directory blocks and entries; 3 block claims
-//! (pointers, duplicates, i_blocks); 4 connectivity (names, '..',
-//! orphans, lost+found); 5 link counts; 6 bitmaps, free counts, state.
+//! Passes, each problem reported with the object it concerns:
+//! 0. superblock (`superblock::validate`; damaged: exit 4, not VexFS: 8,
+//!    no repair) and jbd2 journal superblock (damaged: -y zeroes the
+//!    journal and writes a clean one; aborted (s_errno): -y clears it; log
+//!    not empty: reported, exit 4 - the kernel replays it at mount).
+//! 1. every non-zero inode decodes (checksum, mode, sizes, pointers):
+//!    checksum-only damage is resealed; other damage clears the inode;
+//!    reserved inodes 1, 5..10 must be zero; a free inode must be zero.
+//! 2. every directory block (tail, checksum, records; damaged: emptied),
+//!    '.' and '..' present, entries to free/damaged/reserved inodes
+//!    (removed), file type vs mode (fixed), a second name for a directory
+//!    (removed), directory size vs mapped blocks (reported).
+//! 3. block pointers in the data area (bad ones zeroed), blocks claimed
+//!    twice (reported with their owners; not repaired), i_blocks (fixed).
+//! 4. connectivity: inodes with no name (empty files cleared, others moved
+//!    to /lost+found, created when missing), unreachable directories (to
+//!    /lost+found), orphans (links 0, no name: freed), '..' (fixed).
+//! 5. link counts (names incl. '.' and '..'; fixed).
+//! 6. bitmaps against actual usage (rewritten), superblock free counts
+//!    (hints: noted with -v, rewritten by -y), the ERROR state (cleared).
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::path::Path;
