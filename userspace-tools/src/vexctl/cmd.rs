@@ -418,7 +418,7 @@ fn import_manifest(manifest: &Path, batch: u32) -> Res<()> {
 }
 
 /// Resolves result inodes to paths relative to the mount root, dropping
-/// files that went away meanwhile (ENOENT/ESTALE). `cache` may be shared
+/// files that went away or became unreadable meanwhile. `cache` may be shared
 /// across searches of one run.
 fn resolve(
     f: &VexFile,
@@ -434,7 +434,8 @@ fn resolve(
             None => {
                 let p = match f.ino_path(h.ino) {
                     Ok(p) => Some(p),
-                    Err(libc::ENOENT) | Err(libc::ESTALE) => None,
+                    // Gone (unlinked) or no longer readable since the search.
+                    Err(libc::ENOENT) | Err(libc::ESTALE) | Err(libc::EACCES) | Err(libc::EPERM) => None,
                     Err(e) => return Err(Error::errno(disp(path), e, Op::InoPath)),
                 };
                 cache.insert(key, p.clone());

@@ -148,6 +148,11 @@ pub fn errno_text(e: i32, op: Op) -> String {
         libc::EIO => Some("an I/O error on the device"),
         libc::ERANGE => Some("the result buffer was too small"),
         libc::EROFS => Some("the filesystem is mounted read-only"),
+        libc::EXDEV => Some("the file is not on the same VexFS filesystem"),
+        libc::EBADF => Some(match op {
+            Op::BatchSet => "a file descriptor of the batch is not open",
+            _ => "",
+        }),
         libc::EISDIR => Some(match op {
             Op::SetVector | Op::DelVector | Op::BatchSet => "directories carry no vector: setting a vector on a directory is not supported",
             _ => "",
