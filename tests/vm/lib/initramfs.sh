@@ -71,7 +71,7 @@ base_cache_key() {
 	} | sha256sum | cut -c1-16
 }
 
-# Build (or reuse) the base archive; prints its path.
+# Build (or reuse) the base archive; prints its path. Call it as $(build_base) only.
 build_base() {
 	local boot_mods extra_mods all_mods key base stage f rel dst
 	boot_mods=$(boot_module_list)
@@ -86,8 +86,10 @@ build_base() {
 
 	mkdir -p "$OUT/cache"
 	stage=$(mktemp -d "$OUT/cache/stage.XXXXXX")
+	# build_base runs in $(...), a subshell of its own: its EXIT trap removes the staging
+	# directory on success, on die() and on Ctrl-C alike.
 	# shellcheck disable=SC2064  # expand now: the trap must remove this very directory
-	trap "rm -rf '$stage'" RETURN
+	trap "rm -rf '$stage' '$base.tmp.$BASHPID'" EXIT
 
 	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,mnt,root,run,etc,extra,vexfs-vm}
 	mkdir -p "$stage/lib/modules/$KVER"
@@ -145,8 +147,8 @@ build_base() {
 	done
 
 	# Write under a temporary name and rename: concurrent runs may build the same key.
-	make_cpio "$stage" "$base.tmp.$$"
-	mv -f "$base.tmp.$$" "$base"
+	make_cpio "$stage" "$base.tmp.$BASHPID"
+	mv -f "$base.tmp.$BASHPID" "$base"
 	# Keep the cache small: a few recent bases (each new vexfs.ko makes a new one).
 	ls -1t "$OUT"/cache/base-*.cpio | tail -n +6 | xargs -r rm -f
 	echo "$base"
