@@ -127,6 +127,66 @@ impl<'a> Graph<'a> {
         Ok(g)
     }
 
+    /// Copies the graph in `old` (a valid graph) into `new_words` with room
+    /// for `new_capacity` slots: slots, keys, links and chunk ids are kept,
+    /// the chunk area grows to the default for the new capacity (new chunks
+    /// go on the free list). The result is validated like [`Graph::open`].
+    pub fn grow(old: &[u32], new_words: &'a mut [u32], new_capacity: u32) -> Result<Self> {
+        let op = params_from_header(old.get(..BLOCK_WORDS).ok_or(HnswError::Corrupt("graph shorter than its header"))?)?;
+        let og = Geometry::new(&op)?;
+        if old.len() < og.total_words() {
+            return Err(HnswError::Corrupt("graph shorter than its header says"));
+        }
+        if new_capacity < op.capacity {
+            return Err(HnswError::InvalidParam("grow: new capacity below the old one"));
+        }
+        let mut np = op;
+        np.capacity = new_capacity;
+        np.upper_capacity = default_upper_capacity(new_capacity, op.m).max(op.upper_capacity);
+        let ng = Geometry::new(&np)?;
+        if new_words.len() < ng.total_words() {
+            return Err(HnswError::NoSpace);
+        }
+        for x in new_words.iter_mut() {
+            *x = 0;
+        }
+        let copy = |dst: &mut [u32], d: usize, src: &[u32], s: usize, n: usize| -> Result<()> {
+            let from = src.get(s..s + n).ok_or(HnswError::Corrupt("grow: source range"))?;
+            let to = dst.get_mut(d..d + n).ok_or(HnswError::NoSpace)?;
+            to.copy_from_slice(from);
+            Ok(())
+        };
+        copy(new_words, 0, old, 0, hdr::USED)?;
+        for slot in 0..op.capacity {
+            copy(new_words, ng.node_word(slot), old, og.node_word(slot), og.rec_words as usize)?;
+        }
+        for c in 0..op.upper_capacity {
+            copy(new_words, ng.chunk_word(c), old, og.chunk_word(c), og.chunk_words as usize)?;
+        }
+        let mut free = old.get(hdr::FREE_CHUNK).copied().unwrap_or(0);
+        let mut c = np.upper_capacity;
+        while c > op.upper_capacity {
+            c -= 1;
+            let cw = ng.chunk_word(c);
+            if let Some(w) = new_words.get_mut(cw + CHUNK_NEXT) {
+                *w = free;
+            }
+            if let Some(w) = new_words.get_mut(cw + CHUNK_COUNT) {
+                *w = CHUNK_FREE;
+            }
+            free = c + 1;
+        }
+        let set = |w: &mut [u32], i: usize, v: u32| {
+            if let Some(x) = w.get_mut(i) {
+                *x = v;
+            }
+        };
+        set(new_words, hdr::CAPACITY, np.capacity);
+        set(new_words, hdr::UPPER_CAPACITY, np.upper_capacity);
+        set(new_words, hdr::FREE_CHUNK, free);
+        Graph::open(new_words)
+    }
+
     /// Records every block this graph writes into `map` (bit b of word b/64
     /// for block b); the caller writes those blocks back and clears the bits.
     pub fn set_dirty_map(&mut self, map: &'a mut [u64]) {

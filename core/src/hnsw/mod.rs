@@ -161,6 +161,39 @@ impl<'s> Scratch<'s> {
         Ok(Scratch { visited, epoch: 0, ids, keys, cand, res, tmp, ef_max: ef, dist_count: 0 })
     }
 
+    /// Like [`Scratch::new`] but keeps the visited array as it is and
+    /// continues from `epoch` (from [`Scratch::epoch`] of an earlier scratch
+    /// over the same buffers), so that a per-call scratch costs nothing.
+    /// `epoch == 0` clears the array. Stale or foreign contents can only make
+    /// a search skip nodes, never fault.
+    pub fn resume(u32buf: &'s mut [u32], u64buf: &'s mut [u64], capacity: u32, m: u32, ef_max: u32, epoch: u32) -> Result<Self, HnswError> {
+        if epoch == 0 {
+            return Self::new(u32buf, u64buf, capacity, m, ef_max);
+        }
+        if !(layout::M_MIN..=layout::M_MAX).contains(&m) || ef_max == 0 {
+            return Err(HnswError::InvalidParam("scratch: m or ef_max out of range"));
+        }
+        let need = scratch_size(capacity, m, ef_max);
+        if u32buf.len() < need.u32_words || u64buf.len() < need.u64_words {
+            return Err(HnswError::ScratchTooSmall);
+        }
+        let m0 = 2 * m as usize;
+        let batch = batch_len(m0);
+        let ef = ef_max as usize;
+        let (visited, rest) = u32buf.split_at_mut(capacity as usize);
+        let (ids, rest) = rest.split_at_mut(batch);
+        let (keys, _) = rest.split_at_mut(batch);
+        let (cand, rest) = u64buf.split_at_mut(cand_len(ef, m0));
+        let (res, rest) = rest.split_at_mut(ef + 1);
+        let (tmp, _) = rest.split_at_mut(2 * m0 + 2);
+        Ok(Scratch { visited, epoch, ids, keys, cand, res, tmp, ef_max: ef, dist_count: 0 })
+    }
+
+    /// The current visited epoch (store it to [`Scratch::resume`] later).
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
     /// Largest ef this scratch supports.
     pub fn ef_max(&self) -> usize {
         self.ef_max

@@ -678,3 +678,38 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn grow_keeps_graph_and_resume_keeps_epoch() {
+    let (n, dim) = (300usize, 6);
+    let data = clustered(n + 10, dim, 5, 71);
+    let mut p = Provider { metric: L2, vecs: data[..n].to_vec(), query: vec![] };
+    let prm = params(200, 6, 40, L2, dim as u32);
+    let mut words = vec![0u32; Graph::words_needed(&prm).unwrap()];
+    let mut bufs = Bufs::new(n as u32, 6, 64);
+    let epoch;
+    {
+        let mut g = Graph::create(&mut words, &prm).unwrap();
+        let mut s = Scratch::new(&mut bufs.u32s, &mut bufs.u64s, n as u32, 6, 64).unwrap();
+        for i in 0..200u32 {
+            g.insert(&mut p, &mut s, i, 1000 + i as u64).unwrap();
+        }
+        assert_eq!(g.insert(&mut p, &mut s, 200, 1200), Err(HnswError::InvalidParam("slot beyond capacity")));
+        epoch = s.epoch();
+    }
+    let mut bigger = vec![0u32; words_len(&Params { capacity: n as u32, upper_capacity: default_upper_capacity(n as u32, 6), ..prm })];
+    let mut g = Graph::grow(&words, &mut bigger, n as u32).unwrap();
+    assert_eq!(g.capacity(), n as u32);
+    assert_eq!(g.len(), 200);
+    let mut s = Scratch::resume(&mut bufs.u32s, &mut bufs.u64s, n as u32, 6, 64, epoch).unwrap();
+    assert_eq!(s.epoch(), epoch);
+    for i in 200..n as u32 {
+        g.insert(&mut p, &mut s, i, 1000 + i as u64).unwrap();
+    }
+    let live = vec![true; n];
+    let r = recall_at(&g, &mut p, &mut s, &live, &data[n..], 10, 40);
+    assert!(r >= 0.95, "recall after grow {r}");
+    let mut small = vec![0u32; 10];
+    assert!(Graph::grow(&words, &mut small, n as u32).is_err());
+    assert!(Graph::grow(&words, &mut bigger, 100).is_err());
+}
