@@ -204,7 +204,7 @@ while kill -0 "$QPID" 2>/dev/null; do
 	sleep 0.2
 done
 set +e
-wait "$QPID"
+{ wait "$QPID"; } 2>/dev/null   # no "Killed" job notice from bash: the verdict says why
 qrc=$?
 set -e
 QPID=""
