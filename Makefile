@@ -36,6 +36,8 @@ module: build/vexfs.ko
 
 tools:
 	cargo build --release --target $(TOOLS_TARGET) -p vexfs-tools
+	@# Cargo bin names cannot contain '.': give the tools their real names.
+	cd $(TOOLS_DIR) && ln -f mkfs-vexfs mkfs.vexfs && ln -f fsck-vexfs fsck.vexfs
 
 test: all
 	bash tests/run-all.sh
