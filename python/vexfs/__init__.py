@@ -1,0 +1,399 @@
+"""VexFS from Python: attach embedding vectors to files and search them.
+
+A thin, pure-Python wrapper over the VexFS ioctls (``shim/uapi/vexfs_ioctl.h``)
+using :func:`fcntl.ioctl`, :mod:`struct` and :mod:`ctypes`; numpy arrays in
+and out (numpy is needed only for :func:`get_vector`; inputs may also be any
+sequence of numbers)::
+
+    import numpy as np, vexfs
+    vexfs.set_vector("/mnt/docs/a.txt", np.random.rand(384).astype(np.float32))
+    v = vexfs.get_vector("/mnt/docs/a.txt")            # numpy float32 array
+    for path, ino, dist in vexfs.search("/mnt", v, k=5):
+        print(dist, path)                              # path relative to the mount root
+    vexfs.remove_vector("/mnt/docs/a.txt")
+
+Errors are :class:`OSError` with the errno the kernel returned and the file
+name set (``ENOTTY``: not a VexFS file or an old module; ``ENODATA``: no
+vector; ``EACCES``: setting needs write permission; ``EINVAL``: wrong
+dimension or NaN/Inf). Bad arguments raise :class:`ValueError`.
+
+All struct layouts of the ABI live in :data:`LAYOUTS`, the request numbers in
+:data:`IOCTLS`; ``tests/test_abi.py`` checks both against a C compiler.
+"""
+import array
+import ctypes
+import errno as _errno
+import fcntl
+import math
+import os
+import struct
+
+__all__ = [
+    "search", "search_range", "search_similar", "set_vector", "get_vector",
+    "remove_vector", "status", "sync", "LAYOUTS", "IOCTLS", "VexfsError",
+]
+
+__version__ = "0.1.0"
+
+
+class _Layout:
+    """A C struct of the ABI as an ordered list of (field, struct code);
+    little-endian, no implicit padding (the ABI has none)."""
+
+    def __init__(self, name, fields):
+        self.name = name
+        self.fields = fields
+        self.fmt = "<" + "".join(code for _, code in fields)
+        self.size = struct.calcsize(self.fmt)
+        self.offsets = {}
+        off = 0
+        for fname, code in fields:
+            self.offsets[fname] = off
+            off += struct.calcsize("<" + code)
+
+    def pack(self, **values):
+        unknown = set(values) - set(self.offsets)
+        if unknown:
+            raise KeyError("%s has no field %s" % (self.name, sorted(unknown)))
+        if "size" in self.offsets:
+            values.setdefault("size", self.size)
+        return bytearray(struct.pack(self.fmt, *(values.get(f, 0) for f, _ in self.fields)))
+
+    def unpack(self, buf, offset=0):
+        vals = struct.unpack_from(self.fmt, buf, offset)
+        return dict(zip((f for f, _ in self.fields), vals))
+
+
+# The ABI: struct layouts of shim/uapi/vexfs_ioctl.h (I = __u32, Q = __u64,
+# q = __s64). Keep in step with the header; tests/test_abi.py checks them.
+LAYOUTS = {
+    "vexfs_ioc_vector": _Layout("vexfs_ioc_vector", [
+        ("size", "I"), ("dim", "I"), ("data", "Q"), ("flags", "I"), ("reserved", "I")]),
+    "vexfs_ioc_batch_set": _Layout("vexfs_ioc_batch_set", [
+        ("size", "I"), ("count", "I"), ("dim", "I"), ("flags", "I"), ("fds", "Q"),
+        ("vectors", "Q"), ("done", "I"), ("reserved", "I")]),
+    "vexfs_ioc_search": _Layout("vexfs_ioc_search", [
+        ("size", "I"), ("kind", "I"), ("dim", "I"), ("k", "I"), ("ef", "I"), ("flags", "I"),
+        ("threshold", "I"), ("count", "I"), ("query", "Q"), ("results", "Q"),
+        ("truncated", "I"), ("reserved", "I")]),
+    "vexfs_ioc_result": _Layout("vexfs_ioc_result", [
+        ("ino", "Q"), ("distance", "I"), ("generation", "I"), ("file_size", "Q"),
+        ("mtime_sec", "q"), ("mtime_nsec", "I"), ("dim", "I")]),
+    "vexfs_ioc_ino_path": _Layout("vexfs_ioc_ino_path", [
+        ("size", "I"), ("path_len", "I"), ("ino", "Q"), ("path", "Q")]),
+    "vexfs_ioc_config": _Layout("vexfs_ioc_config", [
+        ("size", "I"), ("set_mask", "I"), ("sync_mode", "I"), ("batch_size", "I"),
+        ("sync_interval_ms", "I"), ("ef_search", "I"), ("auto_rebuild", "I"),
+        ("reserved", "I")]),
+    "vexfs_ioc_status": _Layout("vexfs_ioc_status", [
+        ("size", "I"), ("flags", "I"), ("sync_mode", "I"), ("pending", "I"),
+        ("last_sync_ns", "Q"), ("graph_generation", "Q"), ("vector_generation", "Q"),
+        ("vectors", "Q"), ("graph_nodes", "Q"), ("dim", "I"), ("metric", "I"),
+        ("hnsw_m", "I"), ("hnsw_ef_construction", "I")]),
+    "vexfs_ioc_stats": _Layout("vexfs_ioc_stats", [
+        ("size", "I"), ("reserved", "I"), ("inserts", "Q"), ("updates", "Q"),
+        ("deletes", "Q"), ("searches", "Q"), ("exact_searches", "Q"),
+        ("distance_computations", "Q"), ("search_ns_total", "Q"), ("search_ns_max", "Q"),
+        ("insert_ns_total", "Q"), ("syncs", "Q"), ("rebuilds", "Q"), ("errors", "Q")]),
+}
+
+# Constants of the header.
+VEXFS_IOCTL_VERSION = 1
+VEXFS_IOC_MAX_K = 4096
+VEXFS_IOC_MAX_EF = 8192
+VEXFS_IOC_MAX_RESULTS = 65536
+VEXFS_IOC_MAX_BATCH = 4096
+VEXFS_IOC_MAX_DIM = 4096
+VEXFS_SEARCH_KNN = 0
+VEXFS_SEARCH_RANGE = 1
+VEXFS_SEARCH_SIMILAR = 2
+VEXFS_SEARCH_F_EXACT = 1
+VEXFS_SYNC_IMMEDIATE = 0
+VEXFS_SYNC_LAZY = 1
+VEXFS_CONFIG_SYNC_MODE = 0x01
+VEXFS_CONFIG_BATCH_SIZE = 0x02
+VEXFS_CONFIG_SYNC_INTERVAL = 0x04
+VEXFS_CONFIG_EF_SEARCH = 0x08
+VEXFS_CONFIG_AUTO_REBUILD = 0x10
+VEXFS_MAX_PENDING = 65536
+VEXFS_STATUS_GRAPH_VALID = 0x1
+VEXFS_STATUS_REBUILDING = 0x2
+VEXFS_METRIC_L2 = 0
+VEXFS_METRIC_COSINE = 1
+VEXFS_METRIC_DOT = 2
+CONSTANTS = {n: globals()[n] for n in (
+    "VEXFS_IOCTL_VERSION",
+    "VEXFS_IOC_MAX_K",
+    "VEXFS_IOC_MAX_EF",
+    "VEXFS_IOC_MAX_RESULTS",
+    "VEXFS_IOC_MAX_BATCH",
+    "VEXFS_IOC_MAX_DIM",
+    "VEXFS_SEARCH_KNN",
+    "VEXFS_SEARCH_RANGE",
+    "VEXFS_SEARCH_SIMILAR",
+    "VEXFS_SEARCH_F_EXACT",
+    "VEXFS_SYNC_IMMEDIATE",
+    "VEXFS_SYNC_LAZY",
+    "VEXFS_CONFIG_SYNC_MODE",
+    "VEXFS_CONFIG_BATCH_SIZE",
+    "VEXFS_CONFIG_SYNC_INTERVAL",
+    "VEXFS_CONFIG_EF_SEARCH",
+    "VEXFS_CONFIG_AUTO_REBUILD",
+    "VEXFS_MAX_PENDING",
+    "VEXFS_STATUS_GRAPH_VALID",
+    "VEXFS_STATUS_REBUILDING",
+    "VEXFS_METRIC_L2",
+    "VEXFS_METRIC_COSINE",
+    "VEXFS_METRIC_DOT",
+)}
+VEXFS_XATTR_VECTOR = "user.vexfs.vector"
+
+
+def _ioc(direction, nr, size):
+    # Linux _IOC() on x86: 2 direction bits, 14 size bits, type 'V'.
+    return (direction << 30) | (size << 16) | (ord("V") << 8) | nr
+
+
+def _iowr(nr, layout):
+    return _ioc(3, nr, LAYOUTS[layout].size)
+
+
+IOCTLS = {
+    "VEXFS_IOC_SET_VECTOR": _iowr(1, "vexfs_ioc_vector"),
+    "VEXFS_IOC_GET_VECTOR": _iowr(2, "vexfs_ioc_vector"),
+    "VEXFS_IOC_DEL_VECTOR": _iowr(3, "vexfs_ioc_vector"),
+    "VEXFS_IOC_BATCH_SET": _iowr(4, "vexfs_ioc_batch_set"),
+    "VEXFS_IOC_SEARCH": _iowr(5, "vexfs_ioc_search"),
+    "VEXFS_IOC_INO_PATH": _iowr(6, "vexfs_ioc_ino_path"),
+    "VEXFS_IOC_SYNC": _ioc(0, 7, 0),
+    "VEXFS_IOC_GET_STATUS": _iowr(8, "vexfs_ioc_status"),
+    "VEXFS_IOC_GET_STATS": _iowr(9, "vexfs_ioc_stats"),
+    "VEXFS_IOC_GET_CONFIG": _iowr(10, "vexfs_ioc_config"),
+    "VEXFS_IOC_SET_CONFIG": _iowr(11, "vexfs_ioc_config"),
+    "VEXFS_IOC_REBUILD": _ioc(0, 12, 0),
+}
+globals().update(IOCTLS)
+
+METRICS = {0: "l2", 1: "cosine", 2: "dot"}
+SYNC_MODES = {0: "immediate", 1: "lazy"}
+
+_HINTS = {
+    _errno.ENOTTY: "VexFS ioctl not supported (ENOTTY): not a file on a VexFS mount, "
+                   "or the vexfs module is too old",
+    _errno.ENODATA: "no vector attached to this file (ENODATA)",
+    _errno.EUCLEAN: "the filesystem or its index is damaged; run fsck.vexfs (EUCLEAN)",
+}
+
+
+class VexfsError(OSError):
+    """An errno from a VexFS ioctl, with the file name."""
+
+
+def _error(err, path):
+    code = err.errno if isinstance(err, OSError) else int(err)
+    msg = _HINTS.get(code) or "%s (%s)" % (os.strerror(code), _errno.errorcode.get(code, code))
+    return VexfsError(code, msg, os.fspath(path))
+
+
+def _numpy():
+    try:
+        import numpy
+    except ImportError as e:  # pragma: no cover - depends on the host
+        raise ImportError("vexfs: numpy is required for this call (pip install numpy)") from e
+    return numpy
+
+
+def _as_f32(vector):
+    """A contiguous little-endian float32 copy of vector, checked, as a
+    ctypes buffer (kept alive by the caller) and its length."""
+    try:
+        import numpy as np
+    except ImportError:
+        np = None
+    if np is not None and isinstance(vector, np.ndarray):
+        if vector.ndim > 2 or (vector.ndim == 2 and vector.shape[0] != 1):
+            raise ValueError("vector must be 1-D (or a single row), not shape %s" % (vector.shape,))
+        a = np.ascontiguousarray(vector, dtype="<f4").reshape(-1)
+        if not np.all(np.isfinite(a)):
+            raise ValueError("vector contains NaN or infinity")
+        raw = a.tobytes()
+        n = a.size
+    else:
+        try:
+            a = array.array("f", [float(x) for x in vector])
+        except (TypeError, ValueError) as e:
+            raise ValueError("vector must be a sequence of numbers: %s" % e) from None
+        if any(not math.isfinite(x) for x in a):
+            raise ValueError("vector contains NaN or infinity or a value too large for float32")
+        if struct.pack("=I", 1) != struct.pack("<I", 1):  # pragma: no cover
+            a.byteswap()
+        raw = a.tobytes()
+        n = len(a)
+    if n == 0:
+        raise ValueError("vector is empty")
+    if n > VEXFS_IOC_MAX_DIM:
+        raise ValueError("vector has %d elements, more than %d" % (n, VEXFS_IOC_MAX_DIM))
+    buf = ctypes.create_string_buffer(raw, len(raw))
+    return buf, n
+
+
+def _ioctl(fd, name, arg, path):
+    try:
+        if arg is None:
+            fcntl.ioctl(fd, IOCTLS[name], 0)
+        else:
+            fcntl.ioctl(fd, IOCTLS[name], arg, True)
+    except OSError as e:
+        raise _error(e, path) from None
+
+
+class _Open:
+    def __init__(self, path, flags):
+        self.path = path
+        self.flags = flags
+
+    def __enter__(self):
+        try:
+            self.fd = os.open(self.path, self.flags | os.O_CLOEXEC)
+        except IsADirectoryError:
+            raise VexfsError(_errno.EISDIR, "directories carry no vector", os.fspath(self.path)) from None
+        return self.fd
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+
+
+def _status(fd, path):
+    L = LAYOUTS["vexfs_ioc_status"]
+    buf = L.pack()
+    _ioctl(fd, "VEXFS_IOC_GET_STATUS", buf, path)
+    return L.unpack(buf)
+
+
+def status(path):
+    """The index status of the filesystem holding path, as a dict (the
+    fields of struct vexfs_ioc_status, plus metric/sync_mode names)."""
+    with _Open(path, os.O_RDONLY) as fd:
+        s = _status(fd, path)
+    s["metric_name"] = METRICS.get(s["metric"], str(s["metric"]))
+    s["sync_mode_name"] = SYNC_MODES.get(s["sync_mode"], str(s["sync_mode"]))
+    s["graph_valid"] = bool(s["flags"] & VEXFS_STATUS_GRAPH_VALID)
+    s["rebuilding"] = bool(s["flags"] & VEXFS_STATUS_REBUILDING)
+    return s
+
+
+def sync(path):
+    """Apply every pending change of the filesystem holding path now."""
+    with _Open(path, os.O_RDONLY) as fd:
+        _ioctl(fd, "VEXFS_IOC_SYNC", None, path)
+
+
+def _check_dim(fd, path, n, what):
+    dim = _status(fd, path)["dim"]
+    if n != dim:
+        raise ValueError("%s: %s has %d elements, this filesystem stores %d"
+                         % (os.fspath(path), what, n, dim))
+    return dim
+
+
+def set_vector(path, vector):
+    """Attach vector (numpy array or sequence of numbers) to the file at path;
+    needs write permission on it."""
+    buf, n = _as_f32(vector)
+    with _Open(path, os.O_WRONLY) as fd:
+        _check_dim(fd, path, n, "vector")
+        arg = LAYOUTS["vexfs_ioc_vector"].pack(dim=n, data=ctypes.addressof(buf))
+        _ioctl(fd, "VEXFS_IOC_SET_VECTOR", arg, path)
+
+
+def get_vector(path):
+    """The vector of the file at path as a numpy float32 array (OSError
+    ENODATA if it has none)."""
+    np = _numpy()
+    L = LAYOUTS["vexfs_ioc_vector"]
+    with _Open(path, os.O_RDONLY) as fd:
+        cap = _status(fd, path)["dim"] or VEXFS_IOC_MAX_DIM
+        for _ in range(2):
+            out = ctypes.create_string_buffer(cap * 4)
+            arg = L.pack(dim=cap, data=ctypes.addressof(out))
+            try:
+                _ioctl(fd, "VEXFS_IOC_GET_VECTOR", arg, path)
+            except OSError as e:
+                if e.errno == _errno.ERANGE and cap < VEXFS_IOC_MAX_DIM:
+                    cap = max(L.unpack(arg)["dim"], cap)
+                    continue
+                raise
+            dim = min(L.unpack(arg)["dim"], cap)
+            return np.frombuffer(out.raw[:dim * 4], dtype="<f4").astype(np.float32)
+    raise _error(_errno.ERANGE, path)
+
+
+def remove_vector(path):
+    """Remove the vector of the file at path (needs write permission)."""
+    with _Open(path, os.O_WRONLY) as fd:
+        arg = LAYOUTS["vexfs_ioc_vector"].pack()
+        _ioctl(fd, "VEXFS_IOC_DEL_VECTOR", arg, path)
+
+
+def _ino_path(fd, path, ino):
+    L = LAYOUTS["vexfs_ioc_ino_path"]
+    out = ctypes.create_string_buffer(4096)
+    arg = L.pack(path_len=4096, ino=ino, path=ctypes.addressof(out))
+    try:
+        _ioctl(fd, "VEXFS_IOC_INO_PATH", arg, path)
+    except OSError as e:
+        if e.errno in (_errno.ENOENT, _errno.ESTALE, _errno.EACCES, _errno.EPERM):
+            return None  # unlinked or unreadable since the search
+        raise
+    n = min(L.unpack(arg)["path_len"], 4096)
+    return out.raw[:n].rstrip(b"\0").decode("utf-8", "surrogateescape").lstrip("/")
+
+
+def _search(path, vector, kind, k, ef, threshold, exact):
+    buf, n = _as_f32(vector)
+    RL = LAYOUTS["vexfs_ioc_result"]
+    SL = LAYOUTS["vexfs_ioc_search"]
+    flags = VEXFS_SEARCH_F_EXACT if exact else 0
+    thr = struct.unpack("<I", struct.pack("<f", threshold))[0]
+    with _Open(path, os.O_RDONLY) as fd:
+        _check_dim(fd, path, n, "query")
+        while True:
+            results = ctypes.create_string_buffer(RL.size * k)
+            arg = SL.pack(kind=kind, dim=n, k=k, ef=ef, flags=flags, threshold=thr,
+                          query=ctypes.addressof(buf), results=ctypes.addressof(results))
+            _ioctl(fd, "VEXFS_IOC_SEARCH", arg, path)
+            a = SL.unpack(arg)
+            grow = kind != VEXFS_SEARCH_KNN and a["truncated"] and k < VEXFS_IOC_MAX_RESULTS
+            if not grow:
+                break
+            k = min(k * 8, VEXFS_IOC_MAX_RESULTS)
+        out = []
+        for i in range(min(a["count"], k)):
+            r = RL.unpack(results.raw, i * RL.size)
+            p = _ino_path(fd, path, r["ino"])
+            if p is None:
+                continue
+            dist = struct.unpack("<f", struct.pack("<I", r["distance"]))[0]
+            out.append((p, r["ino"], dist))
+        return out
+
+
+def search(path, vector, k=10, ef=0, exact=False):
+    """The k files nearest to vector in the VexFS mount holding path, as a
+    list of (path relative to the mount root, inode number, distance),
+    nearest first. ef=0 uses the mount's default ef_search."""
+    if not 1 <= int(k) <= VEXFS_IOC_MAX_K:
+        raise ValueError("k must be in 1..%d" % VEXFS_IOC_MAX_K)
+    if not 0 <= int(ef) <= VEXFS_IOC_MAX_EF:
+        raise ValueError("ef must be in 0..%d" % VEXFS_IOC_MAX_EF)
+    return _search(path, vector, VEXFS_SEARCH_KNN, int(k), int(ef), 0.0, exact)
+
+
+def search_range(path, vector, max_distance, exact=False):
+    """Every file within max_distance of vector: [(path, ino, distance)]."""
+    return _search(path, vector, VEXFS_SEARCH_RANGE, 1024, 0, float(max_distance), exact)
+
+
+def search_similar(path, vector, threshold, exact=False):
+    """Every file with similarity >= threshold to vector: [(path, ino, distance)]."""
+    return _search(path, vector, VEXFS_SEARCH_SIMILAR, 1024, 0, float(threshold), exact)
