@@ -50,9 +50,30 @@ pub fn result_json(r: &Resolved, metadata: bool) -> Value {
     Value::Object(m)
 }
 
-/// The results as one JSON array (one line).
+/// The results as one JSON array (one line), keys in the documented order
+/// (path, ino, distance[, size, mtime, mtime_nsec, dim]).
 pub fn results_json(rs: &[Resolved], metadata: bool) -> String {
-    Value::Array(rs.iter().map(|r| result_json(r, metadata)).collect()).to_string()
+    let mut out = String::from("[");
+    for (i, r) in rs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            "{{\"path\":{},\"ino\":{},\"distance\":{}",
+            Value::String(r.path.clone()),
+            r.hit.ino,
+            f32_json(r.hit.distance)
+        ));
+        if metadata {
+            out.push_str(&format!(
+                ",\"size\":{},\"mtime\":{},\"mtime_nsec\":{},\"dim\":{}",
+                r.hit.size, r.hit.mtime_sec, r.hit.mtime_nsec, r.hit.dim
+            ));
+        }
+        out.push('}');
+    }
+    out.push(']');
+    out
 }
 
 /// The results as a table: rank, distance, path (and size, mtime, dim with
@@ -332,6 +353,7 @@ mod tests {
             "size": 42, "mtime": 1_700_000_000i64, "mtime_nsec": 5, "dim": 4}]));
         assert_eq!(results_json(&[], false), "[]");
         assert!(!results_json(&r, false).contains('\n'));
+        assert!(results_json(&r, false).starts_with("[{\"path\":\"docs/a.txt\",\"ino\":12,\"distance\":0.1}"));
     }
 
     #[test]
