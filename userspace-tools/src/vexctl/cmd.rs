@@ -274,7 +274,7 @@ fn import_fvecs(dir: &Path, fvecs: &Path, batch: u32, content: Option<&str>) -> 
                 Error::io(disp(&p), &e)
             })?;
             if let Some(c) = content {
-                f.file().set_len(0).and_then(|_| (&*f.file()).write_all(c.as_bytes())).map_err(|e| {
+                f.file().set_len(0).and_then(|_| f.file().write_all(c.as_bytes())).map_err(|e| {
                     pb.abandon();
                     Error::io(disp(&p), &e)
                 })?;

@@ -210,7 +210,7 @@ impl VexFile {
         if fds.is_empty() || vectors.len() != fds.len() * dim as usize {
             return Err((libc::EINVAL, 0));
         }
-        let fds32: Vec<i32> = fds.iter().map(|&f| f as i32).collect();
+        let fds32: Vec<i32> = fds.to_vec();
         let mut a = vexfs_ioc_batch_set {
             size: sz::<vexfs_ioc_batch_set>(),
             count: fds.len() as u32,
@@ -332,10 +332,10 @@ pub fn raise_nofile_limit() -> u64 {
         let want = libc::rlimit { rlim_cur: rl.rlim_max, rlim_max: rl.rlim_max };
         // SAFETY: want is a valid in pointer.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &want) } == 0 {
-            return want.rlim_cur as u64;
+            return want.rlim_cur;
         }
     }
-    rl.rlim_cur as u64
+    rl.rlim_cur
 }
 
 /// Whether a path names a directory (following symlinks).

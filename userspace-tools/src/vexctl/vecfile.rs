@@ -124,7 +124,7 @@ pub fn parse_f32_raw(bytes: &[u8]) -> Result<Vec<f32>, String> {
     if bytes.is_empty() {
         return Err("file is empty".into());
     }
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(format!(
             "raw float32 file size {} is not a multiple of 4 bytes",
             bytes.len()
@@ -404,7 +404,7 @@ impl<R: Read> FvecsReader<R> {
 /// record's dimension (for progress bars); None when the size does not fit.
 pub fn fvecs_count(len: u64, dim: usize) -> Option<u64> {
     let rec = 4 + 4 * dim as u64;
-    (len % rec == 0).then_some(len / rec)
+    len.is_multiple_of(rec).then_some(len / rec)
 }
 
 /// Peeks the first record's dimension of an fvecs file.
