@@ -468,32 +468,28 @@ impl Kernel {
             return Err(SimdError::BadLength);
         }
         let qn = self.query_norm(query);
-        let mut i = 0usize;
-        while i < ids.len() {
-            let id = match ids.get(i) {
-                Some(&id) => id as usize,
-                None => return Err(SimdError::BadLength),
-            };
-            // Prefetch the next vector while this one is computed.
-            #[cfg(target_arch = "x86_64")]
-            if let Some(&next) = ids.get(i + 1) {
-                if let Some(start) = (next as usize).checked_mul(stride) {
-                    if let Some(nv) = base.get(start..start.saturating_add(dim)) {
-                        prefetch(nv);
-                    }
-                }
+        #[cfg(target_arch = "x86_64")]
+        {
+            if self.avx2 {
+                // SAFETY: `avx2` is only set when the caller vouched for
+                // AVX2+FMA (CAP_AVX2_FMA); the loop checks every slice.
+                return unsafe { strided_avx2(self.metric, qn, query, base, stride, ids, out_keys) };
             }
-            let start = id.checked_mul(stride).ok_or(SimdError::BadId)?;
-            let end = start.checked_add(dim).ok_or(SimdError::BadId)?;
-            let v = base.get(start..end).ok_or(SimdError::BadId)?;
-            let k = key_from_f32(self.distance_with_norm(query, qn, v));
-            match out_keys.get_mut(i) {
-                Some(o) => *o = k,
-                None => return Err(SimdError::BadLength),
-            }
-            i += 1;
+            strided_sse2(self.metric, qn, query, base, stride, ids, out_keys)
         }
-        Ok(())
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let mut i = 0usize;
+            while i < ids.len() {
+                let id = *ids.get(i).ok_or(SimdError::BadLength)? as usize;
+                let start = id.checked_mul(stride).ok_or(SimdError::BadId)?;
+                let end = start.checked_add(dim).ok_or(SimdError::BadId)?;
+                let v = base.get(start..end).ok_or(SimdError::BadId)?;
+                *out_keys.get_mut(i).ok_or(SimdError::BadLength)? = key_from_f32(self.distance_with_norm(query, qn, v));
+                i += 1;
+            }
+            Ok(())
+        }
     }
 
     /// Distances from `query` to each vector in `vecs` (each at least
@@ -526,6 +522,66 @@ impl Kernel {
         }
         Ok(())
     }
+}
+
+/// The strided batch loop, instantiated per instruction set so that the
+/// kernels inline into it (one call per batch, not per vector).
+#[cfg(target_arch = "x86_64")]
+macro_rules! strided_loop {
+    ($metric:expr, $qn:expr, $query:expr, $base:expr, $stride:expr, $ids:expr, $out:expr, $l2:path, $dn:path) => {{
+        let (query, base, stride, ids, out): (&[f32], &[f32], usize, &[u32], &mut [u32]) = ($query, $base, $stride, $ids, $out);
+        let dim = query.len();
+        let mut i = 0usize;
+        while i < ids.len() {
+            let id = match ids.get(i) {
+                Some(&id) => id as usize,
+                None => return Err(SimdError::BadLength),
+            };
+            // Prefetch the next vector while this one is computed.
+            if let Some(&next) = ids.get(i + 1) {
+                if let Some(start) = (next as usize).checked_mul(stride) {
+                    if let Some(nv) = base.get(start..start.saturating_add(dim)) {
+                        prefetch(nv);
+                    }
+                }
+            }
+            let start = id.checked_mul(stride).ok_or(SimdError::BadId)?;
+            let end = start.checked_add(dim).ok_or(SimdError::BadId)?;
+            let v = base.get(start..end).ok_or(SimdError::BadId)?;
+            // SAFETY: `query` and `v` both hold exactly `dim` floats; the
+            // instruction set is available (caller contract of the enclosing fn).
+            let d = unsafe {
+                match $metric {
+                    METRIC_L2 => $l2(query.as_ptr(), v.as_ptr(), dim),
+                    METRIC_DOT => -$dn(query.as_ptr(), v.as_ptr(), dim, false).0,
+                    _ => {
+                        let (d, vn) = $dn(query.as_ptr(), v.as_ptr(), dim, true);
+                        cosine_from_parts(d, $qn, vn)
+                    }
+                }
+            };
+            match out.get_mut(i) {
+                Some(o) => *o = key_from_f32(d),
+                None => return Err(SimdError::BadLength),
+            }
+            i += 1;
+        }
+        Ok(())
+    }};
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[allow(unused_unsafe)]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn strided_avx2(metric: u32, qn: f32, query: &[f32], base: &[f32], stride: usize, ids: &[u32], out: &mut [u32]) -> Result<(), SimdError> {
+    strided_loop!(metric, qn, query, base, stride, ids, out, avx2::l2, avx2::dot_norm)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn strided_sse2(metric: u32, qn: f32, query: &[f32], base: &[f32], stride: usize, ids: &[u32], out: &mut [u32]) -> Result<(), SimdError> {
+    strided_loop!(metric, qn, query, base, stride, ids, out, sse2::l2, sse2::dot_norm)
 }
 
 /// Prefetches the cache lines of `v` (at most 16 lines, i.e. 1 KiB).

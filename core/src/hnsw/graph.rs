@@ -11,12 +11,15 @@ type Result<T> = core::result::Result<T, HnswError>;
 const CHUNK_SEEN: u32 = 1 << 30;
 
 /// One search result.
+/// `repr(C)` with the layout of `struct vexfs_hnsw_hit` (shim/vexfs_core.h),
+/// so the kernel's result buffer is written in place (asserted in ffi/hnsw.rs).
+#[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Hit {
-    /// Dense slot id.
-    pub slot: u32,
     /// The slot's key (inode number).
     pub key: u64,
+    /// Dense slot id.
+    pub slot: u32,
     /// Ordered distance key (see `vexfs_simd::f32_from_key`).
     pub dist: u32,
 }
@@ -397,6 +400,30 @@ impl<'a> Graph<'a> {
         }
     }
 
+    /// Hints the CPU to load `slot`'s record (up to three cache lines): the
+    /// next candidate's links are then in cache when it is expanded.
+    #[inline(always)]
+    fn prefetch_node(&self, slot: u32) {
+        #[cfg(target_arch = "x86_64")]
+        if slot < self.geo.capacity {
+            let i = self.geo.node_word(slot);
+            let mut off = 0usize;
+            while off < self.geo.rec_words as usize {
+                if let Some(w) = self.w.get(i + off) {
+                    // SAFETY: prefetcht0 is a hint: it never faults and has no
+                    // architectural effect; the address is inside self.w. No
+                    // SSE/FPU state is touched (valid in the soft-float kernel build).
+                    unsafe {
+                        core::arch::asm!("prefetcht0 [{0}]", in(reg) w as *const u32, options(nostack, preserves_flags, readonly));
+                    }
+                }
+                off += 16;
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = slot;
+    }
+
     #[inline(always)]
     fn links(&self, slot: u32, level: u32) -> Result<&[u32]> {
         let (start, _, cnt) = self.link_pos(slot, level)?;
@@ -530,6 +557,9 @@ impl<'a> Graph<'a> {
             res.push(entry);
         }
         while let Some(c) = cand.pop() {
+            if let Some(nx) = cand.peek() {
+                self.prefetch_node(id_of(nx));
+            }
             if res.len() >= ef {
                 if let Some(top) = res.peek() {
                     if key_of(c) > key_of(top) {
