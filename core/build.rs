@@ -10,7 +10,8 @@ impl bindgen::callbacks::ParseCallbacks for ZerocopyDerives {
     fn add_derives(&self, info: &bindgen::callbacks::DeriveInfo<'_>) -> Vec<String> {
         // On-disk and ABI structs are plain little-endian data: give them
         // zerocopy's checked byte views instead of hand-rolled slicing.
-        if info.name.starts_with("vexfs_") {
+        // Structs holding pointers (callback contexts) are not plain data.
+        if info.name.starts_with("vexfs_") && !info.name.ends_with("_ctx") {
             vec![
                 "zerocopy::FromBytes".into(),
                 "zerocopy::IntoBytes".into(),

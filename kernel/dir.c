@@ -297,4 +297,6 @@ const struct file_operations vexfs_dir_operations = {
 	.read		= generic_read_dir,
 	.iterate_shared	= vexfs_readdir,
 	.fsync		= generic_file_fsync,
+	.unlocked_ioctl	= vexfs_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
 };

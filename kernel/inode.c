@@ -80,6 +80,17 @@ struct inode *vexfs_iget(struct super_block *sb, unsigned long ino)
 	err = vexfs_inode_decode(&sbi->geom, (const u8 *)bh->b_data + offset,
 				 VEXFS_INODE_SIZE, ino, &im, msg, sizeof(msg));
 	brelse(bh);
+	if (err == -ENOENT && (ino == VEXFS_VECSTORE_INO || ino == VEXFS_GRAPH_INO)) {
+		/*
+		 * The hidden vector-store and graph files start out free (all
+		 * zero, reserved in the bitmap): they come to life empty here
+		 * and reach the disk with their first block.
+		 */
+		memset(&im, 0, sizeof(im));
+		im.mode = S_IFREG | 0600;
+		im.links_count = 1;
+		err = 0;
+	}
 	if (err == -ENOENT) {
 		/* A directory entry pointing at a free inode. */
 		err = vexfs_corrupt(sb, "inode %lu is referenced but free", ino);
@@ -118,6 +129,7 @@ struct inode *vexfs_iget(struct super_block *sb, unsigned long ino)
 	vi->i_dir_depth = im.dir_depth;
 	vi->i_orphan_next = im.orphan_next;
 	vi->i_vector_dim = im.vector_dim;
+	vi->i_parent = im.parent;
 	if (vi->i_flags & VEXFS_INODE_FL_INLINE_SYMLINK)
 		((char *)vi->i_data)[inode->i_size] = '\0';	/* size < 60, checked by the core */
 
@@ -160,6 +172,7 @@ static void vexfs_fill_inode_mem(struct inode *inode, struct vexfs_inode_mem *im
 	im->dir_depth = vi->i_dir_depth;
 	im->orphan_next = vi->i_orphan_next;
 	im->vector_dim = vi->i_vector_dim;
+	im->parent = vi->i_parent;
 	memcpy(im->block, vi->i_data, sizeof(im->block));
 }
 
@@ -455,6 +468,8 @@ int vexfs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 	}
 	setattr_copy(mnt_userns, inode, attr);
 	mark_inode_dirty(inode);
+	if (attr->ia_valid & (ATTR_MODE | ATTR_UID | ATTR_GID))
+		vexfs_vector_attr_changed(inode);	/* search permission filter */
 	return 0;
 }
 
@@ -521,6 +536,7 @@ struct inode *vexfs_new_inode(struct inode *dir, umode_t mode)
 	vi->i_dir_depth = 0;
 	vi->i_orphan_next = 0;
 	vi->i_vector_dim = 0;
+	vi->i_parent = dir->i_ino;
 	vi->i_crtime = inode->i_mtime;
 	if (insert_inode_locked(inode) < 0) {
 		/* The bitmap said free but the inode is live: refuse, keep both. */

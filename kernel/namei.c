@@ -99,6 +99,17 @@ static int vexfs_symlink(struct user_namespace *mnt_userns, struct inode *dir,
 	return vexfs_add_nondir(dentry, inode);
 }
 
+/*
+ * Drop one link; when the last goes, the file's vector leaves the index at
+ * once (an open unlinked file keeps its data until evict, not its vector).
+ */
+static void vexfs_drop_link(struct inode *inode)
+{
+	inode_dec_link_count(inode);
+	if (!inode->i_nlink && (VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_HAS_VECTOR))
+		vexfs_vector_remove(inode);
+}
+
 static int vexfs_link(struct dentry *old_dentry, struct inode *dir, struct dentry *dentry)
 {
 	struct inode *inode = d_inode(old_dentry);
@@ -108,6 +119,7 @@ static int vexfs_link(struct dentry *old_dentry, struct inode *dir, struct dentr
 		return -EMLINK;
 	inode->i_ctime = current_time(inode);
 	inode_inc_link_count(inode);
+	VEXFS_I(inode)->i_parent = dir->i_ino;
 	ihold(inode);
 	err = vexfs_add_link(dir, &dentry->d_name, inode);
 	if (err) {
@@ -139,7 +151,7 @@ static int vexfs_unlink(struct inode *dir, struct dentry *dentry)
 	if (err)
 		return err;
 	inode->i_ctime = dir->i_ctime;
-	inode_dec_link_count(inode);
+	vexfs_drop_link(inode);
 	return 0;
 }
 
@@ -237,7 +249,7 @@ static int vexfs_rename(struct user_namespace *mnt_userns, struct inode *old_dir
 		new_inode->i_ctime = current_time(new_inode);
 		if (is_dir)
 			drop_nlink(new_inode);	/* its "." */
-		inode_dec_link_count(new_inode);
+		vexfs_drop_link(new_inode);
 	} else {
 		if (is_dir && new_dir != old_dir && new_dir->i_nlink >= U16_MAX) {
 			err = -EMLINK;
@@ -265,6 +277,7 @@ static int vexfs_rename(struct user_namespace *mnt_userns, struct inode *old_dir
 	if (err)
 		goto out;
 	old_inode->i_ctime = current_time(old_inode);
+	VEXFS_I(old_inode)->i_parent = new_dir->i_ino;
 	mark_inode_dirty(old_inode);
 
 	if (dotdot_bh) {
@@ -291,6 +304,7 @@ const struct inode_operations vexfs_dir_inode_operations = {
 	.rename		= vexfs_rename,
 	.setattr	= vexfs_setattr,
 	.getattr	= vexfs_getattr,
+	.listxattr	= vexfs_listxattr,
 };
 
 const struct inode_operations vexfs_symlink_inode_operations = {

@@ -83,8 +83,14 @@ int vexfs_write_super(struct super_block *sb, int wait)
 
 static int vexfs_sync_fs(struct super_block *sb, int wait)
 {
+	int err;
+
 	if (sb_rdonly(sb))
 		return 0;
+	/* The graph first: its generation goes into the superblock. */
+	err = vexfs_vindex_sync(sb, wait);
+	if (err)
+		return err;
 	return vexfs_write_super(sb, wait);
 }
 
@@ -92,6 +98,7 @@ static void vexfs_put_super(struct super_block *sb)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 
+	vexfs_vindex_unload(sb);
 	if (!sb_rdonly(sb))
 		vexfs_commit_super(sb, sbi->geom.state | VEXFS_STATE_CLEAN, 0, 1);
 	brelse(sbi->sbh);
@@ -208,6 +215,8 @@ static int vexfs_fill_super(struct super_block *sb, struct fs_context *fc)
 
 	sb->s_magic = VEXFS_MAGIC;
 	sb->s_op = &vexfs_super_ops;
+	sb->s_xattr = vexfs_xattr_handlers;
+	sbi->was_clean = sbi->geom.state & VEXFS_STATE_CLEAN;
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
 	sb->s_time_min = S64_MIN;
 	sb->s_time_max = S64_MAX;
@@ -244,6 +253,12 @@ static int vexfs_fill_super(struct super_block *sb, struct fs_context *fc)
 		err = vexfs_commit_super(sb, sbi->geom.state & ~VEXFS_STATE_CLEAN, 1, 1);
 		if (err)
 			goto out_root;
+	}
+	err = vexfs_vindex_load(sb);
+	if (err) {
+		pr_err("vexfs (%s): refusing to mount: cannot load the vector index: %d\n",
+		       sb->s_id, err);
+		goto out_root;
 	}
 	kfree(msg);
 	return 0;

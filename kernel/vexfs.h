@@ -13,11 +13,17 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/rwsem.h>
+#include <linux/xarray.h>
+#include <linux/workqueue.h>
+#include <linux/atomic.h>
 
 #include "../shim/vexfs_format.h"
 #include "../shim/vexfs_core.h"
 
 #define VEXFS_MSG_LEN 160
+
+struct vexfs_vindex;
 
 /* Per-mount state; never written to disk as such. */
 struct vexfs_sb_info {
@@ -32,7 +38,8 @@ struct vexfs_sb_info {
 	u32 free_inodes;
 	u32 block_goal;			/* where the next block search starts */
 	u32 inode_goal;			/* where the next inode search starts */
-	unsigned int mount_opts;
+	bool was_clean;			/* the volume was cleanly unmounted before this mount */
+	struct vexfs_vindex *vindex;	/* vector store + HNSW graph (vector.c) */
 };
 
 /* Per-inode state, embedding the VFS inode. */
@@ -43,6 +50,7 @@ struct vexfs_inode_info {
 	__u32 i_dir_depth;
 	__u32 i_orphan_next;
 	__u32 i_vector_dim;
+	__u32 i_parent;			/* directory that last linked it (path hint) */
 	struct timespec64 i_crtime;
 	/* Protects i_data and the indirect blocks against concurrent map/truncate. */
 	struct mutex i_map_lock;
@@ -103,6 +111,23 @@ int vexfs_set_link(struct inode *dir, struct buffer_head *bh,
 int vexfs_make_empty(struct inode *inode, struct inode *parent);
 int vexfs_empty_dir(struct inode *inode);
 struct buffer_head *vexfs_dir_bread(struct inode *dir, u32 index, int *err);
+
+/* vector.c - the vector store and its HNSW index */
+int vexfs_vindex_load(struct super_block *sb);
+void vexfs_vindex_unload(struct super_block *sb);
+int vexfs_vindex_sync(struct super_block *sb, bool wait);
+int vexfs_vector_set(struct inode *inode, const u32 *bits, u32 dim);
+int vexfs_vector_get(struct inode *inode, u32 *bits, u32 dim);
+int vexfs_vector_remove(struct inode *inode);
+void vexfs_vector_attr_changed(struct inode *inode);
+u32 vexfs_vindex_dim(struct super_block *sb);
+
+/* ioctl.c */
+long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* xattr.c */
+extern const struct xattr_handler *vexfs_xattr_handlers[];
+ssize_t vexfs_listxattr(struct dentry *dentry, char *buf, size_t size);
 
 /* namei.c */
 extern const struct inode_operations vexfs_dir_inode_operations;

@@ -22,7 +22,10 @@ case "$kind" in
     ;;
   simd)
     crate=$top/kernel/rust-simd; target=x86_64-unknown-linux-gnu; lib=libvexfs_ksimd.a
-    flags=("${common[@]}" -C code-model=kernel -C no-redzone=yes)
+    # The kernel keeps its stack only 8-byte aligned; -stackrealign makes
+    # every function that spills vector registers align its own frame
+    # (otherwise movaps to an unaligned stack slot faults).
+    flags=("${common[@]}" -C code-model=kernel -C no-redzone=yes -C llvm-args=-stackrealign)
     ;;
   *) echo "build-kernel-rust.sh: unknown kind '$kind' (core or simd)" >&2; exit 2 ;;
 esac
@@ -99,6 +102,18 @@ if [ "$kind" = core ]; then
   if [ -n "$fpu" ]; then
     echo "build-kernel-rust.sh: $out contains FPU/SIMD instructions (not allowed outside the SIMD object):" >&2
     echo "$fpu" | head -20 >&2; fail=1
+  fi
+fi
+if [ "$kind" = simd ]; then
+  # The kernel stack is only 8-byte aligned: an aligned vector access to the
+  # stack is allowed only in a function that realigns its own frame.
+  unaligned=$(objdump -d --no-show-raw-insn "$out" | awk '
+    /^[0-9a-f]+ <.*>:$/ {fn=$2}
+    /(movaps|movdqa|movapd|vmovaps|vmovdqa|vmovapd)[^(]*\(%rsp\)/ || /(movaps|movdqa|movapd|vmovaps|vmovdqa|vmovapd) .*\(%rsp\)/ {a[fn]=1}
+    /and +\$0xf+[0-9a-f]0,%rsp/ {r[fn]=1}
+    END {for (f in a) if (!(f in r)) print f}')
+  if [ -n "$unaligned" ]; then
+    echo "build-kernel-rust.sh: aligned vector stack accesses without stack realignment in: $unaligned" >&2; fail=1
   fi
 fi
 [ "$fail" = 0 ] || { rm -f "$out"; exit 1; }

@@ -187,4 +187,146 @@ int vexfs_dir_block_is_empty(const __u8 *block, __u32 len);
 /* Count set bits among the first nbits bits of a bitmap block. */
 __s64 vexfs_bitmap_count(const __u8 *block, __u32 len, __u32 nbits);
 
+/* --- vector store records ---------------------------------------------- */
+
+/* Where inode ino's record lives in the vector-store file. */
+struct vexfs_vec_pos {
+	__u64	block;		/* file block of the record's first byte */
+	__u32	offset;		/* byte offset in that block */
+	__u32	len;		/* record bytes (several whole blocks when > 4096) */
+};
+
+int vexfs_vec_record_pos(__u64 ino, __u32 dim, struct vexfs_vec_pos *out);
+
+/* 0 when every element is finite, -ERANGE on NaN/Inf (bit patterns, no FPU). */
+int vexfs_vec_check(const __u32 *bits, __u32 n);
+
+/* Encode a record (len = 16 + 4 * dim bytes) for inode ino, generation gen. */
+int vexfs_vec_record_encode(__u32 ino, __u32 gen, const __u32 *bits, __u32 dim,
+			    __u8 *out, __u32 len);
+
+/*
+ * Decode a record read from disk for inode expect_ino: 1 and *gen, bits[dim]
+ * for a valid record, 0 for an empty (all-zero) one, -EUCLEAN when damaged.
+ */
+int vexfs_vec_record_decode(const __u8 *rec, __u32 len, __u32 expect_ino,
+			    __u32 dim, __u32 *gen, __u32 *bits);
+
+/* --- HNSW graph ---------------------------------------------------------- */
+
+/*
+ * The graph lives in a caller-owned array of __u32 words whose 4 KiB blocks
+ * are also its on-disk format (docs/HNSW.md). Slots are dense node ids; each
+ * node carries a 64-bit key (the inode number). The core keeps its view of
+ * an open graph in a caller-allocated handle (vexfs_hnsw_handle_size()
+ * bytes, 8-byte aligned); once a graph is opened or created, all access to
+ * its words goes through the handle. Callers serialise writers against
+ * everything else; concurrent searches on one handle are safe.
+ */
+struct vexfs_hnsw_params {
+	__u32	capacity;	/* node slots */
+	__u32	m;		/* links per node above layer 0 (M0 = 2M) */
+	__u32	ef_construction;
+	__u32	metric;		/* VEXFS_METRIC_* */
+	__u32	dim;
+	__u32	pad;
+	__u64	seed;		/* level generator seed */
+};
+
+/*
+ * Distances for the core, provided by the kernel: out_keys[i] = ordered key of
+ * the distance between the query and slot ids[i]. query_slot is a slot, or
+ * VEXFS_HNSW_QUERY_INPUT for the search vector. Runs one FPU section.
+ */
+#define VEXFS_HNSW_QUERY_INPUT	0xffffffffu
+typedef int (*vexfs_dist_batch_fn)(void *kctx, __u32 query_slot, const __u32 *ids,
+				   __u32 n, __u32 *out_keys);
+/* 1: the slot may appear in results; 0: skip it (still traversed). */
+typedef int (*vexfs_filter_fn)(void *kctx, __u32 slot);
+
+/*
+ * Per-operation context: callbacks and a scratch area that persists across
+ * calls (its visited set is epoch-stamped, so it is not cleared each time).
+ */
+struct vexfs_hnsw_ctx {
+	void			*kctx;
+	vexfs_dist_batch_fn	dist_batch;
+	vexfs_filter_fn		filter;		/* NULL: no filter */
+	__u32			*scratch32;
+	__u64			scratch32_len;	/* words */
+	__u64			*scratch64;
+	__u64			scratch64_len;	/* words */
+	__u32			capacity;	/* graph capacity the scratch was sized for */
+	__u32			ef_max;		/* largest ef/k this scratch serves */
+	__u32			epoch;		/* visited-set epoch, kept by the core */
+	__u32			pad;
+	__u64			dist_count;	/* out: distances computed (accumulates) */
+};
+
+struct vexfs_hnsw_hit {
+	__u64	key;		/* the node's key (inode number) */
+	__u32	slot;
+	__u32	dist;		/* ordered distance key */
+};
+
+/* Bytes of a graph handle (8-byte aligned memory). */
+__u64 vexfs_hnsw_handle_size(void);
+
+/* Words a graph with these parameters needs; negative errno on bad params. */
+__s64 vexfs_hnsw_words_needed(const struct vexfs_hnsw_params *p);
+
+/* Scratch words for graphs of capacity slots with link count m, ef <= ef_max. */
+int vexfs_hnsw_scratch_size(__u32 capacity, __u32 m, __u32 ef_max,
+			    __u64 *u32_words, __u64 *u64_words);
+
+/* Parameters recorded in a graph's header block (decoded block 0, 1024 words). */
+int vexfs_hnsw_peek_params(const __u32 *block0, struct vexfs_hnsw_params *p);
+
+/* Decode block idx of a persisted graph into words (before open). */
+int vexfs_hnsw_decode_block(const __u8 *in, __u64 idx, __u32 *words, __u64 nwords);
+
+/* Format an empty graph in words and attach handle h to it. */
+int vexfs_hnsw_create(void *h, __u32 *words, __u64 nwords, const struct vexfs_hnsw_params *p);
+
+/*
+ * Validate a graph loaded from disk (every record, link and chunk), attach
+ * h to it, and report its parameters, live node count and generation.
+ */
+int vexfs_hnsw_open(void *h, __u32 *words, __u64 nwords, struct vexfs_hnsw_params *p,
+		    __u32 *live, __u64 *generation);
+
+/* Copy the graph of old_h into new_words with room for new_capacity slots; attach new_h. */
+int vexfs_hnsw_grow(void *new_h, const void *old_h, __u32 *new_words, __u64 new_nwords,
+		    __u32 new_capacity);
+
+/* The key of slot: 1 and *key when the slot holds a live node, 0 when free. */
+int vexfs_hnsw_node_key(const void *h, __u32 slot, __u64 *key);
+
+int vexfs_hnsw_set_generation(void *h, __u64 generation);
+
+/* Graph changes; the slot's vector must already be readable by dist_batch. */
+int vexfs_hnsw_insert(void *h, struct vexfs_hnsw_ctx *ctx, __u32 slot, __u64 key);
+int vexfs_hnsw_delete(void *h, struct vexfs_hnsw_ctx *ctx, __u32 slot);
+int vexfs_hnsw_update(void *h, struct vexfs_hnsw_ctx *ctx, __u32 slot);
+
+/* Search kinds for vexfs_hnsw_search. */
+#define VEXFS_HNSW_KNN		0u	/* the k nearest (k = nhits) */
+#define VEXFS_HNSW_RANGE	1u	/* all with dist key <= max_key (up to nhits) */
+
+/*
+ * Returns the number of hits written (sorted nearest first) or <0;
+ * *complete (range): 1 when every match found fitted in hits.
+ */
+int vexfs_hnsw_search(const void *h, struct vexfs_hnsw_ctx *ctx, __u32 kind, __u32 ef,
+		      __u32 max_key, struct vexfs_hnsw_hit *hits, __u32 nhits,
+		      __u32 *complete);
+
+/* Number of 4 KiB blocks of the graph, and the encoding of block idx. */
+__s64 vexfs_hnsw_blocks(const void *h);
+int vexfs_hnsw_encode_block(const void *h, __u64 idx, __u8 *out);
+
+/* Key <-> float conversions for thresholds given as float32 bits. */
+__u32 vexfs_dist_key_from_bits(__u32 f32_bits);
+__u32 vexfs_dist_bits_from_key(__u32 key);
+
 #endif /* _VEXFS_CORE_H */

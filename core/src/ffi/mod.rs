@@ -3,6 +3,8 @@
 //! (rejecting NULL), calls the safe core function and maps errors to
 //! negative errno values. Nothing here allocates, sleeps or panics.
 pub mod abi;
+pub mod hnsw;
+pub mod vector;
 
 use core::ffi::c_char;
 

@@ -1,0 +1,143 @@
+//! C entry points for vector-store records (see `shim/vexfs_core.h`).
+//! Vectors cross the boundary as u32 bit patterns: C never handles floats.
+use super::abi::vexfs_vec_pos;
+use super::{bytes, bytes_mut};
+use crate::error::Error;
+use crate::hnsw::{vectors, HnswError};
+
+fn hnsw_errno(e: HnswError) -> i32 {
+    match e {
+        HnswError::BadVector => Error::OutOfRange.to_errno(),
+        other => other.errno(),
+    }
+}
+
+/// Borrow `n` u32 values at `ptr`.
+///
+/// # Safety
+/// A non-NULL `ptr` must be valid and aligned for `n` u32 reads.
+unsafe fn words<'a>(ptr: *const u32, n: u32) -> Option<&'a [u32]> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: the caller guarantees validity and alignment for n values.
+    Some(unsafe { core::slice::from_raw_parts(ptr, n as usize) })
+}
+
+/// # Safety
+/// `out` valid or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_vec_record_pos(ino: u64, dim: u32, out: *mut vexfs_vec_pos) -> i32 {
+    // SAFETY: NULL or a valid struct.
+    let Some(o) = (unsafe { out.as_mut() }) else {
+        return Error::InvalidArgument.to_errno();
+    };
+    match vectors::record_pos(ino, dim) {
+        Ok(p) => {
+            *o = vexfs_vec_pos { block: p.block, offset: p.offset, len: p.len };
+            0
+        }
+        Err(e) => hnsw_errno(e),
+    }
+}
+
+/// # Safety
+/// `bits` valid for `n` u32 reads.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_vec_check(bits: *const u32, n: u32) -> i32 {
+    // SAFETY: bits is valid for n values.
+    match unsafe { words(bits, n) } {
+        None => Error::InvalidArgument.to_errno(),
+        Some(w) if w.iter().all(|b| (b >> 23) & 0xff != 0xff) => 0,
+        Some(_) => Error::OutOfRange.to_errno(),
+    }
+}
+
+/// # Safety
+/// `bits` valid for `dim` u32 reads, `out` for `len` byte writes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_vec_record_encode(
+    ino: u32,
+    gen: u32,
+    bits: *const u32,
+    dim: u32,
+    out: *mut u8,
+    len: u32,
+) -> i32 {
+    // SAFETY: bits is valid for dim values.
+    let Some(w) = (unsafe { words(bits, dim) }) else {
+        return Error::InvalidArgument.to_errno();
+    };
+    if dim as usize > vectors::MAX_DIM as usize {
+        return Error::InvalidArgument.to_errno();
+    }
+    // SAFETY: out is writable for len bytes.
+    let o = match unsafe { bytes_mut(out, len) } {
+        Ok(o) => o,
+        Err(e) => return e.to_errno(),
+    };
+    match encode_bits(ino, gen, w, o) {
+        Ok(()) => 0,
+        Err(e) => hnsw_errno(e),
+    }
+}
+
+/// Encode from bit patterns without materialising an f32 array.
+fn encode_bits(ino: u32, gen: u32, w: &[u32], out: &mut [u8]) -> Result<(), HnswError> {
+    let dim = w.len() as u32;
+    let rs = vectors::record_size(dim)? as usize;
+    if out.len() != rs || ino == 0 {
+        return Err(HnswError::InvalidParam("record buffer length or inode 0"));
+    }
+    if w.iter().any(|b| (b >> 23) & 0xff == 0xff) {
+        return Err(HnswError::BadVector);
+    }
+    let (h, data) = out.split_at_mut(vectors::VEC_HEADER);
+    for (b, o) in w.iter().zip(data.chunks_exact_mut(4)) {
+        o.copy_from_slice(&b.to_le_bytes());
+    }
+    h.fill(0);
+    h.get_mut(0..4).ok_or(HnswError::NoSpace)?.copy_from_slice(&ino.to_le_bytes());
+    h.get_mut(4..8).ok_or(HnswError::NoSpace)?.copy_from_slice(&gen.to_le_bytes());
+    h.get_mut(8..12).ok_or(HnswError::NoSpace)?.copy_from_slice(&dim.to_le_bytes());
+    let sum = vectors::record_checksum(out);
+    out.get_mut(12..16).ok_or(HnswError::NoSpace)?.copy_from_slice(&sum.to_le_bytes());
+    Ok(())
+}
+
+/// # Safety
+/// `rec` valid for `len` bytes; `gen` valid; `bits` valid for `dim` writes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_vec_record_decode(
+    rec: *const u8,
+    len: u32,
+    expect_ino: u32,
+    dim: u32,
+    gen: *mut u32,
+    bits: *mut u32,
+) -> i32 {
+    // SAFETY: rec is valid for len bytes.
+    let r = match unsafe { bytes(rec, len) } {
+        Ok(r) => r,
+        Err(e) => return e.to_errno(),
+    };
+    if bits.is_null() || dim as usize > vectors::MAX_DIM as usize {
+        return Error::InvalidArgument.to_errno();
+    }
+    // SAFETY: bits is valid, aligned and unaliased for dim u32 writes; f32
+    // and u32 have the same size and alignment, so the view is sound.
+    let out = unsafe { core::slice::from_raw_parts_mut(bits as *mut f32, dim as usize) };
+    // SAFETY: NULL or a valid u32.
+    let Some(g) = (unsafe { gen.as_mut() }) else {
+        return Error::InvalidArgument.to_errno();
+    };
+    match vectors::decode_record(r, expect_ino, dim, out) {
+        Ok(info) if info.ino == 0 => 0,
+        Ok(info) => {
+            *g = info.generation;
+            1
+        }
+        Err(HnswError::Corrupt(_)) => Error::Corrupt.to_errno(),
+        Err(e) => hnsw_errno(e),
+    }
+}

@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioctl.c - the VexFS ioctls (shim/uapi/vexfs_ioctl.h, docs/UAPI.md): set,
+ * get and remove a file's vector, batch set, kNN/range/similarity search,
+ * inode-to-path, sync, status, statistics, configuration and rebuild.
+ *
+ * Every argument struct is copied in whole after its size field is checked,
+ * every bound is enforced before memory is allocated for it, and nothing
+ * changes when an argument is rejected.
+ */
+#include <linux/uaccess.h>
+#include <linux/file.h>
+#include <linux/mount.h>
+#include <linux/slab.h>
+#include <linux/capability.h>
+#include <linux/namei.h>
+
+#include "vector.h"
+
+/* Copy a size-prefixed argument struct of exactly `size` bytes. */
+static int vexfs_copy_arg(void *dst, const void __user *src, u32 size)
+{
+	u32 user_size;
+
+	if (get_user(user_size, (const u32 __user *)src))
+		return -EFAULT;
+	if (user_size != size)
+		return -EINVAL;
+	if (copy_from_user(dst, src, size))
+		return -EFAULT;
+	return 0;
+}
+
+/* Copy and check a vector from user space (dim floats, finite). */
+static u32 *vexfs_copy_vector(u64 uptr, u32 dim, int *err)
+{
+	u32 *bits = kvmalloc_array(dim, sizeof(u32), GFP_KERNEL);
+
+	*err = 0;
+	if (!bits) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (copy_from_user(bits, u64_to_user_ptr(uptr), (size_t)dim * sizeof(u32))) {
+		*err = -EFAULT;
+	} else if (vexfs_vec_check(bits, dim)) {
+		*err = -EINVAL;	/* NaN or Inf */
+	}
+	if (*err) {
+		kvfree(bits);
+		return NULL;
+	}
+	return bits;
+}
+
+static int vexfs_check_dim(struct vexfs_vindex *vi, u32 dim)
+{
+	if (dim > VEXFS_IOC_MAX_DIM)
+		return -E2BIG;
+	return dim == vi->dim ? 0 : -EINVAL;
+}
+
+/* Set a vector on inode: the caller needs write permission on it. */
+static int vexfs_set_vector_checked(struct file *file, struct inode *inode, const u32 *bits, u32 dim)
+{
+	int err;
+
+	if (!S_ISREG(inode->i_mode))
+		return -EINVAL;
+	err = inode_permission(file_mnt_user_ns(file), inode, MAY_WRITE);
+	if (err)
+		return err;
+	err = mnt_want_write_file(file);
+	if (err)
+		return err;
+	inode_lock(inode);
+	err = inode->i_nlink ? vexfs_vector_set(inode, bits, dim) : -ENOENT;
+	inode_unlock(inode);
+	mnt_drop_write_file(file);
+	return err;
+}
+
+static long vexfs_ioc_vector(struct file *file, unsigned int cmd, void __user *uarg)
+{
+	struct inode *inode = file_inode(file);
+	struct vexfs_vindex *vi = VEXFS_VI(inode->i_sb);
+	struct vexfs_ioc_vector a;
+	u32 *bits;
+	int err;
+
+	err = vexfs_copy_arg(&a, uarg, sizeof(a));
+	if (err)
+		return err;
+	if (a.flags || a.reserved)
+		return -EINVAL;
+	switch (cmd) {
+	case VEXFS_IOC_SET_VECTOR:
+		err = vexfs_check_dim(vi, a.dim);
+		if (err)
+			return err;
+		bits = vexfs_copy_vector(a.data, a.dim, &err);
+		if (!bits)
+			return err;
+		err = vexfs_set_vector_checked(file, inode, bits, a.dim);
+		kvfree(bits);
+		return err;
+	case VEXFS_IOC_GET_VECTOR:
+		if (a.dim < vi->dim) {
+			/* Tell the caller the size it needs. */
+			a.dim = vi->dim;
+			if (copy_to_user(uarg, &a, sizeof(a)))
+				return -EFAULT;
+			return -ERANGE;
+		}
+		bits = kvmalloc_array(vi->dim, sizeof(u32), GFP_KERNEL);
+		if (!bits)
+			return -ENOMEM;
+		err = vexfs_vector_get(inode, bits, vi->dim);
+		if (err >= 0) {
+			a.dim = vi->dim;
+			err = 0;
+			if (copy_to_user(u64_to_user_ptr(a.data), bits, (size_t)vi->dim * sizeof(u32)) ||
+			    copy_to_user(uarg, &a, sizeof(a)))
+				err = -EFAULT;
+		}
+		kvfree(bits);
+		return err;
+	case VEXFS_IOC_DEL_VECTOR:
+		if (!S_ISREG(inode->i_mode))
+			return -EINVAL;
+		err = inode_permission(file_mnt_user_ns(file), inode, MAY_WRITE);
+		if (err)
+			return err;
+		err = mnt_want_write_file(file);
+		if (err)
+			return err;
+		inode_lock(inode);
+		err = vexfs_vector_remove(inode);
+		inode_unlock(inode);
+		mnt_drop_write_file(file);
+		return err;
+	}
+	return -ENOTTY;
+}
+
+static long vexfs_ioc_batch_set(struct file *file, void __user *uarg)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct vexfs_vindex *vi = VEXFS_VI(sb);
+	struct vexfs_ioc_batch_set a;
+	s32 __user *ufds;
+	u32 *bits = NULL;
+	int err;
+
+	err = vexfs_copy_arg(&a, uarg, sizeof(a));
+	if (err)
+		return err;
+	if (a.flags || a.reserved || !a.count)
+		return -EINVAL;
+	if (a.count > VEXFS_IOC_MAX_BATCH)
+		return -E2BIG;
+	err = vexfs_check_dim(vi, a.dim);
+	if (err)
+		return err;
+	ufds = u64_to_user_ptr(a.fds);
+	for (a.done = 0; a.done < a.count; a.done++) {
+		struct fd f;
+		s32 fd;
+
+		if (get_user(fd, ufds + a.done)) {
+			err = -EFAULT;
+			break;
+		}
+		bits = vexfs_copy_vector(a.vectors + (u64)a.done * a.dim * sizeof(u32), a.dim, &err);
+		if (!bits)
+			break;
+		f = fdget(fd);
+		if (!f.file) {
+			err = -EBADF;
+		} else if (file_inode(f.file)->i_sb != sb) {
+			err = -EXDEV;	/* not on this filesystem */
+		} else {
+			err = vexfs_set_vector_checked(f.file, file_inode(f.file), bits, a.dim);
+		}
+		fdput(f);
+		kvfree(bits);
+		bits = NULL;
+		if (err)
+			break;
+		cond_resched();
+	}
+	if (put_user(a.done, (u32 __user *)(uarg + offsetof(struct vexfs_ioc_batch_set, done))))
+		return -EFAULT;
+	return err;
+}
+
+static long vexfs_ioc_search(struct file *file, void __user *uarg)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct vexfs_vindex *vi = VEXFS_VI(sb);
+	struct vexfs_ioc_result __user *ures;
+	struct vexfs_search_req req = {};
+	struct vexfs_ioc_search a;
+	struct vexfs_hnsw_hit *hits = NULL;
+	u32 *query = NULL, count = 0, i, out = 0;
+	bool truncated;
+	int err;
+
+	err = vexfs_copy_arg(&a, uarg, sizeof(a));
+	if (err)
+		return err;
+	if (a.reserved || (a.flags & ~VEXFS_SEARCH_F_ALL) || a.kind > VEXFS_SEARCH_SIMILAR || !a.k)
+		return -EINVAL;
+	if (a.kind == VEXFS_SEARCH_KNN ? a.k > VEXFS_IOC_MAX_K : a.k > VEXFS_IOC_MAX_RESULTS)
+		return -E2BIG;
+	if (a.ef > VEXFS_IOC_MAX_EF)
+		return -E2BIG;
+	err = vexfs_check_dim(vi, a.dim);
+	if (err)
+		return err;
+	req.kind = a.kind;
+	req.k = a.k;
+	req.ef = a.ef;
+	req.flags = a.flags;
+	if (a.kind != VEXFS_SEARCH_KNN) {
+		req.max_key = vexfs_dist_key_for_threshold(vi, a.kind, a.threshold, &err);
+		if (err)
+			return -EINVAL;
+	}
+	query = vexfs_copy_vector(a.query, a.dim, &err);
+	if (!query)
+		return err;
+	req.query = query;
+	hits = kvmalloc_array(a.k, sizeof(*hits), GFP_KERNEL);
+	if (!hits) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = vexfs_vindex_search(vi, &req, hits, &count, &truncated);
+	if (err)
+		goto out;
+
+	/* Report each hit with its file's current attributes; skip files gone meanwhile. */
+	ures = u64_to_user_ptr(a.results);
+	for (i = 0; i < count; i++) {
+		struct vexfs_ioc_result r = {};
+		struct inode *inode;
+
+		inode = ilookup(sb, hits[i].key);
+		if (!inode) {
+			inode = vexfs_iget(sb, hits[i].key);
+			if (IS_ERR(inode))
+				continue;
+		}
+		if (!inode->i_nlink || !(VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_HAS_VECTOR)) {
+			iput(inode);
+			continue;
+		}
+		r.ino = inode->i_ino;
+		r.distance = vexfs_dist_bits(hits[i].dist);
+		r.generation = inode->i_generation;
+		r.file_size = i_size_read(inode);
+		r.mtime_sec = inode->i_mtime.tv_sec;
+		r.mtime_nsec = inode->i_mtime.tv_nsec;
+		r.dim = VEXFS_I(inode)->i_vector_dim;
+		iput(inode);
+		if (copy_to_user(ures + out, &r, sizeof(r))) {
+			err = -EFAULT;
+			goto out;
+		}
+		out++;
+	}
+	if (put_user(out, (u32 __user *)(uarg + offsetof(struct vexfs_ioc_search, count))) ||
+	    put_user((u32)truncated, (u32 __user *)(uarg + offsetof(struct vexfs_ioc_search, truncated))))
+		err = -EFAULT;
+out:
+	kvfree(hits);
+	kvfree(query);
+	return err;
+}
+
+/* Find the name under which dir lists ino; returns its length or <0. */
+static int vexfs_name_in_dir(struct inode *dir, u32 ino, char *name)
+{
+	u32 nblocks = i_size_read(dir) >> VEXFS_BLOCK_SIZE_BITS, index;
+	int err;
+
+	for (index = 0; index < nblocks; index++) {
+		struct buffer_head *bh = vexfs_dir_bread(dir, index, &err);
+		struct vexfs_dirent_view e;
+		u32 pos = 0;
+		int rc;
+
+		if (!bh)
+			return err;
+		while ((rc = vexfs_dir_next((const u8 *)bh->b_data, VEXFS_BLOCK_SIZE, pos, &e)) == 1) {
+			pos = e.next_offset;
+			if (e.ino != ino || (e.name_len <= 2 && bh->b_data[e.name_offset] == '.' &&
+					     (e.name_len == 1 || bh->b_data[e.name_offset + 1] == '.')))
+				continue;
+			memcpy(name, bh->b_data + e.name_offset, e.name_len);
+			brelse(bh);
+			return e.name_len;
+		}
+		brelse(bh);
+		if (rc < 0)
+			return rc;
+	}
+	return -ENOENT;
+}
+
+/* The path of inode ino relative to the mount root, built right to left. */
+static long vexfs_ioc_ino_path(struct file *file, void __user *uarg)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct vexfs_ioc_ino_path a;
+	struct inode *cur, *parent;
+	char *buf, *name;
+	u32 pos, depth = 0;
+	int err, len;
+
+	err = vexfs_copy_arg(&a, uarg, sizeof(a));
+	if (err)
+		return err;
+	if (!a.path_len)
+		return -EINVAL;
+	if (a.ino < VEXFS_FIRST_INO || a.ino > VEXFS_SB(sb)->geom.inodes_count)
+		return -EINVAL;
+	buf = kmalloc(PATH_MAX, GFP_KERNEL);
+	name = kmalloc(VEXFS_NAME_LEN + 1, GFP_KERNEL);
+	if (!buf || !name) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	cur = vexfs_iget(sb, a.ino);
+	if (IS_ERR(cur)) {
+		err = PTR_ERR(cur) == -EUCLEAN ? -ENOENT : PTR_ERR(cur);
+		goto out_free;
+	}
+	/* Only files the caller may read are named (as in search results). */
+	err = inode_permission(file_mnt_user_ns(file), cur, MAY_READ);
+	if (err || !cur->i_nlink) {
+		err = err ? err : -ENOENT;
+		iput(cur);
+		goto out_free;
+	}
+	pos = PATH_MAX;
+	while (cur->i_ino != VEXFS_ROOT_INO) {
+		u32 pino = VEXFS_I(cur)->i_parent;
+
+		if (++depth > PATH_MAX / 2 || !pino) {
+			err = -ENOENT;
+			break;
+		}
+		parent = vexfs_iget(sb, pino);
+		if (IS_ERR(parent)) {
+			err = -ENOENT;
+			break;
+		}
+		if (!S_ISDIR(parent->i_mode)) {
+			iput(parent);
+			err = -ENOENT;
+			break;
+		}
+		inode_lock_shared(parent);
+		len = vexfs_name_in_dir(parent, cur->i_ino, name);
+		inode_unlock_shared(parent);
+		if (len < 0 || len + 1 > pos) {
+			iput(parent);
+			err = len < 0 ? -ENOENT : -ENAMETOOLONG;
+			break;
+		}
+		if (pos != PATH_MAX)
+			buf[--pos] = '/';
+		pos -= len;
+		memcpy(buf + pos, name, len);
+		iput(cur);
+		cur = parent;
+	}
+	iput(cur);
+	if (!err) {
+		u32 n = PATH_MAX - pos;
+
+		if (n > a.path_len)
+			err = -ENAMETOOLONG;
+		else if (copy_to_user(u64_to_user_ptr(a.path), buf + pos, n) ||
+			 put_user(n, (u32 __user *)(uarg + offsetof(struct vexfs_ioc_ino_path, path_len))))
+			err = -EFAULT;
+	}
+out_free:
+	kfree(buf);
+	kfree(name);
+	return err;
+}
+
+static long vexfs_ioc_status(struct super_block *sb, void __user *uarg)
+{
+	struct vexfs_vindex *vi = VEXFS_VI(sb);
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+	struct vexfs_ioc_status a;
+	int err;
+
+	err = vexfs_copy_arg(&a, uarg, sizeof(a));
+	if (err)
+		return err;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	down_read(&vi->lock);
+	a.flags = (vi->graph_valid ? VEXFS_STATUS_GRAPH_VALID : 0) |
+		  (vi->rebuilding ? VEXFS_STATUS_REBUILDING : 0);
+	a.sync_mode = vi->sync_mode;
+	a.pending = vi->pq_count;
+	a.last_sync_ns = vi->last_sync_ns;
+	a.graph_generation = sbi->geom.graph_generation;
+	a.vector_generation = sbi->geom.vector_generation;
+	a.vectors = vi->nr_live;
+	for (u32 i = 0; i < vi->capacity; i++)
+		a.graph_nodes += !!(vi->slot_state[i] & VSLOT_IN_GRAPH);
+	up_read(&vi->lock);
+	a.dim = vi->dim;
+	a.metric = vi->metric;
+	a.hnsw_m = vi->m;
+	a.hnsw_ef_construction = vi->efc;
+	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
+static long vexfs_ioc_stats(struct super_block *sb, void __user *uarg)
+{
+	struct vexfs_vindex *vi = VEXFS_VI(sb);
+	struct vexfs_ioc_stats a;
+	int err;
+
+	err = vexfs_copy_arg(&a, uarg, sizeof(a));
+	if (err)
+		return err;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.inserts = atomic64_read(&vi->st.inserts);
+	a.updates = atomic64_read(&vi->st.updates);
+	a.deletes = atomic64_read(&vi->st.deletes);
+	a.searches = atomic64_read(&vi->st.searches);
+	a.exact_searches = atomic64_read(&vi->st.exact_searches);
+	a.distance_computations = atomic64_read(&vi->st.dists);
+	a.search_ns_total = atomic64_read(&vi->st.search_ns);
+	a.search_ns_max = atomic64_read(&vi->st.search_ns_max);
+	a.insert_ns_total = atomic64_read(&vi->st.insert_ns);
+	a.syncs = atomic64_read(&vi->st.syncs);
+	a.rebuilds = atomic64_read(&vi->st.rebuilds);
+	a.errors = atomic64_read(&vi->st.errors);
+	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
+static long vexfs_ioc_config(struct super_block *sb, unsigned int cmd, void __user *uarg)
+{
+	struct vexfs_vindex *vi = VEXFS_VI(sb);
+	struct vexfs_ioc_config a;
+	bool was_lazy;
+	int err;
+
+	err = vexfs_copy_arg(&a, uarg, sizeof(a));
+	if (err)
+		return err;
+	if (cmd == VEXFS_IOC_SET_CONFIG) {
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		if (a.reserved || (a.set_mask & ~VEXFS_CONFIG_ALL))
+			return -EINVAL;
+		if ((a.set_mask & VEXFS_CONFIG_SYNC_MODE) && a.sync_mode > VEXFS_SYNC_LAZY)
+			return -EINVAL;
+		if ((a.set_mask & VEXFS_CONFIG_BATCH_SIZE) &&
+		    (!a.batch_size || a.batch_size > VEXFS_MAX_PENDING))
+			return a.batch_size ? -E2BIG : -EINVAL;
+		if ((a.set_mask & VEXFS_CONFIG_SYNC_INTERVAL) &&
+		    (!a.sync_interval_ms || a.sync_interval_ms > 3600000))
+			return -EINVAL;
+		if ((a.set_mask & VEXFS_CONFIG_EF_SEARCH) &&
+		    (!a.ef_search || a.ef_search > VEXFS_IOC_MAX_EF))
+			return a.ef_search ? -E2BIG : -EINVAL;
+		if ((a.set_mask & VEXFS_CONFIG_AUTO_REBUILD) && a.auto_rebuild > 1)
+			return -EINVAL;
+		down_write(&vi->lock);
+		was_lazy = vi->sync_mode == VEXFS_SYNC_LAZY;
+		if (a.set_mask & VEXFS_CONFIG_SYNC_MODE)
+			vi->sync_mode = a.sync_mode;
+		if (a.set_mask & VEXFS_CONFIG_BATCH_SIZE)
+			vi->batch_size = a.batch_size;
+		if (a.set_mask & VEXFS_CONFIG_SYNC_INTERVAL)
+			vi->sync_interval_ms = a.sync_interval_ms;
+		if (a.set_mask & VEXFS_CONFIG_EF_SEARCH)
+			vi->ef_search = a.ef_search;
+		if (a.set_mask & VEXFS_CONFIG_AUTO_REBUILD)
+			vi->auto_rebuild = a.auto_rebuild;
+		up_write(&vi->lock);
+		/* Leaving lazy mode: what was queued reaches the graph now. */
+		if (was_lazy && vi->sync_mode == VEXFS_SYNC_IMMEDIATE)
+			vexfs_vindex_force_sync(vi);
+	}
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	down_read(&vi->lock);
+	a.sync_mode = vi->sync_mode;
+	a.batch_size = vi->batch_size;
+	a.sync_interval_ms = vi->sync_interval_ms;
+	a.ef_search = vi->ef_search;
+	a.auto_rebuild = vi->auto_rebuild;
+	up_read(&vi->lock);
+	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
+long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	void __user *uarg = (void __user *)arg;
+
+	if (!VEXFS_VI(sb))
+		return -ENOTTY;
+	switch (cmd) {
+	case VEXFS_IOC_SET_VECTOR:
+	case VEXFS_IOC_GET_VECTOR:
+	case VEXFS_IOC_DEL_VECTOR:
+		return vexfs_ioc_vector(file, cmd, uarg);
+	case VEXFS_IOC_BATCH_SET:
+		return vexfs_ioc_batch_set(file, uarg);
+	case VEXFS_IOC_SEARCH:
+		return vexfs_ioc_search(file, uarg);
+	case VEXFS_IOC_INO_PATH:
+		return vexfs_ioc_ino_path(file, uarg);
+	case VEXFS_IOC_SYNC:
+		return vexfs_vindex_force_sync(VEXFS_VI(sb));
+	case VEXFS_IOC_GET_STATUS:
+		return vexfs_ioc_status(sb, uarg);
+	case VEXFS_IOC_GET_STATS:
+		return vexfs_ioc_stats(sb, uarg);
+	case VEXFS_IOC_GET_CONFIG:
+	case VEXFS_IOC_SET_CONFIG:
+		return vexfs_ioc_config(sb, cmd, uarg);
+	case VEXFS_IOC_REBUILD:
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		return vexfs_vindex_rebuild(VEXFS_VI(sb));
+	}
+	return -ENOTTY;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vector.h - the per-mount vector index: the in-memory copy of the vector
+ * store, the HNSW graph (its logic is the Rust core's), the pending queue of
+ * lazy sync, statistics and configuration. Shared by vector.c (which owns
+ * it) and ioctl.c (which searches it).
+ */
+#ifndef _VEXFS_VECTOR_H
+#define _VEXFS_VECTOR_H
+
+#include "vexfs.h"
+#include "../shim/uapi/vexfs_ioctl.h"
+
+/* slot_state bits */
+#define VSLOT_LIVE	0x1	/* holds a file's current vector */
+#define VSLOT_IN_GRAPH	0x2	/* the graph has a node for it */
+#define VSLOT_PENDING	0x4	/* queued for the graph (lazy sync or rebuild) */
+
+/* A search's working memory; pooled, one per concurrent searcher. */
+struct vexfs_scratch {
+	struct list_head list;
+	struct vexfs_hnsw_ctx ctx;	/* scratch buffers and visited epoch */
+	u32 capacity;			/* graph capacity the buffers were sized for */
+};
+
+struct vexfs_vstats {
+	atomic64_t inserts, updates, deletes, searches, exact_searches, dists;
+	atomic64_t search_ns, search_ns_max, insert_ns, syncs, rebuilds, errors;
+};
+
+struct vexfs_vindex {
+	struct super_block *sb;
+	struct inode *store;		/* VEXFS_VECSTORE_INO: records by inode number */
+	struct inode *graph_file;	/* VEXFS_GRAPH_INO: the persisted graph */
+
+	/*
+	 * Readers (searches, graph persistence) share it; writers (vector
+	 * set/remove, applying queued changes, swapping the graph) exclude
+	 * them. Nothing allocates with reclaim into the fs while holding it.
+	 */
+	struct rw_semaphore lock;
+	struct mutex store_mutex;	/* serialises record writes to the store file */
+
+	u32 dim, metric, m, efc, caps;
+	u32 capacity;			/* slots in the arrays below */
+	u32 slot_hint;			/* where the next free-slot search starts */
+	u32 nr_live;
+	u32 *vecs;			/* capacity * dim float32 bit patterns */
+	u64 *slot_ino;
+	u32 *slot_gen;
+	u32 *slot_uid, *slot_gid;
+	u16 *slot_mode;
+	u8 *slot_state;			/* VSLOT_* */
+	struct xarray ino_slot;		/* ino -> slot + 1 */
+
+	u32 *gw;			/* graph words (NULL: no graph) */
+	u64 gw_len;
+	void *gh;			/* the core's handle on gw */
+	bool graph_valid;		/* searches may use the graph */
+	bool graph_dirty;		/* differs from the persisted copy */
+	bool rebuilding;
+
+	u32 *pq;			/* pending ring: slots, VEXFS_MAX_PENDING */
+	u32 pq_head, pq_count;
+
+	struct vexfs_scratch *wscratch;	/* the writer's scratch (under lock) */
+	struct list_head scratch_free;
+	spinlock_t scratch_lock;
+	struct semaphore scratch_sem;
+	u32 nr_scratch;
+
+	struct delayed_work sync_work;
+	struct work_struct rebuild_work;
+	struct workqueue_struct *wq;
+
+	u32 sync_mode, batch_size, sync_interval_ms, ef_search, auto_rebuild;
+	u64 last_sync_ns;
+	struct vexfs_vstats st;
+};
+
+static inline struct vexfs_vindex *VEXFS_VI(struct super_block *sb)
+{
+	return VEXFS_SB(sb)->vindex;
+}
+
+/* Search entry point for ioctl.c; hits sorted nearest first. */
+struct vexfs_search_req {
+	u32 kind;			/* VEXFS_SEARCH_* */
+	u32 k;				/* results wanted / capacity */
+	u32 ef;
+	u32 flags;
+	u32 max_key;			/* range/similar: largest distance key */
+	const u32 *query;		/* dim float32 bits, kernel memory */
+};
+int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *req,
+			struct vexfs_hnsw_hit *hits, u32 *count, bool *truncated);
+int vexfs_vindex_force_sync(struct vexfs_vindex *vi);
+int vexfs_vindex_rebuild(struct vexfs_vindex *vi);
+u32 vexfs_dist_key_for_threshold(struct vexfs_vindex *vi, u32 kind, u32 t_bits, int *err);
+u32 vexfs_dist_bits(u32 key);
+
+#endif /* _VEXFS_VECTOR_H */
