@@ -524,6 +524,9 @@ impl Kernel {
     }
 }
 
+/// How many vectors ahead the batch loops prefetch.
+const PREFETCH_AHEAD: usize = 3;
+
 /// The strided batch loop, instantiated per instruction set so that the
 /// kernels inline into it (one call per batch, not per vector).
 #[cfg(target_arch = "x86_64")]
@@ -531,14 +534,26 @@ macro_rules! strided_loop {
     ($metric:expr, $qn:expr, $query:expr, $base:expr, $stride:expr, $ids:expr, $out:expr, $l2:path, $dn:path) => {{
         let (query, base, stride, ids, out): (&[f32], &[f32], usize, &[u32], &mut [u32]) = ($query, $base, $stride, $ids, $out);
         let dim = query.len();
+        // Prefetch PREFETCH_AHEAD vectors ahead: one vector's distance is
+        // shorter than a memory access, so the next one alone is too late.
+        let mut p = 0usize;
+        while p < PREFETCH_AHEAD {
+            if let Some(&next) = ids.get(p) {
+                if let Some(start) = (next as usize).checked_mul(stride) {
+                    if let Some(nv) = base.get(start..start.saturating_add(dim)) {
+                        prefetch(nv);
+                    }
+                }
+            }
+            p += 1;
+        }
         let mut i = 0usize;
         while i < ids.len() {
             let id = match ids.get(i) {
                 Some(&id) => id as usize,
                 None => return Err(SimdError::BadLength),
             };
-            // Prefetch the next vector while this one is computed.
-            if let Some(&next) = ids.get(i + 1) {
+            if let Some(&next) = ids.get(i + PREFETCH_AHEAD) {
                 if let Some(start) = (next as usize).checked_mul(stride) {
                     if let Some(nv) = base.get(start..start.saturating_add(dim)) {
                         prefetch(nv);

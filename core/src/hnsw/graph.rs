@@ -629,6 +629,10 @@ impl<'a> Graph<'a> {
         keys: &mut [u32],
         dist_count: &mut u64,
     ) -> Result<usize> {
+        if n <= m {
+            // Fewer candidates than slots: keep them all (as hnswlib does).
+            return Ok(n.min(buf.len()));
+        }
         let mut k = 0usize;
         let mut i = 0usize;
         while i < n && k < m {
