@@ -142,8 +142,8 @@ fn recall_at(g: &Graph, p: &mut Provider, s: &mut Scratch, live: &[bool], querie
 
 #[test]
 fn recall_at_10_clustered_l2() {
-    let (n, dim) = (3000, 24);
-    let data = clustered(n + 100, dim, 30, 1);
+    let (n, dim) = (4000, 32);
+    let data = clustered(n + 100, dim, 40, 1);
     let queries: Vec<Vec<f32>> = data[n..].to_vec();
     let mut p = Provider { metric: L2, vecs: data[..n].to_vec(), query: vec![] };
     let prm = params(n as u32, 12, 100, L2, dim as u32);
@@ -154,8 +154,10 @@ fn recall_at_10_clustered_l2() {
     assert_eq!(g.len(), n as u32);
     let mut s = Scratch::new(&mut bufs.u32s, &mut bufs.u64s, n as u32, 12, 256).unwrap();
     let live = vec![true; n];
-    let r = recall_at(&g, &mut p, &mut s, &live, &queries, 10, 64);
-    eprintln!("recall@10 ef=64: {r}");
+    for ef in [10, 16, 32] {
+        eprintln!("recall@10 ef={ef}: {}", recall_at(&g, &mut p, &mut s, &live, &queries, 10, ef));
+    }
+    let r = recall_at(&g, &mut p, &mut s, &live, &queries, 10, 32);
     assert!(r >= 0.95, "recall {r}");
 }
 
