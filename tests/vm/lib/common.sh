@@ -29,3 +29,13 @@ fsck_clean() {
 # le_u32/le_u64 IMG OFFSET: read a little-endian field of the image.
 le_u32() { od -An -t u4 -j "$2" -N 4 --endian=little "$1" | tr -d ' '; }
 le_u64() { od -An -t u8 -j "$2" -N 8 --endian=little "$1" | tr -d ' '; }
+
+# Host-side test data tool (deterministic vectors, exact ground truth, recall).
+TESTDATA=$VM_TOP/target/release/vexfs-testdata
+[ -x "$TESTDATA" ] || (cd "$VM_TOP" && cargo build --quiet --release -p vexfs-tools --bin vexfs-testdata) \
+  || fail "cannot build vexfs-testdata"
+
+# new_outdisk PATH: a raw disk the guest fills with `tar cf /dev/vdX FILES`.
+new_outdisk() { rm -f "$1"; truncate -s 64M "$1"; }
+# from_outdisk PATH DIR: extract what the guest wrote.
+from_outdisk() { mkdir -p "$2"; tar xf "$1" -C "$2" || fail "no tar archive on $1 (guest did not finish?)"; }

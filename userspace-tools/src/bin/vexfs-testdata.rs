@@ -1,0 +1,231 @@
+//! vexfs-testdata: deterministic test vectors and exact answers for the VM
+//! tests (host side), so that recall in the VM is measured against ground
+//! truth computed outside the system under test.
+//!
+//!   vexfs-testdata gen --n N --dim D [--clusters C] [--seed S] --out F.fvecs
+//!   vexfs-testdata gt --base B.fvecs --queries Q.fvecs [-k K] [--metric l2|cosine|dot] --out GT.jsonl
+//!   vexfs-testdata recall --gt GT.jsonl --results R.jsonl [-k K]
+//!   vexfs-testdata same --a R1.jsonl --b R2.jsonl
+//!
+//! `gt` writes one JSON array of base indices per query (nearest first).
+//! `recall` reads vexctl batch-search output, whose paths end in the
+//! 8-digit index `vexctl import` gave each file, and prints the mean
+//! recall@k; it exits 1 when that is below --min.
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "vexfs-testdata", about = "Deterministic vectors and exact answers for VexFS tests")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Clustered vectors in .fvecs format: each cluster spreads along its
+    /// own random low-dimensional subspace plus small full-dimensional noise,
+    /// the shape of real embeddings (low intrinsic dimension).
+    Gen {
+        #[arg(long)]
+        n: usize,
+        #[arg(long)]
+        dim: usize,
+        #[arg(long, default_value_t = 32)]
+        clusters: usize,
+        /// Dimension of each cluster's subspace.
+        #[arg(long, default_value_t = 8)]
+        intrinsic: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: String,
+    },
+    /// Exact k nearest base vectors of every query (brute force).
+    Gt {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        queries: String,
+        #[arg(short, default_value_t = 10)]
+        k: usize,
+        #[arg(long, default_value = "l2")]
+        metric: String,
+        #[arg(long)]
+        out: String,
+    },
+    /// Mean recall@k of vexctl batch-search results against ground truth.
+    Recall {
+        #[arg(long)]
+        gt: String,
+        #[arg(long)]
+        results: String,
+        #[arg(short, default_value_t = 10)]
+        k: usize,
+        #[arg(long, default_value_t = 0.0)]
+        min: f64,
+    },
+    /// Do two result files name the same files in the same order?
+    Same {
+        #[arg(long)]
+        a: String,
+        #[arg(long)]
+        b: String,
+    },
+}
+
+/// xorshift64*: small, deterministic, good enough for test data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn uniform(&mut self) -> f64 {
+        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+    fn gauss(&mut self) -> f32 {
+        let (u, v) = (self.uniform(), self.uniform());
+        ((-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()) as f32
+    }
+}
+
+fn read_fvecs(path: &str) -> Result<(usize, Vec<f32>), String> {
+    let b = fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut dim = 0usize;
+    let mut out = Vec::new();
+    let mut off = 0;
+    while off < b.len() {
+        let d = u32::from_le_bytes(b.get(off..off + 4).ok_or(format!("{path}: truncated"))?.try_into().unwrap_or([0; 4])) as usize;
+        if d == 0 || (dim != 0 && d != dim) {
+            return Err(format!("{path}: record at byte {off} has dimension {d}"));
+        }
+        dim = d;
+        let rec = b.get(off + 4..off + 4 + 4 * d).ok_or(format!("{path}: truncated record at byte {off}"))?;
+        out.extend(rec.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+        off += 4 + 4 * d;
+    }
+    Ok((dim, out))
+}
+
+fn distance(metric: &str, a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+    match metric {
+        "dot" => -dot,
+        "cosine" => {
+            let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+            let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+            if na == 0.0 || nb == 0.0 {
+                1.0
+            } else {
+                1.0 - dot / (na * nb)
+            }
+        }
+        _ => a.iter().zip(b).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum(),
+    }
+}
+
+/// The index `vexctl import` encoded in a result path ("dir/00000123").
+fn index_of(path: &str) -> Option<usize> {
+    path.rsplit('/').next()?.parse().ok()
+}
+
+fn result_lines(path: &str) -> Result<Vec<Vec<String>>, String> {
+    let f = fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut out = Vec::new();
+    for (n, line) in BufReader::new(f).lines().enumerate() {
+        let line = line.map_err(|e| format!("{path}: {e}"))?;
+        let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| format!("{path}:{}: {e}", n + 1))?;
+        let arr = v.as_array().ok_or(format!("{path}:{}: not a JSON array", n + 1))?;
+        out.push(arr.iter().filter_map(|r| r.get("path").and_then(|p| p.as_str()).map(String::from)).collect());
+    }
+    Ok(out)
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.cmd {
+        Cmd::Gen { n, dim, clusters, intrinsic, seed, out } => {
+            // Model and parameters are fixed by the seed: the same bytes on every run.
+            let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+            let centres: Vec<f32> = (0..clusters * dim).map(|_| rng.gauss() * 0.5).collect();
+            let bases: Vec<f32> = (0..clusters * intrinsic * dim).map(|_| rng.gauss() / (dim as f32).sqrt()).collect();
+            let mut buf = Vec::with_capacity(n * (dim + 1) * 4);
+            let mut z = vec![0f32; intrinsic];
+            for _ in 0..n {
+                let c = (rng.next() % clusters as u64) as usize;
+                for x in z.iter_mut() {
+                    *x = rng.gauss() * 1.5;
+                }
+                buf.extend_from_slice(&(dim as u32).to_le_bytes());
+                for j in 0..dim {
+                    let along: f32 = (0..intrinsic).map(|t| bases[(c * intrinsic + t) * dim + j] * z[t]).sum();
+                    let x = centres[c * dim + j] + along + rng.gauss() * 0.05;
+                    buf.extend_from_slice(&x.to_le_bytes());
+                }
+            }
+            fs::write(&out, buf).map_err(|e| format!("{out}: {e}"))
+        }
+        Cmd::Gt { base, queries, k, metric, out } => {
+            let (bd, b) = read_fvecs(&base)?;
+            let (qd, q) = read_fvecs(&queries)?;
+            if bd != qd {
+                return Err(format!("{base} has dimension {bd}, {queries} has {qd}"));
+            }
+            let mut f = fs::File::create(&out).map_err(|e| format!("{out}: {e}"))?;
+            for qv in q.chunks_exact(qd) {
+                let mut d: Vec<(f64, usize)> = b.chunks_exact(bd).enumerate().map(|(i, v)| (distance(&metric, qv, v), i)).collect();
+                d.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+                let ids: Vec<usize> = d.iter().take(k).map(|x| x.1).collect();
+                writeln!(f, "{}", serde_json::to_string(&ids).unwrap_or_default()).map_err(|e| format!("{out}: {e}"))?;
+            }
+            Ok(())
+        }
+        Cmd::Recall { gt, results, k, min } => {
+            let gt_text = fs::read_to_string(&gt).map_err(|e| format!("{gt}: {e}"))?;
+            let truth: Vec<Vec<usize>> = gt_text
+                .lines()
+                .map(|l| serde_json::from_str(l).map_err(|e| format!("{gt}: {e}")))
+                .collect::<Result<_, _>>()?;
+            let res = result_lines(&results)?;
+            if res.len() != truth.len() {
+                return Err(format!("{results} has {} queries, {gt} has {}", res.len(), truth.len()));
+            }
+            let mut hit = 0usize;
+            for (r, t) in res.iter().zip(&truth) {
+                let want: Vec<usize> = t.iter().take(k).copied().collect();
+                hit += r.iter().take(k).filter_map(|p| index_of(p)).filter(|i| want.contains(i)).count();
+            }
+            let recall = hit as f64 / (truth.len() * k) as f64;
+            println!("recall@{k} = {recall:.4} over {} queries", truth.len());
+            if recall < min {
+                return Err(format!("recall@{k} {recall:.4} is below {min}"));
+            }
+            Ok(())
+        }
+        Cmd::Same { a, b } => {
+            let (ra, rb) = (result_lines(&a)?, result_lines(&b)?);
+            if ra != rb {
+                let diff = ra.iter().zip(&rb).filter(|(x, y)| x != y).count();
+                return Err(format!("{a} and {b} differ in {diff} of {} queries", ra.len()));
+            }
+            println!("identical: {} queries", ra.len());
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vexfs-testdata: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
