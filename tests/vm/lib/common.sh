@@ -39,3 +39,14 @@ TESTDATA=$VM_TOP/target/release/vexfs-testdata
 new_outdisk() { rm -f "$1"; truncate -s 64M "$1"; }
 # from_outdisk PATH DIR: extract what the guest wrote.
 from_outdisk() { mkdir -p "$2"; tar xf "$1" -C "$2" || fail "no tar archive on $1 (guest did not finish?)"; }
+
+# build_guest_tools DIR: static helpers for the guest (xattr calls, raw ioctls).
+build_guest_tools() {
+  local src=$VM_TOP/tests/vm/lib/guest-tools cc=musl-gcc
+  command -v $cc >/dev/null || fail "musl-gcc not found (apt-get install musl-tools; 'make deps')"
+  mkdir -p "$1"
+  for t in vexfs-xattr vexfs-ioctl-check; do
+    $cc -static -O2 -Wall -Werror -I"$VM_TOP/shim/uapi" -idirafter /usr/include \
+      -idirafter /usr/include/x86_64-linux-gnu -o "$1/$t" "$src/$t.c" -lm || fail "building $t"
+  done
+}
