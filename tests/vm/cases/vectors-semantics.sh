@@ -57,7 +57,7 @@ echo p > /mnt/perm/public; chmod 644 /mnt/perm/public
 vexctl set /mnt/perm/secret --vector 3,3,3,3
 vexctl set /mnt/perm/public --vector 3,3,3,3.5
 top 3,3,3,3 2 | grep -q perm/secret || fail "root does not see the secret file"
-su -s /bin/sh nobody -c 'vexctl search /mnt --vector 3,3,3,3 -k 10 --json' > /tmp/nobody.json || true
+su -s /bin/sh nobody -c 'vexctl search /mnt --vector 3,3,3,3 -k 10 --json' > /tmp/nobody.json
 cat /tmp/nobody.json
 grep -q perm/public /tmp/nobody.json || fail "nobody does not see the public file"
 grep -q perm/secret /tmp/nobody.json && fail "nobody sees a file it cannot read"

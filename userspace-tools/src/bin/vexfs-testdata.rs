@@ -68,6 +68,18 @@ enum Cmd {
         #[arg(long, default_value_t = 0.0)]
         min: f64,
     },
+    /// Mean overlap@k of approximate results with exact ones (both vexctl
+    /// batch-search output, matched by path).
+    Overlap {
+        #[arg(long)]
+        approx: String,
+        #[arg(long)]
+        exact: String,
+        #[arg(short, default_value_t = 10)]
+        k: usize,
+        #[arg(long, default_value_t = 0.0)]
+        min: f64,
+    },
     /// Do two result files name the same files in the same order?
     Same {
         #[arg(long)]
@@ -205,6 +217,24 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("recall@{k} = {recall:.4} over {} queries", truth.len());
             if recall < min {
                 return Err(format!("recall@{k} {recall:.4} is below {min}"));
+            }
+            Ok(())
+        }
+        Cmd::Overlap { approx, exact, k, min } => {
+            let (ra, re) = (result_lines(&approx)?, result_lines(&exact)?);
+            if ra.len() != re.len() || ra.is_empty() {
+                return Err(format!("{approx} has {} queries, {exact} has {}", ra.len(), re.len()));
+            }
+            let (mut hit, mut total) = (0usize, 0usize);
+            for (a, e) in ra.iter().zip(&re) {
+                let want: Vec<&String> = e.iter().take(k).collect();
+                total += want.len();
+                hit += a.iter().take(k).filter(|p| want.contains(p)).count();
+            }
+            let r = if total == 0 { 1.0 } else { hit as f64 / total as f64 };
+            println!("overlap@{k} with exact results = {r:.4} over {} queries", ra.len());
+            if r < min {
+                return Err(format!("overlap@{k} {r:.4} is below {min}"));
             }
             Ok(())
         }
