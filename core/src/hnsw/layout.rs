@@ -294,9 +294,9 @@ impl Geometry {
     }
 }
 
-fn crc32c() -> crc::Crc<u32> {
-    crc::Crc::<u32>::new(&crc::CRC_32_ISCSI)
-}
+/// CRC-32C with its table built at compile time (a runtime `Crc::new` would
+/// build the 1 KiB table on the stack).
+pub(crate) static CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
 
 /// Serialises block `idx` of `words` into `out` (4096 bytes), filling in the
 /// tail (CRC-32C over bytes 0..4088 followed by the tag at 4092..4096).
@@ -312,8 +312,7 @@ pub fn encode_block(words: &[u32], idx: usize, out: &mut [u8]) -> Result<(), Hns
         o.copy_from_slice(&w.to_le_bytes());
     }
     let tag = (idx as u32) ^ GRAPH_MAGIC;
-    let c = crc32c();
-    let mut d = c.digest();
+    let mut d = CRC32C.digest();
     d.update(out.get(..BLOCK_BYTES - 8).unwrap_or(&[]));
     d.update(&tag.to_le_bytes());
     let sum = d.finalize();
@@ -343,8 +342,7 @@ pub fn decode_block(bytes: &[u8], idx: usize, words: &mut [u32]) -> Result<(), H
     if stored_tag != tag {
         return Err(HnswError::Corrupt("graph block tag does not match its position"));
     }
-    let c = crc32c();
-    let mut d = c.digest();
+    let mut d = CRC32C.digest();
     d.update(bytes.get(..BLOCK_BYTES - 8).unwrap_or(&[]));
     d.update(&tag.to_le_bytes());
     if d.finalize() != stored_sum {

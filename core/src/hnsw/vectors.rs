@@ -48,8 +48,7 @@ pub fn record_pos(ino: u64, dim: u32) -> Result<RecordPos, HnswError> {
 }
 
 fn crc_record(rec: &[u8]) -> u32 {
-    let c = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
-    let mut d = c.digest();
+    let mut d = super::layout::CRC32C.digest();
     d.update(rec.get(..12).unwrap_or(&[]));
     d.update(&[0u8; 4]);
     d.update(rec.get(VEC_HEADER..).unwrap_or(&[]));
