@@ -10,6 +10,10 @@ type Result<T> = core::result::Result<T, HnswError>;
 /// Bit set in a chunk's count word while `open` validates (never persisted).
 const CHUNK_SEEN: u32 = 1 << 30;
 
+/// Set in a node's meta word while `delete_batch` runs (never persisted:
+/// a reserved bit, rejected by `open`).
+const FLAG_PENDING: u32 = 1 << 30;
+
 /// One search result.
 /// `repr(C)` with the layout of `struct vexfs_hnsw_hit` (shim/vexfs_core.h),
 /// so the kernel's result buffer is written in place (asserted in ffi/hnsw.rs).
@@ -836,6 +840,146 @@ impl<'a> Graph<'a> {
         self.remove_links_to(dp, s, slot)?;
         self.free_node(slot)?;
         self.store_header()
+    }
+
+    /// Removes every slot in `slots` with one scan of the graph (instead of
+    /// one per node, as [`Graph::delete`] would): each surviving node that
+    /// linked to a removed one re-selects its links among its surviving
+    /// neighbours and the removed neighbours' surviving neighbours
+    /// (heuristic, topped up to the layer's maximum). Duplicates are
+    /// ignored; if any slot is not live nothing changes and `NotFound` is
+    /// returned. For the bridge's lazy mode and mass unlinks.
+    pub fn delete_batch<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, slots: &[u32]) -> Result<usize> {
+        self.check_scratch(s, 1)?;
+        if slots.iter().any(|&p| !self.is_live(p)) {
+            return Err(HnswError::NotFound);
+        }
+        // Mark (bit 30 of the meta word, never persisted: cleared below).
+        for &p in slots {
+            let b = self.node_base(p)?;
+            let f = self.rd(b + NODE_FLAGS)?;
+            if let Some(w) = self.w.get_mut(b + NODE_FLAGS) {
+                *w = f | FLAG_PENDING;
+            }
+        }
+        let r = self.repair_pending(dp, s);
+        let mut removed = 0usize;
+        for &p in slots {
+            let b = self.node_base(p)?;
+            let f = self.rd(b + NODE_FLAGS)?;
+            if f & FLAG_PENDING != 0 {
+                if r.is_ok() {
+                    self.free_node(p)?;
+                    removed += 1;
+                } else if let Some(w) = self.w.get_mut(b + NODE_FLAGS) {
+                    *w = f & !FLAG_PENDING;
+                }
+            }
+        }
+        r?;
+        self.store_header()?;
+        Ok(removed)
+    }
+
+    #[inline]
+    fn is_pending(&self, slot: u32) -> bool {
+        slot < self.geo.capacity
+            && self.w.get(self.geo.node_word(slot) + NODE_FLAGS).is_some_and(|f| f & FLAG_PENDING != 0)
+    }
+
+    fn repair_pending<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>) -> Result<()> {
+        let mut best: u64 = 0; // (level + 1) << 32 | slot of the highest survivor
+        for q in 0..self.geo.capacity {
+            if !self.is_live(q) || self.is_pending(q) {
+                continue;
+            }
+            let lq = self.node_level(q).unwrap_or(0);
+            let cand = ((lq as u64 + 1) << 32) | q as u64;
+            if best == 0 || (cand >> 32) > (best >> 32) {
+                best = cand;
+            }
+            for l in 0..=lq {
+                let hit = self.links(q, l)?.iter().any(|&x| self.is_pending(x));
+                if hit {
+                    self.repair_multi(dp, s, q, l)?;
+                }
+            }
+        }
+        if self.entry.checked_sub(1).is_some_and(|e| self.is_pending(e)) {
+            if best == 0 {
+                self.entry = 0;
+                self.top = 0;
+            } else {
+                self.entry = (best as u32) + 1;
+                self.top = ((best >> 32) as u32).saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-selects `q`'s links on `level` without its pending neighbours, from
+    /// its surviving neighbours plus the pending neighbours' surviving ones.
+    fn repair_multi<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, q: u32, level: u32) -> Result<()> {
+        let max = if level == 0 { self.geo.m0 } else { self.geo.m } as usize;
+        let cap = s.ids.len().min(s.res.len());
+        let mut n = 0usize;
+        {
+            let ql = self.links(q, level)?;
+            // Survivors first, then the neighbours of the removed ones.
+            for pass in 0..2 {
+                for &x in ql {
+                    let pending = self.is_pending(x);
+                    if pass == 0 && !pending {
+                        if n < cap {
+                            if let Some(d) = s.ids.get_mut(n) {
+                                *d = x;
+                                n += 1;
+                            }
+                        }
+                    } else if pass == 1 && pending {
+                        for &y in self.links(x, level).unwrap_or(&[]) {
+                            if y != q && n < cap && self.is_live(y) && !self.is_pending(y) {
+                                if let Some(d) = s.ids.get_mut(n) {
+                                    *d = y;
+                                    n += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let ids = s.ids.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
+        super::heap::sort(ids);
+        let mut u = 0usize;
+        for i in 0..n {
+            let x = ids.get(i).copied().unwrap_or(0);
+            if u == 0 || ids.get(u - 1).copied() != Some(x) {
+                if let Some(d) = ids.get_mut(u) {
+                    *d = x;
+                }
+                u += 1;
+            }
+        }
+        let n = u;
+        let ids = s.ids.get(..n).ok_or(HnswError::ScratchTooSmall)?;
+        let keys = s.keys.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
+        if n > 0 {
+            dp.dist_batch(Query::Node(q), ids, keys)?;
+            s.dist_count += n as u64;
+        }
+        for i in 0..n {
+            let e = pack(s.keys.get(i).copied().unwrap_or(u32::MAX), s.ids.get(i).copied().unwrap_or(0));
+            match s.res.get_mut(i) {
+                Some(t) => *t = e,
+                None => return Err(HnswError::ScratchTooSmall),
+            }
+        }
+        let buf = s.res.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
+        super::heap::sort(buf);
+        let k = Self::heuristic_fill(dp, buf, n, max, max, s.ids, s.keys, &mut s.dist_count)?;
+        let sel = s.res.get(..k).ok_or(HnswError::ScratchTooSmall)?;
+        self.set_links(q, level, sel)
     }
 
     /// Replaces the vector of `slot`: delete + insert with the same key. The

@@ -715,3 +715,52 @@ fn grow_keeps_graph_and_resume_keeps_epoch() {
     assert!(Graph::grow(&words, &mut small, n as u32).is_err());
     assert!(Graph::grow(&words, &mut bigger, 100).is_err());
 }
+
+#[test]
+fn delete_batch_matches_single_deletes() {
+    let (n, dim) = (3000usize, 24);
+    let data = clustered(n + 100, dim, 30, 31);
+    let queries = data[n..].to_vec();
+    let m = 12;
+    let prm = params(n as u32, m, 100, L2, dim as u32);
+    let mut p = Provider { metric: L2, vecs: data[..n].to_vec(), query: vec![] };
+    let mut bufs = Bufs::new(n as u32, m, 256);
+    let mut words = Vec::new();
+    build(&mut words, &prm, &mut p, &mut bufs, 256, n);
+    let mut g = Graph::open(&mut words).unwrap();
+    let mut s = Scratch::new(&mut bufs.u32s, &mut bufs.u64s, n as u32, m, 256).unwrap();
+    let mut r = Rng(77);
+    let mut live = vec![true; n];
+    let mut batch = Vec::new();
+    let mut deleted = 0;
+    // include the entry point in the first batch
+    batch.push(g.entry_point().unwrap());
+    live[batch[0] as usize] = false;
+    deleted += 1;
+    while deleted < n * 3 / 10 {
+        let i = r.below(n);
+        if live[i] {
+            live[i] = false;
+            batch.push(i as u32);
+            deleted += 1;
+        }
+        if batch.len() == 150 {
+            assert_eq!(g.delete_batch(&mut p, &mut s, &batch).unwrap(), 150);
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        g.delete_batch(&mut p, &mut s, &batch).unwrap();
+    }
+    assert_eq!(g.len() as usize, live.iter().filter(|&&x| x).count());
+    for i in 0..n {
+        assert_eq!(g.is_live(i as u32), live[i]);
+    }
+    assert_eq!(g.delete_batch(&mut p, &mut s, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9].iter().copied().filter(|&i| !live[i as usize]).chain([u32::MAX]).collect::<Vec<_>>()), Err(HnswError::NotFound));
+    let after = recall_at(&g, &mut p, &mut s, &live, &queries, 10, 12);
+    eprintln!("after batch-deleting 30%: recall {after}");
+    assert!(after >= 0.955, "after {after}");
+    drop(g);
+    let mut copy = round_trip(&words);
+    Graph::open(&mut copy).unwrap();
+}
