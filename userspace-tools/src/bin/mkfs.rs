@@ -1,4 +1,5 @@
-//! mkfs.vexfs: make an empty VexFS on a regular file or a block device.
+//! mkfs.vexfs: make a VexFS on a regular file or a block device, empty or
+//! populated from a directory and a vector manifest (`-d DIR --manifest M`).
 //!
 //! Exit status: 0 made, 1 the target or the parameters were refused or an
 //! I/O error occurred (the message names the target and the cause), 2 the
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use vexfs_tools::fsimage::mkfs::{self, MkfsOptions};
-use vexfs_tools::fsimage::Image;
+use vexfs_tools::fsimage::{populate, Fs, Image};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -18,6 +19,14 @@ use vexfs_tools::fsimage::Image;
     about = "Make a VexFS filesystem (files carry embedding vectors, indexed by HNSW)",
     after_help = "SIZE (only for regular files): bytes with an optional K/M/G/T suffix (powers of 1024); \
 the file is created or resized to it. Without SIZE the whole file or device is used.\n\
+\n\
+Populating (like mke2fs -d): `-d DIR` copies the tree under DIR (directories, files, symlinks, \
+hard links, FIFOs, devices; modes, owners and times) into the new filesystem; `--manifest M.jsonl` \
+attaches vectors, one JSON line {\"path\": \"a/b.txt\", \"vector\": [...]} per file, paths relative \
+to DIR (the format of `vexctl import --manifest` and `vexctl embed`). The HNSW graph is built by \
+the kernel at the first mount (exact search serves meanwhile; `vexctl rebuild` waits for it).\n\n\
+Examples:\n  mkfs.vexfs --dim 384 --metric cosine vexfs.img 1G\n  \
+mkfs.vexfs --dim 384 --metric cosine -d corpus/ --manifest vectors.jsonl corpus.img 256M\n\n\
 Exit status: 0 success, 1 target refused or I/O error, 2 usage error."
 )]
 struct Args {
@@ -42,6 +51,12 @@ struct Args {
     /// HNSW ef_construction (1..=4096)
     #[arg(long = "ef-construction", default_value_t = mkfs::DEFAULT_EF_CONSTRUCTION)]
     ef_construction: u32,
+    /// Populate the new filesystem from this directory's tree (as mke2fs -d)
+    #[arg(short = 'd', long = "root-directory", value_name = "DIR")]
+    root_directory: Option<PathBuf>,
+    /// With -d: JSON lines {"path": ..., "vector": [...]}, paths relative to DIR
+    #[arg(long, value_name = "M.jsonl", requires = "root_directory")]
+    manifest: Option<PathBuf>,
     /// Quiet: print nothing on success
     #[arg(short = 'q', long)]
     quiet: bool,
@@ -85,6 +100,16 @@ fn run(a: &Args) -> Result<(), String> {
         now_sec: None,
     };
     mkfs::check_options(&opts).map_err(|e| format!("{t}: {e}"))?;
+    // Read and check the manifest before touching the target.
+    let manifest = match &a.manifest {
+        Some(m) => populate::read_manifest(m, a.dim)?,
+        None => Vec::new(),
+    };
+    if let Some(d) = &a.root_directory {
+        if !d.is_dir() {
+            return Err(format!("{}: not a directory", d.display()));
+        }
+    }
     if let Some(sz) = &a.size {
         let bytes = parse_size(sz).ok_or_else(|| format!("{t}: bad size '{sz}' (e.g. 65536, 64M, 2G)"))?;
         let is_blockdev = std::fs::metadata(&a.target)
@@ -103,6 +128,15 @@ fn run(a: &Args) -> Result<(), String> {
     }
     let img = Image::open(&a.target, true).map_err(|e| format!("{t}: cannot open for writing: {e}"))?;
     let s = mkfs::make(&img, &opts).map_err(|e| format!("{t}: {e}"))?;
+    let populated = match &a.root_directory {
+        Some(d) => {
+            let mut fs = Fs::open(img).map_err(|e| format!("{t}: reopening the new filesystem: {e}"))?;
+            let p = populate::populate(&mut fs, d, &manifest)
+                .map_err(|e| format!("{t}: populating from {}: {e}", d.display()))?;
+            Some(p)
+        }
+        None => None,
+    };
     if !a.quiet {
         let g = &s.geom;
         println!("mkfs.vexfs: {t}: {} blocks of 4 KiB ({} MiB), {} inodes", g.blocks_count, g.blocks_count / 256, g.inodes_count);
@@ -120,6 +154,13 @@ fn run(a: &Args) -> Result<(), String> {
             g.hnsw_ef_construction
         );
         println!("  UUID {}{}", mkfs::format_uuid(&s.uuid), if a.label.is_empty() { String::new() } else { format!(", label '{}'", a.label) });
+        if let (Some(p), Some(d)) = (&populated, &a.root_directory) {
+            println!(
+                "  populated from {}: {} directories, {} files ({} bytes), {} symlinks, {} hard links, {} special files; {} vectors",
+                d.display(), p.dirs, p.files, p.bytes, p.symlinks, p.hard_links, p.specials, p.vectors
+            );
+            println!("  now free: {} blocks, {} inodes", p.free_blocks, p.free_inodes);
+        }
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ pub mod fs;
 pub mod fsck;
 pub mod image;
 pub mod mkfs;
+pub mod populate;
 
 pub use fs::Fs;
 pub use image::Image;
