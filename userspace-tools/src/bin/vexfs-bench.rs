@@ -166,11 +166,20 @@ fn run(a: &Args) -> Result<(), String> {
     }
 
     if a.json {
-        let res: Vec<serde_json::Value> = results
+        // Keys in the documented order (serde_json's default map would sort them).
+        let res: Vec<String> = results
             .iter()
-            .map(|(ef, r, q)| serde_json::json!({"ef": ef, "recall": r, "qps": q}))
+            .map(|(ef, r, q)| format!("{{\"ef\": {ef}, \"recall\": {}, \"qps\": {}}}", num(*r), num(*q)))
             .collect();
-        println!("{}", serde_json::json!({"build_s": build_s, "bytes_per_vector": bytes_per_vector, "results": res}));
+        let out = format!(
+            "{{\"build_s\": {}, \"bytes_per_vector\": {}, \"results\": [{}]}}",
+            num(build_s),
+            num(bytes_per_vector),
+            res.join(", ")
+        );
+        // Self-check: the line must be valid JSON.
+        serde_json::from_str::<serde_json::Value>(&out).map_err(|e| format!("internal JSON error: {e}"))?;
+        println!("{out}");
     } else {
         println!(
             "vexfs-bench: n={n} dim={dim} queries={nq} metric={} M={} ef_construction={} kernels={} threads={}",
@@ -188,6 +197,16 @@ fn run(a: &Args) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A JSON number (finite; non-finite values become 0).
+fn num(f: f64) -> String {
+    if f.is_finite() {
+        let v = serde_json::Value::from(f);
+        v.to_string()
+    } else {
+        "0".into()
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
