@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# fuzz/run.sh SECONDS [TARGET...]: build every cargo-fuzz target (or the named
+# ones) and run each for SECONDS (libFuzzer -max_total_time) starting from the
+# seed corpus in fuzz/corpus/<target>/. New inputs go to a scratch corpus
+# (not the repo). Prints one line per target with its executions; exits 1 if
+# any target crashed, leaked, timed out or failed to build (the crashing input
+# is in fuzz/artifacts/<target>/).
+#
+# Needs cargo-fuzz (`cargo install cargo-fuzz`). Works on a stable toolchain:
+# libFuzzer's sanitizer flags are unstable, so RUSTC_BOOTSTRAP=1 is set (as
+# the kernel build does for its Rust).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+secs=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
+shift
+[[ $secs =~ ^[0-9]+$ ]] || { echo "fuzz/run.sh: SECONDS must be a number" >&2; exit 2; }
+cd "$here"
+export RUSTC_BOOTSTRAP=1
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "fuzz/run.sh: installing cargo-fuzz from crates.io" >&2
+  cargo install --locked cargo-fuzz
+fi
+mapfile -t all < <(cargo fuzz list)
+targets=("$@")
+[[ ${#targets[@]} -gt 0 ]] || targets=("${all[@]}")
+work=$(mktemp -d "${TMPDIR:-/tmp}/vexfs-fuzz.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+failed=0 total=0
+for t in "${targets[@]}"; do
+  mkdir -p "$work/$t" "corpus/$t" "artifacts/$t"
+  log=$work/$t.log
+  rc=0
+  if ! cargo fuzz build -O "$t" >"$log" 2>&1; then
+    echo "FAIL fuzz $t: does not build; log tail:"; tail -n 30 "$log" | sed 's/^/    /'
+    failed=$((failed + 1)); continue
+  fi
+  cargo fuzz run -O "$t" "$work/$t" "corpus/$t" -- \
+    -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="artifacts/$t/" >"$log" 2>&1 || rc=$?
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
+  cov=$(sed -n 's/.* cov: \([0-9]*\) .*/\1/p' "$log" | tail -n1)
+  total=$((total + ${runs:-0}))
+  if [[ $rc -eq 0 && -n $runs ]]; then
+    echo "PASS fuzz $t: ${runs} executions in ${secs} s (coverage ${cov:-?} edges)"
+  else
+    echo "FAIL fuzz $t: exit $rc after ${runs:-?} executions; log tail:"
+    tail -n 30 "$log" | sed 's/^/    /'
+    ls -1 "artifacts/$t" | sed 's/^/    artifact: /'
+    failed=$((failed + 1))
+  fi
+done
+echo "fuzz: ${#targets[@]} targets, $total executions, $failed failed"
+[[ $failed -eq 0 ]]
