@@ -265,3 +265,76 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_vecs(path: &std::path::Path, rows: &[Vec<u32>]) {
+        let mut b = Vec::new();
+        for r in rows {
+            b.extend_from_slice(&(r.len() as u32).to_le_bytes());
+            for x in r {
+                b.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        std::fs::write(path, b).unwrap();
+    }
+
+    #[test]
+    fn texmex_round_trip_and_run() {
+        let dir = std::env::temp_dir().join(format!("vexfs-bench-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut x = 12345u64;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        };
+        let base: Vec<Vec<f32>> = (0..500).map(|_| (0..16).map(|_| rnd()).collect()).collect();
+        let queries: Vec<Vec<f32>> = (0..20).map(|_| (0..16).map(|_| rnd()).collect()).collect();
+        let bits = |v: &Vec<Vec<f32>>| v.iter().map(|r| r.iter().map(|f| f.to_bits()).collect()).collect::<Vec<Vec<u32>>>();
+        write_vecs(&dir.join("b.fvecs"), &bits(&base));
+        write_vecs(&dir.join("q.fvecs"), &bits(&queries));
+        let (flat, dim, n) = texmex::read_fvecs(dir.join("b.fvecs").to_str().unwrap()).unwrap();
+        assert_eq!((dim, n), (16, 500));
+        assert_eq!(flat[17], base[1][1]);
+        // exact ground truth, written as ivecs and read back
+        let qflat: Vec<f32> = queries.concat();
+        let k = Kernel::new(METRIC_L2, 0).unwrap();
+        let gt = texmex::brute_force(&k, &flat, &qflat, 16, 10, 2);
+        for (qi, row) in gt.iter().enumerate() {
+            let mut d: Vec<(f32, u32)> = base.iter().enumerate().map(|(i, b)| (vexfs_simd::scalar::l2(&queries[qi], b), i as u32)).collect();
+            d.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            assert_eq!(row[0], d[0].1);
+        }
+        write_vecs(&dir.join("gt.ivecs"), &gt);
+        let (g2, gdim, gn) = texmex::read_ivecs(dir.join("gt.ivecs").to_str().unwrap()).unwrap();
+        assert_eq!((gdim, gn), (10, 20));
+        assert_eq!(g2[0] as u32, gt[0][0]);
+        let args = Args::parse_from([
+            "vexfs-bench",
+            "--base",
+            dir.join("b.fvecs").to_str().unwrap(),
+            "--queries",
+            dir.join("q.fvecs").to_str().unwrap(),
+            "--gt",
+            dir.join("gt.ivecs").to_str().unwrap(),
+            "-M",
+            "8",
+            "--ef-construction",
+            "64",
+            "--ef",
+            "10,200",
+            "--json",
+        ]);
+        run(&args).unwrap();
+        // bad inputs are errors, not panics
+        std::fs::write(dir.join("bad.fvecs"), [1u8, 2, 3]).unwrap();
+        assert!(texmex::read_fvecs(dir.join("bad.fvecs").to_str().unwrap()).is_err());
+        let args = Args::parse_from(["vexfs-bench", "--base", dir.join("b.fvecs").to_str().unwrap(), "--queries", dir.join("q.fvecs").to_str().unwrap(), "--metric", "hamming"]);
+        assert!(run(&args).is_err());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
