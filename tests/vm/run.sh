@@ -93,7 +93,10 @@ else
 	[[ -n $KVER ]] || die "no Debian 6.1 kernel modules in /lib/modules (apt-get install linux-image-amd64), or set VEXFS_KVER"
 fi
 KERNEL=${VEXFS_KERNEL:-/boot/vmlinuz-$KVER}
-MODDIR=/lib/modules/$KVER
+# VEXFS_VM_MODROOT: a root holding lib/modules/$KVER for a self-built kernel
+# (e.g. the debug kernel's modules_install output); default: the host's /.
+MODROOT=${VEXFS_VM_MODROOT:-}
+MODDIR=$MODROOT/lib/modules/$KVER
 [[ -r $KERNEL ]] || die "kernel image $KERNEL not readable (apt-get install linux-image-$KVER, or set VEXFS_KERNEL)"
 [[ -d $MODDIR/kernel ]] || die "kernel modules $MODDIR missing (apt-get install linux-image-$KVER, or set VEXFS_KVER)"
 
@@ -224,7 +227,10 @@ BAD_RE='Oops|(^|[^A-Za-z])BUG:|WARNING:|Call Trace|Kernel panic|general protecti
 BAD_RE+='Unknown rela relocation|double fault|stack-protector|kernel BUG|UBSAN|KASAN|'
 BAD_RE+='refcount_t|list_add corruption|list_del corruption|'
 BAD_RE+='sleeping function called from invalid context|blocked for more than|'
-BAD_RE+='detected stalls|self-detected stall|stack guard page|Attempted to kill init'
+BAD_RE+='detected stalls|self-detected stall|stack guard page|Attempted to kill init|'
+# Debug kernels (tests/debug): lockdep reports (also printed under WARNING:), kmemleak.
+BAD_RE+='possible circular locking|possible recursive locking|inconsistent lock state|'
+BAD_RE+='unreferenced object|suspected memory leak'
 # grep exits 1 when nothing matches (the good case), 2 on a real error.
 bad_lines=$(grep -E -m 20 "$BAD_RE" "$clean_log") || [[ $? -eq 1 ]] || die "grep on $clean_log failed"
 

@@ -13,8 +13,8 @@
 # order. Built-in modules print nothing. Fails if modprobe does not know MOD.
 module_closure() {
 	local kind=$1 mod=$2 out line
-	out=$(modprobe -S "$KVER" --show-depends "$mod" 2>&1) ||
-		die "module $mod not found for kernel $KVER (modprobe -S $KVER --show-depends $mod: $out)"
+	out=$(modprobe ${MODROOT:+-d "$MODROOT"} -S "$KVER" --show-depends "$mod" 2>&1) ||
+		die "module $mod not found for kernel $KVER (modprobe ${MODROOT:+-d $MODROOT} -S $KVER --show-depends $mod: $out)"
 	while read -r line; do
 		case $line in
 		"insmod "*)
@@ -33,7 +33,7 @@ boot_module_list() {
 	{
 		for m in virtio_pci virtio_blk; do module_closure req "$m"; done
 		# jbd2 soft-depends on crc32c; crc32c-intel only loads if the virtual CPU has SSE4.2.
-		if modprobe -S "$KVER" --show-depends crc32c_intel >/dev/null 2>&1; then
+		if modprobe ${MODROOT:+-d "$MODROOT"} -S "$KVER" --show-depends crc32c_intel >/dev/null 2>&1; then
 			module_closure opt crc32c_intel
 		fi
 		module_closure req crc32c_generic
@@ -67,7 +67,7 @@ base_cache_key() {
 		for t in "${TOOLS[@]}"; do sha256sum "$t"; done
 		printf '%s\n' "$1"   # module list
 		# A reinstalled kernel package changes the modules' mtimes and sizes.
-		awk '{print $2}' <<<"$1" | (cd "$MODDIR" && xargs stat -c '%n %s %Y')
+		awk 'NF {print $2}' <<<"$1" | (cd "$MODDIR" && xargs -r stat -c '%n %s %Y')
 	} | sha256sum | cut -c1-16
 }
 
