@@ -20,6 +20,9 @@ cat > "$WORK/guest.sh" <<'GUEST'
 set -u
 nfiles=$1
 PATH=/extra:$PATH
+# Built into the debug kernel; a module on Debian's stock kernel.
+[ -e /dev/mapper/control ] || modprobe dm-log-writes || { echo "FLUSH: no device-mapper"; exit 1; }
+modprobe dm-log-writes 2>/dev/null || echo "FLUSH: dm-log-writes not loaded as a module (built in)"
 sectors=$(( $(blockdev --getsize64 /dev/vda) / 512 ))
 dm=$(vexfs-dm create lw log-writes $sectors "/dev/vda /dev/vdb") || { echo "FLUSH: dm-log-writes setup failed"; exit 1; }
 vexfs-dm message lw "mark mkfs" || exit 1

@@ -202,7 +202,8 @@ int main(int argc, char **argv)
 				break;
 			}
 			default: {
-				unsigned char *p = valid + pick(VALID_SIZE - 8192) / 8 * 8;
+				/* _IOC_SIZE is at most 16383: stay inside the buffer. */
+				unsigned char *p = valid + pick(VALID_SIZE - 16384) / 8 * 8;
 
 				fill(p, size ? size : 64);
 				arg = (unsigned long)p;
