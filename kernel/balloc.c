@@ -8,28 +8,50 @@
  * is handed out twice, and it protects the free counters.
  */
 #include <linux/bitops.h>
+#include <linux/jbd2.h>
 
 #include "vexfs.h"
 
 #define BITS_PER_BITMAP_BLOCK (VEXFS_BLOCK_SIZE * 8)
 
+/* Was block_nr freed by a transaction that has not committed yet? */
+static bool vexfs_freed_uncommitted(struct super_block *sb, u64 block_nr)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+	void *v;
+
+	if (!sbi->journal)
+		return false;
+	v = xa_load(&sbi->freed_blocks, block_nr);
+	if (!v)
+		return false;
+	if (tid_geq(READ_ONCE(sbi->journal->j_commit_sequence), (tid_t)xa_to_value(v))) {
+		xa_erase(&sbi->freed_blocks, block_nr);	/* committed: reusable */
+		return false;
+	}
+	return true;
+}
+
 /*
  * Find a clear bit in [lo, hi) of the bitmap starting at block map_start,
  * beginning the search at goal and wrapping around, set it and return it.
- * The buffer is dirtied against @inode so fsync of the inode writes it.
+ * The change is journaled (or, without a journal, tied to @inode so fsync
+ * of the inode writes it). Blocks freed by uncommitted transactions are
+ * skipped when is_block is set.
  */
-static int vexfs_bitmap_alloc(struct super_block *sb, struct inode *inode,
+static int vexfs_bitmap_alloc(struct super_block *sb, struct inode *inode, bool is_block,
 			      u32 map_start, u64 lo, u64 hi, u64 goal, u64 *out)
 {
 	u64 bit = (goal >= lo && goal < hi) ? goal : lo;
 	u64 scanned = 0, span = hi - lo;
+	int err;
 
 	while (scanned < span) {
 		u32 map_block = map_start + bit / BITS_PER_BITMAP_BLOCK;
 		u64 base = bit - bit % BITS_PER_BITMAP_BLOCK;
 		u64 end = min_t(u64, base + BITS_PER_BITMAP_BLOCK, hi);
 		struct buffer_head *bh;
-		unsigned long found;
+		unsigned long found = bit - base;
 
 		bh = sb_bread(sb, map_block);
 		if (!bh) {
@@ -37,14 +59,21 @@ static int vexfs_bitmap_alloc(struct super_block *sb, struct inode *inode,
 					   sb->s_id, map_block);
 			return -EIO;
 		}
-		found = find_next_zero_bit_le(bh->b_data, end - base, bit - base);
+		for (;;) {
+			found = find_next_zero_bit_le(bh->b_data, end - base, found);
+			if (base + found >= end || !is_block || !vexfs_freed_uncommitted(sb, base + found))
+				break;
+			found++;
+		}
 		if (base + found < end) {
-			__set_bit_le(found, bh->b_data);
-			if (inode)
-				mark_buffer_dirty_inode(bh, inode);
-			else
-				mark_buffer_dirty(bh);
+			err = vexfs_journal_write_access(sb, bh);
+			if (!err) {
+				__set_bit_le(found, bh->b_data);
+				err = vexfs_journal_dirty(sb, inode, bh);
+			}
 			brelse(bh);
+			if (err)
+				return err;
 			*out = base + found;
 			return 0;
 		}
@@ -55,23 +84,28 @@ static int vexfs_bitmap_alloc(struct super_block *sb, struct inode *inode,
 	return -ENOSPC;
 }
 
-static void vexfs_bitmap_clear(struct super_block *sb, u32 map_start, u64 bit,
-			       const char *what)
+static int vexfs_bitmap_clear(struct super_block *sb, u32 map_start, u64 bit,
+			      const char *what)
 {
 	struct buffer_head *bh;
 	u32 map_block = map_start + bit / BITS_PER_BITMAP_BLOCK;
+	int err;
 
 	bh = sb_bread(sb, map_block);
 	if (!bh) {
 		pr_err_ratelimited("vexfs (%s): cannot read bitmap block %u to free %s %llu\n",
 				   sb->s_id, map_block, what, bit);
-		return;
+		return -EIO;
 	}
-	if (!__test_and_clear_bit_le(bit % BITS_PER_BITMAP_BLOCK, bh->b_data))
-		pr_err_ratelimited("vexfs (%s): freeing %s %llu which was already free\n",
-				   sb->s_id, what, bit);
-	mark_buffer_dirty(bh);
+	err = vexfs_journal_write_access(sb, bh);
+	if (!err) {
+		if (!__test_and_clear_bit_le(bit % BITS_PER_BITMAP_BLOCK, bh->b_data))
+			pr_err_ratelimited("vexfs (%s): freeing %s %llu which was already free\n",
+					   sb->s_id, what, bit);
+		err = vexfs_journal_dirty(sb, NULL, bh);
+	}
 	brelse(bh);
+	return err;
 }
 
 int vexfs_new_block(struct inode *inode, u32 goal, u32 *out)
@@ -88,8 +122,11 @@ int vexfs_new_block(struct inode *inode, u32 goal, u32 *out)
 	}
 	if (!goal)
 		goal = sbi->block_goal;
-	err = vexfs_bitmap_alloc(sb, inode, sbi->geom.block_bitmap_start,
-				 sbi->geom.data_start, sbi->geom.blocks_count, goal, &bit);
+	/* Room for the bitmap block and what the caller logs with it. */
+	err = vexfs_journal_ensure(sb, VEXFS_CREDITS_ALLOC);
+	if (!err)
+		err = vexfs_bitmap_alloc(sb, inode, true, sbi->geom.block_bitmap_start,
+					 sbi->geom.data_start, sbi->geom.blocks_count, goal, &bit);
 	if (!err) {
 		sbi->free_blocks--;
 		sbi->block_goal = bit + 1;
@@ -99,18 +136,34 @@ int vexfs_new_block(struct inode *inode, u32 goal, u32 *out)
 	return err;
 }
 
-void vexfs_free_block(struct super_block *sb, u32 block_nr)
+/*
+ * Free a block. metadata: it held journaled metadata (indirect, directory,
+ * vector-store block), so it is revoked from the journal.
+ */
+void vexfs_free_block(struct super_block *sb, u32 block_nr, bool metadata)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+	handle_t *handle = journal_current_handle();
+	int err;
 
 	/* Never free metadata (block 0 above all) on a bad pointer. */
 	if (block_nr < sbi->geom.data_start || block_nr >= sbi->geom.blocks_count) {
 		vexfs_corrupt(sb, "attempt to free block %u outside the data area", block_nr);
 		return;
 	}
+	if (vexfs_journal_ensure(sb, 3))
+		return;
+	if (metadata)
+		vexfs_journal_forget_meta(sb, block_nr);
 	mutex_lock(&sbi->alloc_lock);
-	vexfs_bitmap_clear(sb, sbi->geom.block_bitmap_start, block_nr, "block");
-	sbi->free_blocks++;
+	err = vexfs_bitmap_clear(sb, sbi->geom.block_bitmap_start, block_nr, "block");
+	if (!err) {
+		sbi->free_blocks++;
+		/* Not reusable until this transaction commits. */
+		if (handle && sbi->journal)
+			xa_store(&sbi->freed_blocks, block_nr,
+				 xa_mk_value(handle->h_transaction->t_tid), GFP_NOFS);
+	}
 	mutex_unlock(&sbi->alloc_lock);
 }
 
@@ -125,7 +178,7 @@ int vexfs_new_ino(struct super_block *sb, u32 *out)
 		mutex_unlock(&sbi->alloc_lock);
 		return -ENOSPC;
 	}
-	err = vexfs_bitmap_alloc(sb, NULL, sbi->geom.inode_bitmap_start,
+	err = vexfs_bitmap_alloc(sb, NULL, false, sbi->geom.inode_bitmap_start,
 				 VEXFS_FIRST_INO - 1, sbi->geom.inodes_count,
 				 sbi->inode_goal, &bit);
 	if (!err) {
@@ -146,8 +199,8 @@ void vexfs_free_ino(struct super_block *sb, u32 ino)
 		return;
 	}
 	mutex_lock(&sbi->alloc_lock);
-	vexfs_bitmap_clear(sb, sbi->geom.inode_bitmap_start, ino - 1, "inode");
-	sbi->free_inodes++;
+	if (!vexfs_bitmap_clear(sb, sbi->geom.inode_bitmap_start, ino - 1, "inode"))
+		sbi->free_inodes++;
 	mutex_unlock(&sbi->alloc_lock);
 }
 

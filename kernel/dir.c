@@ -8,9 +8,14 @@
 #include "vexfs.h"
 
 #include <linux/fs_types.h>
+#include <linux/jbd2.h>
 
-/* Set on a buffer once its directory block passed the core's check. */
-enum { BH_VexfsChecked = BH_PrivateStart };
+/*
+ * Set on a buffer once its directory block passed the core's check. The
+ * state bits from BH_PrivateStart on belong to jbd2; filesystems start at
+ * BH_JBDPrivateStart (as ext4 does).
+ */
+enum { BH_VexfsChecked = BH_JBDPrivateStart };
 BUFFER_FNS(VexfsChecked, vexfs_checked)
 
 static u32 vexfs_dir_blocks(struct inode *dir)
@@ -160,13 +165,20 @@ int vexfs_add_link(struct inode *dir, const struct qstr *name, struct inode *ino
 		bh = vexfs_dir_bread(dir, index, &err);
 		if (!bh)
 			return err;
+		err = vexfs_journal_write_access(dir->i_sb, bh);
+		if (err) {
+			brelse(bh);
+			return err;
+		}
 		lock_buffer(bh);
 		err = vexfs_dir_add((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, dir->i_ino,
 				    name->name, name->len, inode->i_ino, ftype);
 		unlock_buffer(bh);
 		if (err >= 0) {
-			mark_buffer_dirty_inode(bh, dir);
+			err = vexfs_journal_dirty(dir->i_sb, dir, bh);
 			brelse(bh);
+			if (err)
+				return err;
 			vexfs_dir_touch(dir);
 			return 0;
 		}
@@ -182,8 +194,10 @@ int vexfs_add_link(struct inode *dir, const struct qstr *name, struct inode *ino
 	bh = sb_getblk(dir->i_sb, block_nr);
 	if (!bh)
 		return -ENOMEM;
-	lock_buffer(bh);
-	err = vexfs_dir_block_init((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, dir->i_ino);
+	lock_buffer(bh);	/* jbd2 wants new blocks locked for create access */
+	err = vexfs_journal_create_access(dir->i_sb, bh);
+	if (!err)
+		err = vexfs_dir_block_init((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, dir->i_ino);
 	if (!err)
 		err = vexfs_dir_add((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, dir->i_ino,
 				    name->name, name->len, inode->i_ino, ftype);
@@ -192,12 +206,11 @@ int vexfs_add_link(struct inode *dir, const struct qstr *name, struct inode *ino
 		set_buffer_vexfs_checked(bh);
 	}
 	unlock_buffer(bh);
-	if (err < 0) {
-		brelse(bh);
-		return err;
-	}
-	mark_buffer_dirty_inode(bh, dir);
+	if (err >= 0)
+		err = vexfs_journal_dirty(dir->i_sb, dir, bh);
 	brelse(bh);
+	if (err < 0)
+		return err;
 	i_size_write(dir, (loff_t)(nblocks + 1) << VEXFS_BLOCK_SIZE_BITS);
 	vexfs_dir_touch(dir);
 	return 0;
@@ -208,12 +221,16 @@ int vexfs_delete_entry(struct inode *dir, struct buffer_head *bh,
 {
 	int err;
 
+	err = vexfs_journal_write_access(dir->i_sb, bh);
+	if (err)
+		return err;
 	lock_buffer(bh);
 	err = vexfs_dir_remove((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, dir->i_ino, view->rec_offset);
 	unlock_buffer(bh);
+	if (!err)
+		err = vexfs_journal_dirty(dir->i_sb, dir, bh);
 	if (err)
 		return err;
-	mark_buffer_dirty_inode(bh, dir);
 	vexfs_dir_touch(dir);
 	return 0;
 }
@@ -223,14 +240,18 @@ int vexfs_set_link(struct inode *dir, struct buffer_head *bh,
 {
 	int err;
 
+	err = vexfs_journal_write_access(dir->i_sb, bh);
+	if (err)
+		return err;
 	lock_buffer(bh);
 	err = vexfs_dir_retarget((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, dir->i_ino,
 				 view->rec_offset, inode->i_ino,
 				 fs_umode_to_ftype(inode->i_mode));
 	unlock_buffer(bh);
+	if (!err)
+		err = vexfs_journal_dirty(dir->i_sb, dir, bh);
 	if (err)
 		return err;
-	mark_buffer_dirty_inode(bh, dir);
 	vexfs_dir_touch(dir);
 	return 0;
 }
@@ -249,8 +270,10 @@ int vexfs_make_empty(struct inode *inode, struct inode *parent)
 	bh = sb_getblk(inode->i_sb, block_nr);
 	if (!bh)
 		return -ENOMEM;
-	lock_buffer(bh);
-	err = vexfs_dir_block_init((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, inode->i_ino);
+	lock_buffer(bh);	/* jbd2 wants new blocks locked for create access */
+	err = vexfs_journal_create_access(inode->i_sb, bh);
+	if (!err)
+		err = vexfs_dir_block_init((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, inode->i_ino);
 	if (!err)
 		err = vexfs_dir_add((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, inode->i_ino,
 				    ".", 1, inode->i_ino, VEXFS_FT_DIR);
@@ -262,12 +285,11 @@ int vexfs_make_empty(struct inode *inode, struct inode *parent)
 		set_buffer_vexfs_checked(bh);
 	}
 	unlock_buffer(bh);
-	if (err < 0) {
-		brelse(bh);
-		return err;
-	}
-	mark_buffer_dirty_inode(bh, inode);
+	if (err >= 0)
+		err = vexfs_journal_dirty(inode->i_sb, inode, bh);
 	brelse(bh);
+	if (err < 0)
+		return err;
 	i_size_write(inode, VEXFS_BLOCK_SIZE);
 	mark_inode_dirty(inode);
 	return 0;
@@ -296,7 +318,7 @@ const struct file_operations vexfs_dir_operations = {
 	.llseek		= generic_file_llseek,
 	.read		= generic_read_dir,
 	.iterate_shared	= vexfs_readdir,
-	.fsync		= generic_file_fsync,
+	.fsync		= vexfs_fsync,
 	.unlocked_ioctl	= vexfs_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

@@ -176,7 +176,11 @@ static void vexfs_fill_inode_mem(struct inode *inode, struct vexfs_inode_mem *im
 	memcpy(im->block, vi->i_data, sizeof(im->block));
 }
 
-/* Write the in-memory inode into its inode table block. */
+/*
+ * Copy the in-memory inode into its inode table block (journaled), or zero
+ * it (erase: the inode is being freed). Without a journal, wait writes the
+ * block synchronously.
+ */
 static int vexfs_update_inode(struct inode *inode, bool wait, bool erase)
 {
 	struct super_block *sb = inode->i_sb;
@@ -198,6 +202,9 @@ static int vexfs_update_inode(struct inode *inode, bool wait, bool erase)
 		pr_err_ratelimited("vexfs (%s): cannot read inode table block %u\n", sb->s_id, block_nr);
 		return -EIO;
 	}
+	err = vexfs_journal_write_access(sb, bh);
+	if (err)
+		goto out;
 	lock_buffer(bh);
 	if (erase)	/* a free inode is all zero on disk */
 		memset(bh->b_data + offset, 0, VEXFS_INODE_SIZE);
@@ -205,24 +212,51 @@ static int vexfs_update_inode(struct inode *inode, bool wait, bool erase)
 		err = vexfs_inode_encode(&im, inode->i_ino, (u8 *)bh->b_data + offset,
 					 VEXFS_INODE_SIZE);
 	unlock_buffer(bh);
-	if (!err) {
-		mark_buffer_dirty(bh);
-		if (wait) {
-			sync_dirty_buffer(bh);
-			if (buffer_write_io_error(bh))
-				err = -EIO;
-		}
-	} else {
+	if (err) {
 		pr_err_ratelimited("vexfs (%s): cannot encode inode %lu: %d\n",
 				   sb->s_id, inode->i_ino, err);
+		goto out;
 	}
+	err = vexfs_journal_dirty(sb, NULL, bh);
+	if (!err && wait && !VEXFS_SB(sb)->journal) {
+		sync_dirty_buffer(bh);
+		if (buffer_write_io_error(bh))
+			err = -EIO;
+	}
+out:
 	brelse(bh);
 	return err;
 }
 
+/*
+ * The VFS marked the inode dirty: with a journal, log it now (as ext4
+ * does), so write_inode only has to wait for a commit.
+ */
+void vexfs_dirty_inode(struct inode *inode, int flags)
+{
+	struct super_block *sb = inode->i_sb;
+	handle_t *handle;
+
+	if (!VEXFS_SB(sb)->journal || !(flags & I_DIRTY_INODE) || sb_rdonly(sb))
+		return;
+	handle = vexfs_journal_begin(sb, VEXFS_CREDITS_INODE);
+	if (IS_ERR(handle)) {
+		pr_warn_ratelimited("vexfs (%s): cannot log inode %lu: %ld\n",
+				    sb->s_id, inode->i_ino, PTR_ERR(handle));
+		return;
+	}
+	vexfs_update_inode(inode, false, false);
+	vexfs_journal_end(handle);
+}
+
 int vexfs_write_inode(struct inode *inode, struct writeback_control *wbc)
 {
-	return vexfs_update_inode(inode, wbc->sync_mode == WB_SYNC_ALL, false);
+	if (!VEXFS_SB(inode->i_sb)->journal)
+		return vexfs_update_inode(inode, wbc->sync_mode == WB_SYNC_ALL, false);
+	/* Already logged by dirty_inode; sync(2) commits in sync_fs. */
+	if (wbc->sync_mode != WB_SYNC_ALL || wbc->for_sync)
+		return 0;
+	return vexfs_journal_commit(inode->i_sb, true);
 }
 
 /* Read entry idx of indirect block blk, validating what it points at. */
@@ -250,9 +284,10 @@ static int vexfs_read_indirect(struct inode *inode, u32 blk, u32 idx,
 	return 0;
 }
 
-/* Allocate a block for inode; indirect blocks are zeroed and tied to it. */
+/* Allocate a block for inode; indirect blocks are zeroed and logged. */
 static int vexfs_alloc_mapped(struct inode *inode, u32 goal, bool indirect, u32 *out)
 {
+	struct super_block *sb = inode->i_sb;
 	struct buffer_head *bh;
 	int err;
 
@@ -262,19 +297,43 @@ static int vexfs_alloc_mapped(struct inode *inode, u32 goal, bool indirect, u32 
 	inode->i_blocks += VEXFS_BLOCK_SIZE >> 9;
 	if (!indirect)
 		return 0;
-	bh = sb_getblk(inode->i_sb, *out);
+	bh = sb_getblk(sb, *out);
 	if (!bh) {
-		vexfs_free_block(inode->i_sb, *out);
-		inode->i_blocks -= VEXFS_BLOCK_SIZE >> 9;
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto fail;
 	}
-	lock_buffer(bh);
+	lock_buffer(bh);	/* jbd2 wants new blocks locked for create access */
+	err = vexfs_journal_create_access(sb, bh);
+	if (err) {
+		unlock_buffer(bh);
+		brelse(bh);
+		goto fail;
+	}
 	memset(bh->b_data, 0, VEXFS_BLOCK_SIZE);
 	set_buffer_uptodate(bh);
 	unlock_buffer(bh);
-	mark_buffer_dirty_inode(bh, inode);
+	err = vexfs_journal_dirty(sb, inode, bh);
 	brelse(bh);
+	if (err)
+		goto fail;
 	return 0;
+fail:
+	vexfs_free_block(sb, *out, true);
+	inode->i_blocks -= VEXFS_BLOCK_SIZE >> 9;
+	return err;
+}
+
+/* Set entry idx of indirect block bh (journaled). */
+static int vexfs_set_indirect(struct inode *inode, struct buffer_head *bh, u32 idx, u32 val)
+{
+	int err = vexfs_journal_write_access(inode->i_sb, bh);
+
+	if (err)
+		return err;
+	lock_buffer(bh);
+	((__le32 *)bh->b_data)[idx] = cpu_to_le32(val);
+	unlock_buffer(bh);
+	return vexfs_journal_dirty(inode->i_sb, inode, bh);
 }
 
 int vexfs_get_block(struct inode *inode, sector_t iblock,
@@ -282,8 +341,8 @@ int vexfs_get_block(struct inode *inode, sector_t iblock,
 {
 	struct vexfs_inode_info *vi = VEXFS_I(inode);
 	struct super_block *sb = inode->i_sb;
-	u32 offsets[4], blk, goal;
-	bool fresh = false;
+	u32 offsets[4], blk;
+	bool fresh = false, dirtied = false;
 	int depth, level, err = 0;
 
 	depth = vexfs_bmap_path(iblock, offsets);
@@ -297,7 +356,6 @@ int vexfs_get_block(struct inode *inode, sector_t iblock,
 				    inode->i_ino, blk);
 		goto out;
 	}
-	goal = blk;
 	if (!blk) {
 		if (!create)
 			goto out;
@@ -306,7 +364,7 @@ int vexfs_get_block(struct inode *inode, sector_t iblock,
 			goto out;
 		vi->i_data[offsets[0]] = blk;
 		fresh = depth == 1;
-		mark_inode_dirty(inode);
+		dirtied = true;
 	}
 	for (level = 1; level < depth; level++) {
 		struct buffer_head *bh;
@@ -321,15 +379,16 @@ int vexfs_get_block(struct inode *inode, sector_t iblock,
 				goto out;
 			}
 			err = vexfs_alloc_mapped(inode, blk + 1, level < depth - 1, &next);
+			if (!err) {
+				err = vexfs_set_indirect(inode, bh, offsets[level], next);
+				if (err)
+					vexfs_free_block(sb, next, level < depth - 1);
+			}
 			if (err) {
 				brelse(bh);
 				goto out;
 			}
-			lock_buffer(bh);
-			((__le32 *)bh->b_data)[offsets[level]] = cpu_to_le32(next);
-			unlock_buffer(bh);
-			mark_buffer_dirty_inode(bh, inode);
-			mark_inode_dirty(inode);
+			dirtied = true;
 			fresh = level == depth - 1;
 		}
 		brelse(bh);
@@ -340,20 +399,32 @@ int vexfs_get_block(struct inode *inode, sector_t iblock,
 		set_buffer_new(bh_result);
 out:
 	mutex_unlock(&vi->i_map_lock);
+	/* i_data / i_blocks changed: log the inode (outside i_map_lock). */
+	if (dirtied)
+		mark_inode_dirty(inode);
 	return err;
+}
+
+/* Is a block of this inode journaled metadata (revoked when freed)? */
+static bool vexfs_data_is_metadata(struct inode *inode)
+{
+	return !S_ISREG(inode->i_mode) || inode->i_ino == VEXFS_VECSTORE_INO;
 }
 
 /*
  * Free the part of the subtree rooted at blk (height 0 = a data block) that
- * covers file blocks >= keep; base is the first file block it covers.
- * Returns true when blk itself was freed. Depth is at most 3.
+ * covers file blocks >= keep; base is the first file block it covers. At
+ * most *budget blocks are freed (each step of a long truncate is one
+ * bounded journal transaction); returns true when blk itself was freed.
+ * Depth is at most 3.
  */
-static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, u64 keep)
+static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, u64 keep,
+			    int *budget)
 {
 	struct super_block *sb = inode->i_sb;
 	struct buffer_head *bh;
 	u64 span = 1;
-	bool dirty = false;
+	bool emptied = true;
 	int i;
 
 	if (!vexfs_data_block_ok(sb, blk)) {
@@ -361,8 +432,9 @@ static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, 
 		return true;	/* drop the bad pointer, never free metadata */
 	}
 	if (height == 0) {
-		if (base < keep)
+		if (base < keep || *budget <= 0)
 			return false;
+		(*budget)--;
 		goto free_self;
 	}
 	for (i = 1; i < height; i++)
@@ -378,32 +450,34 @@ static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, 
 		u32 child = le32_to_cpu(*slot);
 		u64 cbase = base + i * span;
 
-		if (!child || cbase + span <= keep)
+		if (!child)
 			continue;
-		if (vexfs_trim_tree(inode, child, height - 1, cbase, keep)) {
-			lock_buffer(bh);
-			*slot = 0;
-			unlock_buffer(bh);
-			dirty = true;
+		if (cbase + span <= keep || *budget <= 0) {
+			emptied = false;
+			continue;
+		}
+		if (vexfs_trim_tree(inode, child, height - 1, cbase, keep, budget)) {
+			if (vexfs_set_indirect(inode, bh, i, 0))
+				emptied = false;
+		} else {
+			emptied = false;
 		}
 	}
-	if (base >= keep) {
-		bforget(bh);
-		goto free_self;
-	}
-	if (dirty)
-		mark_buffer_dirty_inode(bh, inode);
 	brelse(bh);
-	return false;
-
+	if (base < keep || !emptied || *budget <= 0)
+		return false;
+	(*budget)--;
 free_self:
-	vexfs_free_block(sb, blk);
+	vexfs_free_block(sb, blk, height > 0 || vexfs_data_is_metadata(inode));
 	inode->i_blocks -= VEXFS_BLOCK_SIZE >> 9;
 	return true;
 }
 
-/* Free every block at or beyond file block keep. */
-static void vexfs_free_blocks_from(struct inode *inode, u64 keep)
+/*
+ * Free every block at or beyond file block keep, in bounded steps, each in
+ * the current journal handle (restarted between steps when full).
+ */
+static int vexfs_free_blocks_from(struct inode *inode, u64 keep)
 {
 	static const u64 tree_base[3] = {
 		VEXFS_NDIR_BLOCKS,
@@ -411,48 +485,63 @@ static void vexfs_free_blocks_from(struct inode *inode, u64 keep)
 		VEXFS_NDIR_BLOCKS + ADDR_PER_BLOCK + (u64)ADDR_PER_BLOCK * ADDR_PER_BLOCK,
 	};
 	struct vexfs_inode_info *vi = VEXFS_I(inode);
-	int i;
+	int budget, i, err;
 
-	mutex_lock(&vi->i_map_lock);
-	for (i = 0; i < VEXFS_N_BLOCKS; i++) {
-		u32 blk = vi->i_data[i];
-		bool freed;
+	do {
+		err = vexfs_journal_ensure_restart(inode->i_sb, VEXFS_CREDITS_TRUNCATE);
+		if (err)
+			return err;
+		budget = VEXFS_TRUNCATE_STEP;
+		mutex_lock(&vi->i_map_lock);
+		for (i = 0; i < VEXFS_N_BLOCKS && budget > 0; i++) {
+			u32 blk = vi->i_data[i];
+			bool freed;
 
-		if (!blk)
-			continue;
-		if (i < VEXFS_NDIR_BLOCKS)
-			freed = vexfs_trim_tree(inode, blk, 0, i, keep);
-		else
-			freed = vexfs_trim_tree(inode, blk, i - VEXFS_NDIR_BLOCKS + 1,
-						tree_base[i - VEXFS_NDIR_BLOCKS], keep);
-		if (freed)
-			vi->i_data[i] = 0;
-	}
-	mutex_unlock(&vi->i_map_lock);
+			if (!blk)
+				continue;
+			if (i < VEXFS_NDIR_BLOCKS)
+				freed = vexfs_trim_tree(inode, blk, 0, i, keep, &budget);
+			else
+				freed = vexfs_trim_tree(inode, blk, i - VEXFS_NDIR_BLOCKS + 1,
+							tree_base[i - VEXFS_NDIR_BLOCKS], keep, &budget);
+			if (freed)
+				vi->i_data[i] = 0;
+		}
+		mutex_unlock(&vi->i_map_lock);
+		mark_inode_dirty(inode);
+	} while (budget <= 0);	/* the step ran out: more may remain */
+	return 0;
 }
 
 static int vexfs_truncate(struct inode *inode, loff_t size)
 {
+	handle_t *handle;
 	int err;
 
 	if (!(S_ISREG(inode->i_mode) || S_ISDIR(inode->i_mode) || S_ISLNK(inode->i_mode)))
 		return -EINVAL;
 	if (VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_INLINE_SYMLINK)
 		return -EINVAL;
+	handle = vexfs_journal_begin(inode->i_sb, VEXFS_CREDITS_TRUNCATE);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
 	err = block_truncate_page(inode->i_mapping, size, vexfs_get_block);
-	if (err)
-		return err;
-	truncate_setsize(inode, size);
-	vexfs_free_blocks_from(inode, DIV_ROUND_UP_ULL(size, VEXFS_BLOCK_SIZE));
-	inode->i_mtime = inode->i_ctime = current_time(inode);
-	mark_inode_dirty(inode);
-	return 0;
+	if (!err) {
+		vexfs_journal_order_data(inode, size, VEXFS_BLOCK_SIZE);
+		truncate_setsize(inode, size);
+		err = vexfs_free_blocks_from(inode, DIV_ROUND_UP_ULL(size, VEXFS_BLOCK_SIZE));
+		inode->i_mtime = inode->i_ctime = current_time(inode);
+		mark_inode_dirty(inode);
+	}
+	vexfs_journal_end(handle);
+	return err;
 }
 
 int vexfs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 		  struct iattr *attr)
 {
 	struct inode *inode = d_inode(dentry);
+	handle_t *handle;
 	int err;
 
 	err = setattr_prepare(mnt_userns, dentry, attr);
@@ -466,8 +555,12 @@ int vexfs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 		if (err)
 			return err;
 	}
+	handle = vexfs_journal_begin(inode->i_sb, VEXFS_CREDITS_INODE);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
 	setattr_copy(mnt_userns, inode, attr);
 	mark_inode_dirty(inode);
+	vexfs_journal_end(handle);
 	if (attr->ia_valid & (ATTR_MODE | ATTR_UID | ATTR_GID))
 		vexfs_vector_attr_changed(inode);	/* search permission filter */
 	return 0;
@@ -492,8 +585,18 @@ int vexfs_getattr(struct user_namespace *mnt_userns, const struct path *path,
  */
 void vexfs_evict_inode(struct inode *inode)
 {
-	bool drop = !inode->i_nlink && !is_bad_inode(inode);
+	bool drop = !inode->i_nlink && !is_bad_inode(inode) && inode->i_ino >= VEXFS_FIRST_INO;
+	handle_t *handle = NULL;
 
+	if (drop) {
+		handle = vexfs_journal_begin(inode->i_sb, VEXFS_CREDITS_TRUNCATE);
+		if (IS_ERR(handle)) {
+			pr_err_ratelimited("vexfs (%s): cannot free inode %lu: %ld; run fsck.vexfs\n",
+					   inode->i_sb->s_id, inode->i_ino, PTR_ERR(handle));
+			drop = false;
+			handle = NULL;
+		}
+	}
 	truncate_inode_pages_final(&inode->i_data);
 	if (drop) {
 		inode->i_size = 0;
@@ -502,9 +605,11 @@ void vexfs_evict_inode(struct inode *inode)
 		vexfs_update_inode(inode, inode_needs_sync(inode), true);
 	}
 	invalidate_inode_buffers(inode);
+	vexfs_journal_inode_release(inode);
 	clear_inode(inode);
 	if (drop)
 		vexfs_free_ino(inode->i_sb, inode->i_ino);
+	vexfs_journal_end(handle);
 }
 
 struct inode *vexfs_new_inode(struct inode *dir, umode_t mode)
@@ -579,14 +684,24 @@ static void vexfs_write_failed(struct address_space *mapping, loff_t to)
 	}
 }
 
+/*
+ * A write allocates its blocks here, inside a journal handle that lives
+ * until write_end (jbd2 keeps it in current->journal_info).
+ */
 static int vexfs_write_begin(struct file *file, struct address_space *mapping,
 			     loff_t pos, unsigned int len, struct page **pagep, void **fsdata)
 {
+	handle_t *handle;
 	int err;
 
+	handle = vexfs_journal_begin(mapping->host->i_sb, VEXFS_CREDITS_WRITE);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
 	err = block_write_begin(mapping, pos, len, pagep, vexfs_get_block);
-	if (err < 0)
+	if (err < 0) {
 		vexfs_write_failed(mapping, pos + len);
+		vexfs_journal_end(handle);
+	}
 	return err;
 }
 
@@ -594,12 +709,17 @@ static int vexfs_write_end(struct file *file, struct address_space *mapping,
 			   loff_t pos, unsigned int len, unsigned int copied,
 			   struct page *page, void *fsdata)
 {
-	int ret;
+	struct inode *inode = mapping->host;
+	handle_t *handle = journal_current_handle();
+	int ret, err;
 
+	/* Ordered: the data reaches disk before the commit that maps it. */
+	vexfs_journal_order_data(inode, pos, len);
 	ret = generic_write_end(file, mapping, pos, len, copied, page, fsdata);
 	if (ret < len)
 		vexfs_write_failed(mapping, pos + len);
-	return ret;
+	err = VEXFS_SB(inode->i_sb)->journal ? vexfs_journal_end(handle) : 0;
+	return err ? err : ret;
 }
 
 static sector_t vexfs_bmap(struct address_space *mapping, sector_t block)

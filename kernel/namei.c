@@ -41,7 +41,7 @@ static int vexfs_add_nondir(struct dentry *dentry, struct inode *inode)
 	return 0;
 }
 
-static int vexfs_create(struct user_namespace *mnt_userns, struct inode *dir,
+static int __vexfs_create(struct user_namespace *mnt_userns, struct inode *dir,
 			struct dentry *dentry, umode_t mode, bool excl)
 {
 	struct inode *inode = vexfs_new_inode(dir, mode);
@@ -52,7 +52,7 @@ static int vexfs_create(struct user_namespace *mnt_userns, struct inode *dir,
 	return vexfs_add_nondir(dentry, inode);
 }
 
-static int vexfs_mknod(struct user_namespace *mnt_userns, struct inode *dir,
+static int __vexfs_mknod(struct user_namespace *mnt_userns, struct inode *dir,
 		       struct dentry *dentry, umode_t mode, dev_t rdev)
 {
 	struct inode *inode;
@@ -66,7 +66,7 @@ static int vexfs_mknod(struct user_namespace *mnt_userns, struct inode *dir,
 	return vexfs_add_nondir(dentry, inode);
 }
 
-static int vexfs_symlink(struct user_namespace *mnt_userns, struct inode *dir,
+static int __vexfs_symlink(struct user_namespace *mnt_userns, struct inode *dir,
 			 struct dentry *dentry, const char *symname)
 {
 	size_t len = strlen(symname);
@@ -110,7 +110,7 @@ static void vexfs_drop_link(struct inode *inode)
 		vexfs_vector_remove(inode);
 }
 
-static int vexfs_link(struct dentry *old_dentry, struct inode *dir, struct dentry *dentry)
+static int __vexfs_link(struct dentry *old_dentry, struct inode *dir, struct dentry *dentry)
 {
 	struct inode *inode = d_inode(old_dentry);
 	int err;
@@ -131,7 +131,7 @@ static int vexfs_link(struct dentry *old_dentry, struct inode *dir, struct dentr
 	return 0;
 }
 
-static int vexfs_unlink(struct inode *dir, struct dentry *dentry)
+static int __vexfs_unlink(struct inode *dir, struct dentry *dentry)
 {
 	struct inode *inode = d_inode(dentry);
 	struct vexfs_dirent_view view;
@@ -155,7 +155,7 @@ static int vexfs_unlink(struct inode *dir, struct dentry *dentry)
 	return 0;
 }
 
-static int vexfs_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
+static int __vexfs_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
 		       struct dentry *dentry, umode_t mode)
 {
 	struct inode *inode;
@@ -188,7 +188,7 @@ out_dir:
 	return err;
 }
 
-static int vexfs_rmdir(struct inode *dir, struct dentry *dentry)
+static int __vexfs_rmdir(struct inode *dir, struct dentry *dentry)
 {
 	struct inode *inode = d_inode(dentry);
 	int err;
@@ -198,7 +198,7 @@ static int vexfs_rmdir(struct inode *dir, struct dentry *dentry)
 		return err;
 	if (!err)
 		return -ENOTEMPTY;
-	err = vexfs_unlink(dir, dentry);
+	err = __vexfs_unlink(dir, dentry);
 	if (err)
 		return err;
 	inode->i_size = 0;
@@ -207,7 +207,7 @@ static int vexfs_rmdir(struct inode *dir, struct dentry *dentry)
 	return 0;
 }
 
-static int vexfs_rename(struct user_namespace *mnt_userns, struct inode *old_dir,
+static int __vexfs_rename(struct user_namespace *mnt_userns, struct inode *old_dir,
 			struct dentry *old_dentry, struct inode *new_dir,
 			struct dentry *new_dentry, unsigned int flags)
 {
@@ -290,6 +290,111 @@ out:
 	brelse(dotdot_bh);
 	brelse(old_bh);
 	return err;
+}
+
+
+/* ---- each name operation is one journal transaction ---- */
+
+static int vexfs_create(struct user_namespace *mnt_userns, struct inode *dir,
+			struct dentry *dentry, umode_t mode, bool excl)
+{
+	handle_t *handle = vexfs_journal_begin(dir->i_sb, VEXFS_CREDITS_CREATE);
+	int err, err2;
+
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	err = __vexfs_create(mnt_userns, dir, dentry, mode, excl);
+	err2 = vexfs_journal_end(handle);
+	return err ? err : err2;
+}
+
+static int vexfs_mknod(struct user_namespace *mnt_userns, struct inode *dir,
+		       struct dentry *dentry, umode_t mode, dev_t rdev)
+{
+	handle_t *handle = vexfs_journal_begin(dir->i_sb, VEXFS_CREDITS_CREATE);
+	int err, err2;
+
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	err = __vexfs_mknod(mnt_userns, dir, dentry, mode, rdev);
+	err2 = vexfs_journal_end(handle);
+	return err ? err : err2;
+}
+
+static int vexfs_symlink(struct user_namespace *mnt_userns, struct inode *dir,
+			 struct dentry *dentry, const char *symname)
+{
+	handle_t *handle = vexfs_journal_begin(dir->i_sb, VEXFS_CREDITS_CREATE);
+	int err, err2;
+
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	err = __vexfs_symlink(mnt_userns, dir, dentry, symname);
+	err2 = vexfs_journal_end(handle);
+	return err ? err : err2;
+}
+
+static int vexfs_link(struct dentry *old_dentry, struct inode *dir, struct dentry *dentry)
+{
+	handle_t *handle = vexfs_journal_begin(dir->i_sb, VEXFS_CREDITS_DIRENT + VEXFS_CREDITS_INODE);
+	int err, err2;
+
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	err = __vexfs_link(old_dentry, dir, dentry);
+	err2 = vexfs_journal_end(handle);
+	return err ? err : err2;
+}
+
+static int vexfs_unlink(struct inode *dir, struct dentry *dentry)
+{
+	handle_t *handle = vexfs_journal_begin(dir->i_sb, VEXFS_CREDITS_UNLINK);
+	int err, err2;
+
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	err = __vexfs_unlink(dir, dentry);
+	err2 = vexfs_journal_end(handle);
+	return err ? err : err2;
+}
+
+static int vexfs_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
+		       struct dentry *dentry, umode_t mode)
+{
+	handle_t *handle = vexfs_journal_begin(dir->i_sb, VEXFS_CREDITS_CREATE + VEXFS_CREDITS_ALLOC);
+	int err, err2;
+
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	err = __vexfs_mkdir(mnt_userns, dir, dentry, mode);
+	err2 = vexfs_journal_end(handle);
+	return err ? err : err2;
+}
+
+static int vexfs_rmdir(struct inode *dir, struct dentry *dentry)
+{
+	handle_t *handle = vexfs_journal_begin(dir->i_sb, VEXFS_CREDITS_UNLINK);
+	int err, err2;
+
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	err = __vexfs_rmdir(dir, dentry);
+	err2 = vexfs_journal_end(handle);
+	return err ? err : err2;
+}
+
+static int vexfs_rename(struct user_namespace *mnt_userns, struct inode *old_dir,
+			struct dentry *old_dentry, struct inode *new_dir,
+			struct dentry *new_dentry, unsigned int flags)
+{
+	handle_t *handle = vexfs_journal_begin(old_dir->i_sb, VEXFS_CREDITS_RENAME);
+	int err, err2;
+
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	err = __vexfs_rename(mnt_userns, old_dir, old_dentry, new_dir, new_dentry, flags);
+	err2 = vexfs_journal_end(handle);
+	return err ? err : err2;
 }
 
 const struct inode_operations vexfs_dir_inode_operations = {

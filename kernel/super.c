@@ -22,6 +22,7 @@ static struct inode *vexfs_alloc_inode(struct super_block *sb)
 	vi = alloc_inode_sb(sb, vexfs_inode_cachep, GFP_KERNEL);
 	if (!vi)
 		return NULL;
+	vexfs_journal_inode_init(&vi->vfs_inode);
 	return &vi->vfs_inode;
 }
 
@@ -89,6 +90,8 @@ static int vexfs_sync_fs(struct super_block *sb, int wait)
 		return 0;
 	/* The graph first: its generation goes into the superblock. */
 	err = vexfs_vindex_sync(sb, wait);
+	if (!err)
+		err = vexfs_journal_commit(sb, wait);
 	if (err)
 		return err;
 	return vexfs_write_super(sb, wait);
@@ -99,8 +102,11 @@ static void vexfs_put_super(struct super_block *sb)
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 
 	vexfs_vindex_unload(sb);
+	/* Checkpoints every transaction: the volume is consistent without the log. */
+	vexfs_journal_unload(sb);
 	if (!sb_rdonly(sb))
 		vexfs_commit_super(sb, sbi->geom.state | VEXFS_STATE_CLEAN, 0, 1);
+	xa_destroy(&sbi->freed_blocks);
 	brelse(sbi->sbh);
 	sb->s_fs_info = NULL;
 	kfree(sbi);
@@ -136,8 +142,11 @@ static int vexfs_remount(struct fs_context *fc)
 	sync_filesystem(sb);
 	if (want_ro == sb_rdonly(sb))
 		return 0;
-	if (want_ro)
-		return vexfs_commit_super(sb, sbi->geom.state | VEXFS_STATE_CLEAN, 0, 1);
+	if (want_ro) {
+		int err = vexfs_journal_commit(sb, true);
+
+		return err ? err : vexfs_commit_super(sb, sbi->geom.state | VEXFS_STATE_CLEAN, 0, 1);
+	}
 	if (sbi->geom.read_only_only) {
 		pr_err("vexfs (%s): unsupported read-only-compatible features, staying read-only\n",
 		       sb->s_id);
@@ -150,6 +159,7 @@ static const struct super_operations vexfs_super_ops = {
 	.alloc_inode	= vexfs_alloc_inode,
 	.free_inode	= vexfs_free_inode,
 	.write_inode	= vexfs_write_inode,
+	.dirty_inode	= vexfs_dirty_inode,
 	.evict_inode	= vexfs_evict_inode,
 	.put_super	= vexfs_put_super,
 	.sync_fs	= vexfs_sync_fs,
@@ -178,6 +188,7 @@ static int vexfs_fill_super(struct super_block *sb, struct fs_context *fc)
 		goto out_free;
 	}
 	mutex_init(&sbi->alloc_lock);
+	xa_init(&sbi->freed_blocks);
 	sb->s_fs_info = sbi;
 
 	if (!sb_set_blocksize(sb, VEXFS_BLOCK_SIZE)) {
@@ -224,29 +235,34 @@ static int vexfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	memcpy(&sb->s_uuid, ((struct vexfs_super_block *)sbi->sbh->b_data)->s_uuid,
 	       sizeof(sb->s_uuid));
 
+	/* Replay the journal before anything reads the metadata it covers. */
+	err = vexfs_journal_load(sb);
+	if (err)
+		goto out_brelse;
+
 	/* Free counts in the superblock are hints; the bitmaps are the truth. */
 	err = vexfs_count_free(sb);
 	if (err)
-		goto out_brelse;
+		goto out_journal;
 
 	root = vexfs_iget(sb, VEXFS_ROOT_INO);
 	if (IS_ERR(root)) {
 		err = PTR_ERR(root);
 		pr_err("vexfs (%s): refusing to mount: cannot read the root inode: %d\n",
 		       sb->s_id, err);
-		goto out_brelse;
+		goto out_journal;
 	}
 	if (!S_ISDIR(root->i_mode) || !root->i_size || !root->i_nlink) {
 		pr_err("vexfs (%s): refusing to mount: root inode is not a live directory (mode 0%o, size %lld, links %u)\n",
 		       sb->s_id, root->i_mode, root->i_size, root->i_nlink);
 		iput(root);
 		err = -EINVAL;
-		goto out_brelse;
+		goto out_journal;
 	}
 	sb->s_root = d_make_root(root);
 	if (!sb->s_root) {
 		err = -ENOMEM;
-		goto out_brelse;
+		goto out_journal;
 	}
 
 	if (!sb_rdonly(sb)) {
@@ -266,6 +282,10 @@ static int vexfs_fill_super(struct super_block *sb, struct fs_context *fc)
 out_root:
 	dput(sb->s_root);
 	sb->s_root = NULL;
+	/* Inodes read so far must go before the journal they may log to. */
+	evict_inodes(sb);
+out_journal:
+	vexfs_journal_unload(sb);
 out_brelse:
 	brelse(sbi->sbh);
 out_free:

@@ -224,7 +224,19 @@ static int vexfs_store_io(struct vexfs_vindex *vi, u64 ino, u8 *rec, bool write,
 		if (!bh)
 			return -EIO;
 		if (write) {
-			lock_buffer(bh);
+			if (buffer_new(&map)) {
+				/* jbd2 wants new blocks locked for create access */
+				lock_buffer(bh);
+				err = vexfs_journal_create_access(sb, bh);
+			} else {
+				err = vexfs_journal_write_access(sb, bh);
+				lock_buffer(bh);
+			}
+			if (err) {
+				unlock_buffer(bh);
+				brelse(bh);
+				return err;
+			}
 			if (buffer_new(&map)) {
 				memset(bh->b_data, 0, VEXFS_BLOCK_SIZE);
 				set_buffer_uptodate(bh);
@@ -234,7 +246,11 @@ static int vexfs_store_io(struct vexfs_vindex *vi, u64 ino, u8 *rec, bool write,
 			else
 				memset(bh->b_data + off, 0, n);
 			unlock_buffer(bh);
-			mark_buffer_dirty_inode(bh, store);
+			err = vexfs_journal_dirty(sb, store, bh);
+			if (err) {
+				brelse(bh);
+				return err;
+			}
 		} else {
 			memcpy(rec + done, bh->b_data + off, n);
 		}
@@ -273,11 +289,16 @@ static int vexfs_store_write(struct vexfs_vindex *vi, struct inode *inode, const
 
 static int vexfs_store_clear(struct vexfs_vindex *vi, u64 ino)
 {
+	handle_t *handle;
 	int err;
 
+	handle = vexfs_journal_begin(vi->sb, VEXFS_CREDITS_VECTOR);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
 	mutex_lock(&vi->store_mutex);
 	err = vexfs_store_io(vi, ino, NULL, true, NULL);
 	mutex_unlock(&vi->store_mutex);
+	vexfs_journal_end(handle);
 	return err;
 }
 
@@ -586,7 +607,26 @@ static void vexfs_vector_generation_bump(struct vexfs_vindex *vi)
 	VEXFS_SB(vi->sb)->geom.vector_generation++;
 }
 
+static int __vexfs_vector_set(struct inode *inode, const u32 *bits, u32 dim);
+
+/*
+ * Set inode's vector: the record and the inode's flag change in one
+ * journal transaction (nested in the caller's when there is one).
+ */
 int vexfs_vector_set(struct inode *inode, const u32 *bits, u32 dim)
+{
+	handle_t *handle;
+	int err, err2;
+
+	handle = vexfs_journal_begin(inode->i_sb, VEXFS_CREDITS_VECTOR);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	err = __vexfs_vector_set(inode, bits, dim);
+	err2 = vexfs_journal_end(handle);
+	return err ? err : err2;
+}
+
+static int __vexfs_vector_set(struct inode *inode, const u32 *bits, u32 dim)
 {
 	struct vexfs_vindex *vi = VEXFS_VI(inode->i_sb);
 	int slot, err;
@@ -673,14 +713,19 @@ int vexfs_vector_get(struct inode *inode, u32 *bits, u32 dim)
 int vexfs_vector_remove(struct inode *inode)
 {
 	struct vexfs_vindex *vi = VEXFS_VI(inode->i_sb);
+	handle_t *handle;
 	int slot, err;
 
 	if (!vi)
 		return -EOPNOTSUPP;
+	handle = vexfs_journal_begin(inode->i_sb, VEXFS_CREDITS_VECTOR);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
 	down_write(&vi->lock);
 	slot = vexfs_slot_of(vi, inode->i_ino);
 	if (slot < 0) {
 		up_write(&vi->lock);
+		vexfs_journal_end(handle);
 		return -ENODATA;
 	}
 	xa_erase(&vi->ino_slot, inode->i_ino);
@@ -695,6 +740,7 @@ int vexfs_vector_remove(struct inode *inode)
 	VEXFS_I(inode)->i_vector_dim = 0;
 	inode->i_ctime = current_time(inode);
 	mark_inode_dirty(inode);
+	vexfs_journal_end(handle);
 	return err;
 }
 
@@ -1047,25 +1093,54 @@ int vexfs_vindex_rebuild(struct vexfs_vindex *vi)
 
 /* ---- persistence ------------------------------------------------------------------ */
 
-/* Write the graph into the graph file (read lock held: no writer changes it). */
-static int vexfs_graph_persist(struct vexfs_vindex *vi)
+/*
+ * Map graph-file blocks [0, nblocks) (allocating, journaled). Called
+ * without the index lock: allocation starts journal handles, and nothing
+ * may start one while holding the index lock.
+ */
+static int vexfs_graph_prealloc(struct vexfs_vindex *vi, u64 nblocks)
+{
+	struct inode *gi = vi->graph_file;
+	handle_t *handle;
+	u64 b;
+	int err = 0;
+
+	handle = vexfs_journal_begin(vi->sb, VEXFS_CREDITS_TRUNCATE);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	for (b = i_size_read(gi) >> VEXFS_BLOCK_SIZE_BITS; b < nblocks && !err; b++) {
+		struct buffer_head map = { .b_size = VEXFS_BLOCK_SIZE };
+
+		err = vexfs_journal_ensure_restart(vi->sb, VEXFS_CREDITS_ALLOC + 2);
+		if (!err)
+			err = vexfs_get_block(gi, b, &map, 1);
+		if (!err) {
+			i_size_write(gi, (b + 1) << VEXFS_BLOCK_SIZE_BITS);
+			mark_inode_dirty(gi);
+		}
+	}
+	vexfs_journal_end(handle);
+	return err;
+}
+
+/*
+ * Write the graph into its (already mapped) file blocks. Read lock held: no
+ * writer changes the graph meanwhile. The graph is derived data and is not
+ * journaled: a crash leaves it stale, and it is rebuilt at the next mount.
+ */
+static int vexfs_graph_persist(struct vexfs_vindex *vi, u64 nblocks)
 {
 	struct super_block *sb = vi->sb;
-	struct inode *gi = vi->graph_file;
-	s64 nblocks, b;
+	u64 b;
 	int err;
 
-	err = vexfs_hnsw_set_generation(vi->gh, VEXFS_SB(sb)->geom.vector_generation);
-	if (err)
-		return err;
-	nblocks = vexfs_hnsw_blocks(vi->gh);
-	if (nblocks < 0)
-		return nblocks;
 	for (b = 0; b < nblocks; b++) {
 		struct buffer_head map = { .b_size = VEXFS_BLOCK_SIZE };
 		struct buffer_head *bh;
 
-		err = vexfs_get_block(gi, b, &map, 1);
+		err = vexfs_get_block(vi->graph_file, b, &map, 0);
+		if (!err && !buffer_mapped(&map))
+			err = -EIO;
 		if (err)
 			return err;
 		bh = sb_getblk(sb, map.b_blocknr);
@@ -1077,14 +1152,10 @@ static int vexfs_graph_persist(struct vexfs_vindex *vi)
 			set_buffer_uptodate(bh);
 		unlock_buffer(bh);
 		if (!err)
-			mark_buffer_dirty_inode(bh, gi);
+			mark_buffer_dirty(bh);
 		brelse(bh);
 		if (err)
 			return err;
-	}
-	if (i_size_read(gi) != nblocks << VEXFS_BLOCK_SIZE_BITS) {
-		i_size_write(gi, nblocks << VEXFS_BLOCK_SIZE_BITS);
-		mark_inode_dirty(gi);
 	}
 	return 0;
 }
@@ -1092,31 +1163,66 @@ static int vexfs_graph_persist(struct vexfs_vindex *vi)
 int vexfs_vindex_sync(struct super_block *sb, bool wait)
 {
 	struct vexfs_vindex *vi = VEXFS_VI(sb);
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 	int err = 0;
 
 	if (!vi || sb_rdonly(sb))
 		return 0;
-	down_read(&vi->lock);
-	if (vi->graph_valid && vi->gw && vi->graph_dirty && !vi->pq_count) {
-		err = vexfs_graph_persist(vi);
-		if (!err) {
-			vi->graph_dirty = false;
-			VEXFS_SB(sb)->geom.graph_generation = VEXFS_SB(sb)->geom.vector_generation;
+	for (;;) {
+		u64 gen = sbi->geom.vector_generation;
+		s64 nblocks;
+
+		/*
+		 * Write lock to stamp the generation into the graph header (the
+		 * core changes the graph), then downgrade: searches go on while
+		 * the blocks are written.
+		 */
+		down_write(&vi->lock);
+		if (!vi->graph_valid || !vi->gw || !vi->graph_dirty || vi->pq_count) {
+			up_write(&vi->lock);
+			break;
 		}
+		nblocks = vexfs_hnsw_blocks(vi->gh);
+		if (nblocks < 0) {
+			err = nblocks;
+			up_write(&vi->lock);
+			break;
+		}
+		if ((u64)nblocks > (u64)(i_size_read(vi->graph_file) >> VEXFS_BLOCK_SIZE_BITS)) {
+			up_write(&vi->lock);
+			err = vexfs_graph_prealloc(vi, nblocks);
+			if (err)
+				break;
+			continue;	/* the graph may have changed meanwhile */
+		}
+		gen = sbi->geom.vector_generation;
+		err = vexfs_hnsw_set_generation(vi->gh, gen);
+		downgrade_write(&vi->lock);
+		if (!err)
+			err = vexfs_graph_persist(vi, nblocks);
+		if (!err) {
+			vi->graph_dirty = false;	/* writers need the write lock: no race */
+			sbi->geom.graph_generation = gen;
+		}
+		up_read(&vi->lock);
+		break;
 	}
-	up_read(&vi->lock);
 	if (err) {
 		pr_err("vexfs (%s): writing the HNSW graph failed: %d\n", sb->s_id, err);
 		return err;
 	}
 	if (wait) {
-		err = sync_mapping_buffers(vi->store->i_mapping);
-		if (!err)
-			err = sync_mapping_buffers(vi->graph_file->i_mapping);
-		if (!err)
-			err = write_inode_now(vi->store, 1);
-		if (!err)
-			err = write_inode_now(vi->graph_file, 1);
+		struct address_space *bdev_mapping = sb->s_bdev->bd_inode->i_mapping;
+
+		/* The graph blocks are plain dirty buffers of the device. */
+		err = filemap_write_and_wait(bdev_mapping);
+		if (!err && !VEXFS_SB(sb)->journal) {
+			err = sync_mapping_buffers(vi->store->i_mapping);
+			if (!err)
+				err = write_inode_now(vi->store, 1);
+			if (!err)
+				err = write_inode_now(vi->graph_file, 1);
+		}
 	}
 	return err;
 }
@@ -1471,8 +1577,8 @@ int vexfs_vindex_load(struct super_block *sb)
 			}
 			if (err)
 				goto fail;
+			/* Empty: nothing worth writing until a vector arrives. */
 			vi->graph_valid = true;
-			vi->graph_dirty = true;
 		}
 	}
 	sbi->vindex = vi;

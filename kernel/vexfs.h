@@ -17,6 +17,7 @@
 #include <linux/xarray.h>
 #include <linux/workqueue.h>
 #include <linux/atomic.h>
+#include <linux/jbd2.h>
 
 #include "../shim/vexfs_format.h"
 #include "../shim/vexfs_core.h"
@@ -39,6 +40,13 @@ struct vexfs_sb_info {
 	u32 block_goal;			/* where the next block search starts */
 	u32 inode_goal;			/* where the next inode search starts */
 	bool was_clean;			/* the volume was cleanly unmounted before this mount */
+	journal_t *journal;		/* jbd2 journal, NULL on a journal-less volume */
+	/*
+	 * Blocks freed by transactions that have not committed yet: reusing
+	 * one before its free commits could, after a crash, hand the new
+	 * owner's data to the old owner. Block -> freeing tid (xa_mk_value).
+	 */
+	struct xarray freed_blocks;
 	struct vexfs_vindex *vindex;	/* vector store + HNSW graph (vector.c) */
 };
 
@@ -54,6 +62,7 @@ struct vexfs_inode_info {
 	struct timespec64 i_crtime;
 	/* Protects i_data and the indirect blocks against concurrent map/truncate. */
 	struct mutex i_map_lock;
+	struct jbd2_inode i_jinode;	/* ordered-data tracking for jbd2 */
 	struct inode vfs_inode;
 };
 
@@ -78,9 +87,40 @@ static inline struct vexfs_inode_info *VEXFS_I(struct inode *inode)
 /* super.c */
 int vexfs_write_super(struct super_block *sb, int wait);
 
+/* journal.c - jbd2 metadata journaling (handles found via journal_current_handle()) */
+int vexfs_journal_load(struct super_block *sb);
+void vexfs_journal_unload(struct super_block *sb);
+handle_t *vexfs_journal_begin(struct super_block *sb, int credits);
+int vexfs_journal_end(handle_t *handle);
+int vexfs_journal_write_access(struct super_block *sb, struct buffer_head *bh);
+int vexfs_journal_create_access(struct super_block *sb, struct buffer_head *bh);
+int vexfs_journal_dirty(struct super_block *sb, struct inode *owner, struct buffer_head *bh);
+void vexfs_journal_forget_meta(struct super_block *sb, u32 block_nr);
+int vexfs_journal_ensure(struct super_block *sb, int credits);
+int vexfs_journal_ensure_restart(struct super_block *sb, int credits);
+int vexfs_journal_commit(struct super_block *sb, bool wait);
+int vexfs_journal_order_data(struct inode *inode, loff_t start, loff_t len);
+void vexfs_journal_inode_init(struct inode *inode);
+void vexfs_journal_inode_release(struct inode *inode);
+
+/*
+ * Journal credits (buffers one operation may log). A block allocation
+ * touches a bitmap block, up to three indirect blocks and the inode.
+ */
+#define VEXFS_CREDITS_ALLOC	6
+#define VEXFS_CREDITS_INODE	2	/* inode table block + inode bitmap */
+#define VEXFS_CREDITS_DIRENT	(2 + VEXFS_CREDITS_ALLOC)	/* dir block, dir inode, growth */
+#define VEXFS_CREDITS_CREATE	(VEXFS_CREDITS_INODE + VEXFS_CREDITS_DIRENT + VEXFS_CREDITS_ALLOC + 2)
+#define VEXFS_CREDITS_UNLINK	(VEXFS_CREDITS_DIRENT + VEXFS_CREDITS_INODE + 6)
+#define VEXFS_CREDITS_RENAME	(3 * VEXFS_CREDITS_DIRENT + 4 * VEXFS_CREDITS_INODE + 6)
+#define VEXFS_CREDITS_WRITE	(VEXFS_CREDITS_ALLOC + 4)
+#define VEXFS_CREDITS_VECTOR	(5 * VEXFS_CREDITS_ALLOC + 4)	/* record up to 5 blocks */
+#define VEXFS_TRUNCATE_STEP	64	/* blocks freed per truncate step */
+#define VEXFS_CREDITS_TRUNCATE	(VEXFS_TRUNCATE_STEP + 8)	/* per step; restarts between */
+
 /* balloc.c - block and inode bitmaps */
 int vexfs_new_block(struct inode *inode, u32 goal, u32 *out);
-void vexfs_free_block(struct super_block *sb, u32 block_nr);
+void vexfs_free_block(struct super_block *sb, u32 block_nr, bool metadata);
 int vexfs_new_ino(struct super_block *sb, u32 *out);
 void vexfs_free_ino(struct super_block *sb, u32 ino);
 int vexfs_count_free(struct super_block *sb);
@@ -89,6 +129,7 @@ int vexfs_count_free(struct super_block *sb);
 extern const struct address_space_operations vexfs_aops;
 struct inode *vexfs_iget(struct super_block *sb, unsigned long ino);
 int vexfs_write_inode(struct inode *inode, struct writeback_control *wbc);
+void vexfs_dirty_inode(struct inode *inode, int flags);
 void vexfs_evict_inode(struct inode *inode);
 int vexfs_get_block(struct inode *inode, sector_t iblock,
 		    struct buffer_head *bh_result, int create);
@@ -135,6 +176,7 @@ extern const struct inode_operations vexfs_symlink_inode_operations;
 extern const struct inode_operations vexfs_special_inode_operations;
 
 /* file.c */
+int vexfs_fsync(struct file *file, loff_t start, loff_t end, int datasync);
 extern const struct file_operations vexfs_file_operations;
 extern const struct inode_operations vexfs_file_inode_operations;
 

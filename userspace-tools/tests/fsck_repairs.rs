@@ -287,10 +287,11 @@ fn journal_needing_recovery_is_reported() {
     let fs = open_fs(&t.path);
     let js = fs.geom.journal_start as u64;
     let mut blk = fs.img.read_block(js).unwrap();
-    blk[0x1c..0x20].copy_from_slice(&3u32.to_be_bytes()); // s_start
+    // s_start: an absolute log block number, inside the journal region.
+    blk[0x1c..0x20].copy_from_slice(&(fs.geom.journal_start + 3).to_be_bytes());
     fs.img.write_blocks(js, &blk).unwrap();
     let mut why = String::new();
-    assert!(journal::validate(&blk, fs.geom.journal_blocks, &[0; 16], &mut why).unwrap().needs_recovery());
+    assert!(journal::validate(&blk, fs.geom.journal_start, fs.geom.journal_blocks, &[0; 16], &mut why).unwrap().needs_recovery());
     drop(fs);
     for flags in [&["-n"][..], &["-y"][..]] {
         let (code, out) = fsck_bin(&t.path, flags);

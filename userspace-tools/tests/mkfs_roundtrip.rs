@@ -35,7 +35,7 @@ fn roundtrip_sizes_dims_metrics() {
             assert_eq!(g.journal_blocks, journal_blocks);
         }
         let jb = img.read_block(g.journal_start as u64).unwrap();
-        let info = journal::validate(&jb, g.journal_blocks, &[0; 16], &mut why).unwrap();
+        let info = journal::validate(&jb, g.journal_start, g.journal_blocks, &[0; 16], &mut why).unwrap();
         assert!(!info.needs_recovery());
         let (code, out) = fsck_bin(&t.path, &["-n"]);
         assert_eq!(code, 0, "{bytes} bytes dim {dim}: {out}");

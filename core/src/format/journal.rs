@@ -64,20 +64,27 @@ fn jbd2_checksum(raw: &[u8]) -> Option<u32> {
 }
 
 /// Write a clean (empty, nothing to replay) version-2 jbd2 superblock for a
-/// journal of `journal_blocks` blocks into `block`, as mke2fs does for an
-/// internal journal: no features, one user, the volume UUID.
-pub fn encode(block: &mut [u8], journal_blocks: u32, uuid: &[u8; 16]) -> Result<()> {
+/// journal of `journal_blocks` blocks starting at volume block
+/// `journal_start` into `block`: no features, one user, the volume UUID.
+///
+/// The kernel opens the journal with `jbd2_journal_init_dev()` on the volume
+/// itself, and jbd2 then addresses log blocks by absolute device block
+/// number (it applies no offset): `s_first` and `s_maxlen` are absolute,
+/// `s_first = journal_start + 1` (the superblock is at `journal_start`) and
+/// `s_maxlen = journal_start + journal_blocks` (one past the last log block).
+pub fn encode(block: &mut [u8], journal_start: u32, journal_blocks: u32, uuid: &[u8; 16]) -> Result<()> {
     if block.len() != BLOCK_SIZE || journal_blocks < VEXFS_MIN_JOURNAL_BLOCKS {
         return Err(Error::InvalidArgument);
     }
+    let maxlen = journal_start.checked_add(journal_blocks).ok_or(Error::InvalidArgument)?;
     block.fill(0);
     let ok = (|| {
         put_be32(block, H_MAGIC, JBD2_MAGIC)?;
         put_be32(block, H_BLOCKTYPE, JBD2_SUPERBLOCK_V2)?;
         put_be32(block, H_SEQUENCE, 0)?;
         put_be32(block, S_BLOCKSIZE, VEXFS_BLOCK_SIZE)?;
-        put_be32(block, S_MAXLEN, journal_blocks)?;
-        put_be32(block, S_FIRST, 1)?;
+        put_be32(block, S_MAXLEN, maxlen)?;
+        put_be32(block, S_FIRST, journal_start + 1)?;
         put_be32(block, S_SEQUENCE, 1)?;
         put_be32(block, S_START, 0)?;
         block.get_mut(S_UUID..S_UUID + 16)?.copy_from_slice(uuid);
@@ -113,10 +120,12 @@ impl JournalInfo {
     }
 }
 
-/// Validate the jbd2 superblock of a journal region of `journal_blocks`
-/// blocks, with the checks jbd2_journal_load() makes, plus the checksum
-/// when a checksum feature is on.
-pub fn validate(block: &[u8], journal_blocks: u32, uuid: &[u8; 16], msg: &mut impl Write) -> Result<JournalInfo> {
+/// Validate the jbd2 superblock of the journal region [journal_start,
+/// journal_start + journal_blocks), with the checks jbd2_journal_load()
+/// makes (block numbers absolute, see [`encode`]), plus the checksum when a
+/// checksum feature is on.
+pub fn validate(block: &[u8], journal_start: u32, journal_blocks: u32, uuid: &[u8; 16], msg: &mut impl Write) -> Result<JournalInfo> {
+    let region_end = journal_start.checked_add(journal_blocks).ok_or(Error::InvalidArgument)?;
     if block.len() < JBD2_SB_SIZE {
         explain!(msg, "journal superblock buffer too short ({} bytes)", block.len());
         return Err(Error::InvalidArgument);
@@ -138,13 +147,13 @@ pub fn validate(block: &[u8], journal_blocks: u32, uuid: &[u8; 16], msg: &mut im
         return Err(Error::Corrupt);
     }
     let maxlen = f(S_MAXLEN)?;
-    if maxlen < VEXFS_MIN_JOURNAL_BLOCKS || maxlen > journal_blocks {
-        explain!(msg, "journal superblock: length {maxlen} blocks, the journal region has {journal_blocks} (minimum {VEXFS_MIN_JOURNAL_BLOCKS})");
+    if maxlen < journal_start.saturating_add(VEXFS_MIN_JOURNAL_BLOCKS) || maxlen > region_end {
+        explain!(msg, "journal superblock: log end {maxlen} outside the journal region [{journal_start}, {region_end}) (minimum {VEXFS_MIN_JOURNAL_BLOCKS} blocks)");
         return Err(Error::Corrupt);
     }
     let first = f(S_FIRST)?;
-    if first == 0 || first >= maxlen {
-        explain!(msg, "journal superblock: first log block {first} outside 1..{maxlen}");
+    if first <= journal_start || first >= maxlen {
+        explain!(msg, "journal superblock: first log block {first} outside {}..{maxlen}", journal_start + 1);
         return Err(Error::Corrupt);
     }
     let start = f(S_START)?;
@@ -203,28 +212,31 @@ mod tests {
     fn encode_validate_roundtrip() {
         let uuid = [7u8; 16];
         let mut b = vec![0u8; BLOCK_SIZE];
-        encode(&mut b, 2048, &uuid).unwrap();
+        encode(&mut b, 100, 2048, &uuid).unwrap();
         assert_eq!(&b[..4], &[0xc0, 0x3b, 0x39, 0x98]);
-        let info = validate(&b, 2048, &uuid, &mut NoMsg).unwrap();
-        assert_eq!((info.maxlen, info.first, info.sequence, info.start), (2048, 1, 1, 0));
+        let info = validate(&b, 100, 2048, &uuid, &mut NoMsg).unwrap();
+        // Absolute block numbers: jbd2 applies no offset to log blocks.
+        assert_eq!((info.maxlen, info.first, info.sequence, info.start), (2148, 101, 1, 0));
         assert!(info.uuid_matches && !info.needs_recovery());
         // Longer than the region: rejected.
-        assert_eq!(validate(&b, 1500, &uuid, &mut NoMsg), Err(Error::Corrupt));
+        assert_eq!(validate(&b, 100, 1500, &uuid, &mut NoMsg), Err(Error::Corrupt));
+        // Log starting inside the filesystem's metadata: rejected.
+        assert_eq!(validate(&b, 101, 2047, &uuid, &mut NoMsg), Err(Error::Corrupt));
         // A dirty log is valid but needs recovery.
-        put_be32(&mut b, S_START, 5).unwrap();
-        assert!(validate(&b, 2048, &uuid, &mut NoMsg).unwrap().needs_recovery());
+        put_be32(&mut b, S_START, 105).unwrap();
+        assert!(validate(&b, 100, 2048, &uuid, &mut NoMsg).unwrap().needs_recovery());
         put_be32(&mut b, S_START, 4000).unwrap();
-        assert_eq!(validate(&b, 2048, &uuid, &mut NoMsg), Err(Error::Corrupt));
+        assert_eq!(validate(&b, 100, 2048, &uuid, &mut NoMsg), Err(Error::Corrupt));
         // Checksummed superblocks are verified.
         put_be32(&mut b, S_START, 0).unwrap();
         put_be32(&mut b, S_FEATURE_INCOMPAT, JBD2_FEATURE_INCOMPAT_CSUM_V3).unwrap();
         b[S_CHECKSUM_TYPE] = JBD2_CRC32C_CHKSUM;
         let sum = jbd2_checksum(&b).unwrap();
         put_be32(&mut b, S_CHECKSUM, sum).unwrap();
-        validate(&b, 2048, &uuid, &mut NoMsg).unwrap();
+        validate(&b, 100, 2048, &uuid, &mut NoMsg).unwrap();
         b[0x200] ^= 1;
-        assert_eq!(validate(&b, 2048, &uuid, &mut NoMsg), Err(Error::Corrupt));
+        assert_eq!(validate(&b, 100, 2048, &uuid, &mut NoMsg), Err(Error::Corrupt));
         b[0] = 0;
-        assert_eq!(validate(&b, 2048, &uuid, &mut NoMsg), Err(Error::Corrupt));
+        assert_eq!(validate(&b, 100, 2048, &uuid, &mut NoMsg), Err(Error::Corrupt));
     }
 }

@@ -40,6 +40,7 @@ exec 3< d1/rand
 rm d1/rand
 md5a=$(md5sum <&3 | cut -d' ' -f1)
 exec 3<&-
+sync   # the HNSW graph file is written at sync: count after it
 free1=$(stat -f -c %f /mnt)
 md5sum d1/rand-hard big/f d2moved/d3/hello.txt sparse > /tmp/sums
 cd /

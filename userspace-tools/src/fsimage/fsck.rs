@@ -293,7 +293,7 @@ impl<'o> Checker<'o> {
         let blk = self.fs.img.read_block(g.journal_start as u64)?;
         let uuid = superblock_uuid(&self.fs.sb_block).unwrap_or([0; 16]);
         let mut why = String::new();
-        match journal::validate(&blk, g.journal_blocks, &uuid, &mut why) {
+        match journal::validate(&blk, g.journal_start, g.journal_blocks, &uuid, &mut why) {
             Ok(info) => {
                 if info.needs_recovery() {
                     say!(
@@ -344,7 +344,7 @@ impl<'o> Checker<'o> {
         let g = self.geom;
         self.fs.img.zero_blocks(g.journal_start as u64, g.journal_blocks as u64)?;
         let mut jb = vec![0u8; BLOCK_SIZE];
-        journal::encode(&mut jb, g.journal_blocks, uuid).map_err(|e| io::Error::other(format!("{e:?}")))?;
+        journal::encode(&mut jb, g.journal_start, g.journal_blocks, uuid).map_err(|e| io::Error::other(format!("{e:?}")))?;
         self.write_block(g.journal_start, &jb)
     }
 

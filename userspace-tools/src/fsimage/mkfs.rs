@@ -242,7 +242,7 @@ pub fn make(img: &Image, o: &MkfsOptions) -> Result<MkfsSummary, String> {
     // Clean jbd2 journal superblock.
     if g.journal_blocks != 0 {
         let mut jb = vec![0u8; BLOCK_SIZE];
-        journal::encode(&mut jb, g.journal_blocks, &uuid).map_err(|e| format!("encoding the journal superblock: {e:?}"))?;
+        journal::encode(&mut jb, g.journal_start, g.journal_blocks, &uuid).map_err(|e| format!("encoding the journal superblock: {e:?}"))?;
         img.write_blocks(g.journal_start as u64, &jb).map_err(|e| io("journal superblock", e))?;
     }
 
