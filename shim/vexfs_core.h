@@ -182,6 +182,142 @@ int vexfs_dir_retarget(__u8 *block, __u32 len, __u32 dir_ino, __u32 rec_offset,
 /* 1 when the block holds nothing but "." and "..", 0 otherwise, <0 corrupt. */
 int vexfs_dir_block_is_empty(const __u8 *block, __u32 len);
 
+/* --- hash-indexed directories -------------------------------------------- */
+
+/*
+ * The index format is in vexfs_format.h (struct vexfs_dx_root_info) and
+ * docs/FORMAT.md. The core never does I/O: C reads the blocks it is asked
+ * for and passes them in. A walk from the root to a leaf is a struct
+ * vexfs_dx_path on the caller's stack (about 100 bytes); the caller reads
+ * p->next_block whenever a call returns VEXFS_DX_READ or VEXFS_DX_LEAF.
+ * Index blocks are validated as they are passed in (magic, height, counts,
+ * keys sorted, child blocks in 1..dir_blocks-1): -EUCLEAN on damage. Every
+ * block handed in must also have passed vexfs_dir_block_check (its tail
+ * checksum covers the index). The caller serialises writers against
+ * everything else on the directory (i_rwsem), as for linear directories.
+ */
+#define VEXFS_DX_LEAF	0	/* p->next_block is the leaf to use */
+#define VEXFS_DX_READ	1	/* read index block p->next_block, call vexfs_dx_descend */
+#define VEXFS_DX_END	2	/* no (further) leaf */
+
+struct vexfs_dx_frame {
+	__u32	block;		/* file block index of this index block (0 = root) */
+	__u32	at;		/* entry followed */
+	__u32	count;		/* entries in the block */
+	__u32	next_cont;	/* 1: entry at + 1 continues the key looked for */
+};
+
+struct vexfs_dx_path {
+	__u64	key;		/* hash key looked for (from the name or the position) */
+	__u64	child_key;	/* internal: stored key of the entry followed last */
+	__u32	seed[4];	/* the directory's hash seed, from the root */
+	__u32	hash_version;
+	__u32	dir_ino;
+	__u32	dir_blocks;	/* i_size >> 12 */
+	__u32	levels;		/* index levels; after vexfs_dx_split_add the new depth */
+	__u32	nframes;	/* index blocks decoded so far (frames[0] = root) */
+	__u32	next_block;	/* out: the block to read next */
+	__u32	mode;		/* internal: what the next vexfs_dx_descend does */
+	__u32	pad;
+	struct vexfs_dx_frame frames[VEXFS_DX_MAX_LEVELS];
+};
+
+/* One leaf record in hash order: its readdir position and record offset. */
+struct vexfs_dx_slot {
+	__u64	pos;
+	__u32	rec_offset;
+	__u32	flags;		/* internal */
+};
+
+/*
+ * Start a walk for name (lookup, add): decode the root (block 0) of
+ * directory dir_ino of dir_blocks blocks and i_dir_depth dir_depth (>= 1).
+ * Returns VEXFS_DX_LEAF or VEXFS_DX_READ, negative on error.
+ */
+int vexfs_dx_probe_name(struct vexfs_dx_path *p, const __u8 *root, __u32 len,
+			__u32 dir_ino, __u32 dir_blocks, __u32 dir_depth,
+			const __u8 *name, __u32 name_len);
+
+/*
+ * Start a walk for readdir position pos (>= 2; 0 and 1 are "." and "..",
+ * which the caller emits itself). A position below 4096 (a linear-era
+ * position in block 0, left by a reader while the directory converted)
+ * starts at the first name; [4096, VEXFS_DX_POS_BASE) and VEXFS_DX_POS_EOF
+ * return VEXFS_DX_END (such a reader had read all of the one-block linear
+ * directory).
+ */
+int vexfs_dx_probe_pos(struct vexfs_dx_path *p, const __u8 *root, __u32 len,
+		       __u32 dir_ino, __u32 dir_blocks, __u32 dir_depth, __u64 pos);
+
+/* Consume index block p->next_block: VEXFS_DX_LEAF, VEXFS_DX_READ, VEXFS_DX_END. */
+int vexfs_dx_descend(struct vexfs_dx_path *p, const __u8 *node, __u32 len);
+
+/*
+ * Move to the leaf after p->next_block. all = 1 (readdir): any next leaf;
+ * all = 0 (lookup): only a leaf continuing p->key (names whose keys collide
+ * spilled into it). VEXFS_DX_LEAF, VEXFS_DX_READ (then vexfs_dx_descend) or
+ * VEXFS_DX_END.
+ */
+int vexfs_dx_next_leaf(struct vexfs_dx_path *p, __u32 all);
+
+/*
+ * The names of leaf block (from a walk by p) in readdir order: fills
+ * slots[0..n) sorted by pos, returns n. nslots >= VEXFS_DX_LEAF_MAX_ENTRIES.
+ * Equal positions (two names with equal 62-bit keys) are adjacent.
+ */
+int vexfs_dx_leaf_sort(const struct vexfs_dx_path *p, const __u8 *leaf, __u32 len,
+		       struct vexfs_dx_slot *slots, __u32 nslots);
+
+/*
+ * Add a name to the leaf a walk by name arrived at: the record offset, or
+ * -ENOSPC when it is full (then split). Refuses (-EUCLEAN) a "leaf" that is
+ * an index block.
+ */
+int vexfs_dx_leaf_add(const struct vexfs_dx_path *p, __u8 *leaf, __u32 len,
+		      const __u8 *name, __u32 name_len, __u32 ino, __u32 file_type);
+
+/*
+ * Blocks a split of the full leaf p->next_block needs: 1 (the new leaf)
+ * plus one per full index block above it (a full root adds a level).
+ * -ENOSPC when the index cannot grow (all VEXFS_DX_MAX_LEVELS levels full).
+ */
+int vexfs_dx_split_need(const struct vexfs_dx_path *p);
+
+struct vexfs_dx_split_ctx {
+	__u8	*frames[VEXFS_DX_MAX_LEVELS];	/* index blocks p->frames[i].block, i < p->nframes */
+	__u8	*leaf;				/* the full leaf p->next_block */
+	__u8	*fresh[VEXFS_DX_MAX_LEVELS + 1];/* need new blocks (contents ignored) */
+	__u32	fresh_first;			/* file block index of fresh[0]; fresh[i] is +i */
+	__u32	nfresh;				/* = vexfs_dx_split_need() */
+	struct vexfs_dx_slot *slots;		/* scratch */
+	__u32	nslots;				/* >= VEXFS_DX_LEAF_MAX_ENTRIES */
+	__u32	pad;
+};
+
+/*
+ * Split the full leaf by hash, split full index blocks above it, add a level
+ * when the root is full, then add name. All blocks in the ctx are
+ * rewritten and sealed (mark them all dirty); the directory grows by nfresh
+ * blocks and its depth becomes p->levels (write it to i_dir_depth). Returns
+ * the file block index of the leaf now holding name. On error nothing
+ * passed in was modified except fresh blocks.
+ */
+int vexfs_dx_split_add(struct vexfs_dx_path *p, struct vexfs_dx_split_ctx *s,
+		       const __u8 *name, __u32 name_len, __u32 ino, __u32 file_type);
+
+/*
+ * Convert a full one-block linear directory: block0 becomes the root
+ * (seed: 16 random bytes), its names move to leaf1 and leaf2 (file blocks
+ * 1 and 2, contents ignored), then name is added. Depth becomes 1 and size
+ * 3 blocks. Returns the leaf index (1 or 2) holding name. On error block0
+ * is unchanged.
+ */
+int vexfs_dx_convert_add(__u8 *block0, __u8 *leaf1, __u8 *leaf2, __u32 len,
+			 __u32 dir_ino, const __u8 *seed /* [16] */,
+			 const __u8 *name, __u32 name_len, __u32 ino, __u32 file_type,
+			 struct vexfs_dx_slot *slots, __u32 nslots);
+
+
 /* --- bitmaps ------------------------------------------------------------- */
 
 /* Count set bits among the first nbits bits of a bitmap block. */

@@ -61,7 +61,16 @@
 #define VEXFS_FEATURE_COMPAT_VECTORS	0x0001u	/* vector store + HNSW graph inodes present */
 #define VEXFS_FEATURE_COMPAT_SUPP	(VEXFS_FEATURE_COMPAT_VECTORS)
 
-#define VEXFS_FEATURE_RO_COMPAT_SUPP	0u
+/*
+ * Hash-indexed directories (struct vexfs_dx_root_info below). ro_compat, not
+ * compat: the index hides in record blocks (in the slack of ".." in block 0
+ * and in an unused record spanning each interior block), so a kernel that
+ * only knows linear directories still finds every entry by scanning all
+ * blocks; but it would add entries into that slack and append unindexed
+ * blocks, corrupting the index, so it may only mount read-only.
+ */
+#define VEXFS_FEATURE_RO_COMPAT_DIR_INDEX 0x0001u
+#define VEXFS_FEATURE_RO_COMPAT_SUPP	(VEXFS_FEATURE_RO_COMPAT_DIR_INDEX)
 
 #define VEXFS_FEATURE_INCOMPAT_JOURNAL	0x0001u	/* metadata journaled with jbd2 */
 #define VEXFS_FEATURE_INCOMPAT_SUPP	(VEXFS_FEATURE_INCOMPAT_JOURNAL)
@@ -201,6 +210,72 @@ struct vexfs_dir_tail {
 #define VEXFS_DIR_TAIL_MAGIC	0x4c494154u	/* "TAIL" */
 #define VEXFS_DIR_TAIL_SIZE	8u
 #define VEXFS_DIR_USABLE	(VEXFS_BLOCK_SIZE - VEXFS_DIR_TAIL_SIZE)
+
+/*
+ * Hash-indexed directories (i_dir_depth = index levels, 1..VEXFS_DX_MAX_LEVELS;
+ * 0 = linear). docs/FORMAT.md has the diagram. Every block of an indexed
+ * directory is still a valid record block with a checksummed tail, so the
+ * tail checksum also covers the index:
+ *  - block 0, the root: "." (rec_len 12) then ".." whose rec_len spans the
+ *    rest of the block; in its slack, at byte 24, struct vexfs_dx_root_info,
+ *    then ri_count struct vexfs_dx_entry;
+ *  - interior nodes: one unused record (d_ino 0, d_rec_len 4088) whose
+ *    payload, at byte 8, is struct vexfs_dx_node_info then ni_count entries;
+ *  - leaves: ordinary record blocks, holding the names whose hash key falls
+ *    in the leaf's range.
+ * Hash key of a name: h = SipHash-2-4(ri_seed as 16 little-endian bytes,
+ * name); key = min(h >> 2, 2^62 - 2), a 62-bit value. An index entry holds
+ * the lowest key of its child's range, shifted left by one; bit 0 set marks
+ * a child continuing the previous child's last key (names with equal keys
+ * split over several leaves). Entries are sorted; entry 0's key is the
+ * lower bound of the node's range (0 in the root).
+ * readdir position of a name: VEXFS_DX_POS_BASE + key; 0 and 1 are "." and
+ * ".."; VEXFS_DX_POS_EOF is the end.
+ */
+#define VEXFS_DX_MAX_LEVELS	3u
+#define VEXFS_DX_HASH_SIPHASH24	1u
+#define VEXFS_DX_ROOT_MAGIC	0x54525844u	/* "DXRT" */
+#define VEXFS_DX_NODE_MAGIC	0x444e5844u	/* "DXND" */
+#define VEXFS_DX_POS_BASE	0x4000000000000000ull	/* 2^62 */
+#define VEXFS_DX_POS_EOF	0x7fffffffffffffffull	/* LLONG_MAX */
+
+struct vexfs_dx_root_info {
+	__le32	ri_magic;		/* VEXFS_DX_ROOT_MAGIC */
+	__u8	ri_hash_version;	/* VEXFS_DX_HASH_SIPHASH24 */
+	__u8	ri_info_length;		/* sizeof(struct vexfs_dx_root_info) */
+	__u8	ri_levels;		/* index levels incl. the root; = i_dir_depth */
+	__u8	ri_flags;		/* zero */
+	__le32	ri_seed[4];		/* per-directory hash key, random at creation */
+	__le16	ri_limit;		/* entries that fit: VEXFS_DX_ROOT_LIMIT */
+	__le16	ri_count;		/* entries in use, 1..ri_limit */
+	__le32	ri_reserved;		/* zero */
+};
+#define VEXFS_DX_ROOT_INFO_SIZE	32u
+#define VEXFS_DX_ROOT_INFO_OFFSET 24u	/* after "." (12 bytes) and ".." header+name (12) */
+
+struct vexfs_dx_node_info {
+	__le32	ni_magic;		/* VEXFS_DX_NODE_MAGIC */
+	__u8	ni_height;		/* levels below it: 1 = its children are leaves */
+	__u8	ni_pad[3];		/* zero */
+	__le16	ni_limit;		/* VEXFS_DX_NODE_LIMIT */
+	__le16	ni_count;		/* entries in use, 1..ni_limit */
+	__le32	ni_reserved;		/* zero */
+};
+#define VEXFS_DX_NODE_INFO_SIZE	16u
+#define VEXFS_DX_NODE_INFO_OFFSET 8u	/* after the unused record's header */
+
+struct vexfs_dx_entry {
+	__le32	de_key_lo;		/* (lowest key of the child << 1) | continuation */
+	__le32	de_key_hi;
+	__le32	de_block;		/* child: file block index in the directory (>= 1) */
+};
+#define VEXFS_DX_ENTRY_SIZE	12u
+#define VEXFS_DX_ROOT_ENTRIES	(VEXFS_DX_ROOT_INFO_OFFSET + VEXFS_DX_ROOT_INFO_SIZE)
+#define VEXFS_DX_NODE_ENTRIES	(VEXFS_DX_NODE_INFO_OFFSET + VEXFS_DX_NODE_INFO_SIZE)
+#define VEXFS_DX_ROOT_LIMIT	((VEXFS_DIR_USABLE - VEXFS_DX_ROOT_ENTRIES) / VEXFS_DX_ENTRY_SIZE)	/* 336 */
+#define VEXFS_DX_NODE_LIMIT	((VEXFS_DIR_USABLE - VEXFS_DX_NODE_ENTRIES) / VEXFS_DX_ENTRY_SIZE)	/* 338 */
+/* Most names one leaf can hold (12-byte records): sizes readdir/split scratch. */
+#define VEXFS_DX_LEAF_MAX_ENTRIES (VEXFS_DIR_USABLE / 12u)	/* 340 */
 
 /*
  * Vector store (inode VEXFS_VECSTORE_INO): a sparse file of fixed-size

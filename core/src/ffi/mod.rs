@@ -3,6 +3,7 @@
 //! (rejecting NULL), calls the safe core function and maps errors to
 //! negative errno values. Nothing here allocates, sleeps or panics.
 pub mod abi;
+pub mod dx;
 pub mod hnsw;
 pub mod vector;
 

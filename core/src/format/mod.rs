@@ -5,6 +5,7 @@ pub mod bmap;
 pub mod checksum;
 pub mod defs;
 pub mod dir;
+pub mod dx;
 pub mod inode;
 pub mod journal;
 pub mod layout;

@@ -1,0 +1,256 @@
+//! C entry points for hash-indexed directories (`vexfs_dx_*` in
+//! `shim/vexfs_core.h`): raw pointers become bounded slices, results become
+//! the documented return codes or negative errno values.
+use crate::error::{Error, Result};
+use crate::format::dx;
+use crate::msg::NoMsg;
+
+use super::abi::{vexfs_dx_path, vexfs_dx_slot, vexfs_dx_split_ctx};
+use crate::format::VEXFS_DX_MAX_LEVELS;
+use super::{bytes, bytes_mut};
+
+fn code(r: Result<i32>) -> i32 {
+    match r {
+        Ok(v) => v,
+        Err(e) => e.to_errno(),
+    }
+}
+
+fn index(r: Result<u32>) -> i32 {
+    code(r.and_then(|v| i32::try_from(v).map_err(|_| Error::OutOfRange)))
+}
+
+/// # Safety
+/// `slots` NULL or valid for `n` elements of writes, not aliased.
+unsafe fn slots_mut<'a>(slots: *mut vexfs_dx_slot, n: u32) -> Result<&'a mut [vexfs_dx_slot]> {
+    if slots.is_null() {
+        return Err(Error::InvalidArgument);
+    }
+    // SAFETY: the caller guarantees slots is valid and unaliased for n elements.
+    Ok(unsafe { core::slice::from_raw_parts_mut(slots, n as usize) })
+}
+
+/// # Safety
+/// `p` NULL or a valid, writable path.
+unsafe fn path_mut<'a>(p: *mut vexfs_dx_path) -> Result<&'a mut vexfs_dx_path> {
+    // SAFETY: NULL or valid per the header contract.
+    unsafe { p.as_mut() }.ok_or(Error::InvalidArgument)
+}
+
+/// # Safety
+/// Pointers valid for their stated lengths, as in `shim/vexfs_core.h`.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_dx_probe_name(
+    p: *mut vexfs_dx_path,
+    root: *const u8,
+    len: u32,
+    dir_ino: u32,
+    dir_blocks: u32,
+    dir_depth: u32,
+    name: *const u8,
+    name_len: u32,
+) -> i32 {
+    // SAFETY: the caller passes buffers valid for the given lengths.
+    let r = unsafe { (path_mut(p), bytes(root, len), bytes(name, name_len)) };
+    code(match r {
+        (Ok(p), Ok(root), Ok(name)) => dx::probe_name(p, root, dir_ino, dir_blocks, dir_depth, name, &mut NoMsg),
+        _ => Err(Error::InvalidArgument),
+    })
+}
+
+/// # Safety
+/// Pointers valid for their stated lengths.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_dx_probe_pos(
+    p: *mut vexfs_dx_path,
+    root: *const u8,
+    len: u32,
+    dir_ino: u32,
+    dir_blocks: u32,
+    dir_depth: u32,
+    pos: u64,
+) -> i32 {
+    // SAFETY: the caller passes buffers valid for the given lengths.
+    let r = unsafe { (path_mut(p), bytes(root, len)) };
+    code(match r {
+        (Ok(p), Ok(root)) => dx::probe_pos(p, root, dir_ino, dir_blocks, dir_depth, pos, &mut NoMsg),
+        _ => Err(Error::InvalidArgument),
+    })
+}
+
+/// # Safety
+/// Pointers valid for their stated lengths.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_dx_descend(p: *mut vexfs_dx_path, node: *const u8, len: u32) -> i32 {
+    // SAFETY: the caller passes buffers valid for the given lengths.
+    let r = unsafe { (path_mut(p), bytes(node, len)) };
+    code(match r {
+        (Ok(p), Ok(node)) => dx::descend(p, node, &mut NoMsg),
+        _ => Err(Error::InvalidArgument),
+    })
+}
+
+/// # Safety
+/// `p` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_dx_next_leaf(p: *mut vexfs_dx_path, all: u32) -> i32 {
+    // SAFETY: NULL or valid per the header contract.
+    code(unsafe { path_mut(p) }.and_then(|p| dx::next_leaf(p, all != 0)))
+}
+
+/// # Safety
+/// Pointers valid for their stated lengths.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_dx_leaf_sort(
+    p: *const vexfs_dx_path,
+    leaf: *const u8,
+    len: u32,
+    slots: *mut vexfs_dx_slot,
+    nslots: u32,
+) -> i32 {
+    // SAFETY: the caller passes buffers valid for the given lengths; slots
+    // does not alias leaf or p.
+    let r = unsafe { (p.as_ref(), bytes(leaf, len), slots_mut(slots, nslots)) };
+    code(match r {
+        (Some(p), Ok(leaf), Ok(slots)) => dx::leaf_sort(p, leaf, slots).map(|n| n as i32),
+        _ => Err(Error::InvalidArgument),
+    })
+}
+
+/// # Safety
+/// Pointers valid for their stated lengths.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_dx_leaf_add(
+    p: *const vexfs_dx_path,
+    leaf: *mut u8,
+    len: u32,
+    name: *const u8,
+    name_len: u32,
+    ino: u32,
+    file_type: u32,
+) -> i32 {
+    // SAFETY: the caller passes buffers valid for the given lengths; name
+    // does not alias leaf.
+    let r = unsafe { (p.as_ref(), bytes_mut(leaf, len), bytes(name, name_len)) };
+    index(match r {
+        (Some(p), Ok(leaf), Ok(name)) => dx::leaf_add(p, leaf, name, ino, file_type),
+        _ => Err(Error::InvalidArgument),
+    })
+}
+
+/// # Safety
+/// `p` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_dx_split_need(p: *const vexfs_dx_path) -> i32 {
+    // SAFETY: NULL or valid per the header contract.
+    index(unsafe { p.as_ref() }.ok_or(Error::InvalidArgument).and_then(dx::split_need))
+}
+
+const NFRESH: usize = VEXFS_DX_MAX_LEVELS as usize + 1;
+const NFRAMES: usize = VEXFS_DX_MAX_LEVELS as usize;
+
+/// # Safety
+/// `p` and `s` valid; every block pointer in `s` that the path uses is
+/// valid for VEXFS_BLOCK_SIZE bytes of writes and distinct from the others;
+/// `name` valid for `name_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_dx_split_add(
+    p: *mut vexfs_dx_path,
+    s: *mut vexfs_dx_split_ctx,
+    name: *const u8,
+    name_len: u32,
+    ino: u32,
+    file_type: u32,
+) -> i32 {
+    // SAFETY: NULL or valid per the header contract.
+    let (p, s) = match unsafe { (path_mut(p), s.as_mut()) } {
+        (Ok(p), Some(s)) => (p, s),
+        _ => return Error::InvalidArgument.to_errno(),
+    };
+    let nframes = p.nframes as usize;
+    let nfresh = s.nfresh as usize;
+    if nframes > NFRAMES || nfresh > NFRESH {
+        return Error::InvalidArgument.to_errno();
+    }
+    let bs = crate::format::BLOCK_SIZE as u32;
+    let mut frames: heapless::Vec<&mut [u8], NFRAMES> = heapless::Vec::new();
+    for &f in s.frames.iter().take(nframes) {
+        // SAFETY: the caller guarantees distinct, valid block buffers.
+        let b = match unsafe { bytes_mut(f, bs) } {
+            Ok(b) => b,
+            Err(e) => return e.to_errno(),
+        };
+        if frames.push(b).is_err() {
+            return Error::InvalidArgument.to_errno();
+        }
+    }
+    let mut fresh: heapless::Vec<&mut [u8], NFRESH> = heapless::Vec::new();
+    for &f in s.fresh.iter().take(nfresh) {
+        // SAFETY: as above.
+        let b = match unsafe { bytes_mut(f, bs) } {
+            Ok(b) => b,
+            Err(e) => return e.to_errno(),
+        };
+        if fresh.push(b).is_err() {
+            return Error::InvalidArgument.to_errno();
+        }
+    }
+    // SAFETY: as above; the slots and the name do not alias any block.
+    let r = unsafe { (bytes_mut(s.leaf, bs), slots_mut(s.slots, s.nslots), bytes(name, name_len)) };
+    let (leaf, slots, name) = match r {
+        (Ok(l), Ok(sl), Ok(n)) => (l, sl, n),
+        _ => return Error::InvalidArgument.to_errno(),
+    };
+    let mut bufs = dx::SplitBufs { frames: &mut frames, leaf, fresh: &mut fresh, fresh_first: s.fresh_first, slots };
+    index(dx::split_add(p, &mut bufs, name, ino, file_type))
+}
+
+/// # Safety
+/// Block pointers valid for `len` bytes of writes and distinct; `seed`
+/// valid for 16 bytes; `name` for `name_len`; `slots` for `nslots`.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_dx_convert_add(
+    block0: *mut u8,
+    leaf1: *mut u8,
+    leaf2: *mut u8,
+    len: u32,
+    dir_ino: u32,
+    seed: *const u8,
+    name: *const u8,
+    name_len: u32,
+    ino: u32,
+    file_type: u32,
+    slots: *mut vexfs_dx_slot,
+    nslots: u32,
+) -> i32 {
+    // SAFETY: the caller passes distinct buffers valid for their lengths.
+    let r = unsafe {
+        (
+            bytes_mut(block0, len),
+            bytes_mut(leaf1, len),
+            bytes_mut(leaf2, len),
+            bytes(seed, 16),
+            bytes(name, name_len),
+            slots_mut(slots, nslots),
+        )
+    };
+    let (Ok(b0), Ok(l1), Ok(l2), Ok(seed), Ok(name), Ok(slots)) = r else {
+        return Error::InvalidArgument.to_errno();
+    };
+    let mut words = [0u32; 4];
+    for (w, c) in words.iter_mut().zip(seed.chunks_exact(4)) {
+        *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+    }
+    index(dx::convert_add(
+        b0,
+        l1,
+        l2,
+        dir_ino,
+        crate::format::VEXFS_DX_HASH_SIPHASH24,
+        &words,
+        name,
+        ino,
+        file_type,
+        slots,
+    ))
+}
