@@ -10,8 +10,9 @@
 #   src/         the built tree: KDIR for building vexfs.ko against this kernel
 #   modroot/     modules_install output (lib/modules/<kver>/...)
 #   build-seconds, build.log
-# <key> hashes the source package version, the fragment, this script and the gcc
-# version, so editing the config rebuilds and repeated runs reuse the build.
+# <key> hashes the source package version, the fragment, RECIPE (bump it when a
+# change to this script changes what gets built) and the gcc version, so
+# editing the config rebuilds and repeated runs reuse the build.
 #
 # Usage: build.sh            build if needed, print the cache directory on stdout
 #        build.sh --key      print the cache directory without building
@@ -22,10 +23,11 @@ frag=$here/config.fragment
 tarball=/usr/src/linux-source-6.1.tar.xz
 cache_root=${VEXFS_DEBUG_KERNEL_CACHE:-/var/cache/vexfs-debug-kernel}
 jobs=${VEXFS_DEBUG_KERNEL_JOBS:-$(nproc)}
+RECIPE="defconfig+kvm_guest+fragment; bzImage modules; modules_install stripped; v1"
 
 [ -f "$tarball" ] || { echo "debug-kernel: $tarball missing (apt-get install linux-source-6.1; see tests/debug/deps.sh)" >&2; exit 1; }
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || stat -c %s "$tarball")
-key=$( { echo "$srcver"; cat "$frag" "$0"; gcc --version | head -n1; } | sha256sum | cut -c1-16)
+key=$( { echo "$srcver"; cat "$frag"; echo "$RECIPE"; gcc --version | head -n1; } | sha256sum | cut -c1-16)
 dir=$cache_root/$key
 
 case "${1:-}" in
@@ -84,6 +86,9 @@ echo "debug-kernel: building into $dir (log: $log)" >&2
   make -s kernelrelease >"$dir/kver"
 } >"$log" 2>&1 || { echo "debug-kernel: build failed; tail of $log:" >&2; tail -n 40 "$log" >&2; exit 1; }
 echo $(( $(date +%s) - start )) >"$dir/build-seconds"
+# CPU seconds of the build (children's user + system): comparable across
+# machines of the same speed even when this one was busy.
+times | tail -n1 | awk '{ split($1, u, "m"); split($2, s, "m"); printf "%d\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' >"$dir/build-cpu-seconds"
 touch "$dir/done"
-echo "debug-kernel: built $(cat "$dir/kver") in $(cat "$dir/build-seconds") s" >&2
+echo "debug-kernel: built $(cat "$dir/kver") in $(cat "$dir/build-seconds") s ($(cat "$dir/build-cpu-seconds") CPU s)" >&2
 echo "$dir"
