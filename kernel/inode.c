@@ -49,7 +49,12 @@ void vexfs_set_inode_ops(struct inode *inode)
 	}
 }
 
-struct inode *vexfs_iget(struct super_block *sb, unsigned long ino)
+/*
+ * Read inode ino. orphan: the caller (orphan recovery) expects an inode
+ * with no links; anywhere else an inode without links that is reached is
+ * corruption.
+ */
+struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, bool orphan)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 	struct vexfs_inode_mem im;
@@ -101,7 +106,11 @@ struct inode *vexfs_iget(struct super_block *sb, unsigned long ino)
 			vexfs_corrupt(sb, "%s", msg);
 		goto bad;
 	}
-	if (im.links_count == 0 && ino != VEXFS_ROOT_INO) {
+	if ((im.links_count == 0) != orphan && ino != VEXFS_ROOT_INO) {
+		if (orphan) {
+			err = -ESTALE;	/* not an orphan (any more) */
+			goto bad;
+		}
 		/* Reached through a name but unlinked: only an orphan may be. */
 		err = vexfs_corrupt(sb, "inode %lu has no links but is referenced", ino);
 		goto bad;
@@ -143,6 +152,11 @@ struct inode *vexfs_iget(struct super_block *sb, unsigned long ino)
 bad:
 	iget_failed(inode);
 	return ERR_PTR(err);
+}
+
+struct inode *vexfs_iget(struct super_block *sb, unsigned long ino)
+{
+	return __vexfs_iget(sb, ino, false);
 }
 
 static void vexfs_fill_inode_mem(struct inode *inode, struct vexfs_inode_mem *im)

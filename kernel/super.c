@@ -269,6 +269,15 @@ static int vexfs_fill_super(struct super_block *sb, struct fs_context *fc)
 		err = vexfs_commit_super(sb, sbi->geom.state & ~VEXFS_STATE_CLEAN, 1, 1);
 		if (err)
 			goto out_root;
+		/* After a crash: files unlinked while open still hold space. */
+		if (!sbi->was_clean) {
+			err = vexfs_reclaim_orphans(sb);
+			if (err) {
+				pr_err("vexfs (%s): refusing to mount: orphan recovery failed: %d\n",
+				       sb->s_id, err);
+				goto out_root;
+			}
+		}
 	}
 	err = vexfs_vindex_load(sb);
 	if (err) {

@@ -124,10 +124,12 @@ void vexfs_free_block(struct super_block *sb, u32 block_nr, bool metadata);
 int vexfs_new_ino(struct super_block *sb, u32 *out);
 void vexfs_free_ino(struct super_block *sb, u32 ino);
 int vexfs_count_free(struct super_block *sb);
+int vexfs_reclaim_orphans(struct super_block *sb);
 
 /* inode.c */
 extern const struct address_space_operations vexfs_aops;
 struct inode *vexfs_iget(struct super_block *sb, unsigned long ino);
+struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, bool orphan);
 int vexfs_write_inode(struct inode *inode, struct writeback_control *wbc);
 void vexfs_dirty_inode(struct inode *inode, int flags);
 void vexfs_evict_inode(struct inode *inode);
