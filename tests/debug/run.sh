@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tests/debug/run.sh [CASE...]: the debug-kernel lane (`make test-debug`).
+# tests/debug/run.sh [--ci] [CASE...]: the debug-kernel lane (`make test-debug`;
+# `make test-debug-ci` for the CI subset, see --ci below).
 #
 # 1. Builds (or takes from its cache) Debian's 6.1 kernel with KASAN, lockdep,
 #    atomic-sleep checks, kmemleak, stack-usage reporting, fault injection and
@@ -24,7 +25,23 @@ out=${VEXFS_DEBUG_OUT:-$top/tests/debug/out}
 mkdir -p "$out"
 t0=$SECONDS
 
-cases=("$@")
+cases=()
+ci=0
+for a in "$@"; do
+  case $a in
+    --ci) ci=1 ;;
+    *) cases+=("$a") ;;
+  esac
+done
+if [ "$ci" = 1 ] && [ "${#cases[@]}" -eq 0 ]; then
+  # CI mode (make test-debug-ci): every debug case and the VM cases that cover
+  # the main paths, with smaller loop counts; each VM boot of this kernel
+  # costs ~90 s under TCG. `make test-debug` (no --ci) runs everything.
+  export VEXFS_CRASH_CYCLES=${VEXFS_CRASH_CYCLES:-2} VEXFS_FI_ROUNDS=${VEXFS_FI_ROUNDS:-2}
+  export VEXFS_FLUSH_FILES=${VEXFS_FLUSH_FILES:-6} VEXFS_IOCTL_FUZZ_SECONDS=${VEXFS_IOCTL_FUZZ_SECONDS:-60}
+  cases=(vm:mount-basic vm:files-basic vm:vectors-semantics vm:crash-fsync
+         debug:fault-injection debug:flush-ordering debug:ioctl-fuzz)
+fi
 if [ "${#cases[@]}" -eq 0 ]; then
   for c in tests/vm/cases/*.sh; do cases+=("vm:$(basename "$c" .sh)"); done
   for c in tests/debug/cases/*.sh; do cases+=("debug:$(basename "$c" .sh)"); done
