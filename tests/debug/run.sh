@@ -8,7 +8,8 @@
 # 2. Builds vexfs.ko against it into build/debug/vexfs.ko (build-module.sh).
 # 3. Runs VM tests on it: every tests/vm/cases/*.sh ("vm:NAME") and every
 #    tests/debug/cases/*.sh ("debug:NAME": fault injection, flush ordering,
-#    unprivileged ioctl fuzzing), or the CASEs named. tests/vm/run.sh fails a
+#    unprivileged ioctl fuzzing), or the CASEs named ("debug:one-boot": the
+#    three debug cases in a single boot, tests/debug/one-boot.sh). tests/vm/run.sh fails a
 #    run on any KASAN, lockdep, "sleeping function called from invalid
 #    context", WARNING/BUG/oops, and on kmemleak reports (the guest scans after
 #    each script; the cases unmount and rmmod vexfs first).
@@ -39,8 +40,7 @@ if [ "$ci" = 1 ] && [ "${#cases[@]}" -eq 0 ]; then
   # costs ~90 s under TCG. `make test-debug` (no --ci) runs everything.
   export VEXFS_CRASH_CYCLES=${VEXFS_CRASH_CYCLES:-2} VEXFS_FI_ROUNDS=${VEXFS_FI_ROUNDS:-2}
   export VEXFS_FLUSH_FILES=${VEXFS_FLUSH_FILES:-6} VEXFS_IOCTL_FUZZ_SECONDS=${VEXFS_IOCTL_FUZZ_SECONDS:-60}
-  cases=(vm:mount-basic vm:files-basic vm:vectors-semantics vm:crash-fsync
-         debug:fault-injection debug:flush-ordering debug:ioctl-fuzz)
+  cases=(debug:one-boot vm:mount-basic vm:files-basic vm:vectors-semantics vm:crash-fsync)
 fi
 if [ "${#cases[@]}" -eq 0 ]; then
   for c in tests/vm/cases/*.sh; do cases+=("vm:$(basename "$c" .sh)"); done
@@ -69,7 +69,8 @@ for c in "${cases[@]}"; do
   kind=${c%%:*} name=${c#*:}
   case $kind in
     vm) script=tests/vm/cases/$name.sh ;;
-    debug) script=tests/debug/cases/$name.sh ;;
+    debug) script=tests/debug/cases/$name.sh
+           [ "$name" != one-boot ] || script=tests/debug/one-boot.sh ;;
     *) echo "run.sh: case '$c' must be vm:NAME or debug:NAME" >&2; exit 2 ;;
   esac
   [ -f "$script" ] || { echo "run.sh: no $script" >&2; exit 2; }
@@ -87,7 +88,7 @@ for c in "${cases[@]}"; do
     tail -n 40 "$log"
     echo "FAIL $c (exit $rc, $((SECONDS - st)) s)"; failed=$((failed + 1)); failures+=("$c")
   fi
-  grep -h '^FI-ROUND\|^FLUSH: [0-9]* replay\|^ioctl-fuzz: [0-9]' "$vmout"/*.log 2>/dev/null | tr -d '\r' | sed 's/^/    /'
+  grep -h '^FI-ROUND\|^FI: \|^FLUSH: [0-9]* \|^ioctl-fuzz: [0-9]' "$vmout"/*.log 2>/dev/null | tr -d '\r' | sed 's/^/    /'
 done
 
 # DEBUG_STACK_USAGE: at exit the kernel logs each new minimum of free stack.
