@@ -322,7 +322,7 @@ static long vexfs_ioc_ino_path(struct file *file, void __user *uarg)
 	err = vexfs_copy_arg(&a, uarg, sizeof(a));
 	if (err)
 		return err;
-	if (!a.path_len)
+	if (!a.path_len || a.reserved)
 		return -EINVAL;
 	if (a.ino < VEXFS_FIRST_INO || a.ino > VEXFS_SB(sb)->geom.inodes_count)
 		return -EINVAL;
@@ -335,6 +335,11 @@ static long vexfs_ioc_ino_path(struct file *file, void __user *uarg)
 	cur = vexfs_iget(sb, a.ino);
 	if (IS_ERR(cur)) {
 		err = PTR_ERR(cur) == -EUCLEAN ? -ENOENT : PTR_ERR(cur);
+		goto out_free;
+	}
+	if (a.generation && cur->i_generation != a.generation) {
+		iput(cur);
+		err = -ESTALE;	/* the number was reused since the search */
 		goto out_free;
 	}
 	/* Only files the caller may read are named (as in search results). */
@@ -381,8 +386,12 @@ static long vexfs_ioc_ino_path(struct file *file, void __user *uarg)
 	if (!err) {
 		u32 n = PATH_MAX - pos;
 
-		if (n > a.path_len)
+		if (n > a.path_len) {
 			err = -ENAMETOOLONG;
+			/* Tell the caller the capacity it needs. */
+			if (put_user(n, (u32 __user *)(uarg + offsetof(struct vexfs_ioc_ino_path, path_len))))
+				err = -EFAULT;
+		}
 		else if (copy_to_user(u64_to_user_ptr(a.path), buf + pos, n) ||
 			 put_user(n, (u32 __user *)(uarg + offsetof(struct vexfs_ioc_ino_path, path_len))))
 			err = -EFAULT;

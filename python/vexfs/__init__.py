@@ -80,7 +80,8 @@ LAYOUTS = {
         ("ino", "Q"), ("distance", "I"), ("generation", "I"), ("file_size", "Q"),
         ("mtime_sec", "q"), ("mtime_nsec", "I"), ("dim", "I")]),
     "vexfs_ioc_ino_path": _Layout("vexfs_ioc_ino_path", [
-        ("size", "I"), ("path_len", "I"), ("ino", "Q"), ("path", "Q")]),
+        ("size", "I"), ("path_len", "I"), ("ino", "Q"), ("path", "Q"),
+        ("generation", "I"), ("reserved", "I")]),
     "vexfs_ioc_config": _Layout("vexfs_ioc_config", [
         ("size", "I"), ("set_mask", "I"), ("sync_mode", "I"), ("batch_size", "I"),
         ("sync_interval_ms", "I"), ("ef_search", "I"), ("auto_rebuild", "I"),
@@ -335,10 +336,10 @@ def remove_vector(path):
         _ioctl(fd, "VEXFS_IOC_DEL_VECTOR", arg, path)
 
 
-def _ino_path(fd, path, ino):
+def _ino_path(fd, path, ino, generation=0):
     L = LAYOUTS["vexfs_ioc_ino_path"]
     out = ctypes.create_string_buffer(4096)
-    arg = L.pack(path_len=4096, ino=ino, path=ctypes.addressof(out))
+    arg = L.pack(path_len=4096, ino=ino, path=ctypes.addressof(out), generation=generation)
     try:
         _ioctl(fd, "VEXFS_IOC_INO_PATH", arg, path)
     except OSError as e:
@@ -370,7 +371,7 @@ def _search(path, vector, kind, k, ef, threshold, exact):
         out = []
         for i in range(min(a["count"], k)):
             r = RL.unpack(results.raw, i * RL.size)
-            p = _ino_path(fd, path, r["ino"])
+            p = _ino_path(fd, path, r["ino"], r["generation"])
             if p is None:
                 continue
             dist = struct.unpack("<f", struct.pack("<I", r["distance"]))[0]

@@ -91,12 +91,19 @@ struct vexfs_ioc_result {
 	__u32	dim;		/* the vector's dimension */
 };
 
-/* Path of an inode relative to the mount root, for search results. */
+/*
+ * Path of an inode relative to the mount root, for search results.
+ * -ENAMETOOLONG when path_len is too small (path_len then holds the bytes
+ * needed); -ESTALE when generation is non-zero and the inode number now
+ * belongs to another file (reused since the search).
+ */
 struct vexfs_ioc_ino_path {
 	__u32	size;		/* sizeof(struct vexfs_ioc_ino_path) */
 	__u32	path_len;	/* in: capacity of path; out: bytes written (no NUL) */
 	__u64	ino;		/* inode number from a result */
 	__u64	path;		/* user pointer to char[path_len] */
+	__u32	generation;	/* the result's generation; 0 = any */
+	__u32	reserved;	/* must be 0 */
 };
 
 /* Sync modes. */

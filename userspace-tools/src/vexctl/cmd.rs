@@ -432,7 +432,7 @@ fn resolve(
         let p = match cache.get(&key) {
             Some(p) => p.clone(),
             None => {
-                let p = match f.ino_path(h.ino) {
+                let p = match f.ino_path(h.ino, h.generation) {
                     Ok(p) => Some(p),
                     // Gone (unlinked) or no longer readable since the search.
                     Err(libc::ENOENT) | Err(libc::ESTALE) | Err(libc::EACCES) | Err(libc::EPERM) => None,

@@ -255,7 +255,9 @@ impl VexFile {
     }
 
     /// The path of inode `ino` relative to the mount root (no leading '/').
-    pub fn ino_path(&self, ino: u64) -> Result<String, Errno> {
+    /// `generation` (from the search result; 0 = any) makes the kernel
+    /// answer ESTALE when the inode number was reused since the search.
+    pub fn ino_path(&self, ino: u64, generation: u32) -> Result<String, Errno> {
         let mut cap: usize = 4096;
         loop {
             let mut buf = vec![0u8; cap];
@@ -264,6 +266,8 @@ impl VexFile {
                 path_len: cap as u32,
                 ino,
                 path: buf.as_mut_ptr() as u64,
+                generation,
+                reserved: 0,
             };
             // SAFETY: path points at cap writable bytes.
             match unsafe { ioctl_ptr(self.fd(), VEXFS_IOC_INO_PATH, &mut a) } {
