@@ -9,7 +9,7 @@ use vexfs_core::format::defs::mode;
 use vexfs_core::format::inode::InodeMem;
 use vexfs_core::format::superblock::{self, Geom, SbUpdate};
 use vexfs_core::format::*;
-use vexfs_core::format::{bitmap, bmap, dir, inode};
+use vexfs_core::format::{bitmap, bmap, dir, dx, inode};
 
 use super::image::Image;
 use super::mkfs::now_sec;
@@ -33,6 +33,9 @@ pub struct Fs {
     pub new_inodes: Vec<u32>,
     /// Blocks allocated through this Fs since it was opened.
     pub new_blocks: Vec<u32>,
+    /// Convert one-block directories that fill up to hash-indexed ones (on
+    /// by default; tests turn it off to build large linear directories).
+    pub dir_index: bool,
 }
 
 impl Fs {
@@ -46,7 +49,7 @@ impl Fs {
         img.read_blocks(geom.inode_bitmap_start as u64, &mut imap)?;
         let mut bmap = vec![0u8; geom.block_bitmap_blocks as usize * BLOCK_SIZE];
         img.read_blocks(geom.block_bitmap_start as u64, &mut bmap)?;
-        Ok(Fs { img, geom, sb_block, imap, bmap, new_inodes: Vec::new(), new_blocks: Vec::new() })
+        Ok(Fs { img, geom, sb_block, imap, bmap, new_inodes: Vec::new(), new_blocks: Vec::new(), dir_index: true })
     }
 
     /// Write the bitmaps and the superblock (free counts from the bitmaps).
@@ -197,10 +200,54 @@ impl Fs {
         Ok(())
     }
 
+    /// The disk block of file block `i` of directory `d` (a hole is damage).
+    fn dir_block_nr(&self, d: &InodeMem, dir_ino: u32, i: u32) -> io::Result<u32> {
+        match self.bmap(d, i as u64)? {
+            0 => Err(err(format!("directory {dir_ino}: block {i} is a hole"))),
+            b => Ok(b),
+        }
+    }
+
+    /// Drive a hash-index walk until it names a leaf (Some) or ends (None).
+    fn dx_walk(&self, d: &InodeMem, dir_ino: u32, p: &mut dx::Path, mut rc: i32) -> io::Result<Option<u32>> {
+        while rc == dx::READ {
+            let blk = self.img.read_block(self.dir_block_nr(d, dir_ino, p.next_block)? as u64)?;
+            let mut why = String::new();
+            rc = dx::descend(p, &blk, &mut why).map_err(|e| core_err(&format!("directory {dir_ino} index: {why}"), e))?;
+        }
+        Ok(if rc == dx::LEAF { Some(p.next_block) } else { None })
+    }
+
+    /// Start a walk for `name` in indexed directory `d`.
+    fn dx_probe(&self, d: &InodeMem, dir_ino: u32, p: &mut dx::Path, name: &[u8]) -> io::Result<Option<u32>> {
+        let root = self.img.read_block(self.dir_block_nr(d, dir_ino, 0)? as u64)?;
+        let nblocks = (d.size / BLOCK_SIZE as u64) as u32;
+        let mut why = String::new();
+        let rc = dx::probe_name(p, &root, dir_ino, nblocks, d.dir_depth, name, &mut why)
+            .map_err(|e| core_err(&format!("directory {dir_ino} index root: {why}"), e))?;
+        self.dx_walk(d, dir_ino, p, rc)
+    }
+
     /// Find `name` in directory `dir_ino`: (block number, entry).
     pub fn lookup(&self, dir_ino: u32, name: &[u8]) -> io::Result<Option<(u32, dir::DirentView)>> {
         let d = self.read_inode(dir_ino)?.ok_or_else(|| err(format!("directory {dir_ino} is free")))?;
-        for i in 0..d.size / BLOCK_SIZE as u64 {
+        if d.dir_depth != 0 && name != b"." && name != b".." {
+            let mut p = dx::Path::default();
+            let mut leaf = self.dx_probe(&d, dir_ino, &mut p, name)?;
+            while let Some(l) = leaf {
+                let b = self.dir_block_nr(&d, dir_ino, l)?;
+                let blk = self.img.read_block(b as u64)?;
+                if let Some(e) = dir::find(&blk, name).map_err(|e| core_err("directory block", e))? {
+                    return Ok(Some((b, e)));
+                }
+                let rc = dx::next_leaf(&mut p, false).map_err(|e| core_err("directory index", e))?;
+                leaf = self.dx_walk(&d, dir_ino, &mut p, rc)?;
+            }
+            return Ok(None);
+        }
+        // Linear, or "." and ".." (always in block 0).
+        let nblocks = if d.dir_depth != 0 { 1 } else { d.size / BLOCK_SIZE as u64 };
+        for i in 0..nblocks {
             let b = self.bmap(&d, i)?;
             if b == 0 {
                 continue;
@@ -213,10 +260,27 @@ impl Fs {
         Ok(None)
     }
 
-    /// Add an entry to directory `dir_ino`, growing it by a block when no
-    /// block has room. Does not touch the target's link count.
+    /// Set a ro_compat feature bit in the superblock (written by `flush`).
+    pub fn set_ro_compat(&mut self, bit: u32) {
+        if self.geom.feature_ro_compat & bit != 0 {
+            return;
+        }
+        self.geom.feature_ro_compat |= bit;
+        let off = core::mem::offset_of!(vexfs_super_block, s_feature_ro_compat);
+        let v = u32::from_le_bytes(self.sb_block[off..off + 4].try_into().unwrap_or([0; 4])) | bit;
+        self.sb_block[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    /// Add an entry to directory `dir_ino`. A linear directory grows by a
+    /// block when no block has room, except a one-block directory, which
+    /// is converted to a hash-indexed one (as the kernel does); an indexed
+    /// one splits the leaf the name hashes to. Does not touch the target's
+    /// link count.
     pub fn add_entry(&mut self, dir_ino: u32, name: &[u8], ino: u32, file_type: u32) -> io::Result<()> {
         let mut d = self.read_inode(dir_ino)?.ok_or_else(|| err(format!("directory {dir_ino} is free")))?;
+        if d.dir_depth != 0 {
+            return self.dx_add(&mut d, dir_ino, name, ino, file_type);
+        }
         let nblocks = d.size / BLOCK_SIZE as u64;
         for i in 0..nblocks {
             let b = self.bmap(&d, i)?;
@@ -230,6 +294,9 @@ impl Fs {
                 Err(e) => return Err(core_err("directory add", e)),
             }
         }
+        if nblocks == 1 && self.dir_index {
+            return self.dx_convert(&mut d, dir_ino, name, ino, file_type);
+        }
         let b = self.bmap_alloc(&mut d, nblocks)?;
         let mut blk = vec![0u8; BLOCK_SIZE];
         dir::init(&mut blk, dir_ino).map_err(|e| core_err("dir init", e))?;
@@ -237,6 +304,78 @@ impl Fs {
         self.img.write_blocks(b as u64, &blk)?;
         d.size += BLOCK_SIZE as u64;
         self.write_inode(dir_ino, &d)
+    }
+
+    /// Convert a full one-block directory to an indexed one, adding `name`.
+    fn dx_convert(&mut self, d: &mut InodeMem, dir_ino: u32, name: &[u8], ino: u32, file_type: u32) -> io::Result<()> {
+        let b0 = self.dir_block_nr(d, dir_ino, 0)?;
+        let mut block0 = self.img.read_block(b0 as u64)?;
+        let mut l1 = vec![0u8; BLOCK_SIZE];
+        let mut l2 = vec![0u8; BLOCK_SIZE];
+        let seed_bytes = super::mkfs::random_uuid();
+        let mut seed = [0u32; 4];
+        for (w, c) in seed.iter_mut().zip(seed_bytes.chunks_exact(4)) {
+            *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        let mut slots = vec![dx::Slot::default(); dx::LEAF_MAX + 1];
+        dx::convert_add(&mut block0, &mut l1, &mut l2, dir_ino, VEXFS_DX_HASH_SIPHASH24, &seed, name, ino, file_type, &mut slots)
+            .map_err(|e| core_err("directory index conversion", e))?;
+        let n1 = self.bmap_alloc(d, 1)?;
+        let n2 = self.bmap_alloc(d, 2)?;
+        self.img.write_blocks(n1 as u64, &l1)?;
+        self.img.write_blocks(n2 as u64, &l2)?;
+        self.img.write_blocks(b0 as u64, &block0)?;
+        d.size = 3 * BLOCK_SIZE as u64;
+        d.dir_depth = 1;
+        self.set_ro_compat(VEXFS_FEATURE_RO_COMPAT_DIR_INDEX);
+        self.write_inode(dir_ino, d)
+    }
+
+    /// Add `name` to an indexed directory, splitting its leaf when full.
+    fn dx_add(&mut self, d: &mut InodeMem, dir_ino: u32, name: &[u8], ino: u32, file_type: u32) -> io::Result<()> {
+        let mut p = dx::Path::default();
+        let leaf = self.dx_probe(d, dir_ino, &mut p, name)?.ok_or_else(|| err("directory index walk ended"))?;
+        let leaf_nr = self.dir_block_nr(d, dir_ino, leaf)?;
+        let mut leaf_blk = self.img.read_block(leaf_nr as u64)?;
+        match dx::leaf_add(&p, &mut leaf_blk, name, ino, file_type) {
+            Ok(_) => return self.img.write_blocks(leaf_nr as u64, &leaf_blk),
+            Err(vexfs_core::error::Error::NoSpace) => {}
+            Err(e) => return Err(core_err("directory add", e)),
+        }
+        let need = dx::split_need(&p).map_err(|e| core_err("directory index full", e))? as usize;
+        let first = (d.size / BLOCK_SIZE as u64) as u32;
+        let mut frame_nrs = Vec::new();
+        let mut frames_v = Vec::new();
+        for f in &p.frames[..p.nframes as usize] {
+            let nr = self.dir_block_nr(d, dir_ino, f.block)?;
+            frame_nrs.push(nr);
+            frames_v.push(self.img.read_block(nr as u64)?);
+        }
+        let mut fresh_v = vec![vec![0u8; BLOCK_SIZE]; need];
+        let mut slots = vec![dx::Slot::default(); dx::LEAF_MAX + 1];
+        {
+            let mut frames: Vec<&mut [u8]> = frames_v.iter_mut().map(|v| v.as_mut_slice()).collect();
+            let mut fresh: Vec<&mut [u8]> = fresh_v.iter_mut().map(|v| v.as_mut_slice()).collect();
+            let mut bufs = dx::SplitBufs {
+                frames: &mut frames,
+                leaf: &mut leaf_blk,
+                fresh: &mut fresh,
+                fresh_first: first,
+                slots: &mut slots,
+            };
+            dx::split_add(&mut p, &mut bufs, name, ino, file_type).map_err(|e| core_err("directory split", e))?;
+        }
+        for (i, blk) in fresh_v.iter().enumerate() {
+            let nr = self.bmap_alloc(d, first as u64 + i as u64)?;
+            self.img.write_blocks(nr as u64, blk)?;
+        }
+        for (nr, blk) in frame_nrs.iter().zip(frames_v.iter()) {
+            self.img.write_blocks(*nr as u64, blk)?;
+        }
+        self.img.write_blocks(leaf_nr as u64, &leaf_blk)?;
+        d.size += (need * BLOCK_SIZE) as u64;
+        d.dir_depth = p.levels;
+        self.write_inode(dir_ino, d)
     }
 
     /// mkdir `name` in `parent`: returns the new directory's inode number.

@@ -13,7 +13,11 @@
 //! 2. every directory block (tail, checksum, records; damaged: emptied),
 //!    '.' and '..' present, entries to free/damaged/reserved inodes
 //!    (removed), file type vs mode (fixed), a second name for a directory
-//!    (removed), directory size vs mapped blocks (reported).
+//!    (removed), directory size vs mapped blocks (reported); hash-indexed
+//!    directories: the index (root, nodes, key order, every block
+//!    referenced once, every name in its leaf's key range; damaged: the
+//!    directory is converted back to linear) and the dir_index feature bit
+//!    (set).
 //! 3. block pointers in the data area (bad ones zeroed), blocks claimed
 //!    twice (reported with their owners; not repaired), i_blocks (fixed).
 //! 4. connectivity: inodes with no name (empty files cleared, others moved
@@ -32,7 +36,7 @@ use vexfs_core::format::defs::mode;
 use vexfs_core::format::inode::{data_block_ok, InodeMem};
 use vexfs_core::format::superblock::{self, Geom};
 use vexfs_core::format::*;
-use vexfs_core::format::{bitmap, bmap, dir, inode, journal};
+use vexfs_core::format::{bitmap, bmap, dir, dx, inode, journal};
 
 use super::fs::Fs;
 use super::image::Image;
@@ -608,6 +612,9 @@ impl<'o> Checker<'o> {
                     self.write_block(b, &blk)?;
                 }
             }
+            if m.dir_depth != 0 {
+                self.check_dx(d, &m, &blocks)?;
+            }
             if !seen_dot || !seen_dotdot {
                 let which = match (seen_dot, seen_dotdot) {
                     (false, false) => "'.' and '..'",
@@ -636,6 +643,153 @@ impl<'o> Checker<'o> {
             }
         }
         Ok(())
+    }
+
+    /// Verify the hash index of directory `d` (i_dir_depth > 0): the root
+    /// and every index node decode, keys are sorted and chained (entry 0
+    /// equals its parent's key), heights match, every block other than the
+    /// root is referenced exactly once, and every name lies in its leaf's
+    /// key range. Any problem: -y converts the directory back to linear
+    /// (i_dir_depth 0, index nodes emptied), which loses no name since every
+    /// leaf is an ordinary record block.
+    fn check_dx(&mut self, d: u32, m: &InodeMem, blocks: &[(u64, u32)]) -> io::Result<()> {
+        let nblocks = (m.size / BLOCK_SIZE as u64) as u32;
+        let map: HashMap<u64, u32> = blocks.iter().copied().collect();
+        let mut trouble: Option<String> = None;
+        let mut nodes: Vec<u32> = Vec::new();
+        let mut names = 0u64;
+        'walk: {
+            if m.dir_depth > VEXFS_DX_MAX_LEVELS {
+                trouble = Some(format!("depth {} beyond {}", m.dir_depth, VEXFS_DX_MAX_LEVELS));
+                break 'walk;
+            }
+            let Some(&root_nr) = map.get(&0) else {
+                trouble = Some("block 0 is not mapped".into());
+                break 'walk;
+            };
+            let root = self.fs.img.read_block(root_nr as u64)?;
+            let mut why = String::new();
+            let ri = match dx::root_info(&root, &mut why) {
+                Ok(ri) => ri,
+                Err(_) => {
+                    trouble = Some(why);
+                    break 'walk;
+                }
+            };
+            if ri.levels != m.dir_depth {
+                trouble = Some(format!("root says {} levels, inode depth {}", ri.levels, m.dir_depth));
+                break 'walk;
+            }
+            let mut seen = vec![false; nblocks as usize];
+            seen[0] = true;
+            // (file block, kind, height, first stored key, next stored key)
+            let mut stack = vec![(0u32, dx::Kind::Root, ri.levels, 0u64, None::<u64>)];
+            while let Some((fb, kind, height, lo, hi)) = stack.pop() {
+                let blk = if fb == 0 {
+                    root.clone()
+                } else {
+                    match map.get(&(fb as u64)) {
+                        Some(&b) => self.fs.img.read_block(b as u64)?,
+                        None => {
+                            trouble = Some(format!("index block {fb} is not mapped"));
+                            break 'walk;
+                        }
+                    }
+                };
+                let mut why = String::new();
+                let count = match kind {
+                    dx::Kind::Root => ri.count,
+                    dx::Kind::Node => match dx::node_info(&blk, &mut why) {
+                        Ok((h, c)) if h == height => c,
+                        Ok((h, _)) => {
+                            trouble = Some(format!("index node {fb}: height {h}, expected {height}"));
+                            break 'walk;
+                        }
+                        Err(_) => {
+                            trouble = Some(format!("block {fb}: {why}"));
+                            break 'walk;
+                        }
+                    },
+                };
+                if kind == dx::Kind::Node {
+                    nodes.push(fb);
+                }
+                if dx::check_entries(&blk, kind, count, lo, nblocks, &mut why).is_err() {
+                    trouble = Some(format!("index block {fb}: {why}"));
+                    break 'walk;
+                }
+                for i in 0..count {
+                    let e = dx::entry(&blk, kind, i).map_err(core_io)?;
+                    let next = if i + 1 < count { Some(dx::entry(&blk, kind, i + 1).map_err(core_io)?.stored) } else { hi };
+                    if std::mem::replace(&mut seen[e.block as usize], true) {
+                        trouble = Some(format!("block {} is referenced twice by the index", e.block));
+                        break 'walk;
+                    }
+                    if height > 1 {
+                        stack.push((e.block, dx::Kind::Node, height - 1, e.stored, next));
+                        continue;
+                    }
+                    let Some(&lb) = map.get(&(e.block as u64)) else {
+                        trouble = Some(format!("leaf {} is not mapped", e.block));
+                        break 'walk;
+                    };
+                    let leaf = self.fs.img.read_block(lb as u64)?;
+                    if dx::is_node(&leaf) {
+                        trouble = Some(format!("leaf {} is an index node", e.block));
+                        break 'walk;
+                    }
+                    let mut pos = 0usize;
+                    while let Some(de) = dir::next(&leaf, pos).map_err(core_io)? {
+                        pos = de.next_offset as usize;
+                        let name = &leaf[de.name_offset as usize..(de.name_offset + de.name_len) as usize];
+                        let k = dx::name_key(ri.hash_version, &ri.seed, name);
+                        let above = match next {
+                            Some(h) => k > h >> 1 || (k == h >> 1 && h & dx::CONT == 0),
+                            None => false,
+                        };
+                        if k < e.key() || above {
+                            trouble = Some(format!(
+                                "entry '{}' lies in leaf {} outside its key range",
+                                String::from_utf8_lossy(name),
+                                e.block
+                            ));
+                            break 'walk;
+                        }
+                        names += 1;
+                    }
+                }
+            }
+            if let Some(lost) = seen.iter().position(|&s| !s) {
+                trouble = Some(format!("block {lost} is not referenced by the index"));
+            }
+        }
+        if self.geom.feature_ro_compat & VEXFS_FEATURE_RO_COMPAT_DIR_INDEX == 0 {
+            let msg = format!("directory {d} is hash-indexed but the superblock lacks the dir_index feature");
+            if self.problem(msg, true) {
+                self.fs.set_ro_compat(VEXFS_FEATURE_RO_COMPAT_DIR_INDEX);
+                self.geom.feature_ro_compat |= VEXFS_FEATURE_RO_COMPAT_DIR_INDEX;
+                self.wrote = true;
+            }
+        }
+        let Some(why) = trouble else {
+            self.note(format!("directory {d}: hash index of {} levels over {nblocks} blocks, {names} names, checked", m.dir_depth));
+            return Ok(());
+        };
+        let msg = format!("directory {d} ({}): damaged hash index: {why}; converting it to a linear directory", self.path_of(d));
+        if !self.problem(msg, true) {
+            return Ok(());
+        }
+        // Index nodes become empty record blocks; names stay where they are.
+        for fb in nodes {
+            if let Some(&b) = map.get(&(fb as u64)) {
+                let mut blk = vec![0u8; BLOCK_SIZE];
+                dir::init(&mut blk, d).map_err(core_io)?;
+                self.write_block(b, &blk)?;
+            }
+        }
+        let mut m2 = self.inode_mem(d).copied().unwrap_or(*m);
+        m2.dir_depth = 0;
+        self.write_inode(d, &m2)
     }
 
     // ---------------------------------------------------------- pass 3
