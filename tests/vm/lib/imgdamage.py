@@ -1,0 +1,480 @@
+#!/usr/bin/env python3
+"""Walk a VexFS image and damage its metadata, for the damaged-images VM test.
+
+    imgdamage.py map IMG
+        Print the metadata map: every metadata block by kind (JSON).
+    imgdamage.py damage SRC DST SEED
+        Copy SRC to DST (sparse) and apply one random metadata damage chosen
+        by SEED; print one line describing it ("kind: detail").
+    imgdamage.py damage-many SRC DIR SEED0 N
+        The same for seeds SEED0..SEED0+N-1 into DIR/d<i>.img; prints
+        "<i> kind: detail" per image.
+
+Metadata kinds (found from the superblock fields and by walking the inode
+table and every in-use inode's block map):
+  super      block 0 (fields patched with or without resealing the CRC)
+  ibitmap    inode bitmap blocks
+  bbitmap    block bitmap blocks
+  itable     inode table blocks holding in-use inodes
+  dir        directory data blocks (record blocks, dx index blocks)
+  indirect   single/double/triple indirect blocks of any inode
+  xattr      extended attribute blocks
+  vecstore   data blocks of the vector store (inode 3)
+  graph      data blocks of the persisted HNSW graph (inode 4)
+  journal    the jbd2 superblock (first journal block)
+User file data blocks are never touched.
+
+Damage is either raw (bit flips, random bytes, zeroed or random block: the
+checksum no longer matches) or structured and resealed: a field set to a
+hostile value and the structure's CRC-32C recomputed, so that the kernel's
+validation of the value itself is what is tested.
+"""
+import json
+import random
+import struct
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sbpatch  # noqa: E402  (superblock field layout from shim/vexfs_format.h)
+
+BS = 4096
+ISZ = 256
+FIELDS = sbpatch.layout()
+
+_T = []
+for _i in range(256):
+    _c = _i
+    for _ in range(8):
+        _c = (_c >> 1) ^ (0x82F63B78 if _c & 1 else 0)
+    _T.append(_c)
+
+
+def crc32c(data, crc=0):
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc = (crc >> 8) ^ _T[(crc ^ b) & 0xFF]
+    return crc ^ 0xFFFFFFFF
+
+
+def u32(b, o):
+    return struct.unpack_from("<I", b, o)[0]
+
+
+def u64(b, o):
+    return struct.unpack_from("<Q", b, o)[0]
+
+
+class Image:
+    def __init__(self, path):
+        self.f = open(path, "rb")
+        self.sb = self.read(0)
+        self.s = {n: int.from_bytes(self.sb[o:o + sz], "little")
+                  for n, (o, sz, _) in FIELDS.items() if sz <= 8}
+
+    def read(self, blk):
+        self.f.seek(blk * BS)
+        return self.f.read(BS)
+
+    def inode(self, ino):
+        off = (ino - 1) * ISZ
+        blk = self.s["s_inode_table_start"] + off // BS
+        return blk, (off % BS), self.read(blk)[off % BS:off % BS + ISZ]
+
+    def used_inodes(self):
+        n = self.s["s_inodes_count"]
+        start = self.s["s_inode_bitmap_start"]
+        out = []
+        for bi in range(self.s["s_inode_bitmap_blocks"]):
+            bm = self.read(start + bi)
+            for byte in range(BS):
+                v = bm[byte]
+                if not v:
+                    continue
+                for bit in range(8):
+                    ino = (bi * BS * 8 + byte * 8 + bit) + 1
+                    if v >> bit & 1 and ino <= n:
+                        out.append(ino)
+        return out
+
+    def valid_block(self, b):
+        return self.s["s_data_start"] <= b < self.s["s_blocks_count"]
+
+    def walk(self, ino, raw):
+        """(data blocks, indirect blocks) of an inode's block map."""
+        mode = struct.unpack_from("<H", raw, 0)[0]
+        flags = u32(raw, 12)
+        if flags & 2 or (mode & 0o170000) not in (0o100000, 0o040000, 0o120000):
+            return [], []
+        ptrs = [u32(raw, 88 + 4 * i) for i in range(15)]
+        data, ind = [p for p in ptrs[:12] if p], []
+
+        def rec(b, level):
+            if not b or not self.valid_block(b):
+                return
+            ind.append(b)
+            blk = self.read(b)
+            for i in range(1024):
+                p = u32(blk, 4 * i)
+                if not p:
+                    continue
+                if level == 1:
+                    data.append(p)
+                else:
+                    rec(p, level - 1)
+        for lvl, p in ((1, ptrs[12]), (2, ptrs[13]), (3, ptrs[14])):
+            rec(p, lvl)
+        return data, ind
+
+    def map(self):
+        s = self.s
+        m = {k: [] for k in ("super", "ibitmap", "bbitmap", "itable", "dir", "indirect",
+                             "xattr", "vecstore", "graph", "journal")}
+        m["super"] = [0]
+        m["ibitmap"] = list(range(s["s_inode_bitmap_start"], s["s_inode_bitmap_start"] + s["s_inode_bitmap_blocks"]))
+        m["bbitmap"] = list(range(s["s_block_bitmap_start"], s["s_block_bitmap_start"] + s["s_block_bitmap_blocks"]))
+        if s["s_journal_blocks"]:
+            m["journal"] = [s["s_journal_start"]]
+        inodes, itable = {}, set()
+        for ino in self.used_inodes():
+            blk, off, raw = self.inode(ino)
+            if raw == bytes(ISZ):
+                continue
+            itable.add(blk)
+            mode = struct.unpack_from("<H", raw, 0)[0]
+            data, ind = self.walk(ino, raw)
+            data = [b for b in data if self.valid_block(b)]
+            m["indirect"] += [(b, ino) for b in ind]
+            x = u32(raw, 148)
+            if x and self.valid_block(x):
+                m["xattr"].append((x, ino))
+            if ino == 3:
+                m["vecstore"] += [(b, ino) for b in data]
+            elif ino == 4:
+                m["graph"] += [(b, ino, i) for i, b in enumerate(data)]
+            elif mode & 0o170000 == 0o040000:
+                m["dir"] += [(b, ino) for b in data]
+            inodes[ino] = mode
+        m["itable"] = sorted(itable)
+        m["inodes"] = inodes
+        return m
+
+
+# --- damage -------------------------------------------------------------
+
+NASTY32 = [0, 1, 2, 3, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe]
+
+
+def nasty(rng, orig, size=4, img=None):
+    c = rng.random()
+    top = (1 << (8 * size)) - 1
+    if c < 0.25:
+        return rng.choice([v & top for v in NASTY32] + [top])
+    if c < 0.45:
+        return (orig + rng.choice([-1, 1, 2, -2, 16, 4096])) & top
+    if c < 0.6 and img is not None:
+        # a block number somewhere interesting
+        s = img.s
+        return rng.choice([0, 1, s["s_inode_table_start"], s["s_journal_start"], s["s_data_start"] - 1,
+                           s["s_data_start"], s["s_blocks_count"] - 1, s["s_blocks_count"],
+                           s["s_blocks_count"] + 1]) & top
+    if c < 0.75:
+        return orig ^ (1 << rng.randrange(8 * size))
+    return rng.getrandbits(8 * size)
+
+
+def raw_damage(rng, blk):
+    """Damage without resealing: checksums (where there are some) break."""
+    b = bytearray(blk)
+    c = rng.random()
+    if c < 0.35:
+        n = rng.randint(1, 8)
+        for _ in range(n):
+            o = rng.randrange(len(b))
+            b[o] ^= 1 << rng.randrange(8)
+        return b, f"{n} bit flips"
+    if c < 0.7:
+        o = rng.randrange(len(b) - 16)
+        n = rng.randint(1, 16)
+        b[o:o + n] = rng.randbytes(n)
+        return b, f"{n} random bytes at {o}"
+    if c < 0.85:
+        return bytearray(len(b)), "zeroed"
+    return bytearray(rng.randbytes(len(b))), "random block"
+
+
+INODE_FIELDS = [  # name, offset, size
+    ("i_mode", 0, 2), ("i_links_count", 2, 2), ("i_uid", 4, 4), ("i_flags", 12, 4), ("i_size", 16, 8),
+    ("i_blocks", 24, 8), ("i_mtime_nsec", 68, 4), ("i_generation", 80, 4), ("i_rdev", 84, 4),
+    ("i_xattr_block", 148, 4), ("i_dir_depth", 152, 4), ("i_orphan_next", 156, 4),
+    ("i_vector_dim", 160, 4), ("i_parent", 164, 4), ("i_reserved", 168, 4),
+] + [(f"i_block[{i}]", 88 + 4 * i, 4) for i in range(15)]
+
+
+def seal_inode(raw, ino):
+    raw[252:256] = b"\0\0\0\0"
+    struct.pack_into("<I", raw, 252, crc32c(struct.pack("<I", ino) + bytes(raw)))
+
+
+def seal_dir(blk, ino):
+    struct.pack_into("<I", blk, 4088, 0x4c494154)
+    struct.pack_into("<I", blk, 4092, crc32c(struct.pack("<I", ino) + bytes(blk[:4088])))
+
+
+def seal_graph(blk, idx):
+    struct.pack_into("<I", blk, 4092, idx ^ 0x47485856)
+    struct.pack_into("<I", blk, 4088, crc32c(bytes(blk[:4088]) + bytes(blk[4092:4096])))
+
+
+def dir_entries(blk):
+    out, o = [], 0
+    while o + 8 <= 4088:
+        rl = struct.unpack_from("<H", blk, o + 4)[0]
+        out.append(o)
+        if rl < 8 or rl % 4:
+            break
+        o += rl
+    return out
+
+
+def damage(src, dst, seed, img=None, m=None):
+    rng = random.Random(seed)
+    img = img or Image(src)
+    m = m or img.map()
+    s = img.s
+    # weights per kind (only kinds present in the image)
+    weights = {"super": 14, "ibitmap": 8, "bbitmap": 8, "itable": 20, "dir": 16, "indirect": 10,
+               "xattr": 2, "vecstore": 8, "graph": 8, "journal": 4}
+    kinds = [k for k in weights if m[k]]
+    kind = rng.choices(kinds, [weights[k] for k in kinds])[0]
+    subprocess_copy(src, dst)
+    f = open(dst, "r+b")
+
+    def put(blkno, data, off=0):
+        f.seek(blkno * BS + off)
+        f.write(bytes(data))
+
+    reseal = rng.random() < 0.6
+    if kind == "super":
+        sb = bytearray(img.sb)
+        if reseal:
+            names = [n for n, (o, sz, el) in FIELDS.items() if n not in ("s_checksum",) and sz == el]
+            n = rng.randint(1, 2)
+            desc = []
+            for _ in range(n):
+                name = rng.choice(names)
+                o, sz, _ = FIELDS[name]
+                orig = int.from_bytes(sb[o:o + sz], "little")
+                v = nasty(rng, orig, sz, img)
+                sb[o:o + sz] = v.to_bytes(sz, "little")
+                desc.append(f"{name}={v:#x} (was {orig:#x})")
+            co = FIELDS["s_checksum"][0]
+            end = FIELDS["s_pad"][0] + 4
+            sb[co:co + 4] = b"\0\0\0\0"
+            struct.pack_into("<I", sb, co, crc32c(bytes(sb[:end])))
+            d = "resealed " + ", ".join(desc)
+        else:
+            o = rng.randrange(FIELDS["s_pad"][0] + 4)
+            sb[o] ^= 1 << rng.randrange(8)
+            d = f"unsealed bit flip at byte {o}"
+        put(0, sb)
+        return f"super: {d}"
+    if kind in ("ibitmap", "bbitmap"):
+        blkno = rng.choice(m[kind])
+        blk = bytearray(img.read(blkno))
+        c = rng.random()
+        if kind == "ibitmap" and c < 0.4:
+            # clear the bit of an in-use inode (a reserved one or a user one)
+            ino = rng.choice(list(m["inodes"]))
+            bit = ino - 1 - (blkno - s["s_inode_bitmap_start"]) * BS * 8
+            if 0 <= bit < BS * 8:
+                blk[bit // 8] &= ~(1 << bit % 8) & 0xFF
+            put(blkno, blk)
+            return f"{kind}: block {blkno}: in-use inode {ino} marked free"
+        if kind == "bbitmap" and c < 0.4:
+            used = [b for b, *_ in m["dir"] + m["indirect"] + m["vecstore"] + m["graph"]] + [0, s["s_inode_table_start"]]
+            b = rng.choice(used)
+            bit = b - (blkno - s["s_block_bitmap_start"]) * BS * 8
+            if 0 <= bit < BS * 8:
+                blk[bit // 8] &= ~(1 << bit % 8) & 0xFF
+            put(blkno, blk)
+            return f"{kind}: block {blkno}: in-use block {b} marked free"
+        if c < 0.6:
+            o = rng.randrange(BS)
+            blk[o] = 0xFF
+            put(blkno, blk)
+            return f"{kind}: block {blkno}: byte {o} all set"
+        blk, d = raw_damage(rng, blk)
+        put(blkno, blk)
+        return f"{kind}: block {blkno}: {d}"
+    if kind == "itable":
+        ino = rng.choice([i for i in m["inodes"]])
+        blkno, off, raw = img.inode(ino)
+        raw = bytearray(raw)
+        if reseal:
+            name, o, sz = rng.choice(INODE_FIELDS)
+            orig = int.from_bytes(raw[o:o + sz], "little")
+            if name == "i_mode" and rng.random() < 0.5:
+                v = (orig & 0o7777) | rng.choice([0, 0o010000, 0o020000, 0o040000, 0o100000, 0o120000, 0o170000, 0o050000])
+            else:
+                v = nasty(rng, orig, sz, img)
+            raw[o:o + sz] = v.to_bytes(sz, "little")
+            seal_inode(raw, ino)
+            put(blkno, raw, off)
+            return f"itable: inode {ino} (mode {m['inodes'][ino]:o}) resealed {name}={v:#x} (was {orig:#x})"
+        if rng.random() < 0.2:
+            blk, d = raw_damage(rng, img.read(blkno))
+            put(blkno, blk)
+            return f"itable: block {blkno} (inode {ino} among others): {d}"
+        raw, d = raw_damage(rng, raw)
+        put(blkno, raw, off)
+        return f"itable: inode {ino} (mode {m['inodes'][ino]:o}) unsealed: {d}"
+    if kind == "dir":
+        blkno, ino = rng.choice(m["dir"])
+        blk = bytearray(img.read(blkno))
+        if reseal:
+            ents = dir_entries(blk)
+            o = rng.choice(ents)
+            which = rng.choice(["d_ino", "d_rec_len", "d_name_len", "d_file_type", "name", "dx"])
+            if which == "d_ino":
+                orig = u32(blk, o)
+                v = rng.choice([0, 1, 2, 3, 4, 5, 10, s["s_inodes_count"], s["s_inodes_count"] + 1,
+                                0xffffffff, rng.choice(list(m["inodes"])), rng.randrange(1, s["s_inodes_count"])])
+                struct.pack_into("<I", blk, o, v)
+            elif which == "d_rec_len":
+                orig = struct.unpack_from("<H", blk, o + 4)[0]
+                v = nasty(rng, orig, 2) & 0xffff
+                struct.pack_into("<H", blk, o + 4, v)
+            elif which == "d_name_len":
+                orig = blk[o + 6]
+                v = rng.choice([0, 255, orig + 1, orig + 4, rng.randrange(256)]) & 0xff
+                blk[o + 6] = v
+            elif which == "d_file_type":
+                orig = blk[o + 7]
+                v = rng.choice([0, 1, 2, 7, 8, 255])
+                blk[o + 7] = v
+            elif which == "name":
+                orig = 0
+                nl = blk[o + 6]
+                v = rng.choice([ord("/"), 0, ord(".")])
+                if nl:
+                    blk[o + 8 + rng.randrange(nl)] = v
+            else:
+                # anywhere in the block (dx root/node info lives in record slack)
+                p = rng.randrange(4088 // 4) * 4
+                orig = u32(blk, p)
+                v = nasty(rng, orig, 4, img)
+                struct.pack_into("<I", blk, p, v)
+                which = f"word at {p}"
+            seal_dir(blk, ino)
+            put(blkno, blk)
+            return f"dir: inode {ino} block {blkno}: resealed {which}={v:#x} (was {orig:#x}) in record at {o}"
+        blk, d = raw_damage(rng, blk)
+        put(blkno, blk)
+        return f"dir: inode {ino} block {blkno}: {d}"
+    if kind == "indirect":
+        blkno, ino = rng.choice(m["indirect"])
+        blk = bytearray(img.read(blkno))
+        if reseal:  # no checksum on indirect blocks: hostile pointers
+            used = [i for i in range(1024) if u32(blk, 4 * i)] or [0]
+            n = rng.randint(1, 3)
+            desc = []
+            for _ in range(n):
+                i = rng.choice(used) if rng.random() < 0.7 else rng.randrange(1024)
+                other = [b for b, *_ in m["dir"] + m["indirect"]]
+                v = rng.choice([nasty(rng, u32(blk, 4 * i), 4, img), rng.choice(other), blkno])
+                struct.pack_into("<I", blk, 4 * i, v)
+                desc.append(f"ptr[{i}]={v:#x}")
+            put(blkno, blk)
+            return f"indirect: inode {ino} block {blkno}: " + ", ".join(desc)
+        blk, d = raw_damage(rng, blk)
+        put(blkno, blk)
+        return f"indirect: inode {ino} block {blkno}: {d}"
+    if kind == "vecstore":
+        blkno, _ = rng.choice(m["vecstore"])
+        blk = bytearray(img.read(blkno))
+        rs = 16 + 4 * s["s_vector_dim"]
+        recs = [o for o in range(0, BS - rs + 1, rs) if u32(blk, o)]
+        if reseal and recs:
+            o = rng.choice(recs)
+            which = rng.choice(["vr_ino", "vr_generation", "vr_dim", "data"])
+            fo = {"vr_ino": 0, "vr_generation": 4, "vr_dim": 8}.get(which)
+            if fo is None:
+                fo = 16 + 4 * rng.randrange(s["s_vector_dim"])
+                v = rng.choice([0x7fc00000, 0x7f800000, 0xff800000, 0x7f7fffff])  # NaN, Inf, -Inf, FLT_MAX
+            else:
+                v = nasty(rng, u32(blk, o + fo), 4, img)
+            orig = u32(blk, o + fo)
+            struct.pack_into("<I", blk, o + fo, v)
+            struct.pack_into("<I", blk, o + 12, 0)
+            struct.pack_into("<I", blk, o + 12, crc32c(bytes(blk[o:o + rs])))
+            put(blkno, blk)
+            return f"vecstore: block {blkno} record at {o}: resealed {which}={v:#x} (was {orig:#x})"
+        blk, d = raw_damage(rng, blk)
+        put(blkno, blk)
+        return f"vecstore: block {blkno}: {d}"
+    if kind == "graph":
+        blkno, _, idx = rng.choice(m["graph"])
+        blk = bytearray(img.read(blkno))
+        if reseal:
+            n = rng.randint(1, 3)
+            desc = []
+            for _ in range(n):
+                w = rng.randrange(32) if idx == 0 and rng.random() < 0.7 else rng.randrange(1022)
+                orig = u32(blk, 4 * w)
+                v = nasty(rng, orig, 4)
+                struct.pack_into("<I", blk, 4 * w, v)
+                desc.append(f"word {w}={v:#x} (was {orig:#x})")
+            seal_graph(blk, idx)
+            put(blkno, blk)
+            return f"graph: block {idx} ({blkno}): resealed " + ", ".join(desc)
+        blk, d = raw_damage(rng, blk)
+        put(blkno, blk)
+        return f"graph: block {idx} ({blkno}): {d}"
+    if kind == "xattr":
+        blkno, ino = rng.choice(m["xattr"])
+        blk, d = raw_damage(rng, img.read(blkno))
+        put(blkno, blk)
+        return f"xattr: inode {ino} block {blkno}: {d}"
+    # journal superblock (big-endian jbd2 fields)
+    blkno = m["journal"][0]
+    blk = bytearray(img.read(blkno))
+    if reseal:
+        o = rng.choice([0x00, 0x04, 0x0c, 0x10, 0x14, 0x18, 0x1c, 0x24, 0x28, 0x2c, 0x40])
+        orig = struct.unpack_from(">I", blk, o)[0]
+        v = nasty(rng, orig, 4)
+        struct.pack_into(">I", blk, o, v)
+        put(blkno, blk)
+        return f"journal: jbd2 superblock word at {o:#x}={v:#x} (was {orig:#x})"
+    blk, d = raw_damage(rng, blk[:1024])
+    put(blkno, blk)
+    return f"journal: jbd2 superblock {d}"
+
+
+def subprocess_copy(src, dst):
+    # sparse copy: only the allocated extents of the source
+    import subprocess
+    subprocess.run(["cp", "--sparse=always", src, dst], check=True)
+
+
+def main():
+    if len(sys.argv) >= 3 and sys.argv[1] == "map":
+        m = Image(sys.argv[2]).map()
+        m["inodes"] = list(m["inodes"])
+        print(json.dumps({k: len(v) for k, v in m.items()}))
+        return
+    if len(sys.argv) == 6 and sys.argv[1] == "damage-many":
+        src, out, seed0, n = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+        img = Image(src)
+        m = img.map()
+        for i in range(n):
+            print(i, damage(src, f"{out}/d{i}.img", seed0 + i, img, m), flush=True)
+        return
+    if len(sys.argv) == 5 and sys.argv[1] == "damage":
+        print(damage(sys.argv[2], sys.argv[3], int(sys.argv[4])))
+        return
+    sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
