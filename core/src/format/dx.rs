@@ -672,8 +672,47 @@ pub fn leaf_sort(p: &Path, leaf: &[u8], slots: &mut [Slot]) -> Result<usize> {
     for s in used.iter_mut() {
         s.pos = key_pos(s.pos);
     }
-    used.sort_unstable_by_key(|s| (s.pos, s.rec_offset));
+    sort_slots(used, |s| (s.pos, s.rec_offset));
     Ok(n)
+}
+
+/// Heapsort of `v` by `key`: `core`'s sorts keep a panic path (on an
+/// inconsistent order), which the kernel object must not contain; every
+/// access here is checked.
+fn sort_slots<K: Ord>(v: &mut [Slot], key: impl Fn(&Slot) -> K) {
+    fn swap(v: &mut [Slot], a: usize, b: usize) {
+        if let (Some(x), Some(y)) = (v.get(a).copied(), v.get(b).copied()) {
+            if let Some(s) = v.get_mut(a) {
+                *s = y;
+            }
+            if let Some(s) = v.get_mut(b) {
+                *s = x;
+            }
+        }
+    }
+    let sift = |v: &mut [Slot], mut root: usize, end: usize| loop {
+        let mut child = 2 * root + 1;
+        if child >= end {
+            return;
+        }
+        let k = |i: usize| v.get(i).map(&key);
+        if child + 1 < end && k(child) < k(child + 1) {
+            child += 1;
+        }
+        if k(root) >= k(child) {
+            return;
+        }
+        swap(v, root, child);
+        root = child;
+    };
+    let n = v.len();
+    for start in (0..n / 2).rev() {
+        sift(v, start, n);
+    }
+    for end in (1..n).rev() {
+        swap(v, 0, end);
+        sift(v, 0, end);
+    }
 }
 
 /// Hash every used record of `block` into `slots` (pos = key), skipping
@@ -800,8 +839,12 @@ fn compact(block: &mut [u8], dir_ino: u32, by_off: &[Slot]) -> Result<()> {
         if off < dst || off + HDR + name_len > USABLE {
             return Err(Error::Corrupt);
         }
-        // Moving down (dst <= off): later records are not overwritten.
-        block.copy_within(off..off + HDR + name_len, dst);
+        // Moving down (dst <= off), front to back: later records are not
+        // overwritten. Byte by byte with checked access (no panic path).
+        for i in 0..HDR + name_len {
+            let b = byte(block, off + i)?;
+            put8(block, dst + i, b)?;
+        }
         put16(block, dst + 4, need as u16)?;
         if let Some(tail) = block.get_mut(dst + HDR + name_len..dst + need) {
             tail.fill(0);
@@ -840,7 +883,7 @@ fn choose_split(slots: &[Slot], lens: impl Fn(&Slot) -> usize) -> Result<(usize,
         }
         acc += lens(s);
     }
-    let m = m.clamp(1, n - 1);
+    let m = m.max(1).min(n - 1);
     let s = slots.get(m).ok_or(Error::Corrupt)?.pos;
     let below = slots.get(m - 1).ok_or(Error::Corrupt)?.pos;
     Ok((m, s, below == s))
@@ -917,10 +960,10 @@ pub fn split_add(p: &mut Path, b: &mut SplitBufs<'_, '_>, name: &[u8], ino: u32,
     let slot = b.slots.get_mut(n).ok_or(Error::ResourceExhausted)?;
     *slot = Slot { pos: key, rec_offset: u32::MAX, flags: NEW };
     let all = b.slots.get_mut(..n + 1).ok_or(Error::ResourceExhausted)?;
-    all.sort_unstable_by_key(|s| (s.pos, s.rec_offset));
+    sort_slots(all, |s| (s.pos, s.rec_offset));
     let leaf_ro: &[u8] = b.leaf;
     let (m, split_key, cont) = choose_split(all, |s| rec_need(leaf_ro, s, name.len()))?;
-    let (lower, upper) = all.split_at_mut(m);
+    let (lower, upper) = all.split_at_mut_checked(m).ok_or(Error::InvalidArgument)?;
     let new_in_upper = upper.iter().any(|s| s.flags & NEW != 0);
     {
         let fresh_leaf = b.fresh.get_mut(0).ok_or(Error::InvalidArgument)?;
@@ -980,7 +1023,7 @@ pub fn split_add(p: &mut Path, b: &mut SplitBufs<'_, '_>, name: &[u8], ino: u32,
     // 2. Compact the old leaf to the lower half, add the name there if it
     // belongs there.
     let all = b.slots.get_mut(..n + 1).ok_or(Error::InvalidArgument)?;
-    all.sort_unstable_by_key(|s| s.rec_offset);
+    sort_slots(all, |s| s.rec_offset);
     let old = all.get(..n).ok_or(Error::InvalidArgument)?; // the NEW slot sorts last (u32::MAX)
     compact(b.leaf, p.dir_ino, old)?;
     let target = if new_in_upper {
@@ -1080,7 +1123,7 @@ pub fn convert_add(
     let slot = slots.get_mut(n).ok_or(Error::ResourceExhausted)?;
     *slot = Slot { pos: key, rec_offset: u32::MAX, flags: NEW };
     let all = slots.get_mut(..n + 1).ok_or(Error::ResourceExhausted)?;
-    all.sort_unstable_by_key(|s| (s.pos, s.rec_offset));
+    sort_slots(all, |s| (s.pos, s.rec_offset));
     let b0: &[u8] = block0;
     let (m, split_key, cont) = choose_split(all, |s| rec_need(b0, s, name.len()))?;
     let mut target = 0u32;
