@@ -290,7 +290,7 @@ struct vexfs_dx_split_ctx {
 	__u32	fresh_first;			/* file block index of fresh[0]; fresh[i] is +i */
 	__u32	nfresh;				/* = vexfs_dx_split_need() */
 	struct vexfs_dx_slot *slots;		/* scratch */
-	__u32	nslots;				/* >= VEXFS_DX_LEAF_MAX_ENTRIES */
+	__u32	nslots;				/* >= VEXFS_DX_LEAF_MAX_ENTRIES + 1 */
 	__u32	pad;
 };
 
@@ -312,6 +312,7 @@ int vexfs_dx_split_add(struct vexfs_dx_path *p, struct vexfs_dx_split_ctx *s,
  * 3 blocks. Returns the leaf index (1 or 2) holding name. On error block0
  * is unchanged.
  */
+/* slots: nslots >= VEXFS_DX_LEAF_MAX_ENTRIES + 1. */
 int vexfs_dx_convert_add(__u8 *block0, __u8 *leaf1, __u8 *leaf2, __u32 len,
 			 __u32 dir_ino, const __u8 *seed /* [16] */,
 			 const __u8 *name, __u32 name_len, __u32 ino, __u32 file_type,
