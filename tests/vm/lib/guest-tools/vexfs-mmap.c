@@ -10,6 +10,8 @@
  *   vexfs-mmap pwrite FILE OFF LEN SEED   pwrite the pattern, then fdatasync
  *   vexfs-mmap pcheck FILE OFF LEN SEED   pread and compare with the pattern
  *   vexfs-mmap pzero  FILE OFF LEN        pread reads zeros
+ *   vexfs-mmap utimens PATH SEC NSEC      set atime and mtime (nanoseconds; a
+ *                                         symlink itself, not its target)
  *
  * The pattern is a function of (SEED, absolute file offset), so any
  * sub-range can be checked. OFF may be unaligned; mappings are page-aligned
@@ -24,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static uint8_t pat(uint64_t seed, uint64_t off)
@@ -56,6 +60,15 @@ int main(int argc, char **argv)
 	int zero, fd, rc = 0;
 	uint8_t *m, *buf;
 
+	if (argc == 5 && !strcmp(argv[1], "utimens")) {
+		struct timespec ts[2];
+
+		ts[0].tv_sec = ts[1].tv_sec = strtoll(argv[3], NULL, 0);
+		ts[0].tv_nsec = ts[1].tv_nsec = strtol(argv[4], NULL, 0);
+		if (utimensat(AT_FDCWD, argv[2], ts, AT_SYMLINK_NOFOLLOW))
+			return die(argv[2]);
+		return 0;
+	}
 	if (argc < 5)
 		goto usage;
 	cmd = argv[1];
@@ -137,6 +150,7 @@ int main(int argc, char **argv)
 		return die("close");
 	return rc;
 usage:
-	fprintf(stderr, "usage: vexfs-mmap mwrite|mcheck|pwrite|pcheck FILE OFF LEN SEED | mzero|pzero FILE OFF LEN\n");
+	fprintf(stderr, "usage: vexfs-mmap mwrite|mcheck|pwrite|pcheck FILE OFF LEN SEED | mzero|pzero FILE OFF LEN"
+			" | utimens PATH SEC NSEC\n");
 	return 2;
 }
