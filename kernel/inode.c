@@ -489,9 +489,10 @@ free_self:
 
 /*
  * Free every block at or beyond file block keep, in bounded steps, each in
- * the current journal handle (restarted between steps when full).
+ * the current journal handle (restarted between steps when full, if
+ * may_restart: only where the caller holds no lock and no nested handle).
  */
-static int vexfs_free_blocks_from(struct inode *inode, u64 keep)
+int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart)
 {
 	static const u64 tree_base[3] = {
 		VEXFS_NDIR_BLOCKS,
@@ -502,7 +503,8 @@ static int vexfs_free_blocks_from(struct inode *inode, u64 keep)
 	int budget, i, err;
 
 	do {
-		err = vexfs_journal_ensure_restart(inode->i_sb, VEXFS_CREDITS_TRUNCATE);
+		err = may_restart ? vexfs_journal_ensure_restart(inode->i_sb, VEXFS_CREDITS_TRUNCATE)
+				  : vexfs_journal_ensure(inode->i_sb, VEXFS_CREDITS_TRUNCATE);
 		if (err)
 			return err;
 		budget = VEXFS_TRUNCATE_STEP;
@@ -543,7 +545,7 @@ static int vexfs_truncate(struct inode *inode, loff_t size)
 	if (!err) {
 		vexfs_journal_order_data(inode, size, VEXFS_BLOCK_SIZE);
 		truncate_setsize(inode, size);
-		err = vexfs_free_blocks_from(inode, DIV_ROUND_UP_ULL(size, VEXFS_BLOCK_SIZE));
+		err = vexfs_truncate_blocks(inode, DIV_ROUND_UP_ULL(size, VEXFS_BLOCK_SIZE), true);
 		inode->i_mtime = inode->i_ctime = current_time(inode);
 		mark_inode_dirty(inode);
 	}
@@ -615,7 +617,7 @@ void vexfs_evict_inode(struct inode *inode)
 	if (drop) {
 		inode->i_size = 0;
 		if (!(VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_INLINE_SYMLINK))
-			vexfs_free_blocks_from(inode, 0);
+			vexfs_truncate_blocks(inode, 0, true);
 		vexfs_update_inode(inode, inode_needs_sync(inode), true);
 	}
 	invalidate_inode_buffers(inode);
@@ -694,7 +696,7 @@ static void vexfs_write_failed(struct address_space *mapping, loff_t to)
 
 	if (to > inode->i_size) {
 		truncate_pagecache(inode, inode->i_size);
-		vexfs_free_blocks_from(inode, DIV_ROUND_UP_ULL(inode->i_size, VEXFS_BLOCK_SIZE));
+		vexfs_truncate_blocks(inode, DIV_ROUND_UP_ULL(inode->i_size, VEXFS_BLOCK_SIZE), false);
 	}
 }
 

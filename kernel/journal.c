@@ -213,6 +213,9 @@ int vexfs_journal_ensure_restart(struct super_block *sb, int credits)
 	err = jbd2_journal_extend(handle, credits, credits);
 	if (err <= 0)
 		return err;
+	/* A nested handle belongs to an outer operation: never restart it. */
+	if (handle->h_ref > 1)
+		return -ENOSPC;
 	return jbd2__journal_restart(handle, credits, credits, GFP_NOFS);
 }
 

@@ -135,6 +135,7 @@ void vexfs_dirty_inode(struct inode *inode, int flags);
 void vexfs_evict_inode(struct inode *inode);
 int vexfs_get_block(struct inode *inode, sector_t iblock,
 		    struct buffer_head *bh_result, int create);
+int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart);
 void vexfs_set_inode_ops(struct inode *inode);
 int vexfs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 		  struct iattr *attr);

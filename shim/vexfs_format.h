@@ -18,10 +18,13 @@
  *
  * Layout (docs/FORMAT.md has the diagram):
  *   block 0                       superblock
+ *   [journal_start = 1,  +n)      jbd2 journal (contiguous, external to any inode;
+ *                                 first, because jbd2 numbers a device journal's
+ *                                 blocks absolutely and sizes transactions from
+ *                                 the log's end block)
  *   [inode_bitmap_start, +n)      inode bitmap, one bit per inode (bit 0 = ino 1)
  *   [block_bitmap_start, +n)      block bitmap, one bit per block of the volume
  *   [inode_table_start,  +n)      inode table, VEXFS_INODE_SIZE bytes per inode
- *   [journal_start,      +n)      jbd2 journal (contiguous, external to any inode)
  *   [data_start, blocks_count)    data, directory, indirect, vector-store blocks
  */
 #ifndef _VEXFS_FORMAT_H

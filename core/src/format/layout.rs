@@ -58,14 +58,18 @@ pub fn plan(p: &MkfsParams) -> Result<vexfs_super_block> {
     if journal < VEXFS_MIN_JOURNAL_BLOCKS as u64 {
         return Err(Error::InvalidArgument);
     }
-    let ib_start = 1u64;
+    // The journal comes first, right after the superblock: jbd2 addresses a
+    // device journal by absolute block number and sizes its transactions
+    // from the log's end block (a quarter of it), so the log must start
+    // near block 0 (see core/src/format/journal.rs).
+    let j_start = 1u64;
+    let ib_start = j_start + journal;
     let ib_len = bitmap_blocks(inodes);
     let bb_start = ib_start + ib_len;
     let bb_len = bitmap_blocks(blocks);
     let it_start = bb_start + bb_len;
     let it_len = inode_table_blocks(inodes);
-    let j_start = it_start + it_len;
-    let data_start = j_start + journal;
+    let data_start = it_start + it_len;
     // Leave at least 32 data blocks, or the volume is useless.
     if data_start + 32 > blocks {
         return Err(Error::NoSpace);

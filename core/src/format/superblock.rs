@@ -136,10 +136,16 @@ pub fn validate(block: &[u8], dev_blocks: u64, msg: &mut impl Write) -> Result<G
             return Err(Error::Corrupt);
         }
     }
-    let end = check_region("inode bitmap", ib_start, ib_len, 1, blocks, msg)?;
+    // Order: superblock, journal (at block 1 when there is one), inode
+    // bitmap, block bitmap, inode table, data.
+    if j_len != 0 && j_start != 1 {
+        explain!(msg, "journal starts at block {j_start}; it must follow the superblock (block 1)");
+        return Err(Error::Corrupt);
+    }
+    let end = check_region("journal", j_start.max(1), j_len, 1, blocks, msg)?;
+    let end = check_region("inode bitmap", ib_start, ib_len, end, blocks, msg)?;
     let end = check_region("block bitmap", bb_start, bb_len, end, blocks, msg)?;
     let end = check_region("inode table", it_start, it_len, end, blocks, msg)?;
-    let end = check_region("journal", j_start, j_len, end, blocks, msg)?;
     if data_start < end || data_start >= blocks {
         explain!(msg, "data area start {data_start} overlaps metadata (ends at {end}) or the volume end {blocks}");
         return Err(Error::Corrupt);

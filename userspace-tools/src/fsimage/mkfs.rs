@@ -203,7 +203,8 @@ pub fn make(img: &Image, o: &MkfsOptions) -> Result<MkfsSummary, String> {
     // stale journal block must never look like a log record.
     let zero_journal = g.journal_blocks.min(16) as u64;
     img.zero_blocks(0, 1).map_err(|e| io("superblock", e))?;
-    img.zero_blocks(g.inode_bitmap_start as u64, (g.journal_start - g.inode_bitmap_start) as u64 + zero_journal)
+    img.zero_blocks(g.journal_start as u64, zero_journal).map_err(|e| io("journal", e))?;
+    img.zero_blocks(g.inode_bitmap_start as u64, (g.data_start - g.inode_bitmap_start) as u64)
         .map_err(|e| io("metadata regions", e))?;
 
     // Inode bitmap: reserved inodes 1..FIRST_INO are in use (the vector
