@@ -52,6 +52,8 @@ for kind in failslab fail_page_alloc fail_make_request; do
     mkfs.vexfs -q --dim 4 /dev/$dev || { echo "FI-ROUND $kind $r: mkfs failed"; exit 1; }
     mount -t vexfs /dev/$dev /mnt || { echo "FI-ROUND $kind $r: mount failed"; exit 1; }
     mkdir /mnt/base && echo base > /mnt/base/keep && vexctl set /mnt/base/keep --vector 1,1,1,1 >/dev/null
+    # Durable before the faults start: it must survive whatever they do.
+    sync
     if [ $kind = fail_make_request ]; then
       setup $kind $prob N
       echo 1 > /sys/block/$dev/make-it-fail
