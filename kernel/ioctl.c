@@ -60,7 +60,10 @@ static int vexfs_check_dim(struct vexfs_vindex *vi, u32 dim)
 	return dim == vi->dim ? 0 : -EINVAL;
 }
 
-/* Set a vector on inode: the caller needs write permission on it. */
+/*
+ * Set (bits) or remove (bits == NULL) inode's vector: the caller needs
+ * write permission on the file, as for its data.
+ */
 static int vexfs_set_vector_checked(struct file *file, struct inode *inode, const u32 *bits, u32 dim)
 {
 	int err;
@@ -74,7 +77,10 @@ static int vexfs_set_vector_checked(struct file *file, struct inode *inode, cons
 	if (err)
 		return err;
 	inode_lock(inode);
-	err = inode->i_nlink ? vexfs_vector_set(inode, bits, dim) : -ENOENT;
+	if (!bits)
+		err = vexfs_vector_remove(inode);
+	else
+		err = inode->i_nlink ? vexfs_vector_set(inode, bits, dim) : -ENOENT;
 	inode_unlock(inode);
 	mnt_drop_write_file(file);
 	return err;
@@ -126,19 +132,7 @@ static long vexfs_ioc_vector(struct file *file, unsigned int cmd, void __user *u
 		kvfree(bits);
 		return err;
 	case VEXFS_IOC_DEL_VECTOR:
-		if (!S_ISREG(inode->i_mode))
-			return -EINVAL;
-		err = inode_permission(file_mnt_user_ns(file), inode, MAY_WRITE);
-		if (err)
-			return err;
-		err = mnt_want_write_file(file);
-		if (err)
-			return err;
-		inode_lock(inode);
-		err = vexfs_vector_remove(inode);
-		inode_unlock(inode);
-		mnt_drop_write_file(file);
-		return err;
+		return vexfs_set_vector_checked(file, inode, NULL, 0);
 	}
 	return -ENOTTY;
 }
