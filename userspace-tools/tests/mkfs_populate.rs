@@ -144,6 +144,22 @@ fn populate_tree_and_vectors_fsck_clean() {
         check("docs/a.txt", &vector_of(0, dim as usize));
         check("docs/deep/er/b.txt", &vector_of(1, dim as usize));
         check("many/file-0297-with-a-longish-name.txt", &vector_of(307, dim as usize));
+        // The HNSW graph (inode 4): every vector a node keyed by its inode,
+        // stamped with the vector generation, as the kernel loads it.
+        let gi = fs.read_inode(VEXFS_GRAPH_INO).unwrap().expect("graph inode");
+        let mut words: Vec<u32> = Vec::new();
+        let gdata = read_all(&fs, &gi);
+        for (b, blk) in gdata.chunks_exact(BLOCK_SIZE).enumerate() {
+            words.resize((b + 1) * 1024, 0);
+            vexfs_core::hnsw::decode_block(blk, b, &mut words).unwrap();
+        }
+        let g = vexfs_core::hnsw::Graph::open(&mut words).unwrap();
+        assert_eq!(g.len(), 103);
+        assert_eq!(g.generation(), fs.geom.vector_generation);
+        assert_eq!(fs.geom.graph_generation, fs.geom.vector_generation);
+        assert_eq!((g.params().dim, g.params().metric, g.params().m), (dim, VEXFS_METRIC_COSINE, fs.geom.hnsw_m));
+        let a_ino = resolve(&fs, "docs/a.txt");
+        assert!((0..g.capacity()).any(|s| g.node_key(s) == Some(a_ino as u64)));
         let unflagged = fs.read_inode(resolve(&fs, "many/file-0001-with-a-longish-name.txt")).unwrap().unwrap();
         assert_eq!((unflagged.flags & VEXFS_INODE_FL_HAS_VECTOR, unflagged.vector_dim), (0, 0));
     }
@@ -162,6 +178,17 @@ fn populate_without_manifest_and_refusals() {
     assert_eq!(code, 0, "{out}");
     let fs = open_fs(&img);
     assert!(fs.read_inode(VEXFS_VECSTORE_INO).unwrap().is_none());
+    drop(fs);
+    // --no-graph: records and flags, no graph (the kernel builds it at mount).
+    std::fs::write(d.path().join("one.jsonl"), r#"{"path": "docs/a.txt", "vector": [1, 2]}"#).unwrap();
+    let (code, out) = mkfs_bin(&["--dim", "2", "-d", src.to_str().unwrap(), "--manifest",
+        d.path().join("one.jsonl").to_str().unwrap(), "--no-graph", img.to_str().unwrap()]);
+    assert!(code == 0 && out.contains("1 vectors, HNSW graph left to the kernel"), "{out}");
+    let (code, out) = fsck_bin(&img, &["-n", "-f"]);
+    assert_eq!(code, 0, "{out}");
+    let fs = open_fs(&img);
+    assert!(fs.read_inode(VEXFS_GRAPH_INO).unwrap().is_none());
+    assert!(fs.geom.vector_generation > fs.geom.graph_generation);
 
     let man = d.path().join("m.jsonl");
     let run = |man_text: &str| {

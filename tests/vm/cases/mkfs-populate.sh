@@ -115,7 +115,7 @@ grep -q 'graph valid: *yes' "$r/status.txt" || fail "graph not valid after sync:
 grep -q 'graph nodes: *240$' "$r/status.txt" || fail "graph nodes: $(cat "$r/status.txt")"
 grep -q 'vectors: *240$' "$r/status2.txt" || fail "after +1 vector, -1 unlink: $(cat "$r/status2.txt")"
 grep -q 'ENODATA' "$r/get4.err" || fail "doc-004 (not in the manifest): $(cat "$r/get4.err")"
-grep -q '240 vectors of dimension 16, graph rebuilding' "$r/mount1.txt" || fail "first mount: $(cat "$r/mount1.txt")"
+grep -q '240 vectors of dimension 16, graph loaded' "$r/mount1.txt" || fail "first mount: $(cat "$r/mount1.txt")"
 grep -q 'graph loaded' "$r/mount2.txt" || fail "second mount did not load the graph: $(cat "$r/mount2.txt")"
 
 python3 - "$WORK/add/expect.json" "$r" <<'PY' || fail "vectors or search results differ from the manifest's ground truth"

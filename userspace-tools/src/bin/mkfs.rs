@@ -24,7 +24,8 @@ Populating (like mke2fs -d): `-d DIR` copies the tree under DIR (directories, fi
 hard links, FIFOs, devices; modes, owners and times) into the new filesystem; `--manifest M.jsonl` \
 attaches vectors, one JSON line {\"path\": \"a/b.txt\", \"vector\": [...]} per file, paths relative \
 to DIR (the format of `vexctl import --manifest` and `vexctl embed`). The HNSW graph is built by \
-the kernel at the first mount (exact search serves meanwhile; `vexctl rebuild` waits for it).\n\n\
+mkfs.vexfs (the volume's M, ef_construction and metric) and loaded by the kernel at mount; with \
+--no-graph the kernel builds it in the background at the first mount (exact search serves meanwhile).\n\n\
 Examples:\n  mkfs.vexfs --dim 384 --metric cosine vexfs.img 1G\n  \
 mkfs.vexfs --dim 384 --metric cosine -d corpus/ --manifest vectors.jsonl corpus.img 256M\n\n\
 Exit status: 0 success, 1 target refused or I/O error, 2 usage error."
@@ -57,6 +58,9 @@ struct Args {
     /// With -d: JSON lines {"path": ..., "vector": [...]}, paths relative to DIR
     #[arg(long, value_name = "M.jsonl", requires = "root_directory")]
     manifest: Option<PathBuf>,
+    /// With --manifest: leave the HNSW graph to the kernel (built at the first mount)
+    #[arg(long, requires = "manifest")]
+    no_graph: bool,
     /// Quiet: print nothing on success
     #[arg(short = 'q', long)]
     quiet: bool,
@@ -131,7 +135,7 @@ fn run(a: &Args) -> Result<(), String> {
     let populated = match &a.root_directory {
         Some(d) => {
             let mut fs = Fs::open(img).map_err(|e| format!("{t}: reopening the new filesystem: {e}"))?;
-            let p = populate::populate(&mut fs, d, &manifest)
+            let p = populate::populate(&mut fs, d, &manifest, !a.no_graph)
                 .map_err(|e| format!("{t}: populating from {}: {e}", d.display()))?;
             Some(p)
         }
@@ -156,8 +160,9 @@ fn run(a: &Args) -> Result<(), String> {
         println!("  UUID {}{}", mkfs::format_uuid(&s.uuid), if a.label.is_empty() { String::new() } else { format!(", label '{}'", a.label) });
         if let (Some(p), Some(d)) = (&populated, &a.root_directory) {
             println!(
-                "  populated from {}: {} directories, {} files ({} bytes), {} symlinks, {} hard links, {} special files; {} vectors",
-                d.display(), p.dirs, p.files, p.bytes, p.symlinks, p.hard_links, p.specials, p.vectors
+                "  populated from {}: {} directories, {} files ({} bytes), {} symlinks, {} hard links, {} special files; {} vectors, HNSW graph {}",
+                d.display(), p.dirs, p.files, p.bytes, p.symlinks, p.hard_links, p.specials, p.vectors,
+                if p.graph_nodes > 0 { format!("of {} nodes", p.graph_nodes) } else { "left to the kernel".into() }
             );
             println!("  now free: {} blocks, {} inodes", p.free_blocks, p.free_inodes);
         }
