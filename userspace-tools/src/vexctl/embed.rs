@@ -1,0 +1,207 @@
+//! `vexctl embed`: text to vectors with a sentence-embedding model on the
+//! host (see `crate::embed`). Without the cargo feature `embed` the command
+//! exists but says how to get it.
+use std::path::PathBuf;
+
+use super::errors::Error;
+
+type Res<T> = Result<T, Error>;
+
+/// The parsed arguments of `vexctl embed`.
+#[derive(Debug, Clone)]
+pub struct EmbedArgs {
+    pub model: Option<PathBuf>,
+    pub text: Vec<String>,
+    pub dir: Option<PathBuf>,
+    pub manifest: Option<PathBuf>,
+    pub path_prefix: Option<String>,
+    pub cache: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+    pub batch: usize,
+}
+
+#[cfg(not(feature = "embed"))]
+pub fn run(_a: EmbedArgs) -> Res<()> {
+    Err(Error::bare(
+        "embed: this vexctl was built without the embedding model runtime; build one with \
+         `cargo build --release -p vexfs-tools --features embed --bin vexctl` (host builds)",
+    ))
+}
+
+#[cfg(feature = "embed")]
+pub use imp::run;
+
+#[cfg(feature = "embed")]
+mod imp {
+    use std::io::{BufWriter, IsTerminal, Write};
+    use std::path::{Path, PathBuf};
+    use std::time::Instant;
+
+    use super::super::vecfile::{encode_fvecs, encode_npy, VecFormat};
+    use super::{EmbedArgs, Error, Res};
+    use crate::embed::{cache_key, model_dir, Embedder};
+
+    fn load(a: &EmbedArgs) -> Res<Embedder> {
+        let dir = model_dir(a.model.as_deref()).map_err(|m| Error::new("embed", m))?;
+        Embedder::load(&dir).map_err(|m| Error::new("embed", m))
+    }
+
+    pub fn run(a: EmbedArgs) -> Res<()> {
+        match (&a.dir, &a.manifest) {
+            (Some(d), Some(m)) => embed_dir(&a, d, m),
+            _ => embed_texts(&a),
+        }
+    }
+
+    fn json_array(v: &[f32]) -> String {
+        serde_json::Value::from(v.iter().map(|&x| x as f64).collect::<Vec<_>>()).to_string()
+    }
+
+    fn embed_texts(a: &EmbedArgs) -> Res<()> {
+        let e = load(a)?;
+        let texts: Vec<&str> = a.text.iter().map(|s| s.as_str()).collect();
+        let vecs = e.embed_all(&texts, a.batch, |_| {}).map_err(|m| Error::new("embed", m))?;
+        let Some(out) = &a.out else {
+            if vecs.len() == 1 {
+                println!("{}", json_array(&vecs[0]));
+            } else {
+                let rows: Vec<String> = vecs.iter().map(|v| json_array(v)).collect();
+                println!("[{}]", rows.join(", "));
+            }
+            return Ok(());
+        };
+        let name = out.display().to_string();
+        let fmt = VecFormat::from_path(out).map_err(|m| Error::new(&name, m))?;
+        let bytes = match fmt {
+            VecFormat::F32 if vecs.len() == 1 => vecs[0].iter().flat_map(|x| x.to_le_bytes()).collect(),
+            VecFormat::F32 => {
+                return Err(Error::new(&name, "a .f32 file holds one vector: use .npy, .json or .fvecs for several texts"))
+            }
+            VecFormat::Fvecs => encode_fvecs(&vecs),
+            VecFormat::Npy if vecs.len() == 1 => encode_npy(&vecs[0], &[e.dim]),
+            VecFormat::Npy => encode_npy(&vecs.concat(), &[vecs.len(), e.dim]),
+            VecFormat::Json if vecs.len() == 1 => format!("{}\n", json_array(&vecs[0])).into_bytes(),
+            VecFormat::Json => {
+                let rows: Vec<String> = vecs.iter().map(|v| json_array(v)).collect();
+                format!("[{}]\n", rows.join(", ")).into_bytes()
+            }
+        };
+        std::fs::write(out, bytes).map_err(|x| Error::io(&name, &x))
+    }
+
+    /// Every non-empty regular file under `root`, sorted, as (relative path, path).
+    fn walk(root: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) -> Res<()> {
+        let name = root.display().to_string();
+        let mut entries: Vec<_> = std::fs::read_dir(root)
+            .map_err(|e| Error::io(&name, &e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| Error::io(&name, &e))?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let p = e.path();
+            let r = if rel.is_empty() {
+                e.file_name().to_string_lossy().into_owned()
+            } else {
+                format!("{rel}/{}", e.file_name().to_string_lossy())
+            };
+            let ft = e.file_type().map_err(|x| Error::io(p.display(), &x))?;
+            if ft.is_dir() {
+                walk(&p, &r, out)?;
+            } else if ft.is_file() && e.metadata().map(|m| m.len() > 0).unwrap_or(false) {
+                out.push((r, p));
+            }
+        }
+        Ok(())
+    }
+
+    fn cache_path(cache: &Path, key: &str) -> PathBuf {
+        cache.join(&key[..2]).join(format!("{key}.f32"))
+    }
+
+    fn cache_get(cache: &Path, key: &str, dim: usize) -> Option<Vec<f32>> {
+        let b = std::fs::read(cache_path(cache, key)).ok()?;
+        if b.len() != dim * 4 {
+            return None;
+        }
+        let v: Vec<f32> = b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        v.iter().all(|x| x.is_finite()).then_some(v)
+    }
+
+    fn cache_put(cache: &Path, key: &str, v: &[f32]) -> std::io::Result<()> {
+        let p = cache_path(cache, key);
+        std::fs::create_dir_all(p.parent().unwrap_or(cache))?;
+        let tmp = p.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())?;
+        std::fs::rename(&tmp, &p)
+    }
+
+    fn embed_dir(a: &EmbedArgs, dir: &Path, manifest: &Path) -> Res<()> {
+        let t0 = Instant::now();
+        let mut files = Vec::new();
+        walk(dir, "", &mut files)?;
+        let e = load(a)?;
+        let mut texts = Vec::with_capacity(files.len());
+        for (_, p) in &files {
+            let b = std::fs::read(p).map_err(|x| Error::io(p.display(), &x))?;
+            texts.push(String::from_utf8_lossy(&b).into_owned());
+        }
+        let keys: Vec<String> = texts.iter().map(|t| cache_key(&e.model_id, t)).collect();
+        let mut vecs: Vec<Option<Vec<f32>>> = keys
+            .iter()
+            .map(|k| a.cache.as_deref().and_then(|c| cache_get(c, k, e.dim)))
+            .collect();
+        let todo: Vec<usize> = (0..files.len()).filter(|&i| vecs[i].is_none()).collect();
+        let cached = files.len() - todo.len();
+        let t1 = Instant::now();
+        if !todo.is_empty() {
+            let tty = std::io::stderr().is_terminal();
+            let total = todo.len();
+            let step = (total / 10).max(a.batch);
+            let mut next = step;
+            let tt: Vec<&str> = todo.iter().map(|&i| texts[i].as_str()).collect();
+            let got = e
+                .embed_all(&tt, a.batch, |done| {
+                    if tty {
+                        eprint!("\rvexctl embed: {done}/{total} texts ({:.0}/s) ", done as f64 / t1.elapsed().as_secs_f64());
+                    } else if done >= next || done == total {
+                        eprintln!("vexctl embed: {done}/{total} texts ({:.1}/s)", done as f64 / t1.elapsed().as_secs_f64());
+                        next = done + step;
+                    }
+                })
+                .map_err(|m| Error::new("embed", m))?;
+            if tty {
+                eprintln!();
+            }
+            for (&i, v) in todo.iter().zip(got) {
+                if let Some(c) = &a.cache {
+                    cache_put(c, &keys[i], &v).map_err(|x| Error::io(c.display(), &x))?;
+                }
+                vecs[i] = Some(v);
+            }
+        }
+        let secs = t1.elapsed().as_secs_f64();
+        let mname = manifest.display().to_string();
+        let f = std::fs::File::create(manifest).map_err(|x| Error::io(&mname, &x))?;
+        let mut w = BufWriter::new(f);
+        for ((rel, _), v) in files.iter().zip(&vecs) {
+            let path = match &a.path_prefix {
+                Some(p) => format!("{}/{rel}", p.trim_end_matches('/')),
+                None => rel.clone(),
+            };
+            let v = v.as_deref().unwrap_or(&[]);
+            writeln!(w, "{}", serde_json::json!({ "path": path, "vector": v })).map_err(|x| Error::io(&mname, &x))?;
+        }
+        w.flush().map_err(|x| Error::io(&mname, &x))?;
+        let rate = if todo.is_empty() { String::new() } else { format!(" in {secs:.1} s, {:.1}/s", todo.len() as f64 / secs) };
+        eprintln!(
+            "vexctl embed: {} files under {}: {} embedded{rate}, {cached} from the cache; dim {}; manifest {} ({:.1} s total)",
+            files.len(),
+            dir.display(),
+            todo.len(),
+            e.dim,
+            mname,
+            t0.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+}
