@@ -333,9 +333,16 @@ static int __init vexfs_init(void)
 {
 	int err;
 
-	vexfs_inode_cachep = kmem_cache_create("vexfs_inode_cache",
+	/*
+	 * Short symlink targets live in i_data and readlink copies them to
+	 * user space straight from this cache: whitelist that field for
+	 * hardened usercopy (as ext4 does).
+	 */
+	vexfs_inode_cachep = kmem_cache_create_usercopy("vexfs_inode_cache",
 					       sizeof(struct vexfs_inode_info), 0,
 					       SLAB_RECLAIM_ACCOUNT | SLAB_MEM_SPREAD | SLAB_ACCOUNT,
+					       offsetof(struct vexfs_inode_info, i_data),
+					       sizeof_field(struct vexfs_inode_info, i_data),
 					       vexfs_inode_init_once);
 	if (!vexfs_inode_cachep)
 		return -ENOMEM;

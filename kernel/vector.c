@@ -1040,6 +1040,8 @@ static void vexfs_rebuild_worker(struct work_struct *work)
 				break;
 			built[slot] = 1;
 			done++;
+			/* An insert can take milliseconds (emulated: far more): yield. */
+			cond_resched();
 		}
 		up_read(&vi->lock);
 		if (slot >= cap || err)

@@ -39,6 +39,8 @@ fi
 if [ "$vm" = 1 ]; then
   if [ "${#cases[@]}" -eq 0 ]; then
     for c in tests/vm/cases/*.sh; do cases+=("$(basename "$c" .sh)"); done
+    # Reproducers of fixed kernel bugs stay in the suite.
+    for c in tests/vm/regress/*.sh; do [ -e "$c" ] && cases+=("regress/$(basename "$c" .sh)"); done
     cases+=(harness-selftest)
   fi
   for name in "${cases[@]}"; do
@@ -47,7 +49,12 @@ if [ "$vm" = 1 ]; then
     if [ "$name" = harness-selftest ]; then
       bash tests/vm/selftest.sh > "$log" 2>&1; rc=$?
     else
-      bash "tests/vm/cases/$name.sh" > "$log" 2>&1; rc=$?
+      case "$name" in
+        regress/*) script=tests/vm/$name.sh ;;
+        *) script=tests/vm/cases/$name.sh ;;
+      esac
+      log=$logdir/${name//\//-}.log
+      bash "$script" > "$log" 2>&1; rc=$?
     fi
     [ "$rc" -eq 0 ] || tail -n 40 "$log"
     record "$name" "$rc"
