@@ -44,7 +44,7 @@ if [ "$vm" = 1 ]; then
     cases+=(harness-selftest)
   fi
   for name in "${cases[@]}"; do
-    log=$logdir/$name.log
+    log=$logdir/${name//\//-}.log
     echo "=== VM test $name (log: $log)"
     if [ "$name" = harness-selftest ]; then
       bash tests/vm/selftest.sh > "$log" 2>&1; rc=$?
@@ -53,7 +53,6 @@ if [ "$vm" = 1 ]; then
         regress/*) script=tests/vm/$name.sh ;;
         *) script=tests/vm/cases/$name.sh ;;
       esac
-      log=$logdir/${name//\//-}.log
       bash "$script" > "$log" 2>&1; rc=$?
     fi
     [ "$rc" -eq 0 ] || tail -n 40 "$log"
