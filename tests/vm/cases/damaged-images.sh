@@ -152,10 +152,21 @@ while [ $i -lt "$n_images" ]; do
     disks+=(--disk "$WORK/d$i.img"); names+=("vd${letters[$j]}"); idx+=("$i")
     i=$((i + 1)); j=$((j + 1))
   done
-  log=$WORK/batch-$i.log rc=0
-  VEXFS_VM_QUIET=1 VEXFS_VM_LOG=$log VEXFS_VM_TIMEOUT=${VEXFS_VM_TIMEOUT:-900} \
-    "$VM_RUN" "${disks[@]}" --add "$WORK/add" "$WORK/walk.sh" "${names[@]}" > /dev/null 2>&1 || rc=$?
-  tr -d '\r' < "$log" > "$log.txt"
+  for attempt in 1 2; do
+    log=$WORK/batch-$i.log rc=0
+    VEXFS_VM_QUIET=1 VEXFS_VM_LOG=$log VEXFS_VM_TIMEOUT=${VEXFS_VM_TIMEOUT:-480} \
+      "$VM_RUN" "${disks[@]}" --add "$WORK/add" "$WORK/walk.sh" "${names[@]}" > /dev/null 2>&1 || rc=$?
+    tr -d '\r' < "$log" > "$log.txt"
+    # A guest that stalled during boot, before vexfs.ko was even loaded (seen
+    # under heavy host load: TCG soft lockup in keyring init), touched no
+    # image: boot once more. Anything after the script started counts.
+    if [ "$rc" -ne 0 ] && ! grep -q '^vexfs-vm: running' "$log.txt"; then
+      cp "$log.txt" "$keep/boot-failure-$i-$attempt.log"
+      echo "batch ending at image $i: the guest failed before the script started (exit $rc, log $keep/boot-failure-$i-$attempt.log)"
+      [ "$attempt" -eq 1 ] && continue
+    fi
+    break
+  done
   cp "$log.txt" "$keep/batch-$i.log"
   for j in "${!names[@]}"; do
     n=${names[$j]} k=${idx[$j]}

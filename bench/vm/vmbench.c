@@ -1,0 +1,214 @@
+/*
+ * vmbench: the timed parts of the in-VM benchmarks (bench/vm/ scripts), static
+ * for the guest. Times are CLOCK_MONOTONIC of the guest: under QEMU -icount
+ * they count emulated instructions (1 ns each), a stable cost measure.
+ *
+ *   vmbench seqwrite FILE MIB      write MIB MiB in 1 MiB write()s, fsync, close
+ *   vmbench seqread FILE           read FILE to the end in 1 MiB read()s
+ *   vmbench files DIR N            create N empty files, stat each, unlink each
+ *   vmbench search DIR Q.fvecs K EF ROUNDS
+ *                                  VEXFS_IOC_SEARCH (kNN) for every query, ROUNDS times
+ *   vmbench time CMD [ARGS...]     run CMD, report its elapsed time
+ *
+ * Output: "<phase> <nanoseconds> ns" lines (plus "qps" for search).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vexfs_ioctl.h"
+
+static uint64_t now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int die(const char *what)
+{
+	fprintf(stderr, "vmbench: %s: %s (errno %d)\n", what, strerror(errno), errno);
+	exit(2);
+}
+
+#define CHUNK (1u << 20)
+
+static int seqwrite(const char *file, long mib)
+{
+	char *buf = malloc(CHUNK);
+	uint64_t t0;
+	long i;
+	int fd;
+
+	if (!buf)
+		die("malloc");
+	for (i = 0; i < (long)CHUNK; i++)
+		buf[i] = (char)(i * 7 + 1);
+	t0 = now();
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		die(file);
+	for (i = 0; i < mib; i++) {
+		buf[0] = (char)i;
+		if (write(fd, buf, CHUNK) != CHUNK)
+			die("write");
+	}
+	if (fsync(fd))
+		die("fsync");
+	if (close(fd))
+		die("close");
+	printf("seqwrite %llu ns\n", (unsigned long long)(now() - t0));
+	return 0;
+}
+
+static int seqread(const char *file)
+{
+	char *buf = malloc(CHUNK);
+	uint64_t t0, total = 0;
+	ssize_t n;
+	int fd;
+
+	if (!buf)
+		die("malloc");
+	t0 = now();
+	fd = open(file, O_RDONLY);
+	if (fd < 0)
+		die(file);
+	while ((n = read(fd, buf, CHUNK)) > 0)
+		total += n;
+	if (n < 0)
+		die("read");
+	close(fd);
+	printf("seqread %llu ns (%llu bytes)\n", (unsigned long long)(now() - t0),
+	       (unsigned long long)total);
+	return 0;
+}
+
+static int files(const char *dir, long n)
+{
+	char path[4096];
+	struct stat st;
+	uint64_t t0, t1, t2, t3;
+	long i;
+	int fd;
+
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/file-%06ld", dir, i);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd < 0)
+			die(path);
+		close(fd);
+	}
+	t1 = now();
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/file-%06ld", dir, i);
+		if (stat(path, &st))
+			die(path);
+	}
+	t2 = now();
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/file-%06ld", dir, i);
+		if (unlink(path))
+			die(path);
+	}
+	t3 = now();
+	printf("create %llu ns\nstat %llu ns\nunlink %llu ns\nfiles %llu ns\n",
+	       (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1),
+	       (unsigned long long)(t3 - t2), (unsigned long long)(t3 - t0));
+	return 0;
+}
+
+static int search(const char *dir, const char *qfile, unsigned k, unsigned ef, long rounds)
+{
+	struct vexfs_ioc_search s;
+	struct vexfs_ioc_result *res = calloc(k, sizeof(*res));
+	float *q = NULL;
+	uint32_t dim = 0, d;
+	long nq = 0, r, i;
+	uint64_t t0, dt;
+	FILE *f = fopen(qfile, "rb");
+	int fd = open(dir, O_RDONLY);
+
+	if (!f || fd < 0 || !res)
+		die("open");
+	while (fread(&d, 4, 1, f) == 1) {
+		if (dim && d != dim)
+			die("fvecs: mixed dimensions");
+		dim = d;
+		q = realloc(q, (nq + 1) * dim * sizeof(float));
+		if (!q || fread(q + nq * dim, sizeof(float), dim, f) != dim)
+			die("fvecs: short record");
+		nq++;
+	}
+	fclose(f);
+	if (!nq)
+		die("no queries");
+	t0 = now();
+	for (r = 0; r < rounds; r++) {
+		for (i = 0; i < nq; i++) {
+			memset(&s, 0, sizeof(s));
+			s.size = sizeof(s);
+			s.kind = VEXFS_SEARCH_KNN;
+			s.dim = dim;
+			s.k = k;
+			s.ef = ef;
+			s.query = (uint64_t)(uintptr_t)(q + i * dim);
+			s.results = (uint64_t)(uintptr_t)res;
+			if (ioctl(fd, VEXFS_IOC_SEARCH, &s))
+				die("VEXFS_IOC_SEARCH");
+			if (s.count != k)
+				fprintf(stderr, "vmbench: query %ld: %u results\n", i, s.count);
+		}
+	}
+	dt = now() - t0;
+	printf("search %llu ns for %ld queries (k %u, ef %u)\nqps %.1f\n", (unsigned long long)dt,
+	       nq * rounds, k, ef, (double)(nq * rounds) * 1e9 / (double)dt);
+	return 0;
+}
+
+static int timecmd(char **argv)
+{
+	uint64_t t0 = now();
+	int status;
+	pid_t p = fork();
+
+	if (p < 0)
+		die("fork");
+	if (!p) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(p, &status, 0) < 0)
+		die("waitpid");
+	printf("time %llu ns\n", (unsigned long long)(now() - t0));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 4 && !strcmp(argv[1], "seqwrite"))
+		return seqwrite(argv[2], atol(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "seqread"))
+		return seqread(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "files"))
+		return files(argv[2], atol(argv[3]));
+	if (argc == 7 && !strcmp(argv[1], "search"))
+		return search(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), atol(argv[6]));
+	if (argc >= 3 && !strcmp(argv[1], "time"))
+		return timecmd(argv + 2);
+	fprintf(stderr, "usage: vmbench seqwrite FILE MIB | seqread FILE | files DIR N | "
+			"search DIR Q.fvecs K EF ROUNDS | time CMD [ARGS...]\n");
+	return 2;
+}
