@@ -50,12 +50,15 @@ void vexfs_set_inode_ops(struct inode *inode)
 }
 
 /*
- * Read inode ino. orphan: the caller (orphan recovery) expects an inode
- * with no links; anywhere else an inode without links that is reached is
- * corruption.
+ * Read inode ino. VEXFS_IGET_ORPHAN: the caller (orphan recovery) expects an
+ * inode with no links; anywhere else an inode without links that is reached
+ * is corruption. VEXFS_IGET_USER: the number came from user space (not from
+ * a directory entry), so a free or unlinked inode is simply absent (-ENOENT),
+ * not corruption.
  */
-struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, bool orphan)
+struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned int flags)
 {
+	bool orphan = flags & VEXFS_IGET_ORPHAN;
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 	struct vexfs_inode_mem im;
 	struct vexfs_inode_info *vi;
@@ -95,6 +98,10 @@ struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, bool orpha
 		im.mode = S_IFREG | 0600;
 		im.links_count = 1;
 		err = 0;
+	}
+	if ((flags & VEXFS_IGET_USER) && (err == -ENOENT || (!err && !im.links_count))) {
+		err = -ENOENT;
+		goto bad;
 	}
 	if (err == -ENOENT) {
 		/* A directory entry pointing at a free inode. */
@@ -156,7 +163,7 @@ bad:
 
 struct inode *vexfs_iget(struct super_block *sb, unsigned long ino)
 {
-	return __vexfs_iget(sb, ino, false);
+	return __vexfs_iget(sb, ino, 0);
 }
 
 static void vexfs_fill_inode_mem(struct inode *inode, struct vexfs_inode_mem *im)

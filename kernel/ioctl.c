@@ -242,7 +242,7 @@ static long vexfs_ioc_search(struct file *file, void __user *uarg)
 
 		inode = ilookup(sb, hits[i].key);
 		if (!inode) {
-			inode = vexfs_iget(sb, hits[i].key);
+			inode = __vexfs_iget(sb, hits[i].key, VEXFS_IGET_USER);
 			if (IS_ERR(inode))
 				continue;
 		}
@@ -326,9 +326,9 @@ static long vexfs_ioc_ino_path(struct file *file, void __user *uarg)
 		err = -ENOMEM;
 		goto out_free;
 	}
-	cur = vexfs_iget(sb, a.ino);
+	cur = __vexfs_iget(sb, a.ino, VEXFS_IGET_USER);
 	if (IS_ERR(cur)) {
-		err = PTR_ERR(cur) == -EUCLEAN ? -ENOENT : PTR_ERR(cur);
+		err = PTR_ERR(cur);
 		goto out_free;
 	}
 	if (a.generation && cur->i_generation != a.generation) {

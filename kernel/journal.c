@@ -67,9 +67,16 @@ int vexfs_journal_load(struct super_block *sb)
 	}
 	err = jbd2_journal_errno(journal);
 	if (err) {
-		pr_warn("vexfs (%s): the journal recorded an error (%d); run fsck.vexfs\n",
+		/*
+		 * An earlier mount aborted the journal (I/O error). Recovery
+		 * has replayed every committed transaction; clear the error
+		 * in memory and on disk (as ext4_clear_journal_err does).
+		 */
+		pr_warn("vexfs (%s): the journal recorded an error (%d) before this mount; cleared after recovery\n",
 			sb->s_id, err);
 		jbd2_journal_clear_err(journal);
+		if (!sb_rdonly(sb))
+			jbd2_journal_update_sb_errno(journal);
 	}
 	sbi->journal = journal;
 	return 0;

@@ -40,7 +40,7 @@ int vexfs_reclaim_orphans(struct super_block *sb)
 			if (!test_bit_le((ino - 1) % (VEXFS_BLOCK_SIZE * 8), map->b_data) ||
 			    raw->i_links_count || !raw->i_mode)
 				continue;
-			inode = __vexfs_iget(sb, ino, true);
+			inode = __vexfs_iget(sb, ino, VEXFS_IGET_ORPHAN);
 			if (IS_ERR(inode)) {
 				pr_warn("vexfs (%s): orphan inode %u unreadable (%ld), left for fsck\n",
 					sb->s_id, ino, PTR_ERR(inode));

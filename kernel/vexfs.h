@@ -129,7 +129,9 @@ int vexfs_reclaim_orphans(struct super_block *sb);
 /* inode.c */
 extern const struct address_space_operations vexfs_aops;
 struct inode *vexfs_iget(struct super_block *sb, unsigned long ino);
-struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, bool orphan);
+#define VEXFS_IGET_ORPHAN	0x1	/* orphan recovery: expect no links */
+#define VEXFS_IGET_USER		0x2	/* number from user space: absent, not corrupt */
+struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned int flags);
 int vexfs_write_inode(struct inode *inode, struct writeback_control *wbc);
 void vexfs_dirty_inode(struct inode *inode, int flags);
 void vexfs_evict_inode(struct inode *inode);
