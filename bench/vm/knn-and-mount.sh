@@ -111,7 +111,7 @@ VEXFS_VM_QUIET=1 VEXFS_VM_LOG=$log VEXFS_VM_TIMEOUT=${VEXFS_VM_TIMEOUT:-5400} \
 from_outdisk "$resdisk" "$WORK/res"
 krecall=$("$TESTDATA" recall --gt "$WORK/gt.jsonl" --results "$WORK/res/kernel.jsonl" -k 10 --min 0 2>&1 | tail -n 1)
 
-tr -d '\r' < "$log" | grep -E '^(KERNEL|USER|MOUNT|MOUNTMSG|MOUNTSTATUS|STATUS) ' | python3 -c '
+cat > "$WORK/report.py" <<'PY'
 import json, re, sys
 n, dim, nq, ef, rounds, small, big, krecall, outp = sys.argv[1:10]
 k = {}; user = None; mounts = {}; msgs = {}
@@ -125,11 +125,11 @@ uq = user["results"][0]["qps"]
 rec = re.search(r"([0-9.]+)", krecall.split("recall")[-1]) if "recall" in krecall else None
 L = ["kNN QPS and mount time, one VM run under QEMU -icount (guest time = emulated instructions, not real time)",
      f"kNN: {n} vectors dim {dim} (L2), {nq} queries, fastest of {rounds} passes, k 10, ef {ef}, M 16, ef_construction 200, 1 vCPU",
-     f"  ioctl VEXFS_IOC_SEARCH (kernel)      {k[\"qps\"]:10.1f} q/s (emulated)   recall@10 {krecall.strip()}",
-     f"  vexfs-bench (userspace, same core)   {uq:10.1f} q/s (emulated)   recall@10 {user[\"results\"][0][\"recall\"]}",
-     f"  kernel / userspace QPS ratio         {k[\"qps\"] / uq:10.2f}",
+     f"  ioctl VEXFS_IOC_SEARCH (kernel)      {k['qps']:10.1f} q/s (emulated)   recall@10 {krecall.strip()}",
+     f"  vexfs-bench (userspace, same core)   {uq:10.1f} q/s (emulated)   recall@10 {user['results'][0]['recall']}",
+     f"  kernel / userspace QPS ratio         {k['qps'] / uq:10.2f}",
      f"mount time (dim 16, M 8, ef_construction 40; ms of emulated time):",
-     f"  {\"\":34} {small + \" vectors\":>16} {big + \" vectors\":>16} {\"ratio\":>7}"]
+     f"  {'':34} {small + ' vectors':>16} {big + ' vectors':>16} {'ratio':>7}"]
 res = {"knn": {"kernel_qps": k["qps"], "user_qps": uq, "ratio": k["qps"] / uq, "user": user, "kernel_recall": krecall.strip()}, "mount_ns": {}}
 for ph, name in (("first", "first mount (no graph: build starts)"), ("graph-build", "background graph build (vexctl sync)"),
                  ("second", "second mount (graph loaded)"), ("third", "third mount (graph loaded)")):
@@ -139,4 +139,5 @@ for ph, name in (("first", "first mount (no graph: build starts)"), ("graph-buil
 L.append("kernel messages: " + " | ".join(f"{d} {p}: {m}" for (d, p), m in sorted(msgs.items())))
 print("\n".join(L))
 json.dump(res, open(outp, "w"), indent=1)
-' "$n" "$dim" "$nq" "$ef" "$rounds" "$small" "$big" "$krecall" "$out/knn-and-mount.json" | tee "$out/knn-and-mount.txt"
+PY
+tr -d '\r' < "$log" | grep -E '^(KERNEL|USER|MOUNT|MOUNTMSG|MOUNTSTATUS|STATUS) ' | python3 "$WORK/report.py" "$n" "$dim" "$nq" "$ef" "$rounds" "$small" "$big" "$krecall" "$out/knn-and-mount.json" | tee "$out/knn-and-mount.txt"
