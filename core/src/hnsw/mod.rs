@@ -139,26 +139,11 @@ impl<'s> Scratch<'s> {
     /// Splits caller buffers (at least [`scratch_size`]) into a scratch for
     /// graphs of at most `capacity` slots, link count `m`, ef up to `ef_max`.
     pub fn new(u32buf: &'s mut [u32], u64buf: &'s mut [u64], capacity: u32, m: u32, ef_max: u32) -> Result<Self, HnswError> {
-        if !(layout::M_MIN..=layout::M_MAX).contains(&m) || ef_max == 0 {
-            return Err(HnswError::InvalidParam("scratch: m or ef_max out of range"));
-        }
-        let need = scratch_size(capacity, m, ef_max);
-        if u32buf.len() < need.u32_words || u64buf.len() < need.u64_words {
-            return Err(HnswError::ScratchTooSmall);
-        }
-        let m0 = 2 * m as usize;
-        let batch = batch_len(m0);
-        let ef = ef_max as usize;
-        let (visited, rest) = u32buf.split_at_mut(capacity as usize);
-        let (ids, rest) = rest.split_at_mut(batch);
-        let (keys, _) = rest.split_at_mut(batch);
-        let (cand, rest) = u64buf.split_at_mut(cand_len(ef, m0));
-        let (res, rest) = rest.split_at_mut(ef + 1);
-        let (tmp, _) = rest.split_at_mut(2 * m0 + 2);
-        for v in visited.iter_mut() {
+        let s = Self::carve(u32buf, u64buf, capacity, m, ef_max, 0)?;
+        for v in s.visited.iter_mut() {
             *v = 0;
         }
-        Ok(Scratch { visited, epoch: 0, ids, keys, cand, res, tmp, ef_max: ef, dist_count: 0 })
+        Ok(s)
     }
 
     /// Like [`Scratch::new`] but keeps the visited array as it is and
@@ -170,6 +155,11 @@ impl<'s> Scratch<'s> {
         if epoch == 0 {
             return Self::new(u32buf, u64buf, capacity, m, ef_max);
         }
+        Self::carve(u32buf, u64buf, capacity, m, ef_max, epoch)
+    }
+
+    /// Check the buffer sizes and split them into the scratch's parts.
+    fn carve(u32buf: &'s mut [u32], u64buf: &'s mut [u64], capacity: u32, m: u32, ef_max: u32, epoch: u32) -> Result<Self, HnswError> {
         if !(layout::M_MIN..=layout::M_MAX).contains(&m) || ef_max == 0 {
             return Err(HnswError::InvalidParam("scratch: m or ef_max out of range"));
         }
