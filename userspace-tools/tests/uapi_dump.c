@@ -45,6 +45,7 @@ int main(void)
 	SZ(vexfs_ioc_ino_path);
 	OFF(vexfs_ioc_ino_path, size); OFF(vexfs_ioc_ino_path, path_len);
 	OFF(vexfs_ioc_ino_path, ino); OFF(vexfs_ioc_ino_path, path);
+	OFF(vexfs_ioc_ino_path, generation); OFF(vexfs_ioc_ino_path, reserved);
 
 	SZ(vexfs_ioc_config);
 	OFF(vexfs_ioc_config, size); OFF(vexfs_ioc_config, set_mask);

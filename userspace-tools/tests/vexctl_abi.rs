@@ -71,7 +71,7 @@ fn rust() -> BTreeMap<String, u64> {
         vexfs_ioc_batch_set { size, count, dim, flags, fds, vectors, done, reserved }
         vexfs_ioc_search { size, kind, dim, k, ef, flags, threshold, count, query, results, truncated, reserved }
         vexfs_ioc_result { ino, distance, generation, file_size, mtime_sec, mtime_nsec, dim }
-        vexfs_ioc_ino_path { size, path_len, ino, path }
+        vexfs_ioc_ino_path { size, path_len, ino, path, generation, reserved }
         vexfs_ioc_config { size, set_mask, sync_mode, batch_size, sync_interval_ms, ef_search, auto_rebuild, reserved }
         vexfs_ioc_status { size, flags, sync_mode, pending, last_sync_ns, graph_generation, vector_generation,
                            vectors, graph_nodes, dim, metric, hnsw_m, hnsw_ef_construction }
