@@ -10,10 +10,11 @@ sudo=""
 # Debian packages. --no-install-recommends: with recommends qemu pulls ~1.4 GB of GUI.
 # linux-image-amd64: the kernel the VM boots; linux-headers-amd64: the module build.
 # libclang-dev: bindgen; musl-tools: static tools for the VM; busybox-static: VM userland;
-# kmod/cpio/xz-utils/zstd: initramfs building; python3-venv: hnswlib for the ANN benchmark.
+# kmod/cpio/xz-utils/zstd: initramfs building; python3-venv: hnswlib for the ANN benchmark;
+# python3-numpy: Debian's python3 + numpy, staged into the VM for tests/vm/cases/python-api.sh.
 pkgs=(linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static
       libclang-dev clang musl-tools kmod cpio xz-utils zstd gzip
-      build-essential bc python3-venv python3-pip e2fsprogs util-linux)
+      build-essential bc python3-venv python3-pip python3-numpy e2fsprogs util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")

@@ -12,13 +12,19 @@ sequence of numbers)::
         print(dist, path)                              # path relative to the mount root
     vexfs.remove_vector("/mnt/docs/a.txt")
 
-Errors are :class:`OSError` with the errno the kernel returned and the file
-name set (``ENOTTY``: not a VexFS file or an old module; ``ENODATA``: no
-vector; ``EACCES``: setting needs write permission; ``EINVAL``: wrong
-dimension or NaN/Inf). Bad arguments raise :class:`ValueError`.
+Errors are :class:`VexfsError` (an :class:`OSError`) with the errno the
+kernel returned and the file name set (``ENOTTY``: not a VexFS file or an old
+module; ``ENODATA``: no vector; ``EACCES``: setting needs write permission).
+A vector or query whose length is not the filesystem's dimension is refused
+by the kernel with ``EINVAL`` and raised as :class:`DimensionError` (both a
+``VexfsError`` and a :class:`ValueError`), whose message names both lengths.
+Other bad arguments (NaN/Inf, empty vector, k out of range) raise
+:class:`ValueError` before any call.
 
 All struct layouts of the ABI live in :data:`LAYOUTS`, the request numbers in
-:data:`IOCTLS`; ``tests/test_abi.py`` checks both against a C compiler.
+:data:`IOCTLS`; ``tests/test_abi.py`` checks both against a C compiler, and
+``tests/mounted_check.py`` checks the package against a mounted VexFS in the
+test VM (``tests/vm/cases/python-api.sh``).
 """
 import array
 import ctypes
@@ -30,7 +36,7 @@ import struct
 
 __all__ = [
     "search", "search_range", "search_similar", "set_vector", "get_vector",
-    "remove_vector", "status", "sync", "LAYOUTS", "IOCTLS", "VexfsError",
+    "remove_vector", "status", "sync", "LAYOUTS", "IOCTLS", "VexfsError", "DimensionError",
 ]
 
 __version__ = "0.1.0"
@@ -190,6 +196,11 @@ class VexfsError(OSError):
     """An errno from a VexFS ioctl, with the file name."""
 
 
+class DimensionError(VexfsError, ValueError):
+    """A vector or query whose length is not the filesystem's dimension:
+    errno EINVAL from the kernel (also a ValueError)."""
+
+
 def _error(err, path):
     code = err.errno if isinstance(err, OSError) else int(err)
     msg = _HINTS.get(code) or "%s (%s)" % (os.strerror(code), _errno.errorcode.get(code, code))
@@ -289,12 +300,23 @@ def sync(path):
         _ioctl(fd, "VEXFS_IOC_SYNC", None, path)
 
 
-def _check_dim(fd, path, n, what):
-    dim = _status(fd, path)["dim"]
-    if n != dim:
-        raise ValueError("%s: %s has %d elements, this filesystem stores %d"
-                         % (os.fspath(path), what, n, dim))
-    return dim
+def _vector_ioctl(fd, path, name, arg, n, what):
+    """Issue a request that carries an n-float vector; the kernel checks n
+    against the filesystem's dimension, and an EINVAL caused by a wrong
+    dimension becomes a DimensionError that names both."""
+    try:
+        _ioctl(fd, name, arg, path)
+    except VexfsError as e:
+        if e.errno == _errno.EINVAL:
+            try:
+                dim = _status(fd, path)["dim"]
+            except OSError:
+                dim = None
+            if dim is not None and dim != n:
+                raise DimensionError(
+                    _errno.EINVAL, "%s has %d elements, this filesystem stores %d (EINVAL)"
+                    % (what, n, dim), os.fspath(path)) from None
+        raise
 
 
 def set_vector(path, vector):
@@ -302,9 +324,8 @@ def set_vector(path, vector):
     needs write permission on it."""
     buf, n = _as_f32(vector)
     with _Open(path, os.O_WRONLY) as fd:
-        _check_dim(fd, path, n, "vector")
         arg = LAYOUTS["vexfs_ioc_vector"].pack(dim=n, data=ctypes.addressof(buf))
-        _ioctl(fd, "VEXFS_IOC_SET_VECTOR", arg, path)
+        _vector_ioctl(fd, path, "VEXFS_IOC_SET_VECTOR", arg, n, "vector")
 
 
 def get_vector(path):
@@ -357,12 +378,11 @@ def _search(path, vector, kind, k, ef, threshold, exact):
     flags = VEXFS_SEARCH_F_EXACT if exact else 0
     thr = struct.unpack("<I", struct.pack("<f", threshold))[0]
     with _Open(path, os.O_RDONLY) as fd:
-        _check_dim(fd, path, n, "query")
         while True:
             results = ctypes.create_string_buffer(RL.size * k)
             arg = SL.pack(kind=kind, dim=n, k=k, ef=ef, flags=flags, threshold=thr,
                           query=ctypes.addressof(buf), results=ctypes.addressof(results))
-            _ioctl(fd, "VEXFS_IOC_SEARCH", arg, path)
+            _vector_ioctl(fd, path, "VEXFS_IOC_SEARCH", arg, n, "query")
             a = SL.unpack(arg)
             grow = kind != VEXFS_SEARCH_KNN and a["truncated"] and k < VEXFS_IOC_MAX_RESULTS
             if not grow:
