@@ -59,3 +59,4 @@ clean:
 -include bench/ann/Makefile.inc
 -include bench/vm/Makefile.inc
 -include tests/debug/Makefile.inc
+-include bench/Makefile.inc

@@ -1,0 +1,529 @@
+#!/usr/bin/env python3
+"""`make bench` bookkeeping and report (bench/Makefile.inc).
+
+  report.py --out DIR start --quick 0|1 --kver KVER ANN_N=... ANN_M=... ...
+      Removes the previous run's result files under DIR, records the start time,
+      the ANN knobs and the machine (CPU, RAM, kernel, QEMU, rustc, hnswlib, git
+      commit) in DIR/run.json.
+  report.py --out DIR mark PHASE
+      Records that PHASE finished now (wall clock) in DIR/run.json.
+  report.py --out DIR report --report REPORT.md --plot PLOT.png
+      Writes the Markdown report and the recall-vs-QPS plot from the files the
+      benchmarks wrote in this run. Every number comes from those files; a missing
+      file, a file older than the run's start, a missing phase or field is an error
+      (exit 1), never a default.
+"""
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(HERE, "ann"))
+from compare import first_at, qps_at_recall  # noqa: E402  (bench/ann/compare.py)
+
+PHASES = ["bench-ann", "bench-vm-fs", "bench-vm-knn"]
+ANN_FILES = ["ann/vexfs.json", "ann/hnswlib.json", "ann/table.txt"]
+VM_FILES = ["vm/fs-vs-ext4.json", "vm/fs-vs-ext4.txt", "vm/fs-vs-ext4.log",
+            "vm/knn-and-mount.json", "vm/knn-and-mount.txt", "vm/knn-and-mount.log"]
+
+
+class ReportError(Exception):
+    pass
+
+
+def die(msg):
+    raise ReportError(msg)
+
+
+def run(cmd):
+    """stdout of a command, or an error naming it."""
+    try:
+        p = subprocess.run(cmd, cwd=TOP, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        die(f"cannot run {' '.join(cmd)}: {e}")
+    return p.stdout.strip()
+
+
+def now_utc():
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def iso(ts):
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def cpuinfo():
+    model, procs, cores_per_pkg, pkgs = None, 0, None, set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            k, v = k.strip(), v.strip()
+            if k == "processor":
+                procs += 1
+            elif k == "model name" and model is None:
+                model = v
+            elif k == "cpu cores" and cores_per_pkg is None:
+                cores_per_pkg = int(v)
+            elif k == "physical id":
+                pkgs.add(v)
+    if not model or not procs:
+        die("no CPU model or processor count in /proc/cpuinfo")
+    return {"model": model, "logical_cpus": procs, "usable_cpus": len(os.sched_getaffinity(0)),
+            "cores_per_package": cores_per_pkg, "packages": len(pkgs) or None}
+
+
+def meminfo_kib():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1])
+    die("no MemTotal in /proc/meminfo")
+
+
+def os_release():
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return None
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def machine(kver):
+    from importlib.metadata import version
+    u = os.uname()
+    dirty = run(["git", "status", "--porcelain", "--untracked-files=no"])   # "XY path" lines
+    return {
+        "cpu": cpuinfo(),
+        "mem_total_kib": meminfo_kib(),
+        "host_kernel": f"{u.sysname} {u.release} {u.version} {u.machine}",
+        "os": os_release(),
+        "qemu": run(["qemu-system-x86_64", "--version"]).splitlines()[0],
+        "rustc": run(["rustc", "--version"]),
+        "python": sys.version.split()[0],
+        "hnswlib": version("hnswlib"),
+        "numpy": version("numpy"),
+        "guest_kernel_pkg": kver,
+        "git_commit": run(["git", "rev-parse", "HEAD"]),
+        "git_subject": run(["git", "log", "-1", "--format=%s"]),
+        "git_dirty": [l.split(None, 1)[1] for l in dirty.splitlines() if l.strip()],
+    }
+
+
+def load_run(out):
+    p = os.path.join(out, "run.json")
+    if not os.path.exists(p):
+        die(f"{p} is missing: run `make bench` (it starts with `report.py start`)")
+    with open(p) as f:
+        return json.load(f)
+
+
+def save_run(out, r):
+    p = os.path.join(out, "run.json")
+    with open(p + ".tmp", "w") as f:
+        json.dump(r, f, indent=1)
+    os.replace(p + ".tmp", p)
+
+
+def cmd_start(a):
+    os.makedirs(a.out, exist_ok=True)
+    for rel in ANN_FILES + VM_FILES + ["run.json"]:
+        p = os.path.join(a.out, rel)
+        if os.path.exists(p):
+            os.remove(p)
+    ann = {}
+    for kv in a.vars:
+        k, sep, v = kv.partition("=")
+        if not sep or not k.startswith("ANN_"):
+            die(f"start: expected ANN_NAME=VALUE, got {kv!r}")
+        ann[k] = v
+    need = ["ANN_N", "ANN_NQ", "ANN_DIM", "ANN_M", "ANN_EFC", "ANN_EF", "ANN_REPEAT", "ANN_CLOCK"]
+    missing = [k for k in need if k not in ann]
+    if missing:
+        die(f"start: ANN knobs not given: {missing}")
+    r = {"start": time.time(), "start_loadavg": loadavg(), "quick": a.quick == "1",
+         "ann": ann, "machine": machine(a.kver), "phases": {}}
+    save_run(a.out, r)
+    print(f"bench: run started {iso(r['start'])}, results under {a.out}/")
+
+
+def cmd_mark(a):
+    r = load_run(a.out)
+    if a.phase not in PHASES:
+        die(f"mark: unknown phase {a.phase!r}")
+    r["phases"][a.phase] = {"end": time.time(), "loadavg": loadavg()}
+    save_run(a.out, r)
+
+
+# ---------------------------------------------------------------- report
+
+def read_input(out, rel, start):
+    p = os.path.join(out, rel)
+    if not os.path.exists(p):
+        die(f"input {p} is missing (the benchmark that writes it did not run or failed)")
+    if os.path.getmtime(p) < start:
+        die(f"input {p} is older than this run's start ({iso(start)}): stale, not from this run")
+    with open(p, errors="replace") as f:
+        text = f.read()
+    if rel.endswith(".json"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as e:
+            die(f"input {p} is not valid JSON: {e}")
+    return text
+
+
+def field(d, *path):
+    cur = d
+    for k in path:
+        if not isinstance(cur, dict) or k not in cur:
+            die(f"field {'.'.join(path)} missing")
+        cur = cur[k]
+    return cur
+
+
+def fmt_dur(s):
+    s = int(round(s))
+    return f"{s // 3600} h {s % 3600 // 60:02d} min" if s >= 3600 else f"{s // 60} min {s % 60:02d} s"
+
+
+def ms(ns):
+    return f"{ns / 1e6:,.1f}"
+
+
+def plot(path, v, h, title, footer):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8, 5.2), dpi=120)
+    for res, name, style in ((v, "VexFS core HNSW (vexfs-bench)", "o-"), (h, "hnswlib", "s--")):
+        pts = sorted(res["results"], key=lambda r: r["ef"])
+        ax.plot([r["recall"] for r in pts], [r["qps"] for r in pts], style, label=name)
+        for r in pts:
+            ax.annotate(f"ef {r['ef']}", (r["recall"], r["qps"]), textcoords="offset points",
+                        xytext=(4, 4), fontsize=7)
+    ax.set_yscale("log")
+    ax.set_xlabel("recall@10")
+    ax.set_ylabel("queries per second (log scale)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.text(0.01, 0.01, footer, fontsize=7, alpha=0.8)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(path + ".tmp.png", metadata={"Software": None})
+    plt.close(fig)
+    os.replace(path + ".tmp.png", path)
+
+
+def cmd_report(a):
+    r = load_run(a.out)
+    start = r["start"]
+    for ph in PHASES:
+        if ph not in r["phases"]:
+            die(f"phase {ph} has no end mark in {a.out}/run.json: the run did not finish it")
+    m, ann = r["machine"], r["ann"]
+    v = read_input(a.out, "ann/vexfs.json", start)
+    h = read_input(a.out, "ann/hnswlib.json", start)
+    table = read_input(a.out, "ann/table.txt", start)
+    fs = read_input(a.out, "vm/fs-vs-ext4.json", start)
+    read_input(a.out, "vm/fs-vs-ext4.txt", start)
+    fslog = read_input(a.out, "vm/fs-vs-ext4.log", start)
+    kn = read_input(a.out, "vm/knn-and-mount.json", start)
+    read_input(a.out, "vm/knn-and-mount.txt", start)
+    knlog = read_input(a.out, "vm/knn-and-mount.log", start)
+
+    # ANN: the JSON must be the run the knobs describe
+    n, dim, nq = int(ann["ANN_N"]), int(ann["ANN_DIM"]), int(ann["ANN_NQ"])
+    efs = [int(x) for x in ann["ANN_EF"].split(",")]
+    cpu_time = ann["ANN_CLOCK"] == "--cpu-time"
+    tag = f"n={n} dim={dim} M={ann['ANN_M']} ef_construction={ann['ANN_EFC']} {'CPU time' if cpu_time else 'wall time'}"
+    if tag not in table:
+        die(f"ann/table.txt does not describe this run's knobs ({tag!r})")
+    for name, res in (("vexfs", v), ("hnswlib", h)):
+        got = [x["ef"] for x in field(res, "results")]
+        if got != efs:
+            die(f"ann/{name}.json has results for ef {got}, the run asked for {efs}")
+        for x in res["results"]:
+            for k in ("recall", "qps"):
+                field(x, k)
+        field(res, "build_s")
+        field(res, "bytes_per_vector")
+    clock = "process CPU time" if cpu_time else "wall-clock time"
+
+    # VM: guest kernel as the VM logs printed it
+    guest = {}
+    for name, log in (("fs", fslog), ("knn", knlog)):
+        mm = re.search(r"Linux version (\S+)", log)
+        if not mm:
+            die(f"no 'Linux version' line in the {name} VM log")
+        guest[name] = mm.group(1)
+        if "run.sh: script exit code: 0" not in log:
+            die(f"the {name} VM log does not end with script exit code 0")
+    fsp = field(fs, "params")
+    fsr = field(fs, "results")
+    knp = field(kn, "params")
+    knk = field(kn, "knn")
+    rec = re.search(r"recall@10 = ([0-9.]+) over (\d+) queries", str(field(knk, "kernel_recall")))
+    if not rec:
+        die(f"knn-and-mount.json: kernel recall not measured ({knk['kernel_recall']!r})")
+    k_recall = float(rec.group(1))
+    user = field(knk, "user")
+    if len(user["results"]) != 1:
+        die("knn-and-mount.json: expected one userspace result (one ef)")
+    u_recall = field(user["results"][0], "recall")
+    mount = field(kn, "mount_ns")
+
+    # derived numbers (all from the inputs above)
+    q95 = (qps_at_recall(v["results"], 0.95), qps_at_recall(h["results"], 0.95))
+    q99 = (qps_at_recall(v["results"], 0.99), qps_at_recall(h["results"], 0.99))
+    hm = {x["ef"]: x for x in h["results"]}
+    end = max(p["end"] for p in r["phases"].values())
+    wall = end - start
+    cpu = m["cpu"]
+    date = iso(start)
+    commit = m["git_commit"][:12]
+    dirty = (f"with uncommitted changes to {', '.join(m['git_dirty'])}" if m["git_dirty"]
+             else "clean tree")
+
+    L = []
+    w = L.append
+    w("# VexFS benchmark report")
+    w("")
+    w(f"Generated by `make bench` ({'BENCH_QUICK=1: small sizes, a pipeline check, not the reference numbers' if r['quick'] else 'default sizes'}). "
+      f"Run started {date}, measured at commit `{commit}` ({m['git_subject']}; {dirty}). "
+      "Every number below was read from the files the benchmarks wrote in this run "
+      f"(`{a.out}/`, listed at the end) by `bench/report.py`; rerun `make bench` to regenerate.")
+    w("")
+    w("**Times measured inside the VM are emulated**: QEMU TCG with `-icount shift=0,sleep=off`, one "
+      "vCPU, so guest time counts emulated instructions (1 instruction = 1 ns) while the vCPU runs, "
+      "and leaps to the next timer deadline while it idles (e.g. waiting for the virtual disk); it "
+      "says nothing about real hardware speed. Only ratios between measurements of the same VM run "
+      "are meaningful, and for operations that wait for the disk the *busy* ratio (idle time "
+      "removed) is the one to read. Host ANN numbers are real measurements on the machine below "
+      f"({clock}, single thread), on a machine shared with other work.")
+    w("")
+    w("## Summary")
+    w("")
+    if q95[0] and q95[1]:
+        w(f"- ANN (host, {n:,} x {dim}): at recall@10 0.95 the VexFS core answers {q95[0]:,.0f} queries/s, "
+          f"hnswlib {q95[1]:,.0f} (VexFS/hnswlib {q95[0] / q95[1]:.2f}); index build "
+          f"{v['build_s']:.2f} s vs {h['build_s']:.2f} s (VexFS/hnswlib {v['build_s'] / h['build_s']:.2f}).")
+    else:
+        w(f"- ANN (host, {n:,} x {dim}): recall@10 0.95 not reached by "
+          f"{'VexFS' if not q95[0] else 'hnswlib'} at any ef of this run; build "
+          f"{v['build_s']:.2f} s vs {h['build_s']:.2f} s.")
+    def both(x):
+        b = f", busy {x['busy_ratio']:.2f}x" if x["busy_ratio"] is not None else ""
+        return f"{x['ratio']:.2f}x ext4's elapsed time{b}"
+    w(f"- VexFS vs ext4 (VM, emulated): sequential write {fsp['mib']} MiB + fsync {both(fsr['seqwrite'])}; "
+      f"cold sequential read {both(fsr['seqread'])}; create+stat+unlink of {fsp['files']:,} files "
+      f"{both(fsr['files'])} (create alone {both(fsr['create'])}).")
+    w(f"- kNN through the ioctl vs the same core in a userspace process (VM, emulated): "
+      f"{knk['ratio']:.2f}x the userspace QPS, recall@10 {k_recall:.4f} vs {u_recall:.4f}.")
+    sec = mount["second"]
+    w(f"- Mount with {knp['mount_big']:,} vectors (graph loaded, second mount) takes "
+      f"{sec['big'] / sec['small']:.0f}x the elapsed emulated time of {knp['mount_small']:,} vectors "
+      f"({ms(sec['big'])} ms vs {ms(sec['small'])} ms, of which idle {ms(sec['big_idle'])} and {ms(sec['small_idle'])}).")
+    w(f"- Wall time of this `make bench`: {fmt_dur(wall)}.")
+    w("")
+    w("## Machine")
+    w("")
+    w("| | |")
+    w("|---|---|")
+    w(f"| CPU | {cpu['model']} |")
+    cores = f"{cpu['logical_cpus']} logical CPUs ({cpu['usable_cpus']} usable by this process)"
+    if cpu["cores_per_package"]:
+        cores += f", {cpu['cores_per_package']} cores per package"
+    w(f"| cores | {cores} |")
+    w(f"| RAM | {m['mem_total_kib'] / 1024 / 1024:.1f} GiB (MemTotal) |")
+    w(f"| host kernel | {m['host_kernel']} |")
+    if m["os"]:
+        w(f"| OS | {m['os']} |")
+    w(f"| QEMU | {m['qemu']} (TCG, `-icount shift=0,sleep=off`, 1 vCPU, `-cpu max`) |")
+    gk = sorted(set(guest.values()))
+    w(f"| guest kernel | {', '.join(gk)} (from the VM logs) |")
+    w(f"| rustc | {m['rustc']} |")
+    w(f"| Python, hnswlib, numpy | {m['python']}, hnswlib {m['hnswlib']}, numpy {m['numpy']} |")
+    w(f"| date | {date} |")
+    w(f"| git commit | `{m['git_commit']}` ({dirty}) |")
+    w(f"| load average (1/5/15 min) | start {r['start_loadavg']}; after "
+      + "; after ".join(f"{ph} {r['phases'][ph]['loadavg']}" for ph in PHASES) + " |")
+    prev = start
+    spans = []
+    for ph in PHASES:
+        spans.append(f"{ph} {fmt_dur(r['phases'][ph]['end'] - prev)}")
+        prev = r["phases"][ph]["end"]
+    w(f"| wall time | {fmt_dur(wall)} in all: {', '.join(spans)} (bench-vm-fs includes `make all`) |")
+    w("")
+
+    w("## 1. ANN: VexFS core HNSW vs hnswlib (host)")
+    w("")
+    w(f"`make bench-ann`: {n:,} base vectors x {dim} dimensions (seeded clustered data, "
+      f"`bench/ann/gen_dataset.py`), {nq:,} queries, exact top-10 ground truth, L2. Both "
+      f"libraries build with M {ann['ANN_M']}, ef_construction {ann['ANN_EFC']} on one thread; "
+      f"QPS is the best of {ann['ANN_REPEAT']} pass(es) over all queries, measured as {clock}. "
+      "VexFS is `vexfs-bench`: the kernel's `no_std` core HNSW and SIMD distance kernels in a "
+      "host process. Ratios > 1 mean VexFS is faster.")
+    w("")
+    w(f"![recall@10 vs QPS]({os.path.relpath(a.plot, os.path.dirname(a.report) or '.')})")
+    w("")
+    w("| ef | VexFS recall@10 | VexFS QPS | hnswlib recall@10 | hnswlib QPS | QPS VexFS/hnswlib |")
+    w("|---:|---:|---:|---:|---:|---:|")
+    for x in v["results"]:
+        o = hm[x["ef"]]
+        w(f"| {x['ef']} | {x['recall']:.4f} | {x['qps']:,.0f} | {o['recall']:.4f} | {o['qps']:,.0f} | {x['qps'] / o['qps']:.2f} |")
+    w("")
+    w("| at equal recall | VexFS | hnswlib | VexFS/hnswlib |")
+    w("|---|---:|---:|---:|")
+    for tgt, (qa, qb) in ((0.95, q95), (0.99, q99)):
+        if qa and qb:
+            w(f"| QPS at recall@10 {tgt} (interpolated between ef points) | {qa:,.0f} | {qb:,.0f} | {qa / qb:.2f} |")
+        else:
+            w(f"| QPS at recall@10 {tgt} | {'%.0f' % qa if qa else 'not reached'} | {'%.0f' % qb if qb else 'not reached'} | |")
+    fa, fb = first_at(v["results"], 0.95), first_at(h["results"], 0.95)
+    if fa and fb:
+        w(f"| first ef with recall >= 0.95 | ef {fa['ef']}: {fa['qps']:,.0f} QPS | ef {fb['ef']}: {fb['qps']:,.0f} QPS | {fa['qps'] / fb['qps']:.2f} |")
+    w("")
+    w("| build and size | VexFS | hnswlib | VexFS/hnswlib |")
+    w("|---|---:|---:|---:|")
+    w(f"| index build ({clock}) | {v['build_s']:.2f} s | {h['build_s']:.2f} s | {v['build_s'] / h['build_s']:.2f} |")
+    w(f"| bytes per vector (VexFS: graph words + vectors; hnswlib: saved index) | {v['bytes_per_vector']:.1f} | {h['bytes_per_vector']:.1f} | {v['bytes_per_vector'] / h['bytes_per_vector']:.2f} |")
+    if "bytes_per_vector_rss" in h:
+        w(f"| hnswlib process RSS growth per vector during the build | | {h['bytes_per_vector_rss']:.1f} | |")
+    w("")
+
+    w("## 2. VexFS vs ext4 in the VM (emulated time)")
+    w("")
+    w(f"`make bench-vm-fs` (`bench/vm/fs-vs-ext4.sh`): both filesystems on same-sized virtio disks "
+      f"({fsp['disk']} each) in one VM run; best of {fsp['rounds']} round(s). "
+      "**Times are emulated (QEMU -icount)**, not real-hardware times; compare the ratio column. "
+      "Ratio > 1: VexFS takes longer than ext4.")
+    w("")
+    w("| operation | VexFS (ms, emulated) | of which idle | ext4 (ms, emulated) | of which idle | VexFS/ext4 elapsed | VexFS/ext4 busy |")
+    w("|---|---:|---:|---:|---:|---:|---:|")
+    names = [("seqwrite", f"sequential write {fsp['mib']} MiB (1 MiB writes) + fsync"),
+             ("seqread", f"sequential read {fsp['mib']} MiB, cold cache"),
+             ("create", f"create {fsp['files']:,} files in one directory"),
+             ("stat", f"stat {fsp['files']:,} files"),
+             ("unlink", f"unlink {fsp['files']:,} files"),
+             ("files", f"create + stat + unlink {fsp['files']:,} files")]
+    for key, label in names:
+        x = field(fsr, key)
+        for k in ("vexfs_ns", "ext4_ns", "ratio", "vexfs_idle_ns", "ext4_idle_ns", "busy_ratio"):
+            field(x, k)
+        busy = f"{x['busy_ratio']:.2f}" if x["busy_ratio"] is not None else "n/a (no busy time)"
+        w(f"| {label} | {ms(x['vexfs_ns'])} | {ms(x['vexfs_idle_ns'])} | {ms(x['ext4_ns'])} | "
+          f"{ms(x['ext4_idle_ns'])} | {x['ratio']:.2f} | {busy} |")
+    w("")
+    w("*Idle* is the guest's idle + iowait time during the operation (`/proc/stat`, counted in 10 ms "
+      "ticks). Under `-icount sleep=off` an idle vCPU's clock leaps to the next timer deadline, so "
+      "idle time reflects host disk timing and guest timers, not work, and is not reproducible "
+      "between runs; *busy* = elapsed - idle is the emulated time the vCPU spent executing "
+      "instructions, the better cost measure for operations that wait for the disk.")
+    w("")
+
+    w("## 3. kNN through the ioctl vs userspace, and mount time (VM, emulated time)")
+    w("")
+    w(f"`make bench-vm-knn` (`bench/vm/knn-and-mount.sh`), one VM run. kNN: {knp['n']:,} vectors of "
+      f"dimension {knp['dim']} (L2) on a VexFS image, {knp['nq']} queries, k {knp['k']}, ef {knp['ef']}, "
+      f"M {knp['M']}, ef_construction {knp['ef_construction']}, best of {knp['rounds']} pass(es). "
+      "The ioctl path is `VEXFS_IOC_SEARCH` from a guest process; the userspace path is "
+      "`vexfs-bench` (the same core, static build) in the same guest. **Emulated time**: "
+      "compare the ratio.")
+    w("")
+    w("| search path | QPS (emulated) | recall@10 |")
+    w("|---|---:|---:|")
+    w(f"| ioctl `VEXFS_IOC_SEARCH` (kernel) | {knk['kernel_qps']:,.1f} | {k_recall:.4f} |")
+    w(f"| `vexfs-bench` in userspace (same core) | {knk['user_qps']:,.1f} | {u_recall:.4f} |")
+    w(f"| kernel/userspace QPS ratio | {knk['ratio']:.2f} | |")
+    w("")
+    w(f"Mount time, images of {knp['mount_small']:,} and {knp['mount_big']:,} vectors (dimension "
+      f"{knp['mount_dim']}, M {knp['mount_M']}, ef_construction {knp['mount_ef_construction']}), built "
+      "offline by `mkfs.vexfs -d`. The first mount is expected to find no persisted graph and to start "
+      "building it in the background; `vexctl sync` waits for the build; the graph is persisted at "
+      "umount, so later mounts load it. The last columns quote what the kernel logged at each mount.")
+    w("")
+    msgs = field(kn, "mount_msgs")
+
+    def said(dev, ph):
+        if ph == "graph-build":
+            return ""
+        msg = msgs.get(f"{dev} {ph}")
+        if msg is None:
+            die(f"knn-and-mount.json: no kernel mount message for {dev} {ph}")
+        mm = re.search(r"vexfs \(\w+\): (.*)$", msg)
+        return mm.group(1) if mm else msg
+
+    w(f"| phase | {knp['mount_small']:,} vectors (ms, emulated) | of which idle | {knp['mount_big']:,} vectors (ms, emulated) | of which idle | big/small elapsed | big/small busy | kernel: small | kernel: big |")
+    w("|---|---:|---:|---:|---:|---:|---:|---|---|")
+    for key, label in (("first", "first mount after mkfs"),
+                       ("graph-build", "wait for the background graph build (`vexctl sync`)"),
+                       ("second", "second mount (graph loaded)"),
+                       ("third", "third mount (graph loaded)")):
+        x = field(mount, key)
+        for k in ("small", "big", "small_idle", "big_idle"):
+            field(x, k)
+        sb, bb = x["small"] - x["small_idle"], x["big"] - x["big_idle"]
+        busy = f"{bb / sb:.1f}" if sb > 0 and bb > 0 else "n/a (no busy time)"
+        w(f"| {label} | {ms(x['small'])} | {ms(x['small_idle'])} | {ms(x['big'])} | {ms(x['big_idle'])} | "
+          f"{x['big'] / x['small']:.1f} | {busy} | {said('vdb', key)} | {said('vdc', key)} |")
+    w("")
+
+    w("## Inputs of this report")
+    w("")
+    w("| file | written |")
+    w("|---|---|")
+    for rel in ["run.json"] + ANN_FILES + VM_FILES:
+        p = os.path.join(a.out, rel)
+        w(f"| `{p}` | {iso(os.path.getmtime(p))} |")
+    w("")
+
+    # every input checked and every line built: only now write the outputs
+    plot(a.plot, v, h,
+         f"Recall@10 vs QPS (host, 1 thread, {clock}, higher is better)\n"
+         f"{n:,} x {dim} vectors, {nq} queries, L2, M {ann['ANN_M']}, ef_construction {ann['ANN_EFC']}",
+         f"{cpu['model']}, {cpu['logical_cpus']} CPUs | {date} | commit {commit}"
+         f"{' + uncommitted changes' if m['git_dirty'] else ''} | make bench")
+    os.makedirs(os.path.dirname(os.path.abspath(a.report)), exist_ok=True)
+    with open(a.report + ".tmp", "w") as f:
+        f.write("\n".join(L) + "\n")
+    os.replace(a.report + ".tmp", a.report)
+    print(f"bench: wrote {a.report} and {a.plot} (run wall time {fmt_dur(wall)})")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True, help="the run's result directory (bench/out)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("start")
+    s.add_argument("--quick", default="0")
+    s.add_argument("--kver", default="")
+    s.add_argument("vars", nargs="*")
+    s = sub.add_parser("mark")
+    s.add_argument("phase")
+    s = sub.add_parser("report")
+    s.add_argument("--report", required=True)
+    s.add_argument("--plot", required=True)
+    a = ap.parse_args()
+    try:
+        {"start": cmd_start, "mark": cmd_mark, "report": cmd_report}[a.cmd](a)
+    except ReportError as e:
+        print(f"bench/report.py {a.cmd}: ERROR: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
