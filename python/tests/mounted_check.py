@@ -18,6 +18,7 @@ exits 1 at the first failure ("FAIL: ...").
 import errno
 import json
 import os
+import signal
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -300,6 +301,18 @@ def phase_before(mnt, state):
     e2 = raises(lambda: vexfs.get_vector(os.path.join(mnt, "py/d0")), vexfs.VexfsError, None,
                 "get_vector on a directory")
     print("no vector: %s; directory: %s" % (e, e2), flush=True)
+    # A FIFO on VexFS: refused at once (opening it would wait for a writer).
+    fifo = os.path.join(mnt, "py/fifo")
+    os.mkfifo(fifo)
+    signal.signal(signal.SIGALRM, lambda *a: fail("a vexfs call on a FIFO blocked"))
+    for name, call in (("get_vector", lambda: vexfs.get_vector(fifo)),
+                       ("set_vector", lambda: vexfs.set_vector(fifo, np.ones(DIM))),
+                       ("search", lambda: vexfs.search(fifo, np.ones(DIM)))):
+        signal.alarm(10)
+        e = raises(call, vexfs.VexfsError, errno.EINVAL, name + " on a FIFO")
+        signal.alarm(0)
+    os.unlink(fifo)
+    print("FIFO: %s" % e, flush=True)
 
     # Changes: update, remove, unlink, unlink while open, rename.
     rel = model.paths[7]

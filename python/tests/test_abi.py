@@ -120,6 +120,37 @@ def test_errors_off_vexfs():
             raise AssertionError("set_vector on a directory did not fail")
 
 
+def test_special_files_refused():
+    """A FIFO would block the open and a device node would get VexFS's
+    request numbers: both are refused (EINVAL) before any open or ioctl."""
+    import signal
+    with tempfile.TemporaryDirectory() as d:
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        calls = [lambda p=p: vexfs.set_vector(p, [1.0]) for p in (fifo, "/dev/null")]
+        calls += [lambda p=p: vexfs.remove_vector(p) for p in (fifo, "/dev/null")]
+        calls += [lambda p=p: vexfs.status(p) for p in (fifo, "/dev/null")]
+        calls += [lambda: vexfs.search(fifo, [1.0])]
+        if _has_numpy():
+            calls += [lambda: vexfs.get_vector(fifo)]
+        old = signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(
+            AssertionError("a call on a FIFO blocked")))
+        try:
+            for call in calls:
+                signal.alarm(5)
+                try:
+                    call()
+                except OSError as e:
+                    assert e.errno == errno.EINVAL, e
+                    assert "not a regular file" in str(e), e
+                else:
+                    raise AssertionError("no error on a special file")
+                finally:
+                    signal.alarm(0)
+        finally:
+            signal.signal(signal.SIGALRM, old)
+
+
 def _has_numpy():
     try:
         import numpy  # noqa: F401

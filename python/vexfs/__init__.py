@@ -32,6 +32,7 @@ import errno as _errno
 import fcntl
 import math
 import os
+import stat
 import struct
 
 __all__ = [
@@ -259,16 +260,38 @@ def _ioctl(fd, name, arg, path):
         raise _error(e, path) from None
 
 
+def _not_file(path, mode):
+    return VexfsError(_errno.EINVAL, "not a regular file or directory (%s): VexFS ioctls go only "
+                      "to files and directories (EINVAL)" % _KINDS.get(stat.S_IFMT(mode), "special file"),
+                      os.fspath(path))
+
+
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
+          stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+
+
 class _Open:
+    """The descriptor the ioctls go to: only regular files and directories.
+    A FIFO would block the open until a writer comes, and a device node
+    would send VexFS's request numbers to its driver; O_NONBLOCK and the
+    fstat after the open cover a path replaced between stat and open."""
+
     def __init__(self, path, flags):
         self.path = path
         self.flags = flags
 
     def __enter__(self):
+        st = os.stat(self.path)
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            raise _not_file(self.path, st.st_mode)
         try:
-            self.fd = os.open(self.path, self.flags | os.O_CLOEXEC)
+            self.fd = os.open(self.path, self.flags | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
         except IsADirectoryError:
             raise VexfsError(_errno.EISDIR, "directories carry no vector", os.fspath(self.path)) from None
+        mode = os.fstat(self.fd).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            os.close(self.fd)
+            raise _not_file(self.path, mode)
         return self.fd
 
     def __exit__(self, *exc):
