@@ -34,6 +34,11 @@ if [ "$host" = 1 ] && [ "${#cases[@]}" -eq 0 ]; then
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
   if [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then record "cargo test (build or harness failure)" "$rc"; fi
   echo "host: ${p:-0} cargo tests passed, ${f:-0} failed"
+  # The Python package's ABI view against the C compiler's (python/tests/test_abi.py).
+  log=$logdir/python-abi.log
+  python3 python/tests/test_abi.py > "$log" 2>&1; rc=$?
+  [ "$rc" -eq 0 ] || tail -n 20 "$log"
+  record "python/tests/test_abi.py" "$rc"
 fi
 
 if [ "$vm" = 1 ]; then
