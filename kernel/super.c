@@ -369,3 +369,5 @@ module_exit(vexfs_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("VexFS developers");
 MODULE_DESCRIPTION("VexFS: a disk filesystem with a built-in vector index");
+/* The metadata checksums go through crc32c(): load the CPU-accelerated one first. */
+MODULE_SOFTDEP("pre: crc32c");

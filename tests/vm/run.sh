@@ -169,7 +169,11 @@ if [[ $ICOUNT -eq 1 ]]; then
 	# Measured: with -icount and 2+ vCPUs this kernel hangs early in boot (QEMU 7.2), and
 	# icount runs vCPUs round-robin on one thread anyway: always one vCPU.
 	[[ $SMP -eq 1 ]] || echo "run.sh: --icount: using -smp 1 instead of $SMP" >&2
-	QEMU+=(-icount shift=0,sleep=off)
+	# sleep=off (default): an idle vCPU warps the clock to the next timer deadline, so the guest
+	# clock counts instructions only (deterministic). VEXFS_VM_ICOUNT_SLEEP=on lets idle time (I/O
+	# waits) pass at host speed instead: benchmarks need it, or every I/O wait becomes a jump to
+	# the next timer (seconds of guest time).
+	QEMU+=(-icount "shift=0,sleep=${VEXFS_VM_ICOUNT_SLEEP:-off}")
 	SMP=1
 fi
 QEMU+=(-smp "$SMP")
