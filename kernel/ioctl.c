@@ -303,6 +303,48 @@ static int vexfs_name_in_dir(struct inode *dir, u32 ino, char *name)
 	return -ENOENT;
 }
 
+/*
+ * A directory listing @inode (a non-directory whose i_parent hint is 0 or
+ * stale: its first parent's name was unlinked while another link stayed and
+ * no other name was cached). A cached alias first; else every directory is
+ * searched, the slow path of a rare case (interruptible). 0 if none.
+ */
+static u32 vexfs_find_parent(struct super_block *sb, struct inode *inode, char *name)
+{
+	u32 count = VEXFS_SB(sb)->geom.inodes_count, ino, pino = 0;
+	struct dentry *d = d_find_alias(inode);
+
+	if (d) {
+		spin_lock(&d->d_lock);
+		if (!d_unhashed(d) && d->d_parent != d && d_inode(d->d_parent))
+			pino = d_inode(d->d_parent)->i_ino;
+		spin_unlock(&d->d_lock);
+		dput(d);
+		if (pino)
+			return pino;
+	}
+	for (ino = VEXFS_ROOT_INO; ino <= count && !pino; ino++) {
+		struct inode *dir;
+
+		if (fatal_signal_pending(current))
+			break;
+		cond_resched();
+		if (ino != VEXFS_ROOT_INO && ino < VEXFS_FIRST_INO)
+			continue;
+		dir = __vexfs_iget(sb, ino, VEXFS_IGET_USER);
+		if (IS_ERR(dir))
+			continue;
+		if (S_ISDIR(dir->i_mode) && dir->i_nlink) {
+			inode_lock_shared(dir);
+			if (vexfs_name_in_dir(dir, inode->i_ino, name) > 0)
+				pino = ino;
+			inode_unlock_shared(dir);
+		}
+		iput(dir);
+	}
+	return pino;
+}
+
 /* The path of inode ino relative to the mount root, built right to left. */
 static long vexfs_ioc_ino_path(struct file *file, void __user *uarg)
 {
@@ -345,25 +387,50 @@ static long vexfs_ioc_ino_path(struct file *file, void __user *uarg)
 	}
 	pos = PATH_MAX;
 	while (cur->i_ino != VEXFS_ROOT_INO) {
-		u32 pino = VEXFS_I(cur)->i_parent;
+		u32 pino = READ_ONCE(VEXFS_I(cur)->i_parent);
+		bool searched = false;
 
-		if (++depth > PATH_MAX / 2 || !pino) {
+		if (++depth > PATH_MAX / 2) {
 			err = -ENOENT;
 			break;
 		}
-		parent = vexfs_iget(sb, pino);
+retry:
+		/*
+		 * A file's hint goes stale when the name in its parent is unlinked
+		 * while another link stays; search for a name then, once.
+		 * Directories have one name and an exact hint.
+		 */
+		if (!pino && !S_ISDIR(cur->i_mode) && !searched) {
+			searched = true;
+			pino = vexfs_find_parent(sb, cur, name);
+			if (pino)
+				WRITE_ONCE(VEXFS_I(cur)->i_parent, pino);
+		}
+		if (!pino) {
+			err = -ENOENT;
+			break;
+		}
+		/* A hint may name a directory removed since: absent, not corrupt. */
+		parent = __vexfs_iget(sb, pino, VEXFS_IGET_USER);
 		if (IS_ERR(parent)) {
-			err = -ENOENT;
-			break;
+			len = -ENOENT;
+			parent = NULL;
+		} else if (!S_ISDIR(parent->i_mode)) {
+			len = -ENOENT;
+		} else {
+			inode_lock_shared(parent);
+			len = vexfs_name_in_dir(parent, cur->i_ino, name);
+			inode_unlock_shared(parent);
 		}
-		if (!S_ISDIR(parent->i_mode)) {
+		if (len == -ENOENT && !S_ISDIR(cur->i_mode) && !searched) {
 			iput(parent);
+			pino = 0;
+			goto retry;
+		}
+		if (!parent) {
 			err = -ENOENT;
 			break;
 		}
-		inode_lock_shared(parent);
-		len = vexfs_name_in_dir(parent, cur->i_ino, name);
-		inode_unlock_shared(parent);
 		if (len < 0 || len + 1 > pos) {
 			iput(parent);
 			err = len < 0 ? -ENOENT : -ENAMETOOLONG;

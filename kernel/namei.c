@@ -110,6 +110,39 @@ static void vexfs_drop_link(struct inode *inode)
 		vexfs_vector_remove(inode);
 }
 
+/*
+ * @inode lost its name @gone in @dir and keeps other links. i_parent is where
+ * INO_PATH looks for a name of the inode (search results report paths): if it
+ * was @dir, point it at the parent of another cached name, or at 0 ("unknown",
+ * which INO_PATH resolves by searching the directories). A hint only: written
+ * with the inode, never trusted without finding the name.
+ */
+static void vexfs_parent_after_unlink(struct inode *inode, struct inode *dir,
+				      struct dentry *gone)
+{
+	struct dentry *d;
+	u32 pino = 0;
+
+	if (!inode->i_nlink || S_ISDIR(inode->i_mode) ||
+	    READ_ONCE(VEXFS_I(inode)->i_parent) != dir->i_ino)
+		return;
+	/* Lock order of the dcache: inode->i_lock, then dentry->d_lock. */
+	spin_lock(&inode->i_lock);
+	hlist_for_each_entry(d, &inode->i_dentry, d_u.d_alias) {
+		if (d == gone)
+			continue;
+		spin_lock(&d->d_lock);
+		if (!d_unhashed(d) && d->d_parent != d && d_inode(d->d_parent))
+			pino = d_inode(d->d_parent)->i_ino;
+		spin_unlock(&d->d_lock);
+		if (pino)
+			break;
+	}
+	spin_unlock(&inode->i_lock);
+	WRITE_ONCE(VEXFS_I(inode)->i_parent, pino);
+	mark_inode_dirty(inode);
+}
+
 static int __vexfs_link(struct dentry *old_dentry, struct inode *dir, struct dentry *dentry)
 {
 	struct inode *inode = d_inode(old_dentry);
@@ -119,7 +152,9 @@ static int __vexfs_link(struct dentry *old_dentry, struct inode *dir, struct den
 		return -EMLINK;
 	inode->i_ctime = current_time(inode);
 	inode_inc_link_count(inode);
-	VEXFS_I(inode)->i_parent = dir->i_ino;
+	/* Keep the parent of the existing name: paths in results stay put. */
+	if (!READ_ONCE(VEXFS_I(inode)->i_parent))
+		WRITE_ONCE(VEXFS_I(inode)->i_parent, dir->i_ino);
 	ihold(inode);
 	err = vexfs_add_link(dir, &dentry->d_name, inode);
 	if (err) {
@@ -152,6 +187,7 @@ static int __vexfs_unlink(struct inode *dir, struct dentry *dentry)
 		return err;
 	inode->i_ctime = dir->i_ctime;
 	vexfs_drop_link(inode);
+	vexfs_parent_after_unlink(inode, dir, dentry);
 	return 0;
 }
 
@@ -250,6 +286,7 @@ static int __vexfs_rename(struct user_namespace *mnt_userns, struct inode *old_d
 		if (is_dir)
 			drop_nlink(new_inode);	/* its "." */
 		vexfs_drop_link(new_inode);
+		vexfs_parent_after_unlink(new_inode, new_dir, new_dentry);
 	} else {
 		if (is_dir && new_dir != old_dir && new_dir->i_nlink >= U16_MAX) {
 			err = -EMLINK;
@@ -277,7 +314,7 @@ static int __vexfs_rename(struct user_namespace *mnt_userns, struct inode *old_d
 	if (err)
 		goto out;
 	old_inode->i_ctime = current_time(old_inode);
-	VEXFS_I(old_inode)->i_parent = new_dir->i_ino;
+	WRITE_ONCE(VEXFS_I(old_inode)->i_parent, new_dir->i_ino);
 	mark_inode_dirty(old_inode);
 
 	if (dotdot_bh) {

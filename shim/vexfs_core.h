@@ -335,7 +335,9 @@ struct vexfs_vec_pos {
 
 int vexfs_vec_record_pos(__u64 ino, __u32 dim, struct vexfs_vec_pos *out);
 
-/* 0 when every element is finite, -ERANGE on NaN/Inf (bit patterns, no FPU). */
+/* 0 when every element is a valid vector element, -ERANGE on NaN, Inf or
+ * |x| >= 2^56 (bit patterns, no FPU; see ELEMENT_MAX_LOG2 in core/src/hnsw/mod.rs:
+ * the bound keeps every f32 distance finite). */
 int vexfs_vec_check(const __u32 *bits, __u32 n);
 
 /* Encode a record (len = 16 + 4 * dim bytes) for inode ino, generation gen. */

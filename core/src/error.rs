@@ -48,7 +48,7 @@ pub enum Error {
     Graph,
     /// Storage and graph disagree (generation mismatch, pending queue lost).
     Sync,
-    /// A value is out of the representable range (NaN/Inf vector element).
+    /// A value is out of the representable range (NaN, Inf or |x| >= 2^56 vector element).
     OutOfRange,
 }
 

@@ -166,3 +166,31 @@ fn cosine_zero_vector_and_threshold() {
     assert!(!all_finite(&[1.0, f32::INFINITY]));
     assert!(all_finite(&[1.0, -3.0]));
 }
+
+/// The core accepts vector elements below 2^56 in magnitude
+/// (vexfs_core::hnsw::ELEMENT_MAX_LOG2): at the bound and the largest dimension
+/// every kernel's distance must stay finite and ordered. 1e20 made cosine NaN
+/// (Inf/Inf) before the bound existed.
+#[test]
+fn largest_accepted_elements_give_finite_distances() {
+    let max = f32::from_bits(((127 + 56) << 23) - 1); // just below 2^56
+    for dim in [4usize, 4096] {
+        let a: Vec<f32> = (0..dim).map(|i| if i % 2 == 0 { max } else { -max }).collect();
+        let b: Vec<f32> = a.iter().map(|x| -x).collect();
+        let ones: Vec<f32> = (0..dim).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        for metric in [METRIC_L2, METRIC_COSINE, METRIC_DOT] {
+            for &caps in &caps_list() {
+                let k = Kernel::new(metric, caps).unwrap();
+                for (x, y) in [(&a, &b), (&a, &a), (&a, &ones), (&b, &ones)] {
+                    let d = k.distance(x, y);
+                    assert!(d.is_finite(), "caps{caps} m{metric} dim{dim}: {d}");
+                }
+                if metric == METRIC_COSINE {
+                    // Same direction as `ones`: distance ~0, opposite: ~2.
+                    assert!(k.distance(&a, &ones) < 1e-3, "caps{caps} dim{dim}");
+                    assert!(k.distance(&b, &ones) > 2.0 - 1e-3, "caps{caps} dim{dim}");
+                }
+            }
+        }
+    }
+}

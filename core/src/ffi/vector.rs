@@ -48,7 +48,7 @@ pub unsafe extern "C" fn vexfs_vec_check(bits: *const u32, n: u32) -> i32 {
     // SAFETY: bits is valid for n values.
     match unsafe { words(bits, n) } {
         None => Error::InvalidArgument.to_errno(),
-        Some(w) if w.iter().all(|b| (b >> 23) & 0xff != 0xff) => 0,
+        Some(w) if w.iter().all(|&b| crate::hnsw::element_bits_ok(b)) => 0,
         Some(_) => Error::OutOfRange.to_errno(),
     }
 }

@@ -39,7 +39,7 @@ pub enum HnswError {
     SlotInUse,
     /// The slot holds no live node.
     NotFound,
-    /// A vector holds NaN or +-Inf, or has the wrong dimension.
+    /// A vector holds NaN, +-Inf or an element >= 2^56 in magnitude, or has the wrong dimension.
     BadVector,
     /// The scratch buffers are too small for this graph or this ef.
     ScratchTooSmall,
@@ -201,14 +201,27 @@ impl<'s> Scratch<'s> {
     }
 }
 
-/// True if no element is NaN or +-Inf (checked on the bit pattern, no FPU).
-pub fn vector_is_finite(v: &[f32]) -> bool {
-    v.iter().all(|x| (x.to_bits() >> 23) & 0xff != 0xff)
+/// Vector elements must be smaller than 2^56 in magnitude (about 7.2e16), NaN
+/// and +-Inf excluded. Distances are computed in f32: with |x|, |q| < 2^56 and
+/// at most 4096 = 2^12 dimensions, a squared L2 distance stays below
+/// 2^12 * (2^57)^2 = 2^126, and dot products and squared norms below that,
+/// so no distance overflows to Inf or turns into NaN (Inf/Inf in cosine).
+pub const ELEMENT_MAX_LOG2: u32 = 56;
+
+/// True if the f32 with these bits is a valid vector element (bit test, no FPU):
+/// its biased exponent is below 127 + ELEMENT_MAX_LOG2.
+pub const fn element_bits_ok(bits: u32) -> bool {
+    (bits >> 23) & 0xff < 127 + ELEMENT_MAX_LOG2
+}
+
+/// True if every element is valid (element_bits_ok).
+pub fn vector_in_range(v: &[f32]) -> bool {
+    v.iter().all(|x| element_bits_ok(x.to_bits()))
 }
 
 /// Same check on raw little-endian bytes (e.g. an xattr or ioctl buffer).
-pub fn vector_bytes_are_finite(b: &[u8]) -> bool {
-    b.len().is_multiple_of(4) && b.chunks_exact(4).all(|c| (layout::le32(c, 0) >> 23) & 0xff != 0xff)
+pub fn vector_bytes_in_range(b: &[u8]) -> bool {
+    b.len().is_multiple_of(4) && b.chunks_exact(4).all(|c| element_bits_ok(layout::le32(c, 0)))
 }
 
 /// Maps an f32 to its ordered u32 key (integer operations only).

@@ -576,12 +576,18 @@ fn parameter_and_scratch_checks() {
 
 #[test]
 fn finite_checks_and_vector_records() {
-    assert!(vector_is_finite(&[0.0, -1.0, 3.0e38]));
-    assert!(!vector_is_finite(&[0.0, f32::NAN]));
-    assert!(!vector_is_finite(&[f32::NEG_INFINITY]));
-    assert!(vector_bytes_are_finite(&1.0f32.to_le_bytes()));
-    assert!(!vector_bytes_are_finite(&f32::NAN.to_le_bytes()));
-    assert!(!vector_bytes_are_finite(&[0, 0, 0]));
+    assert!(vector_in_range(&[0.0, -1.0, 7.0e16, -7.0e16, 1.0e-40]));
+    assert!(!vector_in_range(&[0.0, f32::NAN]));
+    assert!(!vector_in_range(&[f32::NEG_INFINITY]));
+    assert!(!vector_in_range(&[3.0e38]));
+    // The bound is exactly 2^56: the largest f32 below it passes, 2^56 does not.
+    let edge = f32::from_bits((127 + 56) << 23);
+    assert!(!vector_in_range(&[edge]) && !vector_in_range(&[-edge]));
+    assert!(vector_in_range(&[f32::from_bits(((127 + 56) << 23) - 1)]));
+    assert!(vector_bytes_in_range(&1.0f32.to_le_bytes()));
+    assert!(!vector_bytes_in_range(&f32::NAN.to_le_bytes()));
+    assert!(!vector_bytes_in_range(&1.0e20f32.to_le_bytes()));
+    assert!(!vector_bytes_in_range(&[0, 0, 0]));
     for dim in [1u32, 3, 128, 1020, 1021, 4096] {
         let v: Vec<f32> = (0..dim).map(|i| i as f32 * 0.5 - 3.0).collect();
         let rs = record_size(dim).unwrap() as usize;

@@ -56,7 +56,7 @@ fn crc_record(rec: &[u8]) -> u32 {
 }
 
 /// Encodes a record for inode `ino` (generation `gen`) into `out`
-/// (exactly `record_size(v.len())` bytes). Rejects NaN/Inf.
+/// (exactly `record_size(v.len())` bytes). Rejects NaN, Inf and elements >= 2^56 (vector_in_range).
 pub fn encode_record(ino: u32, gen: u32, v: &[f32], out: &mut [u8]) -> Result<(), HnswError> {
     let dim = v.len() as u32;
     let rs = record_size(dim)? as usize;
@@ -66,7 +66,7 @@ pub fn encode_record(ino: u32, gen: u32, v: &[f32], out: &mut [u8]) -> Result<()
     if ino == 0 {
         return Err(HnswError::InvalidParam("inode number 0"));
     }
-    if !super::vector_is_finite(v) {
+    if !super::vector_in_range(v) {
         return Err(HnswError::BadVector);
     }
     let (h, data) = out.split_at_mut(VEC_HEADER);
@@ -132,8 +132,8 @@ pub fn decode_record(rec: &[u8], expect_ino: u32, dim: u32, out: &mut [f32]) -> 
     let data = rec.get(VEC_HEADER..).ok_or(HnswError::Corrupt("vector record short"))?;
     for (c, o) in data.chunks_exact(4).zip(out.iter_mut()) {
         let bits = le32(c, 0);
-        if (bits >> 23) & 0xff == 0xff {
-            return Err(HnswError::Corrupt("vector record holds NaN or Inf"));
+        if !super::element_bits_ok(bits) {
+            return Err(HnswError::Corrupt("vector record holds NaN, Inf or an element >= 2^56"));
         }
         *o = f32::from_bits(bits);
     }

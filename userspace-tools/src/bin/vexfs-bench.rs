@@ -113,8 +113,8 @@ fn run(a: &Args) -> Result<(), String> {
     if qdim != dim {
         return Err(format!("query dimension {qdim} differs from base dimension {dim}"));
     }
-    if !vexfs_core::hnsw::vector_is_finite(&base) || !vexfs_core::hnsw::vector_is_finite(&queries) {
-        return Err("input holds NaN or Inf".into());
+    if !vexfs_core::hnsw::vector_in_range(&base) || !vexfs_core::hnsw::vector_in_range(&queries) {
+        return Err("input holds NaN, Inf or an element >= 2^56 in magnitude".into());
     }
     let caps = caps(a.no_avx2);
     let kernel = Kernel::new(metric, caps).map_err(|e| format!("{e:?}"))?;

@@ -126,8 +126,8 @@ pub fn errno_text(e: i32, op: Op) -> String {
         }
         libc::ENODATA => return "no vector attached to this file (ENODATA)".into(),
         libc::EINVAL => Some(match op {
-            Op::SetVector | Op::BatchSet => "the kernel refused the vector (wrong dimension, NaN/Inf or bad flags)",
-            Op::Search => "the kernel refused the query (wrong dimension, NaN/Inf, k or ef out of range)",
+            Op::SetVector | Op::BatchSet => "the kernel refused the vector (wrong dimension, NaN/Inf or |x| >= 2^56, or bad flags)",
+            Op::Search => "the kernel refused the query (wrong dimension, NaN/Inf or |x| >= 2^56, k or ef out of range)",
             Op::SetConfig => "a configuration value is out of range",
             Op::InoPath => "the inode is not in use",
             _ => "the kernel refused the request (unknown struct size or flags?)",
