@@ -21,6 +21,14 @@ static struct dentry *vexfs_lookup(struct inode *dir, struct dentry *dentry, uns
 
 		brelse(bh);
 		inode = vexfs_iget(dir->i_sb, ino);
+		/* The entry's type must be the inode's: else one of them is damaged. */
+		if (!IS_ERR(inode) && view.file_type != fs_umode_to_ftype(inode->i_mode)) {
+			err = vexfs_corrupt(dir->i_sb,
+					    "directory %lu: entry '%pd' has file type %u, inode %u has mode 0%o",
+					    dir->i_ino, dentry, view.file_type, ino, inode->i_mode);
+			iput(inode);
+			inode = ERR_PTR(err);
+		}
 	} else if (err != -ENOENT) {
 		inode = ERR_PTR(err);
 	}

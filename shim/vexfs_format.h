@@ -144,6 +144,8 @@ struct vexfs_super_block {
 /* i_flags */
 #define VEXFS_INODE_FL_HAS_VECTOR 0x0001u	/* the vector store holds a vector for this inode */
 #define VEXFS_INODE_FL_INLINE_SYMLINK 0x0002u	/* symlink target stored in i_block */
+/* Every defined flag: an inode with any other bit set is corrupt (refused). */
+#define VEXFS_INODE_FL_KNOWN (VEXFS_INODE_FL_HAS_VECTOR | VEXFS_INODE_FL_INLINE_SYMLINK)
 
 /*
  * On-disk inode, VEXFS_INODE_SIZE bytes. Inode number n lives in the inode

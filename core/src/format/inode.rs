@@ -74,6 +74,10 @@ pub fn decode(g: &Geom, raw: &[u8], ino: u32, msg: &mut impl Write) -> Result<In
         explain!(msg, "inode {ino}: directory size {size} is not a whole number of blocks");
         return Err(Error::Corrupt);
     }
+    if flags & !VEXFS_INODE_FL_KNOWN != 0 {
+        explain!(msg, "inode {ino}: unknown flags 0x{:x}", flags & !VEXFS_INODE_FL_KNOWN);
+        return Err(Error::Corrupt);
+    }
     let inline_symlink = flags & VEXFS_INODE_FL_INLINE_SYMLINK != 0;
     if inline_symlink && (ftype != mode::S_IFLNK || size as usize >= VEXFS_N_BLOCKS as usize * 4) {
         explain!(msg, "inode {ino}: inline symlink flag on a non-symlink or a {size}-byte target");
@@ -193,4 +197,32 @@ pub fn encode(m: &InodeMem, ino: u32, raw: &mut [u8]) -> Result<()> {
         .ok_or(Error::InvalidArgument)?
         .copy_from_slice(&sum.to_le_bytes());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geom() -> Geom {
+        Geom { blocks_count: 1024, inodes_count: 64, inode_table_start: 10, inode_table_blocks: 4, data_start: 20, ..Default::default() }
+    }
+
+    fn regular_file() -> InodeMem {
+        InodeMem { mode: mode::S_IFREG | 0o644, links_count: 1, flags: VEXFS_INODE_FL_HAS_VECTOR, ..Default::default() }
+    }
+
+    #[test]
+    fn round_trip_and_unknown_flags_refused() {
+        let g = geom();
+        let mut raw = [0u8; ISIZE];
+        encode(&regular_file(), 12, &mut raw).unwrap();
+        let mut msg = heapless::String::<128>::new();
+        assert_eq!(decode(&g, &raw, 12, &mut msg).unwrap().flags, VEXFS_INODE_FL_HAS_VECTOR);
+        // A flag bit no version defines, even correctly checksummed, is corruption.
+        let mut bad = regular_file();
+        bad.flags |= 0x100;
+        encode(&bad, 12, &mut raw).unwrap();
+        assert_eq!(decode(&g, &raw, 12, &mut msg).err(), Some(Error::Corrupt));
+        assert!(msg.contains("unknown flags 0x100"), "{msg}");
+    }
 }
