@@ -102,6 +102,20 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
+def tree_state():
+    """HEAD, uncommitted tracked files and the module the VM benchmarks load, now."""
+    import hashlib
+    dirty = run(["git", "status", "--porcelain", "--untracked-files=no"])   # "XY path" lines
+    ko = os.path.join(TOP, "build", "vexfs.ko")
+    h = None
+    if os.path.exists(ko):
+        with open(ko, "rb") as f:
+            h = hashlib.sha256(f.read()).hexdigest()
+    return {"git_commit": run(["git", "rev-parse", "HEAD"]),
+            "git_dirty": [l.split(None, 1)[1] for l in dirty.splitlines() if l.strip()],
+            "vexfs_ko_sha256": h}
+
+
 def machine(kver):
     from importlib.metadata import version
     u = os.uname()
@@ -164,7 +178,7 @@ def cmd_mark(a):
     r = load_run(a.out)
     if a.phase not in PHASES:
         die(f"mark: unknown phase {a.phase!r}")
-    r["phases"][a.phase] = {"end": time.time(), "loadavg": loadavg()}
+    r["phases"][a.phase] = {"end": time.time(), "loadavg": loadavg(), "tree": tree_state()}
     save_run(a.out, r)
 
 
@@ -360,7 +374,21 @@ def cmd_report(a):
     w(f"| rustc | {m['rustc']} |")
     w(f"| Python, hnswlib, numpy | {m['python']}, hnswlib {m['hnswlib']}, numpy {m['numpy']} |")
     w(f"| date | {date} |")
-    w(f"| git commit | `{m['git_commit']}` ({dirty}) |")
+    w(f"| git commit | `{m['git_commit']}` ({dirty}) at the start |")
+    # the tree is shared: say if HEAD, the uncommitted files or the module changed during the run
+    moved = []
+    for ph in PHASES:
+        t = field(r["phases"][ph], "tree")
+        if t["git_commit"] != m["git_commit"] or t["git_dirty"] != m["git_dirty"]:
+            moved.append(f"after {ph}: `{t['git_commit'][:12]}`"
+                         + (f" with uncommitted changes to {', '.join(t['git_dirty'])}" if t["git_dirty"] else ""))
+    w(f"| tree during the run | " + ("unchanged (same HEAD, no other uncommitted files) at the end of every benchmark"
+                                     if not moved else "changed by other work: " + "; ".join(moved)) + " |")
+    kos = [field(r["phases"][ph], "tree")["vexfs_ko_sha256"] for ph in ("bench-vm-fs", "bench-vm-knn")]
+    if None in kos:
+        die("build/vexfs.ko missing at the end of a VM benchmark")
+    w("| `build/vexfs.ko` (sha256) | " + (f"`{kos[0][:16]}` after both VM benchmarks" if kos[0] == kos[1]
+          else f"`{kos[0][:16]}` after bench-vm-fs, `{kos[1][:16]}` after bench-vm-knn: rebuilt during the run") + " |")
     w(f"| load average (1/5/15 min) | start {r['start_loadavg']}; after "
       + "; after ".join(f"{ph} {r['phases'][ph]['loadavg']}" for ph in PHASES) + " |")
     prev = start
