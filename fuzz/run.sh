@@ -59,7 +59,11 @@ for t in "${targets[@]}"; do
     echo "PASS fuzz $t: ${runs} executions in ${secs} s (coverage ${cov:-?} edges)"
     passed=$((passed + 1))
   else
-    echo "FAIL fuzz $t: exit $rc after ${runs:-?} executions; log tail:"
+    echo "FAIL fuzz $t: exit $rc after ${runs:-?} executions; the failure, then the log tail:"
+    # The panic message or sanitizer report comes before a long backtrace.
+    grep -a -E -A3 'panicked at|ERROR: (AddressSanitizer|LeakSanitizer)|^SUMMARY: ' "$log" |
+      grep -a -v -E '^ *#[0-9]+ ' | head -n 24 | sed 's/^/    /' || :
+    echo "    ..."
     tail -n 30 "$log" | sed 's/^/    /'
     ls -1 "artifacts/$t" | sed 's/^/    artifact: /'
     failed=$((failed + 1))

@@ -1,5 +1,6 @@
 //! The core-side checks of ioctl arguments, as kernel/ioctl.c calls them:
-//! `vexfs_vec_check` (finite floats), the distance-key conversions used for
+//! `vexfs_vec_check` (finite and below 2^ELEMENT_MAX_LOG2 in magnitude,
+//! checked here against a float comparison), the distance-key conversions used for
 //! range thresholds and results, `vexfs_vec_record_pos` / encode / decode
 //! for the vector a SET_VECTOR stores, and the HNSW parameter checks
 //! behind SET_CONFIG/rebuild (`vexfs_hnsw_words_needed`, scratch sizes).
@@ -14,6 +15,7 @@ use vexfs_core::ffi::abi::vexfs_hnsw_params;
 use vexfs_core::ffi::hnsw::{vexfs_dist_bits_from_key, vexfs_dist_key_from_bits, vexfs_hnsw_scratch_size, vexfs_hnsw_words_needed};
 use vexfs_core::ffi::vector::{vexfs_vec_check, vexfs_vec_record_decode, vexfs_vec_record_encode, vexfs_vec_record_pos};
 use vexfs_core::ffi::abi::vexfs_vec_pos;
+use vexfs_core::hnsw::ELEMENT_MAX_LOG2;
 
 fuzz_target!(|data: &[u8]| {
     let mut c = Cur(data);
@@ -34,19 +36,22 @@ fuzz_target!(|data: &[u8]| {
     let mut bits: Vec<u32> = (0..dim).map(|_| c.u32()).collect();
     if c.u8() & 1 == 0 {
         for w in bits.iter_mut() {
-            *w &= !(1 << 30); // mostly finite
+            *w &= !(1 << 30); // biased exponent below 128: valid
         }
     }
-    let finite = bits.iter().all(|w| (w >> 23) & 0xff != 0xff);
+    // Valid elements: |x| < 2^56 (so no f32 distance overflows); false for
+    // NaN and the infinities. A float comparison, not the core's bit test.
+    let bound = 2f32.powi(ELEMENT_MAX_LOG2 as i32);
+    let valid = bits.iter().all(|&w| f32::from_bits(w).abs() < bound);
     let r = unsafe { vexfs_vec_check(bits.as_ptr(), dim) };
-    assert_eq!(r == 0, finite);
+    assert_eq!(r == 0, valid, "vexfs_vec_check {r} on {bits:x?}");
     assert!(unsafe { vexfs_vec_check(core::ptr::null(), dim) } < 0);
     let mut pos = vexfs_vec_pos::default();
     if unsafe { vexfs_vec_record_pos(ino as u64, dim, &mut pos) } == 0 {
         let mut rec = vec![0u8; pos.len as usize];
         let er = unsafe { vexfs_vec_record_encode(ino, gen, bits.as_ptr(), dim, rec.as_mut_ptr(), rec.len() as u32) };
         if er == 0 {
-            assert!(finite && ino != 0);
+            assert!(valid && ino != 0);
             let mut out = vec![0u32; dim as usize];
             let mut g = 0u32;
             let dr = unsafe { vexfs_vec_record_decode(rec.as_ptr(), rec.len() as u32, ino, dim, &mut g, out.as_mut_ptr()) };
