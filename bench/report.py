@@ -416,7 +416,9 @@ def cmd_report(a):
       f"QPS is the best of {ann['ANN_REPEAT']} pass(es) over all queries, measured as {clock}. "
       "VexFS is `vexfs-bench`: the kernel's `no_std` core HNSW and SIMD distance kernels in a "
       "host process. QPS ratios > 1: VexFS answers more queries per second; build-time ratio < 1: "
-      "VexFS builds faster.")
+      "VexFS builds faster. This is one run on a shared machine: process CPU time leaves out waiting "
+      "for a CPU but not cache and memory-bandwidth contention from other work, so the ratios move "
+      "between runs; compare several runs before reading much into a few percent.")
     w("")
     w(f"![recall@10 vs QPS]({os.path.relpath(a.plot, os.path.dirname(a.report) or '.')})")
     w("")
