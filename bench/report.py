@@ -227,12 +227,14 @@ def plot(path, v, h, title, footer):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 5.2), dpi=120)
-    for res, name, style in ((v, "VexFS core HNSW (vexfs-bench)", "o-"), (h, "hnswlib", "s--")):
+    # VexFS's ef labels above the points, hnswlib's below: they stay apart where the curves meet
+    for res, name, style, off in ((v, "VexFS core HNSW (vexfs-bench)", "o-", (-6, 7)),
+                                  (h, "hnswlib", "s--", (4, -12))):
         pts = sorted(res["results"], key=lambda r: r["ef"])
         ax.plot([r["recall"] for r in pts], [r["qps"] for r in pts], style, label=name)
         for r in pts:
             ax.annotate(f"ef {r['ef']}", (r["recall"], r["qps"]), textcoords="offset points",
-                        xytext=(4, 4), fontsize=7)
+                        xytext=off, fontsize=7, ha="right" if off[0] < 0 else "left")
     ax.set_yscale("log")
     ax.set_xlabel("recall@10")
     ax.set_ylabel("queries per second (log scale)")
