@@ -89,7 +89,7 @@ fn encode_bits(ino: u32, gen: u32, w: &[u32], out: &mut [u8]) -> Result<(), Hnsw
     if out.len() != rs || ino == 0 {
         return Err(HnswError::InvalidParam("record buffer length or inode 0"));
     }
-    if w.iter().any(|b| (b >> 23) & 0xff == 0xff) {
+    if w.iter().any(|&b| !crate::hnsw::element_bits_ok(b)) {
         return Err(HnswError::BadVector);
     }
     let (h, data) = out.split_at_mut(vectors::VEC_HEADER);
