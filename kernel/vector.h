@@ -62,6 +62,7 @@ struct vexfs_vindex {
 
 	u32 *pq;			/* pending ring: slots, VEXFS_MAX_PENDING */
 	u32 pq_head, pq_count;
+	u32 *del_batch;			/* drain: the batch's graph deletes, VEXFS_MAX_PENDING */
 
 	struct vexfs_scratch *wscratch;	/* the writer's scratch (under lock) */
 	struct list_head scratch_free;

@@ -359,6 +359,19 @@ pub unsafe extern "C" fn vexfs_hnsw_delete(h: *mut u8, ctx: *mut vexfs_hnsw_ctx,
 }
 
 /// # Safety
+/// See vexfs_core.h; `slots` valid for `n` u32 reads.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_hnsw_delete_batch(h: *mut u8, ctx: *mut vexfs_hnsw_ctx, slots: *const u32, n: u32) -> i32 {
+    if slots.is_null() || n == 0 {
+        return EINVAL;
+    }
+    // SAFETY: the caller passes n readable u32s at slots, unchanged during the call.
+    let slots = unsafe { core::slice::from_raw_parts(slots, n as usize) };
+    // SAFETY: forwarded contract.
+    unsafe { change(h, ctx, |g, dp, s| g.delete_batch(dp, s, slots).map(|_| ())) }
+}
+
+/// # Safety
 /// See vexfs_core.h.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_update(h: *mut u8, ctx: *mut vexfs_hnsw_ctx, slot: u32) -> i32 {
