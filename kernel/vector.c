@@ -473,6 +473,17 @@ static int vexfs_writer_ctx(struct vexfs_vindex *vi, struct vexfs_kctx *kc)
 	return 0;
 }
 
+/* A graph failure degrades to exact search; the store stays right. */
+static void vexfs_graph_failed(struct vexfs_vindex *vi, int err, const char *what, u32 n)
+{
+	atomic64_inc(&vi->st.errors);
+	pr_warn_ratelimited("vexfs (%s): graph error %d %s %u, falling back to exact search until rebuilt\n",
+			    vi->sb->s_id, err, what, n);
+	vi->graph_valid = false;
+	if (vi->auto_rebuild)
+		queue_work(vi->wq, &vi->rebuild_work);
+}
+
 /* Bring the graph node of slot in line with the store. */
 static int vexfs_graph_apply(struct vexfs_vindex *vi, u32 slot)
 {
@@ -509,13 +520,7 @@ static int vexfs_graph_apply(struct vexfs_vindex *vi, u32 slot)
 	}
 	atomic64_add(vi->wscratch->ctx.dist_count - d0, &vi->st.dists);
 	if (err) {
-		/* A graph failure degrades to exact search; the store stays right. */
-		atomic64_inc(&vi->st.errors);
-		pr_warn_ratelimited("vexfs (%s): graph error %d on slot %u, falling back to exact search until rebuilt\n",
-				    vi->sb->s_id, err, slot);
-		vi->graph_valid = false;
-		if (vi->auto_rebuild)
-			queue_work(vi->wq, &vi->rebuild_work);
+		vexfs_graph_failed(vi, err, "on slot", slot);
 		return err;
 	}
 	vi->graph_dirty = true;
@@ -543,13 +548,7 @@ static void vexfs_graph_delete_batch(struct vexfs_vindex *vi, const u32 *slots, 
 		atomic64_add(vi->wscratch->ctx.dist_count - d0, &vi->st.dists);
 	}
 	if (err) {
-		/* As in vexfs_graph_apply: exact search serves until rebuilt. */
-		atomic64_inc(&vi->st.errors);
-		pr_warn_ratelimited("vexfs (%s): graph error %d deleting %u nodes, falling back to exact search until rebuilt\n",
-				    vi->sb->s_id, err, n);
-		vi->graph_valid = false;
-		if (vi->auto_rebuild)
-			queue_work(vi->wq, &vi->rebuild_work);
+		vexfs_graph_failed(vi, err, "deleting nodes, count", n);
 		return;
 	}
 	for (u32 i = 0; i < n; i++)
