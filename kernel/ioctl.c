@@ -431,6 +431,16 @@ retry:
 			err = -ENOENT;
 			break;
 		}
+		/*
+		 * Naming the entry needs what resolving the path would: search
+		 * permission on every directory on the way (a readable file in a
+		 * directory the caller cannot enter is not named).
+		 */
+		err = inode_permission(file_mnt_user_ns(file), parent, MAY_EXEC);
+		if (err) {
+			iput(parent);
+			break;
+		}
 		if (len < 0 || len + 1 > pos) {
 			iput(parent);
 			err = len < 0 ? -ENOENT : -ENAMETOOLONG;

@@ -64,6 +64,14 @@ grep -q perm/secret /tmp/nobody.json && fail "nobody sees a file it cannot read"
 chmod 644 /mnt/perm/secret
 su -s /bin/sh nobody -c 'vexctl search /mnt --vector 3,3,3,3 -k 10 --json' | grep -q perm/secret || fail "chmod not seen by the search filter"
 chmod 600 /mnt/perm/secret
+# A readable file in a directory nobody cannot enter is not named either.
+mkdir /mnt/perm/closed; echo h > /mnt/perm/closed/hidden; chmod 644 /mnt/perm/closed/hidden
+vexctl set /mnt/perm/closed/hidden --vector 3,3,3,3.25
+top 3,3,3,3.25 1 | grep -q perm/closed/hidden || fail "root does not see the file in the closed directory"
+chmod 700 /mnt/perm/closed
+su -s /bin/sh nobody -c 'vexctl search /mnt --vector 3,3,3,3.25 -k 10 --json' | grep -q closed/hidden && fail "nobody got a name inside a directory it cannot search"
+chmod 711 /mnt/perm/closed
+su -s /bin/sh nobody -c 'vexctl search /mnt --vector 3,3,3,3.25 -k 10 --json' | grep -q closed/hidden || fail "search permission on the directory is enough to name the file"
 su -s /bin/sh nobody -c 'vexctl set /mnt/perm/public --vector 1,1,1,1' 2>&1 | grep -qE 'EACCES|Permission denied' || fail "nobody set a vector without write permission"
 [ "$(vexctl get /mnt/perm/public)" = "3,3,3,3.5" ] || fail "a refused set changed the vector"
 su -s /bin/sh nobody -c 'vexctl config /mnt --ef-search 10' 2>&1 | grep -qE 'EPERM|not permitted' || fail "nobody changed the configuration"
