@@ -56,6 +56,18 @@ static int vexfs_commit_super(struct super_block *sb, u32 state, u32 mount_delta
 	mutex_unlock(&sbi->alloc_lock);
 
 	lock_buffer(sbi->sbh);
+	if (buffer_write_io_error(sbi->sbh) || !buffer_uptodate(sbi->sbh)) {
+		/*
+		 * An earlier superblock write failed (the block layer cleared
+		 * uptodate on the I/O error; b_data still holds what we wrote):
+		 * write it again rather than trip mark_buffer_dirty()'s warning,
+		 * as ext4_commit_super() does. Found by fail_make_request in the
+		 * debug lane's fault injection.
+		 */
+		pr_err("vexfs (%s): previous I/O error to the superblock detected\n", sb->s_id);
+		clear_buffer_write_io_error(sbi->sbh);
+		set_buffer_uptodate(sbi->sbh);
+	}
 	err = vexfs_sb_update((u8 *)sbi->sbh->b_data, VEXFS_BLOCK_SIZE, state,
 			      free_blocks, free_inodes, ktime_get_real_seconds(),
 			      mount_delta, sbi->geom.vector_generation,
