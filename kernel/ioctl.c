@@ -311,18 +311,9 @@ static int vexfs_name_in_dir(struct inode *dir, u32 ino, char *name)
  */
 static u32 vexfs_find_parent(struct super_block *sb, struct inode *inode, char *name)
 {
-	u32 count = VEXFS_SB(sb)->geom.inodes_count, ino, pino = 0;
-	struct dentry *d = d_find_alias(inode);
+	u32 count = VEXFS_SB(sb)->geom.inodes_count, ino;
+	u32 pino = vexfs_cached_parent_ino(inode, NULL);
 
-	if (d) {
-		spin_lock(&d->d_lock);
-		if (!d_unhashed(d) && d->d_parent != d && d_inode(d->d_parent))
-			pino = d_inode(d->d_parent)->i_ino;
-		spin_unlock(&d->d_lock);
-		dput(d);
-		if (pino)
-			return pino;
-	}
 	for (ino = VEXFS_ROOT_INO; ino <= count && !pino; ino++) {
 		struct inode *dir;
 

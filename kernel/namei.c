@@ -119,25 +119,18 @@ static void vexfs_drop_link(struct inode *inode)
 }
 
 /*
- * @inode lost its name @gone in @dir and keeps other links. i_parent is where
- * INO_PATH looks for a name of the inode (search results report paths): if it
- * was @dir, point it at the parent of another cached name, or at 0 ("unknown",
- * which INO_PATH resolves by searching the directories). A hint only: written
- * with the inode, never trusted without finding the name.
+ * The directory of a name of @inode that the dcache holds (other than @skip),
+ * or 0 if none is cached.
  */
-static void vexfs_parent_after_unlink(struct inode *inode, struct inode *dir,
-				      struct dentry *gone)
+u32 vexfs_cached_parent_ino(struct inode *inode, struct dentry *skip)
 {
 	struct dentry *d;
 	u32 pino = 0;
 
-	if (!inode->i_nlink || S_ISDIR(inode->i_mode) ||
-	    READ_ONCE(VEXFS_I(inode)->i_parent) != dir->i_ino)
-		return;
 	/* Lock order of the dcache: inode->i_lock, then dentry->d_lock. */
 	spin_lock(&inode->i_lock);
 	hlist_for_each_entry(d, &inode->i_dentry, d_u.d_alias) {
-		if (d == gone)
+		if (d == skip)
 			continue;
 		spin_lock(&d->d_lock);
 		if (!d_unhashed(d) && d->d_parent != d && d_inode(d->d_parent))
@@ -147,7 +140,23 @@ static void vexfs_parent_after_unlink(struct inode *inode, struct inode *dir,
 			break;
 	}
 	spin_unlock(&inode->i_lock);
-	WRITE_ONCE(VEXFS_I(inode)->i_parent, pino);
+	return pino;
+}
+
+/*
+ * @inode lost its name @gone in @dir and keeps other links. i_parent is where
+ * INO_PATH looks for a name of the inode (search results report paths): if it
+ * was @dir, point it at the parent of another cached name, or at 0 ("unknown",
+ * which INO_PATH resolves by searching the directories). A hint only: written
+ * with the inode, never trusted without finding the name.
+ */
+static void vexfs_parent_after_unlink(struct inode *inode, struct inode *dir,
+				      struct dentry *gone)
+{
+	if (!inode->i_nlink || S_ISDIR(inode->i_mode) ||
+	    READ_ONCE(VEXFS_I(inode)->i_parent) != dir->i_ino)
+		return;
+	WRITE_ONCE(VEXFS_I(inode)->i_parent, vexfs_cached_parent_ino(inode, gone));
 	mark_inode_dirty(inode);
 }
 

@@ -177,6 +177,7 @@ ssize_t vexfs_listxattr(struct dentry *dentry, char *buf, size_t size);
 
 /* namei.c */
 extern const struct inode_operations vexfs_dir_inode_operations;
+u32 vexfs_cached_parent_ino(struct inode *inode, struct dentry *skip);
 extern const struct inode_operations vexfs_symlink_inode_operations;
 extern const struct inode_operations vexfs_special_inode_operations;
 
