@@ -473,6 +473,12 @@ static int vexfs_writer_ctx(struct vexfs_vindex *vi, struct vexfs_kctx *kc)
 	return 0;
 }
 
+/* The slot's vector is gone but its graph node is not: a graph delete is due. */
+static bool vexfs_graph_delete_due(const struct vexfs_vindex *vi, u32 slot)
+{
+	return (vi->slot_state[slot] & (VSLOT_LIVE | VSLOT_IN_GRAPH)) == VSLOT_IN_GRAPH;
+}
+
 /* A graph failure degrades to exact search; the store stays right. */
 static void vexfs_graph_failed(struct vexfs_vindex *vi, int err, const char *what, u32 n)
 {
@@ -598,8 +604,7 @@ static void vexfs_pending_drain(struct vexfs_vindex *vi, u32 max)
 	for (u32 i = 0; i < vi->pq_count && i < max; i++) {
 		u32 slot = vi->pq[(vi->pq_head + i) % VEXFS_MAX_PENDING];
 
-		if (slot < vi->capacity &&
-		    (vi->slot_state[slot] & (VSLOT_LIVE | VSLOT_IN_GRAPH)) == VSLOT_IN_GRAPH)
+		if (slot < vi->capacity && vexfs_graph_delete_due(vi, slot))
 			vi->del_batch[ndel++] = slot;
 	}
 	if (ndel > 1)
@@ -633,7 +638,7 @@ static void vexfs_slot_changed(struct vexfs_vindex *vi, u32 slot)
 {
 	if (vi->sync_mode == VEXFS_SYNC_IMMEDIATE && !vi->rebuilding &&
 	    !(vi->slot_state[slot] & VSLOT_PENDING) && vi->gw && vi->graph_valid &&
-	    (vi->slot_state[slot] & (VSLOT_LIVE | VSLOT_IN_GRAPH)) == VSLOT_IN_GRAPH) {
+	    vexfs_graph_delete_due(vi, slot)) {
 		vexfs_pending_add(vi, slot);
 		queue_delayed_work(vi->wq, &vi->sync_work, msecs_to_jiffies(VEXFS_DELETE_BATCH_MS));
 		return;
