@@ -37,6 +37,21 @@ unsafe fn path_mut<'a>(p: *mut vexfs_dx_path) -> Result<&'a mut vexfs_dx_path> {
     unsafe { p.as_mut() }.ok_or(Error::InvalidArgument)
 }
 
+/// The first `n` of `ptrs` as block buffers (at most N; more is InvalidArgument).
+///
+/// # Safety
+/// Each of those pointers is NULL or a distinct block buffer, valid and
+/// unaliased for the returned lifetime.
+unsafe fn block_bufs<'a, const N: usize>(ptrs: &[*mut u8], n: usize) -> Result<heapless::Vec<&'a mut [u8], N>> {
+    let mut v = heapless::Vec::new();
+    for &f in ptrs.iter().take(n) {
+        // SAFETY: per this function's contract.
+        let b = unsafe { bytes_mut(f, crate::format::BLOCK_SIZE as u32) }?;
+        v.push(b).map_err(|_| Error::InvalidArgument)?;
+    }
+    Ok(v)
+}
+
 /// # Safety
 /// Pointers valid for their stated lengths, as in `shim/vexfs_core.h`.
 #[no_mangle]
@@ -173,28 +188,16 @@ pub unsafe extern "C" fn vexfs_dx_split_add(
         return Error::InvalidArgument.to_errno();
     }
     let bs = crate::format::BLOCK_SIZE as u32;
-    let mut frames: heapless::Vec<&mut [u8], NFRAMES> = heapless::Vec::new();
-    for &f in s.frames.iter().take(nframes) {
-        // SAFETY: the caller guarantees distinct, valid block buffers.
-        let b = match unsafe { bytes_mut(f, bs) } {
-            Ok(b) => b,
-            Err(e) => return e.to_errno(),
-        };
-        if frames.push(b).is_err() {
-            return Error::InvalidArgument.to_errno();
-        }
-    }
-    let mut fresh: heapless::Vec<&mut [u8], NFRESH> = heapless::Vec::new();
-    for &f in s.fresh.iter().take(nfresh) {
-        // SAFETY: as above.
-        let b = match unsafe { bytes_mut(f, bs) } {
-            Ok(b) => b,
-            Err(e) => return e.to_errno(),
-        };
-        if fresh.push(b).is_err() {
-            return Error::InvalidArgument.to_errno();
-        }
-    }
+    // SAFETY: the caller guarantees distinct, valid block buffers.
+    let mut frames = match unsafe { block_bufs::<NFRAMES>(&s.frames, nframes) } {
+        Ok(v) => v,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: as above.
+    let mut fresh = match unsafe { block_bufs::<NFRESH>(&s.fresh, nfresh) } {
+        Ok(v) => v,
+        Err(e) => return e.to_errno(),
+    };
     // SAFETY: as above; the slots and the name do not alias any block.
     let r = unsafe { (bytes_mut(s.leaf, bs), slots_mut(s.slots, s.nslots), bytes(name, name_len)) };
     let (leaf, slots, name) = match r {
