@@ -12,14 +12,6 @@
 #include <linux/random.h>
 #include <linux/slab.h>
 
-/*
- * Set on a buffer once its directory block passed the core's check. The
- * state bits from BH_PrivateStart on belong to jbd2; filesystems start at
- * BH_JBDPrivateStart (as ext4 does).
- */
-enum { BH_VexfsChecked = BH_JBDPrivateStart };
-BUFFER_FNS(VexfsChecked, vexfs_checked)
-
 static u32 vexfs_dir_blocks(struct inode *dir)
 {
 	return i_size_read(dir) >> VEXFS_BLOCK_SIZE_BITS;

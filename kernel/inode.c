@@ -280,20 +280,70 @@ int vexfs_write_inode(struct inode *inode, struct writeback_control *wbc)
 	return vexfs_journal_commit(inode->i_sb, true);
 }
 
-/* Read entry idx of indirect block blk, validating what it points at. */
-static int vexfs_read_indirect(struct inode *inode, u32 blk, u32 idx,
+/*
+ * Indirect block blk of inode at level (1-3), or NULL with *err set. Checked
+ * (magic, owner, level, checksum: core/src/format/bmap.rs) once per read
+ * from disk, before any block number in it is used to read, write or free a
+ * block: a damaged pointer, or a pointer to another file's block, is
+ * EUCLEAN here. Not inlined: the message buffer stays off the stack of
+ * vexfs_trim_tree()'s recursion.
+ */
+static noinline struct buffer_head *vexfs_bread_indirect(struct inode *inode, u32 blk,
+							  int level, int *err)
+{
+	struct super_block *sb = inode->i_sb;
+	struct buffer_head *bh;
+	char msg[VEXFS_MSG_LEN];
+	int e;
+
+	if (!vexfs_data_block_ok(sb, blk)) {
+		*err = vexfs_corrupt(sb, "inode %lu: block pointer %u outside the data area",
+				     inode->i_ino, blk);
+		return NULL;
+	}
+	bh = sb_getblk(sb, blk);
+	if (!bh) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (!buffer_uptodate(bh)) {
+		/* Coming from disk (again): whatever was checked before is gone. */
+		clear_buffer_vexfs_ind_checked(bh);
+		if (bh_read(bh, 0) < 0) {
+			brelse(bh);
+			*err = -EIO;
+			return NULL;
+		}
+	}
+	if (buffer_vexfs_ind_checked(bh))
+		return bh;
+	lock_buffer(bh);
+	e = vexfs_ind_check((const u8 *)bh->b_data, VEXFS_BLOCK_SIZE, inode->i_ino, level,
+			    msg, sizeof(msg));
+	if (!e)
+		set_buffer_vexfs_ind_checked(bh);
+	unlock_buffer(bh);
+	if (e) {
+		brelse(bh);
+		*err = e == -EUCLEAN ? vexfs_corrupt(sb, "inode %lu: block %u: %s",
+						     inode->i_ino, blk, msg) : e;
+		return NULL;
+	}
+	return bh;
+}
+
+/* Read entry idx of indirect block blk (at level), validating what it points at. */
+static int vexfs_read_indirect(struct inode *inode, u32 blk, int level, u32 idx,
 			       struct buffer_head **bhp, u32 *val)
 {
 	struct super_block *sb = inode->i_sb;
 	struct buffer_head *bh;
+	int err;
 	u32 v;
 
-	if (!vexfs_data_block_ok(sb, blk))
-		return vexfs_corrupt(sb, "inode %lu: block pointer %u outside the data area",
-				     inode->i_ino, blk);
-	bh = sb_bread(sb, blk);
+	bh = vexfs_bread_indirect(inode, blk, level, &err);
 	if (!bh)
-		return -EIO;
+		return err;
 	v = le32_to_cpu(((__le32 *)bh->b_data)[idx]);
 	if (v && !vexfs_data_block_ok(sb, v)) {
 		brelse(bh);
@@ -305,8 +355,11 @@ static int vexfs_read_indirect(struct inode *inode, u32 blk, u32 idx,
 	return 0;
 }
 
-/* Allocate a block for inode; indirect blocks are zeroed and logged. */
-static int vexfs_alloc_mapped(struct inode *inode, u32 goal, bool indirect, u32 *out)
+/*
+ * Allocate a block for inode: a data block (level 0), or an indirect block
+ * of that level, formatted empty, sealed and logged.
+ */
+static int vexfs_alloc_mapped(struct inode *inode, u32 goal, int level, u32 *out)
 {
 	struct super_block *sb = inode->i_sb;
 	struct buffer_head *bh;
@@ -316,7 +369,7 @@ static int vexfs_alloc_mapped(struct inode *inode, u32 goal, bool indirect, u32 
 	if (err)
 		return err;
 	inode->i_blocks += VEXFS_BLOCK_SIZE >> 9;
-	if (!indirect)
+	if (!level)
 		return 0;
 	bh = sb_getblk(sb, *out);
 	if (!bh) {
@@ -330,8 +383,14 @@ static int vexfs_alloc_mapped(struct inode *inode, u32 goal, bool indirect, u32 
 		brelse(bh);
 		goto fail;
 	}
-	memset(bh->b_data, 0, VEXFS_BLOCK_SIZE);
+	err = vexfs_ind_init((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, inode->i_ino, level);
+	if (err) {
+		unlock_buffer(bh);
+		brelse(bh);
+		goto fail;
+	}
 	set_buffer_uptodate(bh);
+	set_buffer_vexfs_ind_checked(bh);
 	unlock_buffer(bh);
 	err = vexfs_journal_dirty(sb, inode, bh);
 	brelse(bh);
@@ -339,12 +398,15 @@ static int vexfs_alloc_mapped(struct inode *inode, u32 goal, bool indirect, u32 
 		goto fail;
 	return 0;
 fail:
-	vexfs_free_block(sb, *out, true);
+	vexfs_free_block(sb, *out, level > 0);
 	inode->i_blocks -= VEXFS_BLOCK_SIZE >> 9;
 	return err;
 }
 
-/* Set entry idx of indirect block bh (journaled). */
+/*
+ * Set entry idx of checked indirect block bh (journaled); the core updates
+ * the block's checksum for the one entry.
+ */
 static int vexfs_set_indirect(struct inode *inode, struct buffer_head *bh, u32 idx, u32 val)
 {
 	int err = vexfs_journal_write_access(inode->i_sb, bh);
@@ -352,8 +414,10 @@ static int vexfs_set_indirect(struct inode *inode, struct buffer_head *bh, u32 i
 	if (err)
 		return err;
 	lock_buffer(bh);
-	((__le32 *)bh->b_data)[idx] = cpu_to_le32(val);
+	err = vexfs_ind_set((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, idx, val);
 	unlock_buffer(bh);
+	if (err)
+		return err;
 	return vexfs_journal_dirty(inode->i_sb, inode, bh);
 }
 
@@ -380,18 +444,20 @@ int vexfs_get_block(struct inode *inode, sector_t iblock,
 	if (!blk) {
 		if (!create)
 			goto out;
-		err = vexfs_alloc_mapped(inode, 0, depth > 1, &blk);
+		err = vexfs_alloc_mapped(inode, 0, depth - 1, &blk);
 		if (err)
 			goto out;
 		vi->i_data[offsets[0]] = blk;
 		fresh = depth == 1;
 		dirtied = true;
 	}
+	/* blk is an indirect block of level depth - level; its child, depth - level - 1. */
 	for (level = 1; level < depth; level++) {
 		struct buffer_head *bh;
+		int child_level = depth - level - 1;
 		u32 next;
 
-		err = vexfs_read_indirect(inode, blk, offsets[level], &bh, &next);
+		err = vexfs_read_indirect(inode, blk, depth - level, offsets[level], &bh, &next);
 		if (err)
 			goto out;
 		if (!next) {
@@ -399,11 +465,11 @@ int vexfs_get_block(struct inode *inode, sector_t iblock,
 				brelse(bh);
 				goto out;
 			}
-			err = vexfs_alloc_mapped(inode, blk + 1, level < depth - 1, &next);
+			err = vexfs_alloc_mapped(inode, blk + 1, child_level, &next);
 			if (!err) {
 				err = vexfs_set_indirect(inode, bh, offsets[level], next);
 				if (err)
-					vexfs_free_block(sb, next, level < depth - 1);
+					vexfs_free_block(sb, next, child_level > 0);
 			}
 			if (err) {
 				brelse(bh);
@@ -446,7 +512,7 @@ static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, 
 	struct buffer_head *bh;
 	u64 span = 1;
 	bool emptied = true;
-	int i;
+	int i, err;
 
 	if (!vexfs_data_block_ok(sb, blk)) {
 		vexfs_corrupt(sb, "inode %lu: not freeing bad block pointer %u", inode->i_ino, blk);
@@ -460,10 +526,11 @@ static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, 
 	}
 	for (i = 1; i < height; i++)
 		span *= ADDR_PER_BLOCK;
-	bh = sb_bread(sb, blk);
+	bh = vexfs_bread_indirect(inode, blk, height, &err);
 	if (!bh) {
-		pr_err_ratelimited("vexfs (%s): cannot read indirect block %u of inode %lu, leaking its subtree\n",
-				   sb->s_id, blk, inode->i_ino);
+		/* Never free what a block that failed its check names. */
+		pr_err_ratelimited("vexfs (%s): cannot use indirect block %u of inode %lu (error %d), leaking its subtree: run fsck.vexfs\n",
+				   sb->s_id, blk, inode->i_ino, err);
 		return false;
 	}
 	for (i = 0; i < ADDR_PER_BLOCK; i++) {

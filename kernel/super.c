@@ -192,6 +192,8 @@ static int vexfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	BUILD_BUG_ON(sizeof(struct vexfs_dirent) != VEXFS_DIRENT_HEADER_SIZE);
 	BUILD_BUG_ON(sizeof(struct vexfs_dir_tail) != VEXFS_DIR_TAIL_SIZE);
 	BUILD_BUG_ON(sizeof(struct vexfs_vec_record) != VEXFS_VEC_RECORD_HEADER_SIZE);
+	BUILD_BUG_ON(sizeof(struct vexfs_ind_tail) != VEXFS_IND_TAIL_SIZE);
+	BUILD_BUG_ON(VEXFS_ADDR_PER_BLOCK * 4 + VEXFS_IND_TAIL_SIZE != VEXFS_BLOCK_SIZE);
 
 	sbi = kzalloc(sizeof(*sbi), GFP_KERNEL);
 	msg = kzalloc(VEXFS_MSG_LEN, GFP_KERNEL);

@@ -76,6 +76,20 @@ static inline struct vexfs_inode_info *VEXFS_I(struct inode *inode)
 	return container_of(inode, struct vexfs_inode_info, vfs_inode);
 }
 
+/*
+ * Buffer state bits: set once a metadata block read from disk passed the
+ * core's check, so it is checked once, not on every use. The bits from
+ * BH_PrivateStart on belong to jbd2; filesystems start at BH_JBDPrivateStart
+ * (as ext4 does). Separate bits per kind: a freed directory block reused as
+ * an indirect block must not pass as checked.
+ */
+enum {
+	BH_VexfsChecked = BH_JBDPrivateStart,	/* directory block (dir.c) */
+	BH_VexfsIndChecked,			/* indirect block (inode.c) */
+};
+BUFFER_FNS(VexfsChecked, vexfs_checked)
+BUFFER_FNS(VexfsIndChecked, vexfs_ind_checked)
+
 /* Print a corruption message naming the volume, and return -EUCLEAN. */
 #define vexfs_corrupt(sb, fmt, ...)					\
 	({								\

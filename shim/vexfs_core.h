@@ -137,6 +137,18 @@ int vexfs_inode_encode(const struct vexfs_inode_mem *in, __u32 ino,
  */
 int vexfs_bmap_path(__u64 iblock, __u32 *offsets /* [4] */);
 
+/*
+ * Indirect blocks (struct vexfs_ind_tail in the format header). init formats
+ * an empty block of inode ino at level 1-3; check verifies magic, owner,
+ * level and checksum (0, or -EUCLEAN with the reason in msg); set changes
+ * entry idx of a checked or freshly initialised block and updates the
+ * checksum for that entry alone.
+ */
+int vexfs_ind_init(__u8 *block, __u32 len, __u32 ino, __u32 level);
+int vexfs_ind_check(const __u8 *block, __u32 len, __u32 ino, __u32 level,
+		    char *msg, __u32 msg_len);
+int vexfs_ind_set(__u8 *block, __u32 len, __u32 idx, __u32 value);
+
 /* --- directory blocks ---------------------------------------------------- */
 
 /*

@@ -76,7 +76,15 @@
 #define VEXFS_FEATURE_RO_COMPAT_SUPP	(VEXFS_FEATURE_RO_COMPAT_DIR_INDEX)
 
 #define VEXFS_FEATURE_INCOMPAT_JOURNAL	0x0001u	/* metadata journaled with jbd2 */
-#define VEXFS_FEATURE_INCOMPAT_SUPP	(VEXFS_FEATURE_INCOMPAT_JOURNAL)
+/*
+ * Indirect blocks end in a checksummed tail naming their owner (struct
+ * vexfs_ind_tail): 1020 block numbers per indirect block instead of 1024.
+ * Required: this kernel and fsck.vexfs only read that layout, and refuse an
+ * image without the bit (made by a mkfs.vexfs before the tail existed).
+ */
+#define VEXFS_FEATURE_INCOMPAT_IND_CSUM	0x0002u
+#define VEXFS_FEATURE_INCOMPAT_SUPP	(VEXFS_FEATURE_INCOMPAT_JOURNAL | VEXFS_FEATURE_INCOMPAT_IND_CSUM)
+#define VEXFS_FEATURE_INCOMPAT_REQUIRED	(VEXFS_FEATURE_INCOMPAT_IND_CSUM)
 
 /* s_state */
 #define VEXFS_STATE_CLEAN	0x0001u	/* cleanly unmounted */
@@ -139,7 +147,24 @@ struct vexfs_super_block {
 #define VEXFS_DIND_BLOCK	13u
 #define VEXFS_TIND_BLOCK	14u
 #define VEXFS_N_BLOCKS		15u
-#define VEXFS_ADDR_PER_BLOCK	(VEXFS_BLOCK_SIZE / 4u)	/* __le32 block numbers per indirect block */
+
+/*
+ * Indirect blocks: VEXFS_ADDR_PER_BLOCK __le32 block numbers (0 = hole), then
+ * struct vexfs_ind_tail in the last VEXFS_IND_TAIL_SIZE bytes. A level-1 block
+ * points at data blocks, a level-n block at level n-1 blocks. The checksum is
+ * seeded with the owner's inode number, so a damaged pointer inside the block,
+ * or a pointer to it from another file (or from the wrong level), is caught
+ * before any block number in it is used to read, write or free a block.
+ */
+struct vexfs_ind_tail {
+	__le32	it_magic;		/* VEXFS_IND_MAGIC */
+	__le32	it_ino;			/* inode whose block map holds this block */
+	__le32	it_level;		/* 1 (points at data) to 3 (triple indirect) */
+	__le32	it_checksum;		/* crc32c(it_ino as __le32 ++ block with it_checksum = 0) */
+};
+#define VEXFS_IND_MAGIC		0x444e4956u	/* "VIND" */
+#define VEXFS_IND_TAIL_SIZE	16u
+#define VEXFS_ADDR_PER_BLOCK	((VEXFS_BLOCK_SIZE - VEXFS_IND_TAIL_SIZE) / 4u)	/* 1020 */
 
 /* i_flags */
 #define VEXFS_INODE_FL_HAS_VECTOR 0x0001u	/* the vector store holds a vector for this inode */

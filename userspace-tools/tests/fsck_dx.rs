@@ -35,7 +35,7 @@ fn dir_inode(fs: &Fs, d: u32) -> InodeMem {
 /// Disk block of file block `i` of directory `d`.
 fn dir_block(fs: &Fs, d: u32, i: u64) -> u32 {
     let m = dir_inode(fs, d);
-    fs.bmap(&m, i).unwrap()
+    fs.bmap(d, &m, i).unwrap()
 }
 
 fn all_present(fs: &Fs, d: u32, n: u32) {
@@ -119,7 +119,7 @@ fn name_in_the_wrong_leaf_is_found() {
     let m = dir_inode(&fs, d);
     let mut to = 0;
     for i in 1..m.size / 4096 {
-        let b = fs.bmap(&m, i).unwrap();
+        let b = fs.bmap(d, &m, i).unwrap();
         if b != from && !dx::is_node(&fs.img.read_block(b as u64).unwrap()) {
             to = b;
             break;

@@ -263,10 +263,54 @@ fn bad_indirect_pointer() {
     let m = fs.read_inode(tree.big).unwrap().unwrap();
     let ind = m.block[VEXFS_IND_BLOCK as usize];
     let mut blk = fs.img.read_block(ind as u64).unwrap();
-    blk[40..44].copy_from_slice(&5u32.to_le_bytes()); // inside the metadata
+    // Inside the metadata, in a block resealed to match: the range check
+    // is what must catch it.
+    bmap::indirect_set_sealed(&mut blk, 10, 5).unwrap();
     fs.img.write_blocks(ind as u64, &blk).unwrap();
     drop(fs);
     assert_detect_and_repair(&t.path, &format!("inode {}: block pointer 5 outside the data area", tree.big));
+}
+
+/// A pointer in an indirect block redirected to another file's data block,
+/// the block not resealed: the checksum catches it. The repair drops the
+/// whole indirect block (none of its entries can be trusted) and leaves the
+/// other file as it was.
+#[test]
+fn redirected_indirect_pointer() {
+    let (t, tree) = populated_image();
+    let fs = open_fs(&t.path);
+    let small = fs.read_inode(tree.small).unwrap().unwrap();
+    let victim = small.block[0];
+    let small_data = fs.img.read_block(victim as u64).unwrap();
+    let m = fs.read_inode(tree.big).unwrap().unwrap();
+    let ind = m.block[VEXFS_IND_BLOCK as usize];
+    let mut blk = fs.img.read_block(ind as u64).unwrap();
+    bmap::indirect_set(&mut blk, 3, victim).unwrap();
+    fs.img.write_blocks(ind as u64, &blk).unwrap();
+    drop(fs);
+    assert_detect_and_repair(&t.path, &format!("inode {}: block {ind}, its level 1 indirect block: indirect block checksum mismatch", tree.big));
+    let fs = open_fs(&t.path);
+    assert_eq!(fs.read_inode(tree.big).unwrap().unwrap().block[VEXFS_IND_BLOCK as usize], 0);
+    assert_eq!(fs.read_inode(tree.small).unwrap().unwrap().block[0], victim);
+    assert_eq!(fs.img.read_block(victim as u64).unwrap(), small_data);
+}
+
+/// An indirect block of one file put in another file's map (its own
+/// checksum is valid): refused by owner, and each file's blocks stay its own.
+#[test]
+fn indirect_block_of_another_inode() {
+    let (t, tree) = populated_image();
+    let mut fs = open_fs(&t.path);
+    let other = fs.create_file(tree.dir_a, b"other-big", &vec![7u8; 40 * 4096]).unwrap();
+    fs.flush().unwrap();
+    let theirs = fs.read_inode(other).unwrap().unwrap().block[VEXFS_IND_BLOCK as usize];
+    let mut m = fs.read_inode(tree.big).unwrap().unwrap();
+    m.block[VEXFS_IND_BLOCK as usize] = theirs;
+    fs.write_inode(tree.big, &m).unwrap();
+    drop(fs);
+    assert_detect_and_repair(&t.path, &format!("indirect block of inode {other}, not of inode {}", tree.big));
+    let fs = open_fs(&t.path);
+    assert_eq!(fs.read_inode(other).unwrap().unwrap().block[VEXFS_IND_BLOCK as usize], theirs);
 }
 
 #[test]

@@ -14,11 +14,11 @@ use vexfs_core::format::*;
 use vexfs_core::hnsw::vectors::{decode_record, record_pos};
 use vexfs_tools::fsimage::Fs;
 
-fn read_all(fs: &Fs, m: &InodeMem) -> Vec<u8> {
+fn read_all(fs: &Fs, ino: u32, m: &InodeMem) -> Vec<u8> {
     let mut out = Vec::new();
     let nblocks = m.size.div_ceil(BLOCK_SIZE as u64);
     for i in 0..nblocks {
-        let b = fs.bmap(m, i).unwrap();
+        let b = fs.bmap(ino, m, i).unwrap();
         if b == 0 {
             out.extend_from_slice(&[0u8; BLOCK_SIZE]);
         } else {
@@ -104,7 +104,7 @@ fn populate_tree_and_vectors_fsck_clean() {
         for rel in ["a-again.txt", "docs/deep/er/b.txt", "docs/big.bin", "empty", "many/file-0123-with-a-longish-name.txt"] {
             let ino = resolve(&fs, rel);
             let m = fs.read_inode(ino).unwrap().unwrap();
-            assert_eq!(read_all(&fs, &m), std::fs::read(src.join(rel)).unwrap(), "{rel}");
+            assert_eq!(read_all(&fs, ino, &m), std::fs::read(src.join(rel)).unwrap(), "{rel}");
             let parent_rel = Path::new(rel).parent().unwrap().to_str().unwrap();
             let want_parent = if parent_rel.is_empty() { VEXFS_ROOT_INO } else { resolve(&fs, parent_rel) };
             assert_eq!(m.parent, want_parent, "{rel}");
@@ -117,7 +117,7 @@ fn populate_tree_and_vectors_fsck_clean() {
         assert_eq!(short.mode & mode::S_IFMT, mode::S_IFLNK);
         assert!(short.flags & VEXFS_INODE_FL_INLINE_SYMLINK != 0 && short.size == 10);
         let long = fs.read_inode(resolve(&fs, "long-link")).unwrap().unwrap();
-        assert_eq!(read_all(&fs, &long), "x".repeat(100).into_bytes());
+        assert_eq!(read_all(&fs, resolve(&fs, "long-link"), &long), "x".repeat(100).into_bytes());
         let pipe = fs.read_inode(resolve(&fs, "pipe")).unwrap().unwrap();
         assert_eq!(pipe.mode, mode::S_IFIFO | 0o600);
         let docs = fs.read_inode(resolve(&fs, "docs")).unwrap().unwrap();
@@ -128,7 +128,7 @@ fn populate_tree_and_vectors_fsck_clean() {
         // The vector store: inode 3, records at record_pos, owners flagged.
         let store = fs.read_inode(VEXFS_VECSTORE_INO).unwrap().expect("vector store inode");
         assert_eq!((store.mode, store.links_count), (mode::S_IFREG | 0o600, 1));
-        let store_data = read_all(&fs, &store);
+        let store_data = read_all(&fs, VEXFS_VECSTORE_INO, &store);
         let check = |rel: &str, want: &[f32]| {
             let ino = resolve(&fs, rel);
             let m = fs.read_inode(ino).unwrap().unwrap();
@@ -148,7 +148,7 @@ fn populate_tree_and_vectors_fsck_clean() {
         // stamped with the vector generation, as the kernel loads it.
         let gi = fs.read_inode(VEXFS_GRAPH_INO).unwrap().expect("graph inode");
         let mut words: Vec<u32> = Vec::new();
-        let gdata = read_all(&fs, &gi);
+        let gdata = read_all(&fs, VEXFS_GRAPH_INO, &gi);
         for (b, blk) in gdata.chunks_exact(BLOCK_SIZE).enumerate() {
             words.resize((b + 1) * 1024, 0);
             vexfs_core::hnsw::decode_block(blk, b, &mut words).unwrap();

@@ -171,6 +171,14 @@ fn damaged_superblocks_are_rejected() {
             needle: "incompatible",
             exit: 4,
         },
+        Case {
+            // An image from a mkfs before checksummed indirect blocks.
+            name: "required incompat feature missing",
+            reseal: true,
+            patch: Box::new(move |b| put32(b, offset_of!(S, s_feature_incompat), VEXFS_FEATURE_INCOMPAT_JOURNAL)),
+            needle: "required incompatible features 0x2 missing",
+            exit: 4,
+        },
     ];
     for c in cases {
         let t = default_image();

@@ -10,7 +10,7 @@ pub mod vector;
 use core::ffi::c_char;
 
 use crate::error::{Error, Result};
-use crate::format::{bitmap, dir, inode, superblock};
+use crate::format::{bitmap, bmap, dir, inode, superblock};
 use crate::msg::MsgBuf;
 use abi::{vexfs_dirent_view, vexfs_inode_mem, vexfs_sb_geom};
 
@@ -256,10 +256,43 @@ pub unsafe extern "C" fn vexfs_bmap_path(iblock: u64, offsets: *mut u32) -> i32 
     // SAFETY: the caller passes room for 4 u32 values (see vexfs_core.h);
     // u32 has no alignment beyond what the C caller's array provides.
     let out = unsafe { &mut *(offsets as *mut [u32; 4]) };
-    match crate::format::bmap::path(iblock, out) {
+    match bmap::path(iblock, out) {
         Ok(depth) => depth as i32,
         Err(e) => e.to_errno(),
     }
+}
+
+/// # Safety
+/// `block` valid for `len` bytes of writes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_ind_init(block: *mut u8, len: u32, ino: u32, level: u32) -> i32 {
+    // SAFETY: block is writable for len bytes.
+    rc(unsafe { bytes_mut(block, len) }.and_then(|b| bmap::indirect_init(b, ino, level)))
+}
+
+/// # Safety
+/// `block` valid for `len` bytes; `msg` valid for `msg_len` bytes or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_ind_check(
+    block: *const u8,
+    len: u32,
+    ino: u32,
+    level: u32,
+    msg: *mut c_char,
+    msg_len: u32,
+) -> i32 {
+    // SAFETY: the caller passes buffers valid for the given lengths.
+    let mut m = unsafe { msg_buf(msg, msg_len) };
+    // SAFETY: as above.
+    rc(unsafe { bytes(block, len) }.and_then(|b| bmap::indirect_check(b, ino, level, &mut m)))
+}
+
+/// # Safety
+/// `block` valid for `len` bytes of writes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_ind_set(block: *mut u8, len: u32, idx: u32, value: u32) -> i32 {
+    // SAFETY: block is writable for len bytes.
+    rc(unsafe { bytes_mut(block, len) }.and_then(|b| bmap::indirect_set_sealed(b, idx, value)))
 }
 
 /// # Safety

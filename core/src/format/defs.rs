@@ -13,6 +13,8 @@ const _: () = assert!(VEXFS_INODE_STRUCT_SIZE == VEXFS_INODE_SIZE);
 const _: () = assert!(core::mem::size_of::<vexfs_dirent>() == VEXFS_DIRENT_HEADER_SIZE as usize);
 const _: () = assert!(core::mem::size_of::<vexfs_dir_tail>() == VEXFS_DIR_TAIL_SIZE as usize);
 const _: () = assert!(core::mem::size_of::<vexfs_vec_record>() == VEXFS_VEC_RECORD_HEADER_SIZE as usize);
+const _: () = assert!(core::mem::size_of::<vexfs_ind_tail>() == VEXFS_IND_TAIL_SIZE as usize);
+const _: () = assert!(VEXFS_ADDR_PER_BLOCK * 4 + VEXFS_IND_TAIL_SIZE == VEXFS_BLOCK_SIZE);
 
 /// Block size as a usize, for slice arithmetic.
 pub const BLOCK_SIZE: usize = VEXFS_BLOCK_SIZE as usize;

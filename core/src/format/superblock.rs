@@ -157,6 +157,15 @@ pub fn validate(block: &[u8], dev_blocks: u64, msg: &mut impl Write) -> Result<G
         explain!(msg, "unsupported incompatible features 0x{unknown:x}");
         return Err(Error::Corrupt);
     }
+    let missing = VEXFS_FEATURE_INCOMPAT_REQUIRED & !incompat;
+    if missing != 0 {
+        explain!(
+            msg,
+            "required incompatible features 0x{missing:x} missing (checksummed indirect blocks): \
+             the image predates this format, reformat it"
+        );
+        return Err(Error::Corrupt);
+    }
     let journaled = incompat & VEXFS_FEATURE_INCOMPAT_JOURNAL != 0;
     if journaled && j_len < VEXFS_MIN_JOURNAL_BLOCKS as u64 {
         explain!(msg, "journal of {j_len} blocks is below the minimum {VEXFS_MIN_JOURNAL_BLOCKS}");

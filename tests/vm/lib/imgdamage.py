@@ -40,6 +40,8 @@ import sbpatch  # noqa: E402  (superblock field layout from shim/vexfs_format.h)
 
 BS = 4096
 ISZ = 256
+PER = 1020          # block numbers per indirect block (then a 16-byte tail)
+IND_TAIL = BS - 16  # struct vexfs_ind_tail: magic, ino, level, checksum
 FIELDS = sbpatch.layout()
 
 _T = []
@@ -114,7 +116,7 @@ class Image:
                 return
             ind.append(b)
             blk = self.read(b)
-            for i in range(1024):
+            for i in range(PER):
                 p = u32(blk, 4 * i)
                 if not p:
                     continue
@@ -129,7 +131,7 @@ class Image:
     def map(self):
         s = self.s
         m = {k: [] for k in ("super", "ibitmap", "bbitmap", "itable", "dir", "indirect",
-                             "xattr", "vecstore", "graph", "journal")}
+                             "xattr", "vecstore", "graph", "journal", "data")}
         m["super"] = [0]
         m["ibitmap"] = list(range(s["s_inode_bitmap_start"], s["s_inode_bitmap_start"] + s["s_inode_bitmap_blocks"]))
         m["bbitmap"] = list(range(s["s_block_bitmap_start"], s["s_block_bitmap_start"] + s["s_block_bitmap_blocks"]))
@@ -154,6 +156,8 @@ class Image:
                 m["graph"] += [(b, ino, i) for i, b in enumerate(data)]
             elif mode & 0o170000 == 0o040000:
                 m["dir"] += [(b, ino) for b in data]
+            else:
+                m["data"] += [(b, ino) for b in data]  # never damaged; a redirect target
             inodes[ino] = mode
         m["itable"] = sorted(itable)
         m["inodes"] = inodes
@@ -214,6 +218,12 @@ INODE_FIELDS = [  # name, offset, size
 def seal_inode(raw, ino):
     raw[252:256] = b"\0\0\0\0"
     struct.pack_into("<I", raw, 252, crc32c(struct.pack("<I", ino) + bytes(raw)))
+
+
+def seal_ind(blk, ino):
+    """Recompute an indirect block's checksum: crc32c(ino as le32 ++ block, checksum 0)."""
+    struct.pack_into("<I", blk, IND_TAIL + 12, 0)
+    struct.pack_into("<I", blk, IND_TAIL + 12, crc32c(struct.pack("<I", ino) + bytes(blk)))
 
 
 def seal_dir(blk, ino):
@@ -375,18 +385,33 @@ def damage(src, dst, seed, img=None, m=None):
     if kind == "indirect":
         blkno, ino = rng.choice(m["indirect"])
         blk = bytearray(img.read(blkno))
-        if reseal:  # no checksum on indirect blocks: hostile pointers
-            used = [i for i in range(1024) if u32(blk, 4 * i)] or [0]
+        if rng.random() < 0.5:
+            # Hostile pointers: out of range, another file's data or
+            # metadata block, the block itself. Resealed, the kernel's
+            # range checks are tested; unsealed (a redirect that looks
+            # plausible), the checksum must catch it.
+            used = [i for i in range(PER) if u32(blk, 4 * i)] or [0]
             n = rng.randint(1, 3)
             desc = []
             for _ in range(n):
-                i = rng.choice(used) if rng.random() < 0.7 else rng.randrange(1024)
-                other = [b for b, *_ in m["dir"] + m["indirect"]]
+                i = rng.choice(used) if rng.random() < 0.7 else rng.randrange(PER)
+                other = [b for b, *_ in m["dir"] + m["indirect"] + m["data"]]
                 v = rng.choice([nasty(rng, u32(blk, 4 * i), 4, img), rng.choice(other), blkno])
                 struct.pack_into("<I", blk, 4 * i, v)
                 desc.append(f"ptr[{i}]={v:#x}")
+            if reseal:
+                seal_ind(blk, ino)
             put(blkno, blk)
-            return f"indirect: inode {ino} block {blkno}: " + ", ".join(desc)
+            return f"indirect: inode {ino} block {blkno}: {'resealed' if reseal else 'unsealed'} " + ", ".join(desc)
+        if reseal:
+            # A sealed tail naming the wrong owner or level.
+            field, fo = rng.choice([("it_ino", 4), ("it_level", 8)])
+            orig = u32(blk, IND_TAIL + fo)
+            v = nasty(rng, orig, 4, img) if rng.random() < 0.5 else (orig + 1 if field == "it_level" else rng.choice(list(m["inodes"])))
+            struct.pack_into("<I", blk, IND_TAIL + fo, v)
+            seal_ind(blk, ino)
+            put(blkno, blk)
+            return f"indirect: inode {ino} block {blkno}: resealed {field}={v:#x} (was {orig:#x})"
         blk, d = raw_damage(rng, blk)
         put(blkno, blk)
         return f"indirect: inode {ino} block {blkno}: {d}"

@@ -123,47 +123,70 @@ impl Fs {
         Ok(n as u32)
     }
 
-    /// The block backing file block `iblock`, 0 for a hole.
-    pub fn bmap(&self, m: &InodeMem, iblock: u64) -> io::Result<u32> {
+    /// Indirect block `b` of inode `ino` at `level`, checked (owner, level,
+    /// checksum) before any block number in it is followed.
+    fn read_indirect(&self, ino: u32, b: u32, level: u32) -> io::Result<Vec<u8>> {
+        let blk = self.img.read_block(b as u64)?;
+        let mut why = String::new();
+        bmap::indirect_check(&blk, ino, level, &mut why)
+            .map_err(|e| core_err(&format!("inode {ino}: block {b}: {why}"), e))?;
+        Ok(blk)
+    }
+
+    /// The block backing file block `iblock` of inode `ino`, 0 for a hole.
+    pub fn bmap(&self, ino: u32, m: &InodeMem, iblock: u64) -> io::Result<u32> {
         let mut path = [0u32; 4];
         let depth = bmap::path(iblock, &mut path).map_err(|e| core_err("bmap", e))?;
         let mut b = m.block[path[0] as usize];
-        for &idx in &path[1..depth] {
+        for (i, &idx) in path[1..depth].iter().enumerate() {
             if b == 0 {
                 return Ok(0);
             }
-            let blk = self.img.read_block(b as u64)?;
+            let blk = self.read_indirect(ino, b, (depth - 1 - i) as u32)?;
             b = bmap::indirect_get(&blk, idx).unwrap_or(0);
         }
         Ok(b)
     }
 
-    /// The block backing file block `iblock`, allocating it (and any
-    /// indirect blocks, zeroed) when absent. Updates `m.blocks`.
-    pub fn bmap_alloc(&mut self, m: &mut InodeMem, iblock: u64) -> io::Result<u32> {
+    /// The block backing file block `iblock` of inode `ino`, allocating it
+    /// (and any indirect blocks, formatted empty) when absent. Updates
+    /// `m.blocks`.
+    pub fn bmap_alloc(&mut self, ino: u32, m: &mut InodeMem, iblock: u64) -> io::Result<u32> {
         let mut path = [0u32; 4];
         let depth = bmap::path(iblock, &mut path).map_err(|e| core_err("bmap", e))?;
         let slot = path[0] as usize;
         if m.block[slot] == 0 {
             let nb = self.alloc_block()?;
-            self.img.write_blocks(nb as u64, &[0u8; BLOCK_SIZE])?;
+            self.write_new_block(ino, nb, depth as u32 - 1)?;
             m.block[slot] = nb;
             m.blocks += (BLOCK_SIZE / 512) as u64;
         }
         let mut b = m.block[slot];
-        for &idx in &path[1..depth] {
-            let mut blk = self.img.read_block(b as u64)?;
+        for (i, &idx) in path[1..depth].iter().enumerate() {
+            // b is an indirect block of this level; its children one below.
+            let level = (depth - 1 - i) as u32;
+            let mut blk = self.read_indirect(ino, b, level)?;
             let mut next = bmap::indirect_get(&blk, idx).unwrap_or(0);
             if next == 0 {
                 next = self.alloc_block()?;
-                self.img.write_blocks(next as u64, &[0u8; BLOCK_SIZE])?;
-                bmap::indirect_set(&mut blk, idx, next);
+                self.write_new_block(ino, next, level - 1)?;
+                bmap::indirect_set_sealed(&mut blk, idx, next).map_err(|e| core_err("indirect block", e))?;
                 self.img.write_blocks(b as u64, &blk)?;
                 m.blocks += (BLOCK_SIZE / 512) as u64;
             }
             b = next;
         }
         Ok(b)
+    }
+
+    /// Write a newly allocated block of inode `ino`: zeros for a data block
+    /// (level 0), an empty sealed indirect block of `level` otherwise.
+    fn write_new_block(&mut self, ino: u32, b: u32, level: u32) -> io::Result<()> {
+        let mut blk = vec![0u8; BLOCK_SIZE];
+        if level > 0 {
+            bmap::indirect_init(&mut blk, ino, level).map_err(|e| core_err("indirect block", e))?;
+        }
+        self.img.write_blocks(b as u64, &blk)
     }
 
     /// A new inode of `mode` with one link and times now (not yet named).
@@ -182,14 +205,14 @@ impl Fs {
     }
 
     /// Write `data` at byte `offset` of a regular file, growing it.
-    pub fn write_data(&mut self, m: &mut InodeMem, offset: u64, data: &[u8]) -> io::Result<()> {
+    pub fn write_data(&mut self, ino: u32, m: &mut InodeMem, offset: u64, data: &[u8]) -> io::Result<()> {
         let mut pos = offset;
         let mut rest = data;
         while !rest.is_empty() {
             let iblock = pos / BLOCK_SIZE as u64;
             let within = (pos % BLOCK_SIZE as u64) as usize;
             let n = rest.len().min(BLOCK_SIZE - within);
-            let b = self.bmap_alloc(m, iblock)?;
+            let b = self.bmap_alloc(ino, m, iblock)?;
             let mut blk = self.img.read_block(b as u64)?;
             blk[within..within + n].copy_from_slice(&rest[..n]);
             self.img.write_blocks(b as u64, &blk)?;
@@ -202,7 +225,7 @@ impl Fs {
 
     /// The disk block of file block `i` of directory `d` (a hole is damage).
     fn dir_block_nr(&self, d: &InodeMem, dir_ino: u32, i: u32) -> io::Result<u32> {
-        match self.bmap(d, i as u64)? {
+        match self.bmap(dir_ino, d, i as u64)? {
             0 => Err(err(format!("directory {dir_ino}: block {i} is a hole"))),
             b => Ok(b),
         }
@@ -248,7 +271,7 @@ impl Fs {
         // Linear, or "." and ".." (always in block 0).
         let nblocks = if d.dir_depth != 0 { 1 } else { d.size / BLOCK_SIZE as u64 };
         for i in 0..nblocks {
-            let b = self.bmap(&d, i)?;
+            let b = self.bmap(dir_ino, &d, i)?;
             if b == 0 {
                 continue;
             }
@@ -283,7 +306,7 @@ impl Fs {
         }
         let nblocks = d.size / BLOCK_SIZE as u64;
         for i in 0..nblocks {
-            let b = self.bmap(&d, i)?;
+            let b = self.bmap(dir_ino, &d, i)?;
             if b == 0 {
                 continue;
             }
@@ -297,7 +320,7 @@ impl Fs {
         if nblocks == 1 && self.dir_index {
             return self.dx_convert(&mut d, dir_ino, name, ino, file_type);
         }
-        let b = self.bmap_alloc(&mut d, nblocks)?;
+        let b = self.bmap_alloc(dir_ino, &mut d, nblocks)?;
         let mut blk = vec![0u8; BLOCK_SIZE];
         dir::init(&mut blk, dir_ino).map_err(|e| core_err("dir init", e))?;
         dir::add(&mut blk, dir_ino, name, ino, file_type).map_err(|e| core_err("dir add", e))?;
@@ -320,8 +343,8 @@ impl Fs {
         let mut slots = vec![dx::Slot::default(); dx::LEAF_MAX + 1];
         dx::convert_add(&mut block0, &mut l1, &mut l2, dir_ino, VEXFS_DX_HASH_SIPHASH24, &seed, name, ino, file_type, &mut slots)
             .map_err(|e| core_err("directory index conversion", e))?;
-        let n1 = self.bmap_alloc(d, 1)?;
-        let n2 = self.bmap_alloc(d, 2)?;
+        let n1 = self.bmap_alloc(dir_ino, d, 1)?;
+        let n2 = self.bmap_alloc(dir_ino, d, 2)?;
         self.img.write_blocks(n1 as u64, &l1)?;
         self.img.write_blocks(n2 as u64, &l2)?;
         self.img.write_blocks(b0 as u64, &block0)?;
@@ -366,7 +389,7 @@ impl Fs {
             dx::split_add(&mut p, &mut bufs, name, ino, file_type).map_err(|e| core_err("directory split", e))?;
         }
         for (i, blk) in fresh_v.iter().enumerate() {
-            let nr = self.bmap_alloc(d, first as u64 + i as u64)?;
+            let nr = self.bmap_alloc(dir_ino, d, first as u64 + i as u64)?;
             self.img.write_blocks(nr as u64, blk)?;
         }
         for (nr, blk) in frame_nrs.iter().zip(frames_v.iter()) {
@@ -382,7 +405,7 @@ impl Fs {
     pub fn mkdir(&mut self, parent: u32, name: &[u8]) -> io::Result<u32> {
         let (ino, mut m) = self.new_inode(mode::S_IFDIR | 0o755)?;
         m.links_count = 2;
-        let b = self.bmap_alloc(&mut m, 0)?;
+        let b = self.bmap_alloc(ino, &mut m, 0)?;
         let mut blk = vec![0u8; BLOCK_SIZE];
         dir::init(&mut blk, ino)
             .and_then(|_| dir::add(&mut blk, ino, b".", ino, VEXFS_FT_DIR))
@@ -402,7 +425,7 @@ impl Fs {
     pub fn create_file(&mut self, parent: u32, name: &[u8], data: &[u8]) -> io::Result<u32> {
         let (ino, mut m) = self.new_inode(mode::S_IFREG | 0o644)?;
         if !data.is_empty() {
-            self.write_data(&mut m, 0, data)?;
+            self.write_data(ino, &mut m, 0, data)?;
         }
         self.write_inode(ino, &m)?;
         self.add_entry(parent, name, ino, VEXFS_FT_REG_FILE)?;

@@ -18,8 +18,10 @@
 //!    referenced once, every name in its leaf's key range; damaged: the
 //!    directory is converted back to linear) and the dir_index feature bit
 //!    (set).
-//! 3. block pointers in the data area (bad ones zeroed), blocks claimed
-//!    twice (reported with their owners; not repaired), i_blocks (fixed).
+//! 3. block pointers in the data area (bad ones zeroed), indirect blocks
+//!    (magic, owner, level, checksum; a failing one is dropped with its
+//!    subtree: none of its pointers can be trusted), blocks claimed twice
+//!    (reported with their owners; not repaired), i_blocks (fixed).
 //! 4. connectivity: inodes with no name (empty files cleared, others moved
 //!    to /lost+found, created when missing), unreachable directories (to
 //!    /lost+found), orphans (links 0, no name: freed), '..' (fixed).
@@ -113,10 +115,18 @@ enum Kind {
     Xattr,
 }
 
+#[derive(Clone, Copy)]
 struct Ptr {
     phys: u32,
     kind: Kind,
     loc: Loc,
+}
+
+/// An indirect block that failed its check, and why.
+struct BadIndirect {
+    phys: u32,
+    level: u32,
+    why: String,
 }
 
 /// One inode's state from pass 1.
@@ -234,16 +244,19 @@ impl<'o> Checker<'o> {
 
     // ---------------------------------------------------------- walking
 
-    /// Every block pointer of inode `m` (non-zero ones), depth first; bad
-    /// pointers (outside the data area) are reported as such and not
-    /// followed.
-    fn walk(&self, m: &InodeMem, visit: &mut dyn FnMut(Ptr, bool)) -> io::Result<()> {
+    /// Every block pointer of inode `ino` (non-zero ones), depth first. Bad
+    /// pointers are visited with `ok` false and not followed: those outside
+    /// the data area, and those to an indirect block that fails its check
+    /// (magic, owner, level, checksum), which are also returned with the
+    /// reason: no block number in such a block is trusted.
+    fn walk(&self, ino: u32, m: &InodeMem, visit: &mut dyn FnMut(Ptr, bool)) -> io::Result<Vec<BadIndirect>> {
         let g = &self.geom;
+        let mut failed = Vec::new();
         if m.xattr_block != 0 {
             visit(Ptr { phys: m.xattr_block, kind: Kind::Xattr, loc: Loc::Xattr }, data_block_ok(g, m.xattr_block));
         }
         if !has_block_map(m) {
-            return Ok(());
+            return Ok(failed);
         }
         const PER: u64 = VEXFS_ADDR_PER_BLOCK as u64;
         for slot in 0..VEXFS_N_BLOCKS as usize {
@@ -251,7 +264,6 @@ impl<'o> Checker<'o> {
             if b == 0 {
                 continue;
             }
-            let ok = data_block_ok(g, b);
             let (level, base) = match slot as u32 {
                 s if s < VEXFS_NDIR_BLOCKS => (0u32, s as u64),
                 VEXFS_IND_BLOCK => (1, 12),
@@ -259,30 +271,46 @@ impl<'o> Checker<'o> {
                 _ => (3, 12 + PER + PER * PER),
             };
             let kind = if level == 0 { Kind::Data(base) } else { Kind::Indirect(level) };
-            visit(Ptr { phys: b, kind, loc: Loc::Inode(slot) }, ok);
-            if ok && level > 0 {
-                self.walk_indirect(b, level, base, visit)?;
-            }
+            self.visit_ptr(ino, Ptr { phys: b, kind, loc: Loc::Inode(slot) }, base, visit, &mut failed)?;
         }
-        Ok(())
+        Ok(failed)
     }
 
-    fn walk_indirect(&self, b: u32, level: u32, base: u64, visit: &mut dyn FnMut(Ptr, bool)) -> io::Result<()> {
+    /// Visit one pointer; for an indirect block, check it and walk its entries.
+    fn visit_ptr(
+        &self,
+        ino: u32,
+        p: Ptr,
+        base: u64,
+        visit: &mut dyn FnMut(Ptr, bool),
+        failed: &mut Vec<BadIndirect>,
+    ) -> io::Result<()> {
+        if !data_block_ok(&self.geom, p.phys) {
+            visit(p, false);
+            return Ok(());
+        }
+        let Kind::Indirect(level) = p.kind else {
+            visit(p, true);
+            return Ok(());
+        };
+        let blk = self.fs.img.read_block(p.phys as u64)?;
+        let mut why = String::new();
+        if bmap::indirect_check(&blk, ino, level, &mut why).is_err() {
+            visit(p, false);
+            failed.push(BadIndirect { phys: p.phys, level, why });
+            return Ok(());
+        }
+        visit(p, true);
         const PER: u64 = VEXFS_ADDR_PER_BLOCK as u64;
-        let blk = self.fs.img.read_block(b as u64)?;
         let span = PER.pow(level - 1);
         for idx in 0..VEXFS_ADDR_PER_BLOCK {
             let child = bmap::indirect_get(&blk, idx).unwrap_or(0);
             if child == 0 {
                 continue;
             }
-            let ok = data_block_ok(&self.geom, child);
             let cbase = base + idx as u64 * span;
             let kind = if level == 1 { Kind::Data(cbase) } else { Kind::Indirect(level - 1) };
-            visit(Ptr { phys: child, kind, loc: Loc::Indirect { block: b, idx } }, ok);
-            if ok && level > 1 {
-                self.walk_indirect(child, level - 1, cbase, visit)?;
-            }
+            self.visit_ptr(ino, Ptr { phys: child, kind, loc: Loc::Indirect { block: p.phys, idx } }, cbase, visit, failed)?;
         }
         Ok(())
     }
@@ -460,9 +488,9 @@ impl<'o> Checker<'o> {
     // ---------------------------------------------------------- pass 2
 
     /// The (file block, disk block) pairs of a directory, sorted.
-    fn dir_blocks(&self, m: &InodeMem) -> io::Result<Vec<(u64, u32)>> {
+    fn dir_blocks(&self, ino: u32, m: &InodeMem) -> io::Result<Vec<(u64, u32)>> {
         let mut v = Vec::new();
-        self.walk(m, &mut |p, ok| {
+        self.walk(ino, m, &mut |p, ok| {
             if let (Kind::Data(i), true) = (p.kind, ok) {
                 v.push((i, p.phys));
             }
@@ -490,7 +518,7 @@ impl<'o> Checker<'o> {
                 Some(m) => *m,
                 None => continue,
             };
-            let blocks = self.dir_blocks(&m)?;
+            let blocks = self.dir_blocks(d, &m)?;
             let nblocks = m.size / BLOCK_SIZE as u64;
             if m.dir_depth == 0 {
                 let mapped: HashSet<u64> = blocks.iter().map(|&(i, _)| i).collect();
@@ -811,7 +839,7 @@ impl<'o> Checker<'o> {
             let mut bad: Vec<(Loc, u32)> = Vec::new();
             let mut claimed = std::mem::take(&mut self.claimed);
             let mut dups = std::mem::take(&mut self.dups);
-            self.walk(&m, &mut |p, ok| {
+            let failed = self.walk(ino, &m, &mut |p, ok| {
                 if !ok {
                     bad.push((p.loc, p.phys));
                     return;
@@ -826,7 +854,17 @@ impl<'o> Checker<'o> {
             let mut m2 = m;
             let mut inode_dirty = false;
             for (loc, phys) in bad {
-                let msg = format!("inode {ino}: block pointer {phys} outside the data area {}..{}", g.data_start, g.blocks_count);
+                let msg = match failed.iter().find(|f| f.phys == phys) {
+                    // Dropping the pointer leaves holes where its subtree
+                    // was; the blocks under it are unclaimed and pass 5
+                    // frees them. No entry of a failed block is trusted:
+                    // one of them may name another file's block.
+                    Some(f) => format!(
+                        "inode {ino}: block {phys}, its level {} indirect block: {}; dropping it and the file blocks under it",
+                        f.level, f.why
+                    ),
+                    None => format!("inode {ino}: block pointer {phys} outside the data area {}..{}", g.data_start, g.blocks_count),
+                };
                 if self.problem(msg, true) {
                     match loc {
                         Loc::Inode(slot) => {
@@ -838,8 +876,10 @@ impl<'o> Checker<'o> {
                             inode_dirty = true;
                         }
                         Loc::Indirect { block, idx } => {
+                            // The parent passed its check: keep it sealed.
                             let mut blk = self.fs.img.read_block(block as u64)?;
-                            bmap::indirect_set(&mut blk, idx, 0);
+                            bmap::indirect_set_sealed(&mut blk, idx, 0)
+                                .map_err(|e| io::Error::other(format!("indirect block {block}: {e:?}")))?;
                             self.write_block(block, &blk)?;
                         }
                     }
@@ -875,7 +915,7 @@ impl<'o> Checker<'o> {
             };
             let dups = &self.dups;
             let mut mine = Vec::new();
-            self.walk(&m, &mut |p, ok| {
+            self.walk(ino, &m, &mut |p, ok| {
                 if ok && dups.contains(&p.phys) {
                     mine.push(p.phys);
                 }
@@ -1051,7 +1091,7 @@ impl<'o> Checker<'o> {
         if let Some(m) = self.inode_mem(ino).copied() {
             let dups = &self.dups;
             let mut mine = Vec::new();
-            self.walk(&m, &mut |p, ok| {
+            self.walk(ino, &m, &mut |p, ok| {
                 if ok && !dups.contains(&p.phys) {
                     mine.push(p.phys);
                 }

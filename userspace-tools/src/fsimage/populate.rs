@@ -181,7 +181,7 @@ impl Walker<'_> {
                     if n == 0 {
                         break;
                     }
-                    self.fs.write_data(&mut m, off, &buf[..n]).map_err(ctx)?;
+                    self.fs.write_data(ino, &mut m, off, &buf[..n]).map_err(ctx)?;
                     off += n as u64;
                 }
                 self.sum.files += 1;
@@ -204,7 +204,7 @@ impl Walker<'_> {
                     m.flags |= VEXFS_INODE_FL_INLINE_SYMLINK;
                     m.size = tb.len() as u64;
                 } else {
-                    self.fs.write_data(&mut m, 0, &tb).map_err(ctx)?;
+                    self.fs.write_data(ino, &mut m, 0, &tb).map_err(ctx)?;
                 }
                 self.sum.symlinks += 1;
                 (ino, m)
@@ -320,7 +320,7 @@ pub fn populate(fs: &mut Fs, src: &Path, manifest: &[ManifestEntry], build_graph
     store.ctime = now;
     store.crtime = now;
     for (&fb, data) in &blocks {
-        let pb = fs.bmap_alloc(&mut store, fb)?;
+        let pb = fs.bmap_alloc(VEXFS_VECSTORE_INO, &mut store, fb)?;
         fs.img.write_blocks(pb as u64, data)?;
     }
     store.size = end;
@@ -397,7 +397,7 @@ fn write_graph(fs: &mut Fs, by_ino: &BTreeMap<u32, &ManifestEntry>, generation: 
     let mut buf = vec![0u8; BLOCK_SIZE];
     for b in 0..nblocks {
         encode_block(words, b, &mut buf).map_err(ge)?;
-        let pb = fs.bmap_alloc(&mut gi, b as u64)?;
+        let pb = fs.bmap_alloc(VEXFS_GRAPH_INO, &mut gi, b as u64)?;
         fs.img.write_blocks(pb as u64, &buf)?;
     }
     gi.size = (nblocks * BLOCK_SIZE) as u64;
