@@ -122,6 +122,11 @@ struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned i
 		err = vexfs_corrupt(sb, "inode %lu has no links but is referenced", ino);
 		goto bad;
 	}
+	if (S_ISDIR(im.mode) && im.links_count == 1) {
+		/* A live directory has its name and "." (rmdir takes both at once). */
+		err = vexfs_corrupt(sb, "directory %lu has 1 link, at least 2 expected", ino);
+		goto bad;
+	}
 
 	vi = VEXFS_I(inode);
 	inode->i_mode = im.mode;

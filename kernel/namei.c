@@ -108,12 +108,43 @@ static int __vexfs_symlink(struct user_namespace *mnt_userns, struct inode *dir,
 }
 
 /*
+ * Drop one link of @inode. Link counts come from disk, and a count lower
+ * than the names (damage fsck.vexfs repairs) runs out while a name is left:
+ * drop_nlink() would WARN below zero (a panic with panic_on_warn), so the
+ * damage is reported instead.
+ */
+static void vexfs_dec_link(struct inode *inode)
+{
+	if (unlikely(!inode->i_nlink)) {
+		vexfs_corrupt(inode->i_sb, "inode %lu: link count already zero with a name left",
+			      inode->i_ino);
+		return;
+	}
+	inode_dec_link_count(inode);
+}
+
+/*
+ * A directory loses a subdirectory's "..". It keeps its own name and ".":
+ * a damaged count must not take a named directory to zero links (it would be
+ * freed at evict while its entry still points at it).
+ */
+static void vexfs_dec_dir_link(struct inode *dir)
+{
+	if (unlikely(dir->i_nlink <= 2)) {
+		vexfs_corrupt(dir->i_sb, "directory %lu: link count %u, too low to drop a subdirectory's '..'",
+			      dir->i_ino, dir->i_nlink);
+		return;
+	}
+	inode_dec_link_count(dir);
+}
+
+/*
  * Drop one link; when the last goes, the file's vector leaves the index at
  * once (an open unlinked file keeps its data until evict, not its vector).
  */
 static void vexfs_drop_link(struct inode *inode)
 {
-	inode_dec_link_count(inode);
+	vexfs_dec_link(inode);
 	if (!inode->i_nlink && (VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_HAS_VECTOR))
 		vexfs_vector_remove(inode);
 }
@@ -255,8 +286,13 @@ static int __vexfs_rmdir(struct inode *dir, struct dentry *dentry)
 	if (err)
 		return err;
 	inode->i_size = 0;
-	inode_dec_link_count(inode);	/* "." */
-	inode_dec_link_count(dir);	/* ".." */
+	/* Its name is gone; "." is the one link left, or the count was damaged. */
+	if (inode->i_nlink != 1)
+		vexfs_corrupt(dir->i_sb, "directory %lu: %u links after removing its name from an empty directory",
+			      inode->i_ino, inode->i_nlink);
+	clear_nlink(inode);
+	mark_inode_dirty(inode);
+	vexfs_dec_dir_link(dir);	/* ".." */
 	return 0;
 }
 
@@ -300,8 +336,13 @@ static int __vexfs_rename(struct user_namespace *mnt_userns, struct inode *old_d
 		if (err)
 			goto out;
 		new_inode->i_ctime = current_time(new_inode);
-		if (is_dir)
-			drop_nlink(new_inode);	/* its "." */
+		if (is_dir) {
+			/* An empty directory: its name and "." go together. */
+			if (new_inode->i_nlink != 2)
+				vexfs_corrupt(new_dir->i_sb, "directory %lu: %u links, 2 expected of an empty directory",
+					      new_inode->i_ino, new_inode->i_nlink);
+			set_nlink(new_inode, 1);
+		}
 		vexfs_drop_link(new_inode);
 		vexfs_parent_after_unlink(new_inode, new_dir, new_dentry);
 	} else {
@@ -338,7 +379,7 @@ static int __vexfs_rename(struct user_namespace *mnt_userns, struct inode *old_d
 		err = vexfs_set_link(old_inode, dotdot_bh, &dotdot_view, new_dir);
 		if (err)
 			goto out;
-		inode_dec_link_count(old_dir);
+		vexfs_dec_dir_link(old_dir);
 	}
 out:
 	brelse(dotdot_bh);
