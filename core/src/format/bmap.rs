@@ -6,7 +6,7 @@
 use core::fmt::Write;
 use core::mem::offset_of;
 
-use super::checksum::{crc32c_skipping, crc32c_update_word};
+use super::checksum::{crc32c_skipping, crc32c_update_word_shifted, zeros_shift_table};
 use super::defs::*;
 use crate::error::{Error, Result};
 use crate::explain;
@@ -58,6 +58,13 @@ const CSUM_OFF: usize = TAIL + offset_of!(vexfs_ind_tail, it_checksum);
 
 /// Deepest indirect level (the triple indirect block).
 pub const MAX_LEVEL: u32 = 3;
+
+const PER_USIZE: usize = VEXFS_ADDR_PER_BLOCK as usize;
+
+/// For entry i: the shift that carries a change of the entry through the
+/// rest of the checksummed message (the entries after it, then the
+/// 16-byte tail), built at compile time.
+static ENTRY_SHIFT: [u32; PER_USIZE] = zeros_shift_table::<PER_USIZE>(VEXFS_IND_TAIL_SIZE as u64);
 
 fn le32(b: &[u8], off: usize) -> Option<u32> {
     let s = b.get(off..off.checked_add(4)?)?;
@@ -133,9 +140,8 @@ pub fn indirect_set_sealed(block: &mut [u8], idx: u32, value: u32) -> Result<()>
     let off = entry_off(idx).ok_or(Error::InvalidArgument)?;
     let old = le32(block, off).ok_or(Error::InvalidArgument)?;
     let sum = le32(block, CSUM_OFF).ok_or(Error::InvalidArgument)?;
-    // The checksummed message is the 4-byte inode number, then the block.
-    let sum = crc32c_update_word(sum, 4 + BLOCK_SIZE, 4 + off, old.to_le_bytes(), value.to_le_bytes())
-        .ok_or(Error::InvalidArgument)?;
+    let shift = *ENTRY_SHIFT.get(idx as usize).ok_or(Error::InvalidArgument)?;
+    let sum = crc32c_update_word_shifted(sum, shift, old.to_le_bytes(), value.to_le_bytes());
     put32(block, off, value).ok_or(Error::InvalidArgument)?;
     put32(block, CSUM_OFF, sum).ok_or(Error::InvalidArgument)
 }

@@ -93,9 +93,38 @@ pub fn crc32c_skipping(prefix: &[u8], bytes: &[u8], field_off: usize) -> Option<
 /// shifts, instead of re-reading a 4 KiB block for a one-pointer change.
 pub fn crc32c_update_word(sum: u32, len: usize, off: usize, old: [u8; 4], new: [u8; 4]) -> Option<u32> {
     let after = len.checked_sub(off.checked_add(4)?)?;
+    Some(crc32c_update_word_shifted(sum, zeros_shift(after as u64), old, new))
+}
+
+/// `crc32c_update_word` with the shift for the bytes after the word given:
+/// `zeros_shift(n)`, or a precomputed table of them (`zeros_shift_table`).
+pub fn crc32c_update_word_shifted(sum: u32, shift: u32, old: [u8; 4], new: [u8; 4]) -> u32 {
     let delta = [old[0] ^ new[0], old[1] ^ new[1], old[2] ^ new[2], old[3] ^ new[3]];
-    let raw = imp::update(0, &delta);
-    Some(sum ^ multmodp(x2nmodp(after as u64, 3), raw))
+    sum ^ multmodp(shift, imp::update(0, &delta))
+}
+
+/// x^(8n) modulo the polynomial: carries a CRC register through n zero bytes.
+pub const fn zeros_shift(n: u64) -> u32 {
+    x2nmodp(n, 3)
+}
+
+/// `T[i] = zeros_shift(last + 4 * (N - 1 - i))`: the shifts for the words
+/// of a message that ends `last` bytes after its last word (word i of N is
+/// followed by the words after it and then `last` bytes). One
+/// multiplication per entry, so it can be built at compile time.
+pub const fn zeros_shift_table<const N: usize>(last: u64) -> [u32; N] {
+    let mut t = [0u32; N];
+    if N == 0 {
+        return t;
+    }
+    let x32 = X2N[5]; // x^32: one more word
+    let mut i = N - 1;
+    t[i] = zeros_shift(last);
+    while i > 0 {
+        t[i - 1] = multmodp(t[i], x32);
+        i -= 1;
+    }
+    t
 }
 
 /// CRC-32C's polynomial, bit-reflected (as the register runs).
@@ -131,7 +160,7 @@ const X2N: [u32; 64] = {
 };
 
 /// x^(n * 2^k) modulo the polynomial (k = 3: n bytes of zeros).
-fn x2nmodp(mut n: u64, mut k: usize) -> u32 {
+const fn x2nmodp(mut n: u64, mut k: usize) -> u32 {
     let mut p = 1u32 << 31; // x^0
     while n != 0 {
         if n & 1 != 0 {
@@ -168,6 +197,15 @@ mod tests {
             assert_eq!(sum, crc32c_skipping(&[9, 0, 0, 0], &data, 4092).unwrap(), "step {step}");
         }
         assert_eq!(crc32c_update_word(0, 8, 5, [0; 4], [1; 4]), None);
+    }
+
+    #[test]
+    fn shift_table_matches_direct_shifts() {
+        const T: [u32; 1020] = zeros_shift_table::<1020>(16);
+        for (i, &v) in T.iter().enumerate() {
+            assert_eq!(v, zeros_shift(16 + 4 * (1019 - i as u64)), "entry {i}");
+        }
+        assert_eq!(zeros_shift(0), 1 << 31);
     }
 
     #[test]
