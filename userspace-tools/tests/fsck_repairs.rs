@@ -272,9 +272,9 @@ fn bad_indirect_pointer() {
 }
 
 /// A pointer in an indirect block redirected to another file's data block,
-/// the block not resealed: the checksum catches it. The repair drops the
-/// whole indirect block (none of its entries can be trusted) and leaves the
-/// other file as it was.
+/// the block not resealed: the checksum catches it. The repair clears that
+/// entry (its block is the other file's), keeps the others, reseals the
+/// block, and leaves the other file as it was.
 #[test]
 fn redirected_indirect_pointer() {
     let (t, tree) = populated_image();
@@ -284,15 +284,45 @@ fn redirected_indirect_pointer() {
     let small_data = fs.img.read_block(victim as u64).unwrap();
     let m = fs.read_inode(tree.big).unwrap().unwrap();
     let ind = m.block[VEXFS_IND_BLOCK as usize];
-    let mut blk = fs.img.read_block(ind as u64).unwrap();
+    let before = fs.img.read_block(ind as u64).unwrap();
+    let mut blk = before.clone();
     bmap::indirect_set(&mut blk, 3, victim).unwrap();
     fs.img.write_blocks(ind as u64, &blk).unwrap();
     drop(fs);
-    assert_detect_and_repair(&t.path, &format!("inode {}: block {ind}, its level 1 indirect block: indirect block checksum mismatch", tree.big));
+    assert_detect_and_repair(
+        &t.path,
+        &format!("inode {}: block {ind}, its level 1 indirect block: indirect block checksum mismatch", tree.big),
+    );
+    let (code, out) = fsck_bin(&t.path, &["-n"]);
+    assert_eq!(code, 0, "{out}");
     let fs = open_fs(&t.path);
-    assert_eq!(fs.read_inode(tree.big).unwrap().unwrap().block[VEXFS_IND_BLOCK as usize], 0);
+    let m = fs.read_inode(tree.big).unwrap().unwrap();
+    assert_eq!(m.block[VEXFS_IND_BLOCK as usize], ind);
+    let after = fs.img.read_block(ind as u64).unwrap();
+    bmap::indirect_check(&after, tree.big, 1, &mut String::new()).unwrap();
+    assert_eq!(bmap::indirect_get(&after, 3), Some(0), "the redirected entry is cleared");
+    for idx in (0..VEXFS_ADDR_PER_BLOCK).filter(|&i| i != 3) {
+        assert_eq!(bmap::indirect_get(&after, idx), bmap::indirect_get(&before, idx), "entry {idx} kept");
+    }
     assert_eq!(fs.read_inode(tree.small).unwrap().unwrap().block[0], victim);
     assert_eq!(fs.img.read_block(victim as u64).unwrap(), small_data);
+}
+
+/// Damage to the checksum word alone: every entry is sound, all are kept.
+#[test]
+fn indirect_checksum_word_only() {
+    let (t, tree) = populated_image();
+    let fs = open_fs(&t.path);
+    let m = fs.read_inode(tree.big).unwrap().unwrap();
+    let dind = m.block[VEXFS_DIND_BLOCK as usize];
+    let before = fs.img.read_block(dind as u64).unwrap();
+    let mut blk = before.clone();
+    blk[4095] ^= 0x40;
+    fs.img.write_blocks(dind as u64, &blk).unwrap();
+    drop(fs);
+    assert_detect_and_repair(&t.path, "its level 2 indirect block: indirect block checksum mismatch");
+    let fs = open_fs(&t.path);
+    assert_eq!(fs.img.read_block(dind as u64).unwrap(), before, "resealed as it was");
 }
 
 /// An indirect block of one file put in another file's map (its own

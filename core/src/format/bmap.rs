@@ -146,6 +146,16 @@ pub fn indirect_set_sealed(block: &mut [u8], idx: u32, value: u32) -> Result<()>
     put32(block, CSUM_OFF, sum).ok_or(Error::InvalidArgument)
 }
 
+/// Does the tail name inode `ino` and `level` (magic, owner, level; the
+/// checksum not considered)? fsck tells a damaged block of this file from a
+/// block that is not this file's at all.
+pub fn indirect_tail_ok(block: &[u8], ino: u32, level: u32) -> bool {
+    block.len() == BLOCK_SIZE
+        && le32(block, MAGIC_OFF) == Some(VEXFS_IND_MAGIC)
+        && le32(block, INO_OFF) == Some(ino)
+        && le32(block, LEVEL_OFF) == Some(level)
+}
+
 /// Check that `block` is an indirect block of inode `ino` at `level`, whole
 /// (magic, owner, level, checksum). Its entries are not range-checked here:
 /// each user checks the one it follows against the data area.
@@ -234,6 +244,7 @@ mod tests {
         let mut m = crate::msg::MsgBuf::new(&mut buf);
         assert_eq!(indirect_check(&r, 42, 1, &mut m), Err(Error::Corrupt));
         assert!(m.as_str().contains("checksum mismatch"), "{}", m.as_str());
+        assert!(indirect_tail_ok(&r, 42, 1) && !indirect_tail_ok(&r, 42, 2) && !indirect_tail_ok(&r, 43, 1));
         // Another inode's block, a block of the wrong level, a data block.
         assert_eq!(indirect_check(&b, 43, 1, &mut no_msg()), Err(Error::Corrupt));
         assert_eq!(indirect_check(&b, 42, 2, &mut no_msg()), Err(Error::Corrupt));

@@ -5,8 +5,8 @@
 # block). One entry of A's single indirect block is made to point at one of
 # B's data blocks, without resealing the block. Then:
 #  - fsck.vexfs -n reports the indirect block (exit 4); a repaired copy
-#    (fsck -y, exit 1) checks clean, keeps B whole and A's direct blocks,
-#    and reads the dropped part of A as zeros;
+#    (fsck -y, exit 1) checks clean, keeps B whole, and keeps all of A but
+#    the redirected entry (file block 12, now a hole reading zeros);
 #  - the kernel: B reads back whole; reading A's indirect range fails (EIO)
 #    with a message naming the indirect block; A's direct blocks still read;
 #    unlinking A frees nothing the damaged block names: a new file written
@@ -66,12 +66,14 @@ fail() { echo "FAIL: $*"; exit 1; }
 sumB=$1
 a_direct=$(head -c $((12 * 4096)) /dev/zero | tr '\0' A | md5sum | cut -d' ' -f1)
 
-# The repaired copy (vdb): B whole, A's direct blocks kept, the rest zeros.
+# The repaired copy (vdb): B whole; A whole but for file block 12, a hole.
 mount -t vexfs /dev/vdb /mnt
 [ "$(md5sum < /mnt/B | cut -d' ' -f1)" = "$sumB" ] || fail "repaired image: B changed"
 [ "$(stat -c %s /mnt/A)" = $((100 * 4096)) ] || fail "repaired image: A size $(stat -c %s /mnt/A)"
 [ "$(head -c $((12 * 4096)) /mnt/A | md5sum | cut -d' ' -f1)" = "$a_direct" ] || fail "repaired image: A's direct blocks changed"
-[ "$(tail -c $((88 * 4096)) /mnt/A | tr -d '\0' | wc -c)" = 0 ] || fail "repaired image: A's dropped blocks are not zeros"
+[ "$(dd if=/mnt/A bs=4096 skip=12 count=1 2>/dev/null | tr -d '\0' | wc -c)" = 0 ] || fail "repaired image: A's cleared block is not a hole"
+[ "$(dd if=/mnt/A bs=4096 skip=13 2>/dev/null | tr -d A | wc -c)" = 0 ] || fail "repaired image: A's other indirect-mapped blocks changed"
+[ "$(dd if=/mnt/A bs=4096 skip=13 2>/dev/null | wc -c)" = $((87 * 4096)) ] || fail "repaired image: A's tail has the wrong length"
 umount /mnt
 
 # The damaged image (vda).

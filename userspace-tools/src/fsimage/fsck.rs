@@ -18,10 +18,13 @@
 //!    referenced once, every name in its leaf's key range; damaged: the
 //!    directory is converted back to linear) and the dir_index feature bit
 //!    (set).
+//! 1b. indirect blocks of the right owner and level with a bad checksum:
+//!    each entry is kept if it points at an in-use block nothing else
+//!    claims, else cleared; the block is resealed.
 //! 3. block pointers in the data area (bad ones zeroed), indirect blocks
-//!    (magic, owner, level, checksum; a failing one is dropped with its
-//!    subtree: none of its pointers can be trusted), blocks claimed twice
-//!    (reported with their owners; not repaired), i_blocks (fixed).
+//!    (magic, owner, level, checksum; one that is not the file's is dropped
+//!    with its subtree), blocks claimed twice (reported with their owners;
+//!    not repaired), i_blocks (fixed).
 //! 4. connectivity: inodes with no name (empty files cleared, others moved
 //!    to /lost+found, created when missing), unreachable directories (to
 //!    /lost+found), orphans (links 0, no name: freed), '..' (fixed).
@@ -127,6 +130,9 @@ struct BadIndirect {
     phys: u32,
     level: u32,
     why: String,
+    /// Its tail names the right inode and level: this file's block, damaged
+    /// (pass 1b judges its entries), not another's.
+    tail_ok: bool,
 }
 
 /// One inode's state from pass 1.
@@ -162,6 +168,8 @@ struct Checker<'o> {
     on_disk_bmap: Vec<u8>,
     /// Blocks of inodes this run freed.
     freed_blocks: Vec<u32>,
+    /// Indirect blocks pass 1b reported (and, with -y, resealed).
+    ind_judged: HashSet<u32>,
     wrote: bool,
 }
 
@@ -297,7 +305,8 @@ impl<'o> Checker<'o> {
         let mut why = String::new();
         if bmap::indirect_check(&blk, ino, level, &mut why).is_err() {
             visit(p, false);
-            failed.push(BadIndirect { phys: p.phys, level, why });
+            let tail_ok = bmap::indirect_tail_ok(&blk, ino, level);
+            failed.push(BadIndirect { phys: p.phys, level, why, tail_ok });
             return Ok(());
         }
         visit(p, true);
@@ -483,6 +492,107 @@ impl<'o> Checker<'o> {
             return Ok(false);
         }
         Ok(true)
+    }
+
+    // ---------------------------------------------------------- pass 1b
+
+    /// Indirect blocks whose tail names the right inode and level but whose
+    /// checksum fails: this file's blocks, damaged. Dropping one would lose
+    /// every file block under it for what may be a single bad word, so its
+    /// entries are judged one by one against the rest of the volume: an
+    /// entry is kept when it points into the data area, at a block the
+    /// on-disk bitmap marks in use and no verified structure claims (above
+    /// level 1: a block whose tail is right for its place); the others are
+    /// cleared and the block resealed. An entry redirected to another file's
+    /// block goes, the rest of the file stays. Runs before pass 2, which
+    /// reads directories through these blocks. Blocks whose tail is wrong
+    /// are not this file's: pass 3 drops the pointer to them.
+    fn pass1_indirect(&mut self) -> io::Result<()> {
+        let g = self.geom;
+        let mut claimed = vec![0u8; self.on_disk_bmap.len()];
+        for b in 0..g.data_start as u64 {
+            bitmap::set(&mut claimed, b);
+        }
+        let mut inos: Vec<u32> = self.live.iter().copied().collect();
+        inos.sort_unstable();
+        let mut work: Vec<(u32, u32, u32)> = Vec::new(); // (ino, block, level)
+        for ino in inos {
+            let Some(m) = self.inode_mem(ino).copied() else { continue };
+            let failed = self.walk(ino, &m, &mut |p, ok| {
+                if ok {
+                    bitmap::set(&mut claimed, p.phys as u64);
+                }
+            })?;
+            work.extend(failed.into_iter().filter(|f| f.tail_ok).map(|f| (ino, f.phys, f.level)));
+        }
+        let mut next = 0;
+        while next < work.len() {
+            let (ino, b, level) = work[next];
+            next += 1;
+            if bitmap::set(&mut claimed, b as u64) != Some(false) {
+                continue; // claimed twice: pass 3 reports it
+            }
+            let mut blk = self.fs.img.read_block(b as u64)?;
+            let mut why = String::new();
+            if bmap::indirect_check(&blk, ino, level, &mut why).is_ok() {
+                continue; // already resealed through another path
+            }
+            let (mut kept, mut cleared) = (0u32, Vec::new());
+            for idx in 0..VEXFS_ADDR_PER_BLOCK {
+                let e = bmap::indirect_get(&blk, idx).unwrap_or(0);
+                if e == 0 {
+                    continue;
+                }
+                let mut good = data_block_ok(&g, e)
+                    && bitmap::test(&claimed, e as u64) == Some(false)
+                    && bitmap::test(&self.on_disk_bmap, e as u64) == Some(true);
+                let mut child = None;
+                if good && level > 1 {
+                    let c = self.fs.img.read_block(e as u64)?;
+                    good = bmap::indirect_tail_ok(&c, ino, level - 1);
+                    child = Some(c);
+                }
+                if !good {
+                    cleared.push(idx);
+                    continue;
+                }
+                kept += 1;
+                bitmap::set(&mut claimed, e as u64);
+                if let Some(c) = child {
+                    if bmap::indirect_check(&c, ino, level - 1, &mut String::new()).is_ok() {
+                        // A sound subtree: claim it before judging more entries.
+                        let ptr = Ptr { phys: e, kind: Kind::Indirect(level - 1), loc: Loc::Indirect { block: b, idx } };
+                        self.visit_ptr(ino, ptr, 0, &mut |p, ok| {
+                            if ok {
+                                bitmap::set(&mut claimed, p.phys as u64);
+                            }
+                        }, &mut Vec::new())?;
+                    } else {
+                        bitmap::clear(&mut claimed, e as u64); // judged in its own turn
+                        work.push((ino, e, level - 1));
+                    }
+                }
+            }
+            let what = if cleared.is_empty() {
+                format!("its {kept} entries look right, resealing it")
+            } else {
+                format!(
+                    "clearing {} of its {} entries (outside the data area, free in the bitmap or another block's), resealing it",
+                    cleared.len(),
+                    kept as usize + cleared.len()
+                )
+            };
+            self.ind_judged.insert(b);
+            let msg = format!("inode {ino}: block {b}, its level {level} indirect block: {why}; {what}");
+            if self.problem(msg, true) {
+                for idx in cleared {
+                    bmap::indirect_set(&mut blk, idx, 0);
+                }
+                bmap::indirect_seal(&mut blk, ino, level).map_err(core_io)?;
+                self.write_block(b, &blk)?;
+            }
+        }
+        Ok(())
     }
 
     // ---------------------------------------------------------- pass 2
@@ -854,6 +964,9 @@ impl<'o> Checker<'o> {
             let mut m2 = m;
             let mut inode_dirty = false;
             for (loc, phys) in bad {
+                if self.ind_judged.contains(&phys) {
+                    continue; // reported by pass 1b (-n: not resealed)
+                }
                 let msg = match failed.iter().find(|f| f.phys == phys) {
                     // Dropping the pointer leaves holes where its subtree
                     // was; the blocks under it are unclaimed and pass 5
@@ -1270,6 +1383,7 @@ impl<'o> Checker<'o> {
         if !self.pass1_classify()? {
             return Ok(());
         }
+        self.pass1_indirect()?;
         self.pass2_dirs()?;
         self.pass3_blocks()?;
         self.pass4_connect()?;
@@ -1352,6 +1466,7 @@ pub fn check(path: &Path, opts: FsckOptions, out: &mut dyn Write) -> FsckReport 
         on_disk_imap,
         on_disk_bmap,
         freed_blocks: Vec::new(),
+        ind_judged: HashSet::new(),
         wrote: false,
     };
     let res = c.run();
