@@ -426,18 +426,45 @@ static int vexfs_set_indirect(struct inode *inode, struct buffer_head *bh, u32 i
 	return vexfs_journal_dirty(inode->i_sb, inode, bh);
 }
 
+/*
+ * How many of the n block numbers at slots[0..n) continue the run that ends
+ * at block last (last + 1, last + 2, ...), at most max: the rest of an
+ * extent-like run mapped in one get_block call.
+ */
+static u32 vexfs_run_length(struct super_block *sb, const __le32 *slots, u32 n, u32 last, u32 max)
+{
+	u32 i;
+
+	for (i = 0; i < n && i < max; i++) {
+		u32 v = le32_to_cpu(slots[i]);
+
+		if (v != last + 1 + i || !vexfs_data_block_ok(sb, v))
+			break;
+	}
+	return i;
+}
+
+/*
+ * Map file block iblock (allocating it and any indirect blocks when create).
+ * A lookup (!create) may map more than one block: up to b_size bytes of
+ * blocks that follow on disk in the same indirect block (or direct slots),
+ * so readahead builds large bios from one call per run (as extent-mapped
+ * filesystems do) instead of one call per block.
+ */
 int vexfs_get_block(struct inode *inode, sector_t iblock,
 		    struct buffer_head *bh_result, int create)
 {
 	struct vexfs_inode_info *vi = VEXFS_I(inode);
 	struct super_block *sb = inode->i_sb;
-	u32 offsets[4], blk;
+	u32 offsets[4], blk, run = 1, want = 1;
 	bool fresh = false, dirtied = false;
 	int depth, level, err = 0;
 
 	depth = vexfs_bmap_path(iblock, offsets);
 	if (depth < 0)
 		return create ? -EFBIG : 0;
+	if (!create && bh_result->b_size > VEXFS_BLOCK_SIZE)
+		want = min_t(size_t, bh_result->b_size >> VEXFS_BLOCK_SIZE_BITS, U32_MAX);
 
 	mutex_lock(&vi->i_map_lock);
 	blk = vi->i_data[offsets[0]];
@@ -455,6 +482,13 @@ int vexfs_get_block(struct inode *inode, sector_t iblock,
 		vi->i_data[offsets[0]] = blk;
 		fresh = depth == 1;
 		dirtied = true;
+	} else if (depth == 1 && want > 1) {
+		/* i_data is host-endian in memory (decoded by the core). */
+		u32 i;
+
+		for (i = offsets[0] + 1; i < VEXFS_NDIR_BLOCKS && run < want; i++, run++)
+			if (vi->i_data[i] != blk + run || !vexfs_data_block_ok(sb, vi->i_data[i]))
+				break;
 	}
 	/* blk is an indirect block of level depth - level; its child, depth - level - 1. */
 	for (level = 1; level < depth; level++) {
@@ -482,11 +516,17 @@ int vexfs_get_block(struct inode *inode, sector_t iblock,
 			}
 			dirtied = true;
 			fresh = level == depth - 1;
+		} else if (level == depth - 1 && want > 1) {
+			u32 from = offsets[level] + 1;
+
+			run += vexfs_run_length(sb, (const __le32 *)bh->b_data + from,
+						VEXFS_ADDR_PER_BLOCK - from, next, want - 1);
 		}
 		brelse(bh);
 		blk = next;
 	}
 	map_bh(bh_result, sb, blk);
+	bh_result->b_size = (size_t)run << VEXFS_BLOCK_SIZE_BITS;
 	if (fresh)
 		set_buffer_new(bh_result);
 out:
