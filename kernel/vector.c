@@ -1293,12 +1293,90 @@ int vexfs_vindex_sync(struct super_block *sb, bool wait)
 }
 
 /* Read the persisted graph when it belongs to the current vectors. */
+/*
+ * Start reads of file blocks [first, first + n) of @file (mapped in runs,
+ * holes skipped) without waiting: the mount-time scans read every block in
+ * order, and one synchronous read at a time left the disk idle between them.
+ * For the vector store (@vi set), also the inode-table blocks of the inodes
+ * whose records are in the mapped runs (the scan checks each record's owner):
+ * holes have no records, so a sparse store reads no inodes for them.
+ */
+static void vexfs_file_readahead(struct inode *file, u64 first, u64 n, struct vexfs_vindex *vi)
+{
+	struct super_block *sb = file->i_sb;
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+	u64 b = first, end = first + n;
+
+	while (b < end) {
+		struct buffer_head map = { .b_size = (size_t)(end - b) << VEXFS_BLOCK_SIZE_BITS };
+		u64 i, run, lo, hi, ino;
+		u32 it_blk, it_last = 0, off;
+
+		if (vexfs_get_block(file, b, &map, 0))
+			return;
+		if (!buffer_mapped(&map)) {
+			b++;
+			continue;
+		}
+		run = map.b_size >> VEXFS_BLOCK_SIZE_BITS;
+		for (i = 0; i < run; i++)
+			sb_breadahead(sb, map.b_blocknr + i);
+		if (vi && vexfs_vec_block_inos(b, run, vi->dim, &lo, &hi) == 1) {
+			hi = min_t(u64, hi, sbi->geom.inodes_count);
+			/* 16 inodes per table block: one request per block. */
+			for (ino = max_t(u64, lo, VEXFS_FIRST_INO); ino <= hi; ino++) {
+				if (vexfs_inode_locate(&sbi->geom, ino, &it_blk, &off))
+					break;
+				if (it_blk != it_last)
+					sb_breadahead(sb, it_blk);
+				it_last = it_blk;
+			}
+		}
+		b += run;
+	}
+}
+
+/*
+ * Read-ahead windows of the mount-time scans: while one window is being
+ * read, the next is in flight.
+ */
+#define VEXFS_SCAN_READAHEAD	1024u	/* inodes: their store records and inode-table blocks */
+#define VEXFS_GRAPH_READAHEAD	64u	/* graph file blocks */
+
+/* At position pos of a scan over [0, total): the range to start reading, if any. */
+static bool vexfs_scan_window(u64 pos, u64 total, u64 window, u64 *from, u64 *n)
+{
+	u64 start, end;
+
+	if (pos % window)
+		return false;
+	start = pos ? pos + window : 0;
+	end = min(total, pos + 2 * window);
+	if (start >= end)
+		return false;
+	*from = start;
+	*n = end - start;
+	return true;
+}
+
+/* Read ahead the store records, and their inodes, of inodes [from, from + n). */
+static void vexfs_store_readahead(struct vexfs_vindex *vi, u64 from, u64 n)
+{
+	struct vexfs_vec_pos a, z;
+	u64 last = from + n - 1;
+
+	if (!n || vexfs_vec_record_pos(from, vi->dim, &a) || vexfs_vec_record_pos(last, vi->dim, &z))
+		return;
+	vexfs_file_readahead(vi->store, a.block,
+			     z.block + DIV_ROUND_UP(z.offset + z.len, VEXFS_BLOCK_SIZE) - a.block, vi);
+}
+
 static int vexfs_graph_load(struct vexfs_vindex *vi)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
 	struct inode *gi = vi->graph_file;
 	struct vexfs_hnsw_params p;
-	u64 nblocks, b, gen;
+	u64 nblocks, b, gen, ra_from, ra_n;
 	u32 *head, live;
 	s64 words;
 	int err;
@@ -1345,6 +1423,8 @@ static int vexfs_graph_load(struct vexfs_vindex *vi)
 		struct buffer_head map = { .b_size = VEXFS_BLOCK_SIZE };
 		struct buffer_head *bh;
 
+		if (vexfs_scan_window(b, nblocks, VEXFS_GRAPH_READAHEAD, &ra_from, &ra_n))
+			vexfs_file_readahead(gi, ra_from, ra_n, NULL);
 		err = vexfs_get_block(gi, b, &map, 0);
 		if (!err && !buffer_mapped(&map))
 			err = -EUCLEAN;
@@ -1403,7 +1483,7 @@ static int vexfs_store_load(struct vexfs_vindex *vi, bool graph_slots)
 {
 	u32 len = vexfs_record_len(vi), *bits;
 	struct vexfs_inode_mem *im;
-	u64 nrec, ino, stale = 0;
+	u64 nrec, ino, stale = 0, ra_from, ra_n;
 	u8 *rec;
 	int err = 0;
 
@@ -1420,6 +1500,10 @@ static int vexfs_store_load(struct vexfs_vindex *vi, bool graph_slots)
 		bool absent;
 		int slot, rc;
 		u32 gen;
+
+		if (vexfs_scan_window(ino - VEXFS_FIRST_INO, nrec - VEXFS_FIRST_INO,
+				      VEXFS_SCAN_READAHEAD, &ra_from, &ra_n))
+			vexfs_store_readahead(vi, VEXFS_FIRST_INO + ra_from, ra_n);
 
 		err = vexfs_store_io(vi, ino, rec, false, &absent);
 		if (err)

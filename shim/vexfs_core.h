@@ -347,6 +347,12 @@ struct vexfs_vec_pos {
 
 int vexfs_vec_record_pos(__u64 ino, __u32 dim, struct vexfs_vec_pos *out);
 
+/*
+ * The inode numbers whose records start in store blocks [first, first + n):
+ * 1 and *lo..*hi (inclusive), 0 when none does, negative on bad arguments.
+ */
+int vexfs_vec_block_inos(__u64 first, __u64 n, __u32 dim, __u64 *lo, __u64 *hi);
+
 /* 0 when every element is a valid vector element, -ERANGE on NaN, Inf or
  * |x| >= 2^56 (bit patterns, no FPU; see ELEMENT_MAX_LOG2 in core/src/hnsw/mod.rs:
  * the bound keeps every f32 distance finite). */

@@ -42,6 +42,24 @@ pub unsafe extern "C" fn vexfs_vec_record_pos(ino: u64, dim: u32, out: *mut vexf
 }
 
 /// # Safety
+/// `lo` and `hi` valid or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_vec_block_inos(first: u64, n: u64, dim: u32, lo: *mut u64, hi: *mut u64) -> i32 {
+    // SAFETY: NULL or valid pointers.
+    let (Some(l), Some(h)) = (unsafe { lo.as_mut() }, unsafe { hi.as_mut() }) else {
+        return Error::InvalidArgument.to_errno();
+    };
+    match vectors::records_in_blocks(first, n, dim) {
+        Ok(Some((a, b))) => {
+            (*l, *h) = (a, b);
+            1
+        }
+        Ok(None) => 0,
+        Err(e) => hnsw_errno(e),
+    }
+}
+
+/// # Safety
 /// `bits` valid for `n` u32 reads.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_vec_check(bits: *const u32, n: u32) -> i32 {

@@ -618,6 +618,28 @@ fn finite_checks_and_vector_records() {
 }
 
 #[test]
+fn records_in_blocks_inverts_record_pos() {
+    for dim in [1u32, 16, 64, 1000, 1020, 1021, 2048, 4096] {
+        for (first, n) in [(0u64, 1u64), (0, 5), (3, 1), (7, 4), (100, 9)] {
+            // A record is at least 20 bytes: at most 204 start in one block.
+            let want: Vec<u64> = (0..(first + n) * 205)
+                .filter(|&ino| {
+                    let b = record_pos(ino, dim).unwrap().block;
+                    b >= first && b < first + n
+                })
+                .collect();
+            let got = records_in_blocks(first, n, dim).unwrap();
+            match got {
+                None => assert!(want.is_empty(), "dim {dim} blocks {first}+{n}: {want:?}"),
+                Some((lo, hi)) => assert_eq!((lo, hi), (want[0], *want.last().unwrap()), "dim {dim} blocks {first}+{n}"),
+            }
+        }
+    }
+    assert_eq!(records_in_blocks(0, 0, 16).unwrap(), None);
+    assert!(records_in_blocks(u64::MAX, 2, 16).is_err());
+}
+
+#[test]
 fn heaps_order_and_bounds() {
     let mut b = [0u64; 8];
     let mut h = MinHeap::new(&mut b);

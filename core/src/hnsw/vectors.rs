@@ -47,6 +47,26 @@ pub fn record_pos(ino: u64, dim: u32) -> Result<RecordPos, HnswError> {
     }
 }
 
+/// The inode numbers whose records start in store file blocks
+/// `[first, first + n)`: `(lo, hi)` inclusive, None when no record starts
+/// there (the inverse of `record_pos`, for reading ahead the inodes of the
+/// store blocks being read).
+pub fn records_in_blocks(first: u64, n: u64, dim: u32) -> Result<Option<(u64, u64)>, HnswError> {
+    let rs = record_size(dim)? as u64;
+    let end = first.checked_add(n).ok_or(HnswError::InvalidParam("block range overflows"))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let (lo, hi) = if rs <= BLOCK {
+        let per = BLOCK / rs;
+        (first.saturating_mul(per), end.saturating_mul(per).saturating_sub(1))
+    } else {
+        let blocks = rs.div_ceil(BLOCK);
+        (first.div_ceil(blocks), (end - 1) / blocks)
+    };
+    Ok(if lo <= hi { Some((lo, hi)) } else { None })
+}
+
 fn crc_record(rec: &[u8]) -> u32 {
     let mut d = super::layout::CRC32C.digest();
     d.update(rec.get(..12).unwrap_or(&[]));
