@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let uuid = [c.u8(); 16];
     let mut b = if mode & 1 != 0 {
         let mut b = vec![0u8; vexfs_core::format::defs::BLOCK_SIZE];
-        if journal::encode(&mut b, jstart, jblocks.max(1024), &uuid).is_err() {
+        if journal::encode(&mut b, jstart, jblocks.max(1024), &uuid, jstart ^ jblocks).is_err() {
             return;
         }
         apply_edits(&mut c, &mut b, 12);

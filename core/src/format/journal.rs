@@ -72,7 +72,15 @@ fn jbd2_checksum(raw: &[u8]) -> Option<u32> {
 /// number (it applies no offset): `s_first` and `s_maxlen` are absolute,
 /// `s_first = journal_start + 1` (the superblock is at `journal_start`) and
 /// `s_maxlen = journal_start + journal_blocks` (one past the last log block).
-pub fn encode(block: &mut [u8], journal_start: u32, journal_blocks: u32, uuid: &[u8; 16]) -> Result<()> {
+///
+/// `first_sequence` is the transaction ID the log starts at (jbd2's
+/// s_sequence). mkfs does not zero the whole log: blocks of an earlier
+/// filesystem's log stay behind, and a recovery that runs past the end of
+/// the new log replays any of them whose ID is the next one expected. Every
+/// mkfs starting at 1 made that likely (the same workload puts transaction n
+/// at the same log position); a random start makes it a 1 in 2^32 chance.
+/// A fully zeroed log (fsck's rebuild) may start anywhere.
+pub fn encode(block: &mut [u8], journal_start: u32, journal_blocks: u32, uuid: &[u8; 16], first_sequence: u32) -> Result<()> {
     if block.len() != BLOCK_SIZE || journal_blocks < VEXFS_MIN_JOURNAL_BLOCKS {
         return Err(Error::InvalidArgument);
     }
@@ -85,7 +93,7 @@ pub fn encode(block: &mut [u8], journal_start: u32, journal_blocks: u32, uuid: &
         put_be32(block, S_BLOCKSIZE, VEXFS_BLOCK_SIZE)?;
         put_be32(block, S_MAXLEN, maxlen)?;
         put_be32(block, S_FIRST, journal_start + 1)?;
-        put_be32(block, S_SEQUENCE, 1)?;
+        put_be32(block, S_SEQUENCE, first_sequence)?;
         put_be32(block, S_START, 0)?;
         block.get_mut(S_UUID..S_UUID + 16)?.copy_from_slice(uuid);
         put_be32(block, S_NR_USERS, 1)?;
@@ -212,7 +220,7 @@ mod tests {
     fn encode_validate_roundtrip() {
         let uuid = [7u8; 16];
         let mut b = vec![0u8; BLOCK_SIZE];
-        encode(&mut b, 100, 2048, &uuid).unwrap();
+        encode(&mut b, 100, 2048, &uuid, 1).unwrap();
         assert_eq!(&b[..4], &[0xc0, 0x3b, 0x39, 0x98]);
         let info = validate(&b, 100, 2048, &uuid, &mut NoMsg).unwrap();
         // Absolute block numbers: jbd2 applies no offset to log blocks.

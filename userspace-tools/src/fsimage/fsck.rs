@@ -385,7 +385,8 @@ impl<'o> Checker<'o> {
         let g = self.geom;
         self.fs.img.zero_blocks(g.journal_start as u64, g.journal_blocks as u64)?;
         let mut jb = vec![0u8; BLOCK_SIZE];
-        journal::encode(&mut jb, g.journal_start, g.journal_blocks, uuid).map_err(|e| io::Error::other(format!("{e:?}")))?;
+        // The whole log is zeroed above: no stale record can follow it.
+        journal::encode(&mut jb, g.journal_start, g.journal_blocks, uuid, 1).map_err(|e| io::Error::other(format!("{e:?}")))?;
         self.write_block(g.journal_start, &jb)
     }
 

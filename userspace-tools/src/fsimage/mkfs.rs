@@ -243,7 +243,12 @@ pub fn make(img: &Image, o: &MkfsOptions) -> Result<MkfsSummary, String> {
     // Clean jbd2 journal superblock.
     if g.journal_blocks != 0 {
         let mut jb = vec![0u8; BLOCK_SIZE];
-        journal::encode(&mut jb, g.journal_start, g.journal_blocks, &uuid).map_err(|e| format!("encoding the journal superblock: {e:?}"))?;
+        // A random first transaction ID: stale log blocks of an earlier
+        // filesystem on this device must never look like the next record.
+        let r = random_uuid();
+        let first_sequence = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
+        journal::encode(&mut jb, g.journal_start, g.journal_blocks, &uuid, first_sequence)
+            .map_err(|e| format!("encoding the journal superblock: {e:?}"))?;
         img.write_blocks(g.journal_start as u64, &jb).map_err(|e| io("journal superblock", e))?;
     }
 
