@@ -53,7 +53,7 @@ static int vexfs_bitmap_alloc(struct super_block *sb, struct inode *inode, bool 
 		struct buffer_head *bh;
 		unsigned long found = bit - base;
 
-		bh = sb_bread(sb, map_block);
+		bh = vexfs_bread(sb, map_block);
 		if (!bh) {
 			pr_err_ratelimited("vexfs (%s): cannot read bitmap block %u\n",
 					   sb->s_id, map_block);
@@ -91,7 +91,7 @@ static int vexfs_bitmap_clear(struct super_block *sb, u32 map_start, u64 bit,
 	u32 map_block = map_start + bit / BITS_PER_BITMAP_BLOCK;
 	int err;
 
-	bh = sb_bread(sb, map_block);
+	bh = vexfs_bread(sb, map_block);
 	if (!bh) {
 		pr_err_ratelimited("vexfs (%s): cannot read bitmap block %u to free %s %llu\n",
 				   sb->s_id, map_block, what, bit);
@@ -213,7 +213,7 @@ static s64 vexfs_bitmap_used(struct super_block *sb, u32 start, u32 nblocks, u64
 	for (i = 0; i < nblocks; i++) {
 		u64 first = (u64)i * BITS_PER_BITMAP_BLOCK;
 		u32 bits = min_t(u64, BITS_PER_BITMAP_BLOCK, nbits - first);
-		struct buffer_head *bh = sb_bread(sb, start + i);
+		struct buffer_head *bh = vexfs_bread(sb, start + i);
 		s64 n;
 
 		if (!bh) {

@@ -45,7 +45,7 @@ struct buffer_head *vexfs_dir_bread(struct inode *dir, u32 index, int *err)
 	*err = vexfs_dir_map(dir, index, 0, &block_nr, &fresh);
 	if (*err)
 		return NULL;
-	bh = sb_bread(sb, block_nr);
+	bh = vexfs_bread(sb, block_nr);
 	if (!bh) {
 		*err = -EIO;
 		return NULL;

@@ -79,7 +79,7 @@ struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned i
 	err = vexfs_inode_locate(&sbi->geom, ino, &block_nr, &offset);
 	if (err)
 		goto bad;
-	bh = sb_bread(sb, block_nr);
+	bh = vexfs_bread(sb, block_nr);
 	if (!bh) {
 		pr_err_ratelimited("vexfs (%s): cannot read inode table block %u\n", sb->s_id, block_nr);
 		err = -EIO;
@@ -223,7 +223,7 @@ static int vexfs_update_inode(struct inode *inode, bool wait, bool erase)
 		vexfs_fill_inode_mem(inode, &im);
 		mutex_unlock(&VEXFS_I(inode)->i_map_lock);
 	}
-	bh = sb_bread(sb, block_nr);
+	bh = vexfs_bread(sb, block_nr);
 	if (!bh) {
 		pr_err_ratelimited("vexfs (%s): cannot read inode table block %u\n", sb->s_id, block_nr);
 		return -EIO;
@@ -311,6 +311,7 @@ static noinline struct buffer_head *vexfs_bread_indirect(struct inode *inode, u3
 		*err = -ENOMEM;
 		return NULL;
 	}
+	vexfs_keep_failed_write(bh);
 	if (!buffer_uptodate(bh)) {
 		/* Coming from disk (again): whatever was checked before is gone. */
 		clear_buffer_vexfs_ind_checked(bh);

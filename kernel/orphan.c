@@ -22,8 +22,8 @@ int vexfs_reclaim_orphans(struct super_block *sb)
 		err = vexfs_inode_locate(&sbi->geom, ino, &table_block, &offset);
 		if (err)
 			break;
-		map = sb_bread(sb, map_block);
-		tbl = sb_bread(sb, table_block);
+		map = vexfs_bread(sb, map_block);
+		tbl = vexfs_bread(sb, table_block);
 		if (!map || !tbl) {
 			brelse(map);
 			brelse(tbl);

@@ -213,7 +213,7 @@ static int vexfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	}
 	dev_blocks = bdev_nr_bytes(sb->s_bdev) >> VEXFS_BLOCK_SIZE_BITS;
 
-	sbi->sbh = sb_bread(sb, VEXFS_SUPER_BLOCK_NR);
+	sbi->sbh = vexfs_bread(sb, VEXFS_SUPER_BLOCK_NR);
 	if (!sbi->sbh) {
 		pr_err("vexfs (%s): refusing to mount: cannot read the superblock\n", sb->s_id);
 		err = -EIO;

@@ -220,7 +220,7 @@ static int vexfs_store_io(struct vexfs_vindex *vi, u64 ino, u8 *rec, bool write,
 				*absent = true;
 			return 0;
 		}
-		bh = buffer_new(&map) ? sb_getblk(sb, map.b_blocknr) : sb_bread(sb, map.b_blocknr);
+		bh = buffer_new(&map) ? sb_getblk(sb, map.b_blocknr) : vexfs_bread(sb, map.b_blocknr);
 		if (!bh)
 			return -EIO;
 		if (write) {
@@ -1320,7 +1320,7 @@ static void vexfs_file_readahead(struct inode *file, u64 first, u64 n, struct ve
 		}
 		run = map.b_size >> VEXFS_BLOCK_SIZE_BITS;
 		for (i = 0; i < run; i++)
-			sb_breadahead(sb, map.b_blocknr + i);
+			vexfs_breadahead(sb, map.b_blocknr + i);
 		if (vi && vexfs_vec_block_inos(b, run, vi->dim, &lo, &hi) == 1) {
 			hi = min_t(u64, hi, sbi->geom.inodes_count);
 			/* 16 inodes per table block: one request per block. */
@@ -1328,7 +1328,7 @@ static void vexfs_file_readahead(struct inode *file, u64 first, u64 n, struct ve
 				if (vexfs_inode_locate(&sbi->geom, ino, &it_blk, &off))
 					break;
 				if (it_blk != it_last)
-					sb_breadahead(sb, it_blk);
+					vexfs_breadahead(sb, it_blk);
 				it_last = it_blk;
 			}
 		}
@@ -1396,7 +1396,7 @@ static int vexfs_graph_load(struct vexfs_vindex *vi)
 		if (!err && !buffer_mapped(&map))
 			err = -ESTALE;
 		if (!err) {
-			bh = sb_bread(vi->sb, map.b_blocknr);
+			bh = vexfs_bread(vi->sb, map.b_blocknr);
 			err = bh ? vexfs_hnsw_decode_block((u8 *)bh->b_data, 0, head, VEXFS_BLOCK_SIZE / 4) : -EIO;
 			brelse(bh);
 		}
@@ -1430,7 +1430,7 @@ static int vexfs_graph_load(struct vexfs_vindex *vi)
 			err = -EUCLEAN;
 		if (err)
 			break;
-		bh = sb_bread(vi->sb, map.b_blocknr);
+		bh = vexfs_bread(vi->sb, map.b_blocknr);
 		if (!bh) {
 			err = -EIO;
 			break;
@@ -1467,7 +1467,7 @@ static bool vexfs_record_owner_ok(struct vexfs_vindex *vi, u32 ino, u32 gen,
 
 	if (ino < VEXFS_FIRST_INO || vexfs_inode_locate(&sbi->geom, ino, &block_nr, &offset))
 		return false;
-	bh = sb_bread(vi->sb, block_nr);
+	bh = vexfs_bread(vi->sb, block_nr);
 	if (!bh)
 		return false;
 	ok = !vexfs_inode_decode(&sbi->geom, (u8 *)bh->b_data + offset, VEXFS_INODE_SIZE, ino,

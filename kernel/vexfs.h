@@ -90,6 +90,48 @@ enum {
 BUFFER_FNS(VexfsChecked, vexfs_checked)
 BUFFER_FNS(VexfsIndChecked, vexfs_ind_checked)
 
+/*
+ * A metadata buffer whose write to disk failed still holds the newest
+ * contents (the block on disk is older; jbd2 aborts the journal for it, and
+ * recovery at the next mount rewrites the block from the log). The failed
+ * write cleared its uptodate bit: a read would replace the contents with
+ * the stale disk copy, and the filesystem would go on from there (a block
+ * bitmap from before an allocation hands the block out twice). Keep it
+ * uptodate instead, as ext4_buffer_uptodate() does.
+ */
+static inline void vexfs_keep_failed_write(struct buffer_head *bh)
+{
+	if (buffer_write_io_error(bh))
+		set_buffer_uptodate(bh);
+}
+
+/* sb_bread() for metadata: a buffer whose write failed is not re-read. */
+static inline struct buffer_head *vexfs_bread(struct super_block *sb, sector_t block)
+{
+	struct buffer_head *bh = sb_getblk(sb, block);
+
+	if (!bh)
+		return NULL;
+	vexfs_keep_failed_write(bh);
+	if (bh_read(bh, 0) < 0) {
+		brelse(bh);
+		return NULL;
+	}
+	return bh;
+}
+
+/* sb_breadahead() for metadata, with the same rule. */
+static inline void vexfs_breadahead(struct super_block *sb, sector_t block)
+{
+	struct buffer_head *bh = sb_getblk(sb, block);
+
+	if (!bh)
+		return;
+	vexfs_keep_failed_write(bh);
+	bh_readahead(bh, REQ_RAHEAD);
+	brelse(bh);
+}
+
 /* Print a corruption message naming the volume, and return -EUCLEAN. */
 #define vexfs_corrupt(sb, fmt, ...)					\
 	({								\
