@@ -306,20 +306,11 @@ static noinline struct buffer_head *vexfs_bread_indirect(struct inode *inode, u3
 				     inode->i_ino, blk);
 		return NULL;
 	}
-	bh = sb_getblk(sb, blk);
+	/* Read from disk (again), the block is checked again. */
+	bh = vexfs_bread(sb, blk);
 	if (!bh) {
-		*err = -ENOMEM;
+		*err = -EIO;
 		return NULL;
-	}
-	vexfs_keep_failed_write(bh);
-	if (!buffer_uptodate(bh)) {
-		/* Coming from disk (again): whatever was checked before is gone. */
-		clear_buffer_vexfs_ind_checked(bh);
-		if (bh_read(bh, 0) < 0) {
-			brelse(bh);
-			*err = -EIO;
-			return NULL;
-		}
 	}
 	if (buffer_vexfs_ind_checked(bh))
 		return bh;

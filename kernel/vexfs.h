@@ -105,14 +105,31 @@ static inline void vexfs_keep_failed_write(struct buffer_head *bh)
 		set_buffer_uptodate(bh);
 }
 
-/* sb_bread() for metadata: a buffer whose write failed is not re-read. */
+/*
+ * Before reading a metadata buffer: keep one whose write failed, and if the
+ * contents will come from disk (again), forget what was checked of the old
+ * ones.
+ */
+static inline void vexfs_bh_before_read(struct buffer_head *bh)
+{
+	vexfs_keep_failed_write(bh);
+	if (!buffer_uptodate(bh)) {
+		clear_buffer_vexfs_checked(bh);
+		clear_buffer_vexfs_ind_checked(bh);
+	}
+}
+
+/*
+ * sb_bread() for metadata: a buffer whose write failed is not re-read, and
+ * one that is read from disk is checked again by its user.
+ */
 static inline struct buffer_head *vexfs_bread(struct super_block *sb, sector_t block)
 {
 	struct buffer_head *bh = sb_getblk(sb, block);
 
 	if (!bh)
 		return NULL;
-	vexfs_keep_failed_write(bh);
+	vexfs_bh_before_read(bh);
 	if (bh_read(bh, 0) < 0) {
 		brelse(bh);
 		return NULL;
@@ -127,7 +144,7 @@ static inline void vexfs_breadahead(struct super_block *sb, sector_t block)
 
 	if (!bh)
 		return;
-	vexfs_keep_failed_write(bh);
+	vexfs_bh_before_read(bh);
 	bh_readahead(bh, REQ_RAHEAD);
 	brelse(bh);
 }
