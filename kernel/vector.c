@@ -1292,7 +1292,6 @@ int vexfs_vindex_sync(struct super_block *sb, bool wait)
 	return err;
 }
 
-/* Read the persisted graph when it belongs to the current vectors. */
 /*
  * Start reads of file blocks [first, first + n) of @file (mapped in runs,
  * holes skipped) without waiting: the mount-time scans read every block in
@@ -1309,8 +1308,8 @@ static void vexfs_file_readahead(struct inode *file, u64 first, u64 n, struct ve
 
 	while (b < end) {
 		struct buffer_head map = { .b_size = (size_t)(end - b) << VEXFS_BLOCK_SIZE_BITS };
-		u64 i, run, lo, hi, ino;
-		u32 it_blk, it_last = 0, off;
+		u64 i, run, lo, hi;
+		u32 it_first, it_last, off;
 
 		if (vexfs_get_block(file, b, &map, 0))
 			return;
@@ -1321,17 +1320,12 @@ static void vexfs_file_readahead(struct inode *file, u64 first, u64 n, struct ve
 		run = map.b_size >> VEXFS_BLOCK_SIZE_BITS;
 		for (i = 0; i < run; i++)
 			vexfs_breadahead(sb, map.b_blocknr + i);
-		if (vi && vexfs_vec_block_inos(b, run, vi->dim, &lo, &hi) == 1) {
-			hi = min_t(u64, hi, sbi->geom.inodes_count);
-			/* 16 inodes per table block: one request per block. */
-			for (ino = max_t(u64, lo, VEXFS_FIRST_INO); ino <= hi; ino++) {
-				if (vexfs_inode_locate(&sbi->geom, ino, &it_blk, &off))
-					break;
-				if (it_blk != it_last)
-					vexfs_breadahead(sb, it_blk);
-				it_last = it_blk;
-			}
-		}
+		/* The inode table is contiguous: the blocks of inodes lo..hi. */
+		if (vi && vexfs_vec_block_inos(b, run, vi->dim, &lo, &hi) == 1 &&
+		    !vexfs_inode_locate(&sbi->geom, max_t(u64, lo, VEXFS_FIRST_INO), &it_first, &off) &&
+		    !vexfs_inode_locate(&sbi->geom, min_t(u64, hi, sbi->geom.inodes_count), &it_last, &off))
+			for (i = it_first; i <= it_last; i++)
+				vexfs_breadahead(sb, i);
 		b += run;
 	}
 }
@@ -1371,6 +1365,7 @@ static void vexfs_store_readahead(struct vexfs_vindex *vi, u64 from, u64 n)
 			     z.block + DIV_ROUND_UP(z.offset + z.len, VEXFS_BLOCK_SIZE) - a.block, vi);
 }
 
+/* Read the persisted graph when it belongs to the current vectors. */
 static int vexfs_graph_load(struct vexfs_vindex *vi)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
