@@ -169,8 +169,22 @@ struct vexfs_ind_tail {
 /* i_flags */
 #define VEXFS_INODE_FL_HAS_VECTOR 0x0001u	/* the vector store holds a vector for this inode */
 #define VEXFS_INODE_FL_INLINE_SYMLINK 0x0002u	/* symlink target stored in i_block */
+/*
+ * A truncate is in progress: i_size is already the new size, but blocks at
+ * or past DIV_ROUND_UP(i_size, VEXFS_BLOCK_SIZE) may still be mapped. Set in
+ * the transaction that shrinks i_size, cleared in the one that frees the
+ * last such block; mount after an unclean shutdown finishes the job.
+ */
+#define VEXFS_INODE_FL_TRUNCATING 0x0004u
+/*
+ * fallocate(FALLOC_FL_KEEP_SIZE) mapped blocks past EOF. They hold zeros
+ * (written before the mapping committed), so they are not stale data;
+ * cleared by the next truncate, which frees them.
+ */
+#define VEXFS_INODE_FL_EOFBLOCKS 0x0008u
 /* Every defined flag: an inode with any other bit set is corrupt (refused). */
-#define VEXFS_INODE_FL_KNOWN (VEXFS_INODE_FL_HAS_VECTOR | VEXFS_INODE_FL_INLINE_SYMLINK)
+#define VEXFS_INODE_FL_KNOWN (VEXFS_INODE_FL_HAS_VECTOR | VEXFS_INODE_FL_INLINE_SYMLINK | \
+			      VEXFS_INODE_FL_TRUNCATING | VEXFS_INODE_FL_EOFBLOCKS)
 
 /*
  * On-disk inode, VEXFS_INODE_SIZE bytes. Inode number n lives in the inode
