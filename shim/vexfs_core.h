@@ -391,6 +391,18 @@ struct vexfs_hnsw_params {
 };
 
 /*
+ * Graph parameters shared by mkfs (which builds the graph offline) and the
+ * kernel (which builds or rebuilds it): both must pick the same levels for
+ * the same slots, so the seed is one constant. A graph's capacity (slots)
+ * is never below VEXFS_HNSW_MIN_CAPACITY; M and ef_construction defaults
+ * are what mkfs.vexfs writes into the superblock unless told otherwise.
+ */
+#define VEXFS_HNSW_SEED			0x5eed0f7e4f5a11ULL
+#define VEXFS_HNSW_MIN_CAPACITY		1024u
+#define VEXFS_HNSW_DEFAULT_M		16u
+#define VEXFS_HNSW_DEFAULT_EF_CONSTRUCTION 200u
+
+/*
  * Distances for the core, provided by the kernel: out_keys[i] = ordered key of
  * the distance between the query and slot ids[i]. query_slot is a slot, or
  * VEXFS_HNSW_QUERY_INPUT for the search vector. Runs one FPU section.
