@@ -242,7 +242,7 @@ pub unsafe extern "C" fn vexfs_dx_convert_add(
     };
     let mut words = [0u32; 4];
     for (w, c) in words.iter_mut().zip(seed.chunks_exact(4)) {
-        *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        *w = crate::bytes::le32(c, 0).unwrap_or(0);
     }
     index(dx::convert_add(
         b0,

@@ -2,6 +2,7 @@
 //! Vectors cross the boundary as u32 bit patterns: C never handles floats.
 use super::abi::vexfs_vec_pos;
 use super::{bytes, bytes_mut};
+use crate::bytes::put32;
 use crate::error::Error;
 use crate::hnsw::{vectors, HnswError};
 
@@ -115,11 +116,11 @@ fn encode_bits(ino: u32, gen: u32, w: &[u32], out: &mut [u8]) -> Result<(), Hnsw
         o.copy_from_slice(&b.to_le_bytes());
     }
     h.fill(0);
-    h.get_mut(0..4).ok_or(HnswError::NoSpace)?.copy_from_slice(&ino.to_le_bytes());
-    h.get_mut(4..8).ok_or(HnswError::NoSpace)?.copy_from_slice(&gen.to_le_bytes());
-    h.get_mut(8..12).ok_or(HnswError::NoSpace)?.copy_from_slice(&dim.to_le_bytes());
+    put32(h, 0, ino).ok_or(HnswError::NoSpace)?;
+    put32(h, 4, gen).ok_or(HnswError::NoSpace)?;
+    put32(h, 8, dim).ok_or(HnswError::NoSpace)?;
     let sum = vectors::record_checksum(out);
-    out.get_mut(12..16).ok_or(HnswError::NoSpace)?.copy_from_slice(&sum.to_le_bytes());
+    put32(out, 12, sum).ok_or(HnswError::NoSpace)?;
     Ok(())
 }
 

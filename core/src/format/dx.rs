@@ -18,8 +18,10 @@ use core::fmt::Write;
 
 use super::defs::*;
 use super::dir;
+use crate::bytes;
 use crate::error::{Error, Result};
 use crate::explain;
+use crate::sort::sort_by_key;
 use crate::ffi::abi::{vexfs_dx_frame, vexfs_dx_path, vexfs_dx_slot, VEXFS_DX_END, VEXFS_DX_LEAF, VEXFS_DX_READ};
 
 /// A walk from the root to a leaf (caller-owned, see the C header).
@@ -80,33 +82,32 @@ pub const HASH_TEST_WEAK: u32 = 0xfe;
 
 // ------------------------------------------------------------ bytes
 
+// Index blocks are whole blocks (`block_ok`), so a field that does not fit
+// is a corrupt block when read and a caller error when written: these map
+// the shared accessors' `None` to that.
+
 fn le16(b: &[u8], off: usize) -> Result<u16> {
-    let s = b.get(off..off + 2).ok_or(Error::Corrupt)?;
-    Ok(u16::from_le_bytes([s[0], s[1]]))
+    bytes::le16(b, off).ok_or(Error::Corrupt)
 }
 
 fn le32(b: &[u8], off: usize) -> Result<u32> {
-    let s = b.get(off..off + 4).ok_or(Error::Corrupt)?;
-    Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-
-fn put16(b: &mut [u8], off: usize, v: u16) -> Result<()> {
-    b.get_mut(off..off + 2).ok_or(Error::InvalidArgument)?.copy_from_slice(&v.to_le_bytes());
-    Ok(())
-}
-
-fn put32(b: &mut [u8], off: usize, v: u32) -> Result<()> {
-    b.get_mut(off..off + 4).ok_or(Error::InvalidArgument)?.copy_from_slice(&v.to_le_bytes());
-    Ok(())
-}
-
-fn put8(b: &mut [u8], off: usize, v: u8) -> Result<()> {
-    *b.get_mut(off).ok_or(Error::InvalidArgument)? = v;
-    Ok(())
+    bytes::le32(b, off).ok_or(Error::Corrupt)
 }
 
 fn byte(b: &[u8], off: usize) -> Result<u8> {
-    b.get(off).copied().ok_or(Error::Corrupt)
+    bytes::u8_at(b, off).ok_or(Error::Corrupt)
+}
+
+fn put8(b: &mut [u8], off: usize, v: u8) -> Result<()> {
+    bytes::put8(b, off, v).ok_or(Error::InvalidArgument)
+}
+
+fn put16(b: &mut [u8], off: usize, v: u16) -> Result<()> {
+    bytes::put16(b, off, v).ok_or(Error::InvalidArgument)
+}
+
+fn put32(b: &mut [u8], off: usize, v: u32) -> Result<()> {
+    bytes::put32(b, off, v).ok_or(Error::InvalidArgument)
 }
 
 fn block_ok(b: &[u8]) -> Result<()> {
@@ -672,47 +673,8 @@ pub fn leaf_sort(p: &Path, leaf: &[u8], slots: &mut [Slot]) -> Result<usize> {
     for s in used.iter_mut() {
         s.pos = key_pos(s.pos);
     }
-    sort_slots(used, |s| (s.pos, s.rec_offset));
+    sort_by_key(used, |s| (s.pos, s.rec_offset));
     Ok(n)
-}
-
-/// Heapsort of `v` by `key`: `core`'s sorts keep a panic path (on an
-/// inconsistent order), which the kernel object must not contain; every
-/// access here is checked.
-fn sort_slots<K: Ord>(v: &mut [Slot], key: impl Fn(&Slot) -> K) {
-    fn swap(v: &mut [Slot], a: usize, b: usize) {
-        if let (Some(x), Some(y)) = (v.get(a).copied(), v.get(b).copied()) {
-            if let Some(s) = v.get_mut(a) {
-                *s = y;
-            }
-            if let Some(s) = v.get_mut(b) {
-                *s = x;
-            }
-        }
-    }
-    let sift = |v: &mut [Slot], mut root: usize, end: usize| loop {
-        let mut child = 2 * root + 1;
-        if child >= end {
-            return;
-        }
-        let k = |i: usize| v.get(i).map(&key);
-        if child + 1 < end && k(child) < k(child + 1) {
-            child += 1;
-        }
-        if k(root) >= k(child) {
-            return;
-        }
-        swap(v, root, child);
-        root = child;
-    };
-    let n = v.len();
-    for start in (0..n / 2).rev() {
-        sift(v, start, n);
-    }
-    for end in (1..n).rev() {
-        swap(v, 0, end);
-        sift(v, 0, end);
-    }
 }
 
 /// Hash every used record of `block` into `slots` (pos = key), skipping
@@ -960,7 +922,7 @@ pub fn split_add(p: &mut Path, b: &mut SplitBufs<'_, '_>, name: &[u8], ino: u32,
     let slot = b.slots.get_mut(n).ok_or(Error::ResourceExhausted)?;
     *slot = Slot { pos: key, rec_offset: u32::MAX, flags: NEW };
     let all = b.slots.get_mut(..n + 1).ok_or(Error::ResourceExhausted)?;
-    sort_slots(all, |s| (s.pos, s.rec_offset));
+    sort_by_key(all, |s| (s.pos, s.rec_offset));
     let leaf_ro: &[u8] = b.leaf;
     let (m, split_key, cont) = choose_split(all, |s| rec_need(leaf_ro, s, name.len()))?;
     let (lower, upper) = all.split_at_mut_checked(m).ok_or(Error::InvalidArgument)?;
@@ -1023,7 +985,7 @@ pub fn split_add(p: &mut Path, b: &mut SplitBufs<'_, '_>, name: &[u8], ino: u32,
     // 2. Compact the old leaf to the lower half, add the name there if it
     // belongs there.
     let all = b.slots.get_mut(..n + 1).ok_or(Error::InvalidArgument)?;
-    sort_slots(all, |s| s.rec_offset);
+    sort_by_key(all, |s| s.rec_offset);
     let old = all.get(..n).ok_or(Error::InvalidArgument)?; // the NEW slot sorts last (u32::MAX)
     compact(b.leaf, p.dir_ino, old)?;
     let target = if new_in_upper {
@@ -1123,7 +1085,7 @@ pub fn convert_add(
     let slot = slots.get_mut(n).ok_or(Error::ResourceExhausted)?;
     *slot = Slot { pos: key, rec_offset: u32::MAX, flags: NEW };
     let all = slots.get_mut(..n + 1).ok_or(Error::ResourceExhausted)?;
-    sort_slots(all, |s| (s.pos, s.rec_offset));
+    sort_by_key(all, |s| (s.pos, s.rec_offset));
     let b0: &[u8] = block0;
     let (m, split_key, cont) = choose_split(all, |s| rec_need(b0, s, name.len()))?;
     let mut target = 0u32;

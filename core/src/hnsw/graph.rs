@@ -656,7 +656,7 @@ impl<'a> Graph<'a> {
             }
             if good {
                 // Swap (not overwrite) so the rejected candidates stay in buf[k..n].
-                super::heap::swap(buf, k, i - 1);
+                crate::sort::swap(buf, k, i - 1);
                 if let Some(x) = ids.get_mut(k) {
                     *x = id_of(c);
                 }
@@ -685,7 +685,7 @@ impl<'a> Graph<'a> {
             return Ok(k);
         }
         if let Some(rest) = buf.get_mut(k..n) {
-            super::heap::sort(rest);
+            crate::sort::sort(rest);
         }
         Ok(fill.min(n))
     }
@@ -721,7 +721,7 @@ impl<'a> Graph<'a> {
             }
         }
         let tmp = s.tmp.get_mut(..n + 1).ok_or(HnswError::ScratchTooSmall)?;
-        super::heap::sort(tmp);
+        crate::sort::sort(tmp);
         let k = Self::heuristic(dp, tmp, n + 1, max as usize, s.ids, s.keys, &mut s.dist_count)?;
         let sel = s.tmp.get(..k).ok_or(HnswError::ScratchTooSmall)?;
         self.set_links(nb, level, sel)
@@ -950,7 +950,7 @@ impl<'a> Graph<'a> {
             }
         }
         let ids = s.ids.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
-        super::heap::sort(ids);
+        crate::sort::sort(ids);
         let mut u = 0usize;
         for i in 0..n {
             let x = ids.get(i).copied().unwrap_or(0);
@@ -976,7 +976,7 @@ impl<'a> Graph<'a> {
             }
         }
         let buf = s.res.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
-        super::heap::sort(buf);
+        crate::sort::sort(buf);
         let k = Self::heuristic_fill(dp, buf, n, max, max, s.ids, s.keys, &mut s.dist_count)?;
         let sel = s.res.get(..k).ok_or(HnswError::ScratchTooSmall)?;
         self.set_links(q, level, sel)
@@ -1038,7 +1038,7 @@ impl<'a> Graph<'a> {
             }
         }
         let ids = s.ids.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
-        super::heap::sort(ids);
+        crate::sort::sort(ids);
         // dedup in place
         let mut u = 0usize;
         for i in 0..n {
@@ -1065,7 +1065,7 @@ impl<'a> Graph<'a> {
             }
         }
         let tmp = s.tmp.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
-        super::heap::sort(tmp);
+        crate::sort::sort(tmp);
         let k = Self::heuristic_fill(dp, tmp, n, max, max, s.ids, s.keys, &mut s.dist_count)?;
         let sel = s.tmp.get(..k).ok_or(HnswError::ScratchTooSmall)?;
         self.set_links(q, level, sel)
