@@ -4,8 +4,8 @@
 //! This module holds the graph's state and word-level access (header,
 //! nodes, link lists, dirty-block map); each operation is in its own file:
 //! `insert`, `remove`, `search`, `select` (neighbour selection), `validate`.
-//! The graph words are owned by the caller and borrowed mutably for the
-//! graph's lifetime, so every operation runs under the caller's exclusion.
+//! A `Graph` borrows the caller's words mutably for its lifetime: changes
+//! take `&mut self`, searches `&self` (so concurrent searches share it).
 
 use super::heap::{id_of, key_of, pack, MaxHeap, MinHeap};
 use super::layout::*;
