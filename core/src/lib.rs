@@ -8,9 +8,11 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod bytes;
 pub mod error;
 pub mod ffi;
 pub mod format;
 pub mod hnsw;
 pub mod msg;
+pub mod sort;
 pub mod uapi;

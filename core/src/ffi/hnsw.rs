@@ -4,6 +4,33 @@
 //! `Graph` view (validated once at open/create, never re-validated per call).
 //! Distances and the result filter come from C callbacks in the context;
 //! the scratch buffers persist across calls with their visited epoch.
+//!
+//! Ownership, which the `unsafe` below relies on (kept by the kernel's
+//! index, `kernel/vector.c`, the only C caller; the fuzz target
+//! `fuzz_targets/hnsw_ffi_load.rs` keeps the same rules with `Vec` memory
+//! on one thread):
+//! - The handle (`vi->gh`, `kzalloc`ed, so 8-byte aligned) stores a
+//!   `Graph<'static>` whose word slice borrows the words array (`vi->gw`,
+//!   `kvcalloc`ed). `'static` stands for "until C frees them": C allocates,
+//!   swaps and frees a handle and its words only as a pair
+//!   (`vexfs_arrays_free`, the rebuild's swap, a failed load, teardown in
+//!   `vexfs_vindex_free`), and only under `vi->lock` held for writing or with
+//!   no other user (mount, unmount after the workers are flushed). Every
+//!   `&Graph` made here lives for one call, so it never outlives the words.
+//!   `Graph` has no `Drop`: C frees handle memory with `kfree`.
+//! - After create/open/grow, C never reads or writes the words except
+//!   through the handle (it only tests `vi->gw` for NULL), so the graph's
+//!   `&mut [u32]` is the words' only user.
+//! - Writers (insert, delete, update, set_generation) run with `vi->lock`
+//!   held for writing, or on a handle one rebuild worker owns alone;
+//!   readers (search, node_key, blocks, encode_block) hold it at least for
+//!   reading. So a `&mut Graph` from [`graph_mut`] is never aliased, and the
+//!   `&Graph`s of concurrent searches only share reads (`Graph`'s `&self`
+//!   methods do not mutate; it has no interior mutability).
+//! - Each call gets its own scratch in the context (a searcher takes one
+//!   from the mount's pool under `scratch_lock`, the writer uses
+//!   `vi->wscratch` under the write lock, the rebuild its own), so the
+//!   scratch slices built here are unaliased for the call.
 use core::mem::{align_of, offset_of, size_of};
 use core::ptr;
 
@@ -44,8 +71,10 @@ impl DistanceProvider for CallbackProvider<'_> {
             Query::Input => super::abi::VEXFS_HNSW_QUERY_INPUT,
             Query::Node(s) => s,
         };
-        // SAFETY: the callback contract (vexfs_core.h): it reads ids.len()
-        // ids and writes as many keys, and does not retain the pointers.
+        // SAFETY: ids and out_keys are live slices of ids.len() elements
+        // for this call; the callback (vexfs_dist_cb in kernel/vector.c,
+        // contract in vexfs_core.h) reads n ids, writes n keys and keeps
+        // neither pointer. kctx is the caller's, valid for the whole call.
         let rc = unsafe { f(self.ctx.kctx, qs, ids.as_ptr(), ids.len() as u32, out_keys.as_mut_ptr()) };
         if rc != 0 {
             return Err(HnswError::Provider(rc));
@@ -57,50 +86,69 @@ impl DistanceProvider for CallbackProvider<'_> {
 fn passes(ctx: &vexfs_hnsw_ctx, slot: u32) -> bool {
     match ctx.filter {
         None => true,
-        // SAFETY: the filter callback only reads kernel state for `slot`.
+        // SAFETY: the filter (vexfs_filter_cb in kernel/vector.c) only
+        // reads the index's slot arrays for `slot` through kctx, which the
+        // caller keeps valid (under vi->lock) for the whole search.
         Some(f) => unsafe { f(ctx.kctx, slot) != 0 },
     }
 }
 
-/// The graph attached to handle `h`.
+/// The graph attached to handle `h` (NULL -> None).
 ///
 /// # Safety
-/// `h` was set up by create/open/grow and its words are still allocated;
-/// the caller serialises writers against every other use.
+/// `h` is NULL or a handle that create/open/grow filled in and whose words
+/// are still allocated, and no `&mut` to the same graph exists while the
+/// returned reference lives (module doc: C's handle/words pairing and
+/// `vi->lock`).
 unsafe fn graph<'h>(h: *const u8) -> Option<&'h Graph<'static>> {
-    // SAFETY: per the function contract.
+    // SAFETY: a non-NULL h holds a Graph written by `install` (so aligned
+    // and initialised), over words C keeps allocated with the handle; the
+    // caller holds vi->lock at least for reading, which excludes writers.
     unsafe { (h as *const Graph<'static>).as_ref() }
 }
 
+/// The graph attached to handle `h`, for a change (NULL -> None).
+///
 /// # Safety
-/// As [`graph`], and no other reference to the graph is live.
+/// As [`graph`], and no other reference to the graph exists while the
+/// returned one lives.
 unsafe fn graph_mut<'h>(h: *mut u8) -> Option<&'h mut Graph<'static>> {
-    // SAFETY: per the function contract.
+    // SAFETY: as in `graph`; exclusive because C calls every changing entry
+    // point with vi->lock held for writing (or on a private rebuild handle).
     unsafe { (h as *mut Graph<'static>).as_mut() }
 }
 
 /// Words at `w` as a 'static slice (the handle keeps using them).
 ///
 /// # Safety
-/// `w` valid, aligned and exclusively owned by the graph for `n` u32s for
-/// as long as the handle is used.
+/// `w` is NULL or valid and aligned for `n` u32s, and those words are used
+/// only through the handle they are attached to until C frees the pair
+/// (module doc).
 unsafe fn words_static(w: *mut u32, n: u64) -> Option<&'static mut [u32]> {
     if w.is_null() || n > usize::MAX as u64 / 4 {
         return None;
     }
-    // SAFETY: per the function contract.
+    // SAFETY: w is the kernel's kvcalloc'ed array of n words (u32-aligned);
+    // it stays allocated while its handle is in use, because C frees words
+    // and handle together under the write lock, and C does not touch the
+    // words itself once they are attached, so this &mut is their only user.
     Some(unsafe { core::slice::from_raw_parts_mut(w, n as usize) })
 }
 
 /// Store a graph into handle memory.
 ///
 /// # Safety
-/// `h` points at `vexfs_hnsw_handle_size()` writable bytes, 8-byte aligned.
+/// `h` is NULL or points at `vexfs_hnsw_handle_size()` writable bytes that
+/// no live reference uses.
 unsafe fn install(h: *mut u8, g: Graph<'static>) -> i32 {
     if h.is_null() || (h as usize) % align_of::<Graph<'static>>() != 0 {
         return EINVAL;
     }
-    // SAFETY: per the function contract; Graph needs no drop.
+    // SAFETY: h is non-NULL and aligned (checked above) and C allocated it
+    // with vexfs_hnsw_handle_size() = size_of::<Graph>() bytes; create, open
+    // and grow are always given a fresh handle that C has not published
+    // yet, so nothing else reads it. Graph has no Drop, so overwriting the
+    // zeroed bytes (or a failed earlier attempt) leaks nothing.
     unsafe { ptr::write(h as *mut Graph<'static>, g) };
     0
 }
@@ -114,7 +162,10 @@ unsafe fn scratch<'s>(ctx: &vexfs_hnsw_ctx, m: u32) -> Result<Scratch<'s>, HnswE
     if ctx.scratch32.is_null() || ctx.scratch64.is_null() {
         return Err(HnswError::ScratchTooSmall);
     }
-    // SAFETY: per the function contract.
+    // SAFETY: non-NULL (checked); the kernel allocates each scratch with
+    // kvcalloc at scratch32_len / scratch64_len words (vexfs_scratch_alloc)
+    // and hands one scratch to one call at a time (module doc), so the two
+    // slices are valid, aligned, distinct and unaliased while `'s` lasts.
     let (b32, b64) = unsafe {
         (
             core::slice::from_raw_parts_mut(ctx.scratch32, ctx.scratch32_len as usize),
@@ -151,7 +202,8 @@ pub extern "C" fn vexfs_hnsw_handle_size() -> u64 {
 /// `p` valid or NULL.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_words_needed(p: *const vexfs_hnsw_params) -> i64 {
-    // SAFETY: NULL or a valid struct.
+    // SAFETY: p is NULL (-> EINVAL) or the caller's params struct (a local
+    // in kernel/vector.c), read only during this call.
     let Some(p) = (unsafe { p.as_ref() }) else {
         return EINVAL as i64;
     };
@@ -165,7 +217,8 @@ pub unsafe extern "C" fn vexfs_hnsw_words_needed(p: *const vexfs_hnsw_params) ->
 /// Output pointers valid or NULL.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_scratch_size(capacity: u32, m: u32, ef_max: u32, u32_words: *mut u64, u64_words: *mut u64) -> i32 {
-    // SAFETY: NULL or valid.
+    // SAFETY: each is NULL (-> EINVAL) or a distinct u64 out-parameter of
+    // the caller (locals of vexfs_scratch_alloc), written only during this call.
     let (Some(a), Some(b)) = (unsafe { u32_words.as_mut() }, unsafe { u64_words.as_mut() }) else {
         return EINVAL;
     };
@@ -185,9 +238,12 @@ pub unsafe extern "C" fn vexfs_hnsw_peek_params(block0: *const u32, p: *mut vexf
     if block0.is_null() {
         return EINVAL;
     }
-    // SAFETY: block0 is valid for one block of words.
+    // SAFETY: block0 is non-NULL (checked) and, per vexfs_core.h, a decoded
+    // header block of BLOCK_WORDS words (the kernel's kvmalloc'ed `head` of
+    // VEXFS_BLOCK_SIZE bytes in vexfs_graph_load), only read here.
     let w = unsafe { core::slice::from_raw_parts(block0, BLOCK_WORDS) };
-    // SAFETY: NULL or valid.
+    // SAFETY: p is NULL (-> EINVAL) or the caller's params struct, which
+    // does not overlap block0.
     let Some(out) = (unsafe { p.as_mut() }) else {
         return EINVAL;
     };
@@ -204,14 +260,17 @@ pub unsafe extern "C" fn vexfs_hnsw_peek_params(block0: *const u32, p: *mut vexf
 /// `input` valid for 4096 bytes; `words` for `nwords` u32 writes.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_decode_block(input: *const u8, idx: u64, words: *mut u32, nwords: u64) -> i32 {
-    // SAFETY: input is one block.
+    // SAFETY: input is NULL (-> EINVAL) or one graph block as read from disk
+    // (the kernel passes a buffer_head's b_data, held across the call).
     let Ok(b) = (unsafe { bytes(input, 4096) }) else {
         return EINVAL;
     };
     if words.is_null() {
         return EINVAL;
     }
-    // SAFETY: words is valid for nwords values and not aliased during the call.
+    // SAFETY: words is non-NULL (checked) and the caller's array of nwords
+    // u32s (vi->gw / `head`, kvcalloc'ed); decoding happens before the graph
+    // is opened, so no handle uses the words yet and this is their only user.
     let w = unsafe { core::slice::from_raw_parts_mut(words, nwords as usize) };
     match layout::decode_block(b, idx as usize, w) {
         Ok(()) => 0,
@@ -220,22 +279,25 @@ pub unsafe extern "C" fn vexfs_hnsw_decode_block(input: *const u8, idx: u64, wor
 }
 
 /// # Safety
-/// See vexfs_core.h: `h` handle memory, `words` owned by the graph from now on.
+/// See vexfs_core.h: `h` fresh handle memory, `words` used only through `h`
+/// from now on, until C frees the pair (module doc).
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_create(h: *mut u8, words: *mut u32, nwords: u64, p: *const vexfs_hnsw_params) -> i32 {
-    // SAFETY: per the contract.
+    // SAFETY: words/nwords is the array C pairs with h (words_static's
+    // requirement, kept by kernel/vector.c); p is NULL or the caller's params.
     let (Some(w), Some(p)) = (unsafe { words_static(words, nwords) }, unsafe { p.as_ref() }) else {
         return EINVAL;
     };
     match Graph::create(w, &params_in(p)) {
-        // SAFETY: h is handle memory.
+        // SAFETY: h is NULL or fresh, unpublished handle memory of
+        // vexfs_hnsw_handle_size() bytes (install's requirement).
         Ok(g) => unsafe { install(h, g) },
         Err(e) => errno(e),
     }
 }
 
 /// # Safety
-/// See vexfs_core.h.
+/// As for [`vexfs_hnsw_create`]; the output pointers valid or NULL.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_open(
     h: *mut u8,
@@ -245,11 +307,13 @@ pub unsafe extern "C" fn vexfs_hnsw_open(
     live: *mut u32,
     generation: *mut u64,
 ) -> i32 {
-    // SAFETY: per the contract.
+    // SAFETY: words/nwords is the decoded array C pairs with h (vi->gw,
+    // freed with vi->gh), kept as words_static requires by kernel/vector.c.
     let Some(w) = (unsafe { words_static(words, nwords) }) else {
         return EINVAL;
     };
-    // SAFETY: NULL or valid.
+    // SAFETY: each is NULL (-> EINVAL) or a distinct out-parameter of the
+    // caller (locals of vexfs_graph_load), written only during this call.
     let (Some(p), Some(live), Some(gen)) = (unsafe { p.as_mut() }, unsafe { live.as_mut() }, unsafe { generation.as_mut() }) else {
         return EINVAL;
     };
@@ -258,7 +322,8 @@ pub unsafe extern "C" fn vexfs_hnsw_open(
             *p = params_out(&g.params());
             *live = g.len();
             *gen = g.generation();
-            // SAFETY: h is handle memory.
+            // SAFETY: h is NULL or fresh, unpublished handle memory (vi->gh
+            // just kzalloc'ed by vexfs_graph_load).
             unsafe { install(h, g) }
         }
         Err(e) => errno(e),
@@ -266,15 +331,20 @@ pub unsafe extern "C" fn vexfs_hnsw_open(
 }
 
 /// # Safety
-/// See vexfs_core.h.
+/// `old_h` an attached handle (as for [`graph`]); `new_h` and `new_words` as
+/// for [`vexfs_hnsw_create`], distinct from the old pair.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_grow(new_h: *mut u8, old_h: *const u8, new_words: *mut u32, new_nwords: u64, new_capacity: u32) -> i32 {
-    // SAFETY: per the contract.
+    // SAFETY: the kernel grows under vi->lock held for writing
+    // (vexfs_arrays_adopt), so the old graph is only read here; the new
+    // words are a fresh kvcalloc'ed array paired with new_h, distinct from
+    // the old words, so the shared and the exclusive borrow do not overlap.
     let (Some(old), Some(w)) = (unsafe { graph(old_h) }, unsafe { words_static(new_words, new_nwords) }) else {
         return EINVAL;
     };
     match Graph::grow(old.words(), w, new_capacity) {
-        // SAFETY: new_h is handle memory.
+        // SAFETY: new_h is NULL or fresh handle memory (a->gh), published
+        // only when C swaps it in after this returns.
         Ok(g) => unsafe { install(new_h, g) },
         Err(e) => errno(e),
     }
@@ -284,7 +354,9 @@ pub unsafe extern "C" fn vexfs_hnsw_grow(new_h: *mut u8, old_h: *const u8, new_w
 /// See vexfs_core.h.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_node_key(h: *const u8, slot: u32, key: *mut u64) -> i32 {
-    // SAFETY: per the contract.
+    // SAFETY: h is an attached handle read while no writer runs (the kernel
+    // calls this at mount, before the index is published); key is NULL or
+    // the caller's u64.
     let (Some(g), Some(k)) = (unsafe { graph(h) }, unsafe { key.as_mut() }) else {
         return EINVAL;
     };
@@ -301,7 +373,8 @@ pub unsafe extern "C" fn vexfs_hnsw_node_key(h: *const u8, slot: u32, key: *mut 
 /// See vexfs_core.h.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_set_generation(h: *mut u8, generation: u64) -> i32 {
-    // SAFETY: per the contract.
+    // SAFETY: h is an attached handle and the kernel holds vi->lock for
+    // writing (vexfs_vindex_sync), so this is the graph's only reference.
     let Some(g) = (unsafe { graph_mut(h) }) else {
         return EINVAL;
     };
@@ -314,18 +387,22 @@ pub unsafe extern "C" fn vexfs_hnsw_set_generation(h: *mut u8, generation: u64) 
 /// Run a graph change with the context's scratch and callbacks.
 ///
 /// # Safety
-/// See vexfs_core.h.
+/// `h` as for [`graph_mut`] (writers hold `vi->lock` for writing, or own a
+/// private rebuild handle); `ctx` NULL or the caller's context, whose
+/// scratch serves this call alone and whose callbacks stay valid for it.
 unsafe fn change(
     h: *mut u8,
     ctx: *mut vexfs_hnsw_ctx,
     op: impl FnOnce(&mut Graph<'static>, &mut CallbackProvider<'_>, &mut Scratch<'_>) -> Result<(), HnswError>,
 ) -> i32 {
-    // SAFETY: per the contract.
+    // SAFETY: exclusive graph access and the context as this function
+    // requires; the graph and the context are distinct C objects.
     let (Some(g), Some(c)) = (unsafe { graph_mut(h) }, unsafe { ctx.as_mut() }) else {
         return EINVAL;
     };
     let m = g.params().m;
-    // SAFETY: the context's scratch belongs to this call.
+    // SAFETY: the scratch in ctx serves this call alone (the writer's
+    // vi->wscratch under the write lock, or the rebuild worker's own).
     let mut s = match unsafe { scratch(c, m) } {
         Ok(s) => s,
         Err(e) => return errno(e),
@@ -346,7 +423,8 @@ unsafe fn change(
 /// See vexfs_core.h.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_insert(h: *mut u8, ctx: *mut vexfs_hnsw_ctx, slot: u32, key: u64) -> i32 {
-    // SAFETY: forwarded contract.
+    // SAFETY: this function's contract is `change`'s (see vexfs_core.h and
+    // the module doc: the kernel calls it with vi->lock held for writing).
     unsafe { change(h, ctx, |g, dp, s| g.insert(dp, s, slot, key)) }
 }
 
@@ -354,7 +432,8 @@ pub unsafe extern "C" fn vexfs_hnsw_insert(h: *mut u8, ctx: *mut vexfs_hnsw_ctx,
 /// See vexfs_core.h.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_delete(h: *mut u8, ctx: *mut vexfs_hnsw_ctx, slot: u32) -> i32 {
-    // SAFETY: forwarded contract.
+    // SAFETY: this function's contract is `change`'s (see vexfs_core.h and
+    // the module doc: the kernel calls it with vi->lock held for writing).
     unsafe { change(h, ctx, |g, dp, s| g.delete(dp, s, slot)) }
 }
 
@@ -365,9 +444,12 @@ pub unsafe extern "C" fn vexfs_hnsw_delete_batch(h: *mut u8, ctx: *mut vexfs_hns
     if slots.is_null() || n == 0 {
         return EINVAL;
     }
-    // SAFETY: the caller passes n readable u32s at slots, unchanged during the call.
+    // SAFETY: slots is non-NULL (checked) and the kernel's vi->del_batch
+    // array of at least n u32s, which only the writer (holding vi->lock for
+    // writing) fills and nothing changes during the call.
     let slots = unsafe { core::slice::from_raw_parts(slots, n as usize) };
-    // SAFETY: forwarded contract.
+    // SAFETY: this function's contract is `change`'s (see vexfs_core.h and
+    // the module doc: the kernel calls it with vi->lock held for writing).
     unsafe { change(h, ctx, |g, dp, s| g.delete_batch(dp, s, slots).map(|_| ())) }
 }
 
@@ -375,12 +457,15 @@ pub unsafe extern "C" fn vexfs_hnsw_delete_batch(h: *mut u8, ctx: *mut vexfs_hns
 /// See vexfs_core.h.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_update(h: *mut u8, ctx: *mut vexfs_hnsw_ctx, slot: u32) -> i32 {
-    // SAFETY: forwarded contract.
+    // SAFETY: this function's contract is `change`'s (see vexfs_core.h and
+    // the module doc: the kernel calls it with vi->lock held for writing).
     unsafe { change(h, ctx, |g, dp, s| g.update(dp, s, slot)) }
 }
 
 /// # Safety
-/// See vexfs_core.h.
+/// `h` as for [`graph`] (searchers hold `vi->lock` for reading); `ctx` the
+/// caller's context with its own scratch; `hits` valid for `nhits` writes;
+/// `complete` valid or NULL.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_search(
     h: *const u8,
@@ -392,17 +477,21 @@ pub unsafe extern "C" fn vexfs_hnsw_search(
     nhits: u32,
     complete: *mut u32,
 ) -> i32 {
-    // SAFETY: per the contract.
+    // SAFETY: shared graph access under the read lock; ctx and complete are
+    // NULL or the searcher's own context and u32 (locals and a pool scratch
+    // in vexfs_vindex_search), distinct from the graph and each other.
     let (Some(g), Some(c), Some(done)) = (unsafe { graph(h) }, unsafe { ctx.as_mut() }, unsafe { complete.as_mut() }) else {
         return EINVAL;
     };
     if hits.is_null() || nhits == 0 {
         return EINVAL;
     }
-    // SAFETY: hits is valid for nhits writes; Hit has vexfs_hnsw_hit's
-    // layout (asserted above).
+    // SAFETY: hits is non-NULL (checked) and the kernel's result array of
+    // nhits entries (kvmalloc'ed by the ioctl, owned by this searcher); Hit
+    // has vexfs_hnsw_hit's size, field offsets and alignment (asserted above).
     let out = unsafe { core::slice::from_raw_parts_mut(hits as *mut Hit, nhits as usize) };
-    // SAFETY: the context's scratch belongs to this call.
+    // SAFETY: the searcher took this scratch from the pool under
+    // scratch_lock and is its only user until it gives it back.
     let mut s = match unsafe { scratch(c, g.params().m) } {
         Ok(s) => s,
         Err(e) => return errno(e),
@@ -435,10 +524,11 @@ pub unsafe extern "C" fn vexfs_hnsw_search(
 }
 
 /// # Safety
-/// See vexfs_core.h.
+/// `h` as for [`graph`].
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_blocks(h: *const u8) -> i64 {
-    // SAFETY: per the contract.
+    // SAFETY: h is an attached handle; the kernel holds vi->lock for writing
+    // (vexfs_vindex_sync), so no writer changes it meanwhile.
     match unsafe { graph(h) } {
         Some(g) => g.geometry().total_blocks() as i64,
         None => EINVAL as i64,
@@ -446,14 +536,17 @@ pub unsafe extern "C" fn vexfs_hnsw_blocks(h: *const u8) -> i64 {
 }
 
 /// # Safety
-/// See vexfs_core.h; `out` valid for 4096 byte writes.
+/// `h` as for [`graph`]; `out` valid for 4096 byte writes.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_hnsw_encode_block(h: *const u8, idx: u64, out: *mut u8) -> i32 {
-    // SAFETY: per the contract.
+    // SAFETY: h is an attached handle; the kernel encodes with vi->lock held
+    // for reading (vexfs_vindex_sync downgrades its write lock), so no
+    // writer changes the graph meanwhile.
     let Some(g) = (unsafe { graph(h) }) else {
         return EINVAL;
     };
-    // SAFETY: out is one writable block.
+    // SAFETY: out is NULL (-> EINVAL) or a locked buffer_head's b_data (one
+    // 4096-byte block, vexfs_graph_persist), distinct from the graph words.
     let Ok(o) = (unsafe { super::bytes_mut(out, 4096) }) else {
         return EINVAL;
     };

@@ -2,6 +2,24 @@
 //! `shim/vexfs_core.h`. Each one turns raw pointers into bounded slices
 //! (rejecting NULL), calls the safe core function and maps errors to
 //! negative errno values. Nothing here allocates, sleeps or panics.
+//!
+//! Who keeps the pointer contracts. The C caller is the kernel module
+//! (`kernel/*.c`; the fuzz targets call a few entry points from Rust with
+//! `Vec` memory under the same rules):
+//! - block buffers are a buffer_head's `b_data` (or the inode's 256 bytes
+//!   inside one) with the length the header states, and the caller holds
+//!   the buffer_head (no `brelse`) until the call returns;
+//! - a buffer the call writes is changed by no one else meanwhile: the
+//!   caller holds the buffer lock (`lock_buffer`: inode table and indirect
+//!   blocks) or the owning directory's `i_rwsem` exclusively (directory
+//!   blocks), and a buffer only read is not written meanwhile for the same
+//!   reasons (lookups and readdir hold the directory's `i_rwsem` shared);
+//! - out-parameters are the caller's locals or fields of its own structs,
+//!   never overlapping an input; names are the dentry's `qstr` bytes.
+//!
+//! The core keeps no pointer after returning, so every borrow made here
+//! ends with the call. NULL is rejected (or, for message buffers, means
+//! "no message") before any pointer is used.
 pub mod abi;
 pub mod dx;
 pub mod hnsw;
@@ -22,7 +40,9 @@ unsafe fn bytes<'a>(ptr: *const u8, len: u32) -> Result<&'a [u8]> {
     if ptr.is_null() {
         return Err(Error::InvalidArgument);
     }
-    // SAFETY: the caller guarantees ptr is valid for len bytes.
+    // SAFETY: ptr is non-NULL (checked) and readable for len bytes during
+    // 'a, which this function's callers establish from the contracts above
+    // (a held buffer_head's data of the stated length, not written meanwhile).
     Ok(unsafe { core::slice::from_raw_parts(ptr, len as usize) })
 }
 
@@ -35,7 +55,8 @@ unsafe fn bytes_mut<'a>(ptr: *mut u8, len: u32) -> Result<&'a mut [u8]> {
     if ptr.is_null() {
         return Err(Error::InvalidArgument);
     }
-    // SAFETY: the caller guarantees ptr is valid and unaliased for len bytes.
+    // SAFETY: ptr is non-NULL (checked) and writable for len bytes during
+    // 'a with no other user (the caller holds the buffer's lock; module doc).
     Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len as usize) })
 }
 
@@ -44,7 +65,9 @@ unsafe fn bytes_mut<'a>(ptr: *mut u8, len: u32) -> Result<&'a mut [u8]> {
 /// # Safety
 /// A non-NULL `msg` must be valid for writes of `msg_len` bytes.
 unsafe fn msg_buf<'a>(msg: *mut c_char, msg_len: u32) -> MsgBuf<'a> {
-    // SAFETY: as for bytes_mut; NULL gives an empty buffer.
+    // SAFETY: msg is NULL (an empty buffer) or the caller's private message
+    // array of msg_len bytes (a local in kernel/*.c), so bytes_mut's
+    // requirement holds.
     let buf = unsafe { bytes_mut(msg as *mut u8, msg_len) }.unwrap_or(&mut []);
     MsgBuf::new(buf)
 }
@@ -67,13 +90,15 @@ pub unsafe extern "C" fn vexfs_sb_validate(
     msg: *mut c_char,
     msg_len: u32,
 ) -> i32 {
-    // SAFETY: the caller passes buffers valid for the given lengths.
+    // SAFETY: msg is NULL or the caller's local message array of msg_len bytes.
     let mut m = unsafe { msg_buf(msg, msg_len) };
-    // SAFETY: as above.
+    // SAFETY: block is the superblock buffer_head's data (sbi->sbh, len =
+    // VEXFS_BLOCK_SIZE), held by the mount and not written during validation.
     let r = unsafe { bytes(block, len) }.and_then(|b| superblock::validate(b, dev_blocks, &mut m));
     match r {
         Ok(g) => {
-            // SAFETY: geom is either NULL or a valid, writable struct.
+            // SAFETY: geom is NULL (-> EINVAL) or &sbi->geom, the mount's
+            // own struct, not yet shared with anyone during fill_super.
             match unsafe { geom.as_mut() } {
                 Some(out) => {
                     *out = g;
@@ -109,7 +134,9 @@ pub unsafe extern "C" fn vexfs_sb_update(
         vector_generation,
         graph_generation,
     };
-    // SAFETY: the caller passes a writable buffer of len bytes.
+    // SAFETY: block is sbi->sbh's data (len = VEXFS_BLOCK_SIZE); the caller
+    // (vexfs_commit_super) holds the superblock buffer's lock (lock_buffer)
+    // around the call, so this is the buffer's only writer.
     rc(unsafe { bytes_mut(block, len) }.and_then(|b| superblock::update(b, &u)))
 }
 
@@ -122,7 +149,8 @@ pub unsafe extern "C" fn vexfs_inode_locate(
     block_nr: *mut u32,
     offset: *mut u32,
 ) -> i32 {
-    // SAFETY: pointers are NULL or valid per the header contract.
+    // SAFETY: each is NULL (-> EINVAL) or the caller's: geom is &sbi->geom
+    // (read only), block_nr and offset are distinct locals.
     let (g, b, o) = unsafe { (geom.as_ref(), block_nr.as_mut(), offset.as_mut()) };
     let (Some(g), Some(b), Some(o)) = (g, b, o) else {
         return Error::InvalidArgument.to_errno();
@@ -149,14 +177,18 @@ pub unsafe extern "C" fn vexfs_inode_decode(
     msg: *mut c_char,
     msg_len: u32,
 ) -> i32 {
-    // SAFETY: the caller passes buffers valid for the given lengths.
+    // SAFETY: msg is NULL or the caller's local message array of msg_len bytes.
     let mut m = unsafe { msg_buf(msg, msg_len) };
-    // SAFETY: pointers are NULL or valid per the header contract.
+    // SAFETY: each is NULL (-> EINVAL) or the caller's: geom is &sbi->geom
+    // (read only), out a struct of the caller's, distinct from the raw bytes.
     let (g, o) = unsafe { (geom.as_ref(), out.as_mut()) };
     let (Some(g), Some(o)) = (g, o) else {
         return Error::InvalidArgument.to_errno();
     };
-    // SAFETY: raw is valid for len bytes.
+    // SAFETY: raw is this inode's VEXFS_INODE_SIZE bytes inside an inode
+    // table buffer_head the caller holds; no one writes this inode's bytes
+    // meanwhile (iget of an inode not yet in the cache, or the vector-store
+    // check at mount, before the volume has users).
     match unsafe { bytes(raw, len) }.and_then(|r| inode::decode(g, r, ino, &mut m)) {
         Ok(i) => {
             *o = i;
@@ -175,11 +207,12 @@ pub unsafe extern "C" fn vexfs_inode_encode(
     raw: *mut u8,
     len: u32,
 ) -> i32 {
-    // SAFETY: NULL or a valid struct.
+    // SAFETY: inm is NULL (-> EINVAL) or the caller's local inode image.
     let Some(i) = (unsafe { inm.as_ref() }) else {
         return Error::InvalidArgument.to_errno();
     };
-    // SAFETY: raw is writable for len bytes.
+    // SAFETY: raw is the inode's bytes in the inode table buffer_head, which
+    // the caller (vexfs_write_inode) holds locked (lock_buffer) around the call.
     rc(unsafe { bytes_mut(raw, len) }.and_then(|r| inode::encode(i, ino, r)))
 }
 
@@ -194,9 +227,10 @@ pub unsafe extern "C" fn vexfs_dir_block_check(
     msg: *mut c_char,
     msg_len: u32,
 ) -> i32 {
-    // SAFETY: the caller passes buffers valid for the given lengths.
+    // SAFETY: msg is NULL or the caller's local message array of msg_len bytes.
     let mut m = unsafe { msg_buf(msg, msg_len) };
-    // SAFETY: as above.
+    // SAFETY: block is a directory block's buffer_head data, held and locked
+    // (lock_buffer) by the caller, which also holds the directory's i_rwsem.
     rc(unsafe { bytes(block, len) }.and_then(|b| dir::check_block(b, dir_ino, inodes_count, &mut m)))
 }
 
@@ -209,11 +243,12 @@ pub unsafe extern "C" fn vexfs_dir_next(
     pos: u32,
     out: *mut vexfs_dirent_view,
 ) -> i32 {
-    // SAFETY: NULL or a valid struct.
+    // SAFETY: out is NULL (-> EINVAL) or the caller's local view struct.
     let Some(o) = (unsafe { out.as_mut() }) else {
         return Error::InvalidArgument.to_errno();
     };
-    // SAFETY: block is valid for len bytes.
+    // SAFETY: block is a directory block's buffer_head data, held by the
+    // caller under the directory's i_rwsem (readdir, ioctl path walk).
     match unsafe { bytes(block, len) }.and_then(|b| dir::next(b, pos as usize)) {
         Ok(Some(e)) => {
             *o = e;
@@ -228,7 +263,8 @@ pub unsafe extern "C" fn vexfs_dir_next(
 /// `block` valid for `len` bytes of writes.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_dir_block_init(block: *mut u8, len: u32, dir_ino: u32) -> i32 {
-    // SAFETY: block is writable for len bytes.
+    // SAFETY: block is a new directory block's buffer_head data; the caller
+    // holds the directory's i_rwsem exclusively, so it is the only writer.
     rc(unsafe { bytes_mut(block, len) }.and_then(|b| dir::init(b, dir_ino)))
 }
 
@@ -239,7 +275,8 @@ pub unsafe extern "C" fn vexfs_bitmap_count(block: *const u8, len: u32, nbits: u
     if nbits as u64 > len as u64 * 8 {
         return Error::InvalidArgument.to_errno() as i64;
     }
-    // SAFETY: block is valid for len bytes.
+    // SAFETY: block is a bitmap block's buffer_head data held by the caller
+    // (vexfs_bitmap_used, for vexfs_count_free).
     match unsafe { bytes(block, len) } {
         Ok(b) => bitmap::count_set(b, nbits as u64) as i64,
         Err(e) => e.to_errno() as i64,
@@ -253,8 +290,9 @@ pub unsafe extern "C" fn vexfs_bmap_path(iblock: u64, offsets: *mut u32) -> i32 
     if offsets.is_null() {
         return Error::InvalidArgument.to_errno();
     }
-    // SAFETY: the caller passes room for 4 u32 values (see vexfs_core.h);
-    // u32 has no alignment beyond what the C caller's array provides.
+    // SAFETY: offsets is non-NULL (checked) and, per vexfs_core.h, the
+    // caller's local `u32 offsets[4]` (vexfs_get_block), so it is
+    // aligned for u32 and writable for four of them for this call.
     let out = unsafe { &mut *(offsets as *mut [u32; 4]) };
     match bmap::path(iblock, out) {
         Ok(depth) => depth as i32,
@@ -266,7 +304,9 @@ pub unsafe extern "C" fn vexfs_bmap_path(iblock: u64, offsets: *mut u32) -> i32 
 /// `block` valid for `len` bytes of writes.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_ind_init(block: *mut u8, len: u32, ino: u32, level: u32) -> i32 {
-    // SAFETY: block is writable for len bytes.
+    // SAFETY: block is a freshly allocated indirect block's buffer_head data,
+    // which the caller (vexfs_alloc_mapped) holds locked (lock_buffer) and
+    // has not linked into the map yet, so it is the only user.
     rc(unsafe { bytes_mut(block, len) }.and_then(|b| bmap::indirect_init(b, ino, level)))
 }
 
@@ -281,9 +321,11 @@ pub unsafe extern "C" fn vexfs_ind_check(
     msg: *mut c_char,
     msg_len: u32,
 ) -> i32 {
-    // SAFETY: the caller passes buffers valid for the given lengths.
+    // SAFETY: msg is NULL or the caller's local message array of msg_len bytes.
     let mut m = unsafe { msg_buf(msg, msg_len) };
-    // SAFETY: as above.
+    // SAFETY: block is an indirect block's buffer_head data held by the
+    // caller (vexfs_bread_indirect); writers change it only under its
+    // buffer lock, which vexfs_ind_set's caller holds.
     rc(unsafe { bytes(block, len) }.and_then(|b| bmap::indirect_check(b, ino, level, &mut m)))
 }
 
@@ -291,7 +333,8 @@ pub unsafe extern "C" fn vexfs_ind_check(
 /// `block` valid for `len` bytes of writes.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_ind_set(block: *mut u8, len: u32, idx: u32, value: u32) -> i32 {
-    // SAFETY: block is writable for len bytes.
+    // SAFETY: block is an indirect block's buffer_head data that the caller
+    // (vexfs_set_indirect) holds locked (lock_buffer) around the call.
     rc(unsafe { bytes_mut(block, len) }.and_then(|b| bmap::indirect_set_sealed(b, idx, value)))
 }
 
@@ -305,11 +348,12 @@ pub unsafe extern "C" fn vexfs_dir_find(
     name_len: u32,
     out: *mut vexfs_dirent_view,
 ) -> i32 {
-    // SAFETY: NULL or a valid struct.
+    // SAFETY: out is NULL (-> EINVAL) or the caller's local view struct.
     let Some(o) = (unsafe { out.as_mut() }) else {
         return Error::InvalidArgument.to_errno();
     };
-    // SAFETY: block and name are valid for their lengths.
+    // SAFETY: block is a directory block's buffer_head data held by the
+    // caller under the directory's i_rwsem; name is the dentry's qstr bytes.
     let r = unsafe { bytes(block, len) }
         .and_then(|b| unsafe { bytes(name, name_len) }.and_then(|n| dir::find(b, n)));
     match r {
@@ -334,12 +378,14 @@ pub unsafe extern "C" fn vexfs_dir_add(
     ino: u32,
     file_type: u32,
 ) -> i32 {
-    // SAFETY: name is valid for name_len bytes and does not alias block.
+    // SAFETY: name is the dentry's qstr bytes (name_len of them), memory
+    // distinct from any directory block.
     let n = match unsafe { bytes(name, name_len) } {
         Ok(n) => n,
         Err(e) => return e.to_errno(),
     };
-    // SAFETY: block is writable for len bytes.
+    // SAFETY: block is a directory block's buffer_head data; the caller holds
+    // the directory's i_rwsem exclusively, so it is the only writer.
     match unsafe { bytes_mut(block, len) }.and_then(|b| dir::add(b, dir_ino, n, ino, file_type)) {
         Ok(off) => off as i32,
         Err(e) => e.to_errno(),
@@ -350,7 +396,8 @@ pub unsafe extern "C" fn vexfs_dir_add(
 /// `block` writable for `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_dir_remove(block: *mut u8, len: u32, dir_ino: u32, rec_offset: u32) -> i32 {
-    // SAFETY: block is writable for len bytes.
+    // SAFETY: as in vexfs_dir_add: a directory block the caller changes
+    // holding the directory's i_rwsem exclusively.
     rc(unsafe { bytes_mut(block, len) }.and_then(|b| dir::remove(b, dir_ino, rec_offset)))
 }
 
@@ -365,7 +412,8 @@ pub unsafe extern "C" fn vexfs_dir_retarget(
     ino: u32,
     file_type: u32,
 ) -> i32 {
-    // SAFETY: block is writable for len bytes.
+    // SAFETY: as in vexfs_dir_add: a directory block the caller changes
+    // holding the directory's i_rwsem exclusively (rename).
     rc(unsafe { bytes_mut(block, len) }.and_then(|b| dir::retarget(b, dir_ino, rec_offset, ino, file_type)))
 }
 
@@ -373,7 +421,9 @@ pub unsafe extern "C" fn vexfs_dir_retarget(
 /// `block` valid for `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_dir_block_is_empty(block: *const u8, len: u32) -> i32 {
-    // SAFETY: block is valid for len bytes.
+    // SAFETY: block is a directory block's buffer_head data held by the
+    // caller (vexfs_empty_dir for rmdir/rename: the VFS holds the victim
+    // directory's i_rwsem).
     match unsafe { bytes(block, len) }.and_then(dir::is_empty) {
         Ok(true) => 1,
         Ok(false) => 0,

@@ -1,7 +1,13 @@
 //! C entry points for vector-store records (see `shim/vexfs_core.h`).
 //! Vectors cross the boundary as u32 bit patterns: C never handles floats.
+//!
+//! The caller is `kernel/vector.c` / `kernel/ioctl.c`: vectors are its own
+//! `kvmalloc`ed u32 arrays (copied from user space or decoded from disk),
+//! records its own `kvmalloc`ed buffers of the stated length, out-parameters
+//! its locals; none overlap, and the core keeps no pointer after returning.
 use super::abi::vexfs_vec_pos;
 use super::{bytes, bytes_mut};
+use crate::bytes::put32;
 use crate::error::Error;
 use crate::hnsw::{vectors, HnswError};
 
@@ -20,7 +26,9 @@ unsafe fn words<'a>(ptr: *const u32, n: u32) -> Option<&'a [u32]> {
     if ptr.is_null() {
         return None;
     }
-    // SAFETY: the caller guarantees validity and alignment for n values.
+    // SAFETY: ptr is non-NULL (checked) and, per this function's callers, a
+    // kernel u32 array (kvmalloc'ed, so aligned) of at least n values that
+    // nothing writes during the call.
     Some(unsafe { core::slice::from_raw_parts(ptr, n as usize) })
 }
 
@@ -28,7 +36,7 @@ unsafe fn words<'a>(ptr: *const u32, n: u32) -> Option<&'a [u32]> {
 /// `out` valid or NULL.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_vec_record_pos(ino: u64, dim: u32, out: *mut vexfs_vec_pos) -> i32 {
-    // SAFETY: NULL or a valid struct.
+    // SAFETY: out is NULL (-> EINVAL) or the caller's local position struct.
     let Some(o) = (unsafe { out.as_mut() }) else {
         return Error::InvalidArgument.to_errno();
     };
@@ -45,7 +53,7 @@ pub unsafe extern "C" fn vexfs_vec_record_pos(ino: u64, dim: u32, out: *mut vexf
 /// `lo` and `hi` valid or NULL.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_vec_block_inos(first: u64, n: u64, dim: u32, lo: *mut u64, hi: *mut u64) -> i32 {
-    // SAFETY: NULL or valid pointers.
+    // SAFETY: each is NULL (-> EINVAL) or a distinct local u64 of the caller.
     let (Some(l), Some(h)) = (unsafe { lo.as_mut() }, unsafe { hi.as_mut() }) else {
         return Error::InvalidArgument.to_errno();
     };
@@ -63,7 +71,8 @@ pub unsafe extern "C" fn vexfs_vec_block_inos(first: u64, n: u64, dim: u32, lo: 
 /// `bits` valid for `n` u32 reads.
 #[no_mangle]
 pub unsafe extern "C" fn vexfs_vec_check(bits: *const u32, n: u32) -> i32 {
-    // SAFETY: bits is valid for n values.
+    // SAFETY: bits is the caller's kvmalloc'ed copy of the vector (n values),
+    // not written during the check.
     match unsafe { words(bits, n) } {
         None => Error::InvalidArgument.to_errno(),
         Some(w) if w.iter().all(|&b| crate::hnsw::element_bits_ok(b)) => 0,
@@ -82,14 +91,16 @@ pub unsafe extern "C" fn vexfs_vec_record_encode(
     out: *mut u8,
     len: u32,
 ) -> i32 {
-    // SAFETY: bits is valid for dim values.
+    // SAFETY: bits is the caller's vector of dim values (kvmalloc'ed, checked
+    // by vexfs_vec_check before), not written during the call.
     let Some(w) = (unsafe { words(bits, dim) }) else {
         return Error::InvalidArgument.to_errno();
     };
     if dim as usize > vectors::MAX_DIM as usize {
         return Error::InvalidArgument.to_errno();
     }
-    // SAFETY: out is writable for len bytes.
+    // SAFETY: out is the caller's fresh kvmalloc'ed record buffer of len
+    // bytes (vexfs_store_write), distinct from bits.
     let o = match unsafe { bytes_mut(out, len) } {
         Ok(o) => o,
         Err(e) => return e.to_errno(),
@@ -115,11 +126,11 @@ fn encode_bits(ino: u32, gen: u32, w: &[u32], out: &mut [u8]) -> Result<(), Hnsw
         o.copy_from_slice(&b.to_le_bytes());
     }
     h.fill(0);
-    h.get_mut(0..4).ok_or(HnswError::NoSpace)?.copy_from_slice(&ino.to_le_bytes());
-    h.get_mut(4..8).ok_or(HnswError::NoSpace)?.copy_from_slice(&gen.to_le_bytes());
-    h.get_mut(8..12).ok_or(HnswError::NoSpace)?.copy_from_slice(&dim.to_le_bytes());
+    put32(h, 0, ino).ok_or(HnswError::NoSpace)?;
+    put32(h, 4, gen).ok_or(HnswError::NoSpace)?;
+    put32(h, 8, dim).ok_or(HnswError::NoSpace)?;
     let sum = vectors::record_checksum(out);
-    out.get_mut(12..16).ok_or(HnswError::NoSpace)?.copy_from_slice(&sum.to_le_bytes());
+    put32(out, 12, sum).ok_or(HnswError::NoSpace)?;
     Ok(())
 }
 
@@ -134,7 +145,8 @@ pub unsafe extern "C" fn vexfs_vec_record_decode(
     gen: *mut u32,
     bits: *mut u32,
 ) -> i32 {
-    // SAFETY: rec is valid for len bytes.
+    // SAFETY: rec is the caller's kvmalloc'ed copy of one record (len bytes,
+    // read from the store file), not written during the call.
     let r = match unsafe { bytes(rec, len) } {
         Ok(r) => r,
         Err(e) => return e.to_errno(),
@@ -142,10 +154,12 @@ pub unsafe extern "C" fn vexfs_vec_record_decode(
     if bits.is_null() || dim as usize > vectors::MAX_DIM as usize {
         return Error::InvalidArgument.to_errno();
     }
-    // SAFETY: bits is valid, aligned and unaliased for dim u32 writes; f32
-    // and u32 have the same size and alignment, so the view is sound.
+    // SAFETY: bits is non-NULL (checked) and the caller's kvmalloc'ed array
+    // of dim u32s, distinct from rec and gen and used by no one else during
+    // the call; f32 and u32 have the same size and alignment, and any bit
+    // pattern is a valid f32, so the view is sound.
     let out = unsafe { core::slice::from_raw_parts_mut(bits as *mut f32, dim as usize) };
-    // SAFETY: NULL or a valid u32.
+    // SAFETY: gen is NULL (-> EINVAL) or the caller's local u32.
     let Some(g) = (unsafe { gen.as_mut() }) else {
         return Error::InvalidArgument.to_errno();
     };

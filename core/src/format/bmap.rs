@@ -8,6 +8,7 @@ use core::mem::offset_of;
 
 use super::checksum::{crc32c_skipping, crc32c_update_word_shifted, zeros_shift_table};
 use super::defs::*;
+use crate::bytes::{le32, put32};
 use crate::error::{Error, Result};
 use crate::explain;
 
@@ -65,16 +66,6 @@ const PER_USIZE: usize = VEXFS_ADDR_PER_BLOCK as usize;
 /// rest of the checksummed message (the entries after it, then the
 /// 16-byte tail), built at compile time.
 static ENTRY_SHIFT: [u32; PER_USIZE] = zeros_shift_table::<PER_USIZE>(VEXFS_IND_TAIL_SIZE as u64);
-
-fn le32(b: &[u8], off: usize) -> Option<u32> {
-    let s = b.get(off..off.checked_add(4)?)?;
-    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-
-fn put32(b: &mut [u8], off: usize, v: u32) -> Option<()> {
-    b.get_mut(off..off.checked_add(4)?)?.copy_from_slice(&v.to_le_bytes());
-    Some(())
-}
 
 /// Byte offset of entry `idx`; None past the last entry (the tail is not an entry).
 fn entry_off(idx: u32) -> Option<usize> {

@@ -6,6 +6,7 @@ use core::fmt::Write;
 
 use super::checksum::Crc32c;
 use super::defs::*;
+use crate::bytes::{le16, le32, put16, put32};
 use crate::error::{Error, Result};
 use crate::explain;
 use crate::ffi::abi::vexfs_dirent_view;
@@ -19,26 +20,6 @@ const USABLE: usize = VEXFS_DIR_USABLE as usize;
 /// Bytes a record with a name of `name_len` bytes needs (4-byte aligned).
 pub const fn rec_len_for(name_len: usize) -> usize {
     (HDR + name_len + 3) & !3
-}
-
-fn le16(b: &[u8], off: usize) -> Option<u16> {
-    let s = b.get(off..off + 2)?;
-    Some(u16::from_le_bytes([s[0], s[1]]))
-}
-
-fn le32(b: &[u8], off: usize) -> Option<u32> {
-    let s = b.get(off..off + 4)?;
-    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-
-fn put16(b: &mut [u8], off: usize, v: u16) -> Option<()> {
-    b.get_mut(off..off + 2)?.copy_from_slice(&v.to_le_bytes());
-    Some(())
-}
-
-fn put32(b: &mut [u8], off: usize, v: u32) -> Option<()> {
-    b.get_mut(off..off + 4)?.copy_from_slice(&v.to_le_bytes());
-    Some(())
 }
 
 /// A record header at `off`.

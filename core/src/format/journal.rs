@@ -7,6 +7,7 @@ use core::fmt::Write;
 
 use super::checksum::crc32c_skipping;
 use super::defs::*;
+use crate::bytes::{be32, put_be32};
 use crate::error::{Error, Result};
 use crate::explain;
 
@@ -45,16 +46,6 @@ const S_NR_USERS: usize = 0x40;
 const S_CHECKSUM_TYPE: usize = 0x50;
 const S_CHECKSUM: usize = 0xfc;
 const S_USERS: usize = 0x100;
-
-fn be32(b: &[u8], off: usize) -> Option<u32> {
-    let s = b.get(off..off + 4)?;
-    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-}
-
-fn put_be32(b: &mut [u8], off: usize, v: u32) -> Option<()> {
-    b.get_mut(off..off + 4)?.copy_from_slice(&v.to_be_bytes());
-    Some(())
-}
 
 /// The jbd2 superblock checksum: the kernel's crc32c(~0, sb) over the whole
 /// struct with s_checksum zero, without the final inversion.

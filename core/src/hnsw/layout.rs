@@ -8,6 +8,7 @@
 //! are filled in by [`encode_block`].
 
 use super::HnswError;
+use crate::bytes::le32;
 
 /// "VXHG" read as a little-endian u32.
 pub const GRAPH_MAGIC: u32 = 0x4748_5856;
@@ -337,8 +338,8 @@ pub fn decode_block(bytes: &[u8], idx: usize, words: &mut [u32]) -> Result<(), H
         .get_mut(start..start + BLOCK_WORDS)
         .ok_or(HnswError::InvalidParam("block index beyond the graph"))?;
     let tag = (idx as u32) ^ GRAPH_MAGIC;
-    let stored_sum = le32(bytes, BLOCK_BYTES - 8);
-    let stored_tag = le32(bytes, BLOCK_BYTES - 4);
+    let stored_sum = le32(bytes, BLOCK_BYTES - 8).unwrap_or(0);
+    let stored_tag = le32(bytes, BLOCK_BYTES - 4).unwrap_or(0);
     if stored_tag != tag {
         return Err(HnswError::Corrupt("graph block tag does not match its position"));
     }
@@ -349,22 +350,9 @@ pub fn decode_block(bytes: &[u8], idx: usize, words: &mut [u32]) -> Result<(), H
         return Err(HnswError::Corrupt("graph block checksum mismatch"));
     }
     for (i, w) in dst.iter_mut().enumerate() {
-        *w = if i < BLOCK_PAYLOAD_WORDS { le32(bytes, i * 4) } else { 0 };
+        *w = if i < BLOCK_PAYLOAD_WORDS { le32(bytes, i * 4).unwrap_or(0) } else { 0 };
     }
     Ok(())
-}
-
-/// Reads a little-endian u32 at `off` (0 if out of range; callers check lengths).
-#[inline]
-pub fn le32(b: &[u8], off: usize) -> u32 {
-    match b.get(off..off.wrapping_add(4)) {
-        Some(s) => {
-            let mut a = [0u8; 4];
-            a.copy_from_slice(s);
-            u32::from_le_bytes(a)
-        }
-        None => 0,
-    }
 }
 
 /// Reads the parameters recorded in a header block that was loaded with

@@ -221,7 +221,7 @@ pub fn vector_in_range(v: &[f32]) -> bool {
 
 /// Same check on raw little-endian bytes (e.g. an xattr or ioctl buffer).
 pub fn vector_bytes_in_range(b: &[u8]) -> bool {
-    b.len().is_multiple_of(4) && b.chunks_exact(4).all(|c| element_bits_ok(layout::le32(c, 0)))
+    b.len().is_multiple_of(4) && b.chunks_exact(4).all(|c| element_bits_ok(crate::bytes::le32(c, 0).unwrap_or(0)))
 }
 
 /// Maps an f32 to its ordered u32 key (integer operations only).

@@ -6,7 +6,7 @@
 //! `4096 / record_size` records share a block (no record straddles two);
 //! larger records (dim > 1020) take `ceil(record_size / 4096)` whole blocks.
 
-use super::layout::le32;
+use crate::bytes::{le32, put32};
 use super::HnswError;
 
 /// Bytes of the record header.
@@ -91,22 +91,15 @@ pub fn encode_record(ino: u32, gen: u32, v: &[f32], out: &mut [u8]) -> Result<()
     }
     let (h, data) = out.split_at_mut(VEC_HEADER);
     h.copy_from_slice(&[0u8; VEC_HEADER]);
-    if let Some(x) = h.get_mut(0..4) {
-        x.copy_from_slice(&ino.to_le_bytes());
-    }
-    if let Some(x) = h.get_mut(4..8) {
-        x.copy_from_slice(&gen.to_le_bytes());
-    }
-    if let Some(x) = h.get_mut(8..12) {
-        x.copy_from_slice(&dim.to_le_bytes());
-    }
+    // The header is VEC_HEADER (16) bytes: these fields always fit.
+    let _ = put32(h, 0, ino);
+    let _ = put32(h, 4, gen);
+    let _ = put32(h, 8, dim);
     for (f, o) in v.iter().zip(data.chunks_exact_mut(4)) {
         o.copy_from_slice(&f.to_bits().to_le_bytes());
     }
     let sum = crc_record(out);
-    if let Some(x) = out.get_mut(12..16) {
-        x.copy_from_slice(&sum.to_le_bytes());
-    }
+    let _ = put32(out, 12, sum);
     Ok(())
 }
 
@@ -130,10 +123,10 @@ pub fn decode_record(rec: &[u8], expect_ino: u32, dim: u32, out: &mut [f32]) -> 
     if rec.len() != rs || out.len() != dim as usize {
         return Err(HnswError::InvalidParam("record or output length"));
     }
-    let ino = le32(rec, 0);
-    let generation = le32(rec, 4);
-    let rdim = le32(rec, 8);
-    let sum = le32(rec, 12);
+    let ino = le32(rec, 0).unwrap_or(0);
+    let generation = le32(rec, 4).unwrap_or(0);
+    let rdim = le32(rec, 8).unwrap_or(0);
+    let sum = le32(rec, 12).unwrap_or(0);
     if ino == 0 {
         if rec.iter().any(|&b| b != 0) {
             return Err(HnswError::Corrupt("empty vector record not zero"));
@@ -151,7 +144,7 @@ pub fn decode_record(rec: &[u8], expect_ino: u32, dim: u32, out: &mut [f32]) -> 
     }
     let data = rec.get(VEC_HEADER..).ok_or(HnswError::Corrupt("vector record short"))?;
     for (c, o) in data.chunks_exact(4).zip(out.iter_mut()) {
-        let bits = le32(c, 0);
+        let bits = le32(c, 0).unwrap_or(0);
         if !super::element_bits_ok(bits) {
             return Err(HnswError::Corrupt("vector record holds NaN, Inf or an element >= 2^56"));
         }

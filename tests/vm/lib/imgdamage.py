@@ -9,6 +9,10 @@
     imgdamage.py damage-many SRC DIR SEED0 N
         The same for seeds SEED0..SEED0+N-1 into DIR/d<i>.img; prints
         "<i> kind: detail" per image.
+    imgdamage.py layout
+        Print every format offset and constant used here, as read from
+        shim/vexfs_format.h ("NAME VALUE" or "STRUCT.FIELD OFFSET SIZE");
+        core/tests/imgdamage_layout.rs checks them against the core.
 
 Metadata kinds (found from the superblock fields and by walking the inode
 table and every in-use inode's block map):
@@ -31,6 +35,7 @@ validation of the value itself is what is tested.
 """
 import json
 import random
+import re
 import struct
 import sys
 from pathlib import Path
@@ -38,11 +43,96 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sbpatch  # noqa: E402  (superblock field layout from shim/vexfs_format.h)
 
-BS = 4096
-ISZ = 256
-PER = 1020          # block numbers per indirect block (then a 16-byte tail)
-IND_TAIL = BS - 16  # struct vexfs_ind_tail: magic, ino, level, checksum
+# Every offset and constant below comes from the format header; the graph's
+# block tail is defined by the core (core/src/hnsw/layout.rs). `imgdamage.py
+# layout` prints them all, and the core's host test imgdamage_layout.rs
+# compares that list with the bindgen view of the header and the core.
+FORMAT_H = sbpatch.HEADER
+_CTYPES = {"__le16": 2, "__le32": 4, "__le64": 8, "__u8": 1, "char": 1}
+
+
+def _defines(text):
+    """#define NAME <integer expression> of the header, evaluated."""
+    text = re.sub(r"/\*.*?\*/", " ", text.replace("\\\n", " "), flags=re.S)
+    raw = {n: v.strip() for n, v in re.findall(r"^#define[ \t]+(\w+)[ \t]+(.+)$", text, re.M)}
+    out = {}
+
+    def ev(name, depth=0):
+        if name in out:
+            return out[name]
+        if depth > 16 or name not in raw:
+            raise KeyError(f"{FORMAT_H}: no integer #define {name}")
+        expr = re.sub(r"\b(0x[0-9a-fA-F]+|\d+)(?:[uU]?[lL]{0,2}|[lL]{1,2}[uU]?)\b", r"\1", raw[name])
+        expr = re.sub(r"\b([A-Z_][A-Z0-9_]*)\b", lambda m: str(ev(m.group(1), depth + 1)), expr)
+        if not re.fullmatch(r"[0-9a-fA-Fx()+\-*/|&<>\s]*", expr):
+            raise ValueError(f"{FORMAT_H}: #define {name} is not an integer expression: {raw[name]}")
+        out[name] = eval(expr.replace("/", "//"), {"__builtins__": {}})  # digits and operators only
+        return out[name]
+    for n in raw:
+        try:
+            ev(n)
+        except (KeyError, ValueError, SyntaxError):
+            pass  # not an integer (header guard, string): never looked up
+    return out
+
+
+def _struct(text, defs, name, size_define):
+    """{field: (offset, bytes, element bytes)} of `struct name`, natural
+    alignment as the header states; checked against its size #define."""
+    body = re.search(r"struct " + name + r" \{(.*?)\n\};", text, re.S)
+    if not body:
+        raise KeyError(f"{FORMAT_H}: no struct {name}")
+    fields, off, align = {}, 0, 1
+    for line in body.group(1).split("\n"):
+        code = re.sub(r"/\*.*?(\*/|$)", "", line).strip()
+        if not code or code.startswith("*"):
+            continue
+        m = re.fullmatch(r"(\w+)\s+(\w+)(?:\[(\w+)\])?;", code)
+        if not m or m.group(1) not in _CTYPES:
+            raise ValueError(f"{FORMAT_H}: struct {name}: cannot lay out '{code}'")
+        size = _CTYPES[m.group(1)]
+        count = m.group(3)
+        count = 1 if count is None else int(count) if count.isdigit() else defs[count]
+        off = (off + size - 1) // size * size
+        fields[m.group(2)] = (off, size * count, size)
+        off += size * count
+        align = max(align, size)
+    total = (off + align - 1) // align * align
+    if total != defs[size_define]:
+        raise ValueError(f"{FORMAT_H}: struct {name} lays out to {total} bytes, {size_define} says {defs[size_define]}")
+    return fields
+
+
+_TEXT = FORMAT_H.read_text()
+DEF = _defines(_TEXT)
+INODE = _struct(_TEXT, DEF, "vexfs_inode", "VEXFS_INODE_STRUCT_SIZE")
+IND = _struct(_TEXT, DEF, "vexfs_ind_tail", "VEXFS_IND_TAIL_SIZE")
+DIRENT = _struct(_TEXT, DEF, "vexfs_dirent", "VEXFS_DIRENT_HEADER_SIZE")
+DTAIL = _struct(_TEXT, DEF, "vexfs_dir_tail", "VEXFS_DIR_TAIL_SIZE")
+VREC = _struct(_TEXT, DEF, "vexfs_vec_record", "VEXFS_VEC_RECORD_HEADER_SIZE")
 FIELDS = sbpatch.layout()
+
+BS = DEF["VEXFS_BLOCK_SIZE"]
+ISZ = DEF["VEXFS_INODE_SIZE"]
+PER = DEF["VEXFS_ADDR_PER_BLOCK"]     # block numbers per indirect block (then the tail)
+IND_TAIL = BS - DEF["VEXFS_IND_TAIL_SIZE"]  # struct vexfs_ind_tail: magic, ino, level, checksum
+DIR_USABLE = DEF["VEXFS_DIR_USABLE"]  # struct vexfs_dir_tail follows
+DIRENT_HDR = DEF["VEXFS_DIRENT_HEADER_SIZE"]
+VREC_HDR = DEF["VEXFS_VEC_RECORD_HEADER_SIZE"]
+VECSTORE_INO = DEF["VEXFS_VECSTORE_INO"]
+GRAPH_INO = DEF["VEXFS_GRAPH_INO"]
+FL_INLINE_SYMLINK = DEF["VEXFS_INODE_FL_INLINE_SYMLINK"]
+NDIR = DEF["VEXFS_NDIR_BLOCKS"]
+N_BLOCKS = DEF["VEXFS_N_BLOCKS"]
+# The graph's blocks (core/src/hnsw/layout.rs): BLOCK_PAYLOAD_WORDS words,
+# then the CRC-32C and the tag (block index ^ GRAPH_MAGIC).
+GRAPH_MAGIC = 0x47485856
+GRAPH_PAYLOAD_WORDS = BS // 4 - 2
+
+
+def _off(struct_fields, name):
+    return struct_fields[name][0]
+
 
 _T = []
 for _i in range(256):
@@ -65,6 +155,20 @@ def u32(b, o):
 
 def u64(b, o):
     return struct.unpack_from("<Q", b, o)[0]
+
+
+def u16(b, o):
+    return struct.unpack_from("<H", b, o)[0]
+
+
+I_MODE = _off(INODE, "i_mode")
+I_FLAGS = _off(INODE, "i_flags")
+I_BLOCK = _off(INODE, "i_block")
+I_XATTR = _off(INODE, "i_xattr_block")
+I_CSUM = _off(INODE, "i_checksum")
+D_REC_LEN = _off(DIRENT, "d_rec_len")
+D_NAME_LEN = _off(DIRENT, "d_name_len")
+D_FILE_TYPE = _off(DIRENT, "d_file_type")
 
 
 class Image:
@@ -104,12 +208,12 @@ class Image:
 
     def walk(self, ino, raw):
         """(data blocks, indirect blocks) of an inode's block map."""
-        mode = struct.unpack_from("<H", raw, 0)[0]
-        flags = u32(raw, 12)
-        if flags & 2 or (mode & 0o170000) not in (0o100000, 0o040000, 0o120000):
+        mode = u16(raw, I_MODE)
+        flags = u32(raw, I_FLAGS)
+        if flags & FL_INLINE_SYMLINK or (mode & 0o170000) not in (0o100000, 0o040000, 0o120000):
             return [], []
-        ptrs = [u32(raw, 88 + 4 * i) for i in range(15)]
-        data, ind = [p for p in ptrs[:12] if p], []
+        ptrs = [u32(raw, I_BLOCK + 4 * i) for i in range(N_BLOCKS)]
+        data, ind = [p for p in ptrs[:NDIR] if p], []
 
         def rec(b, level):
             if not b or not self.valid_block(b):
@@ -124,7 +228,8 @@ class Image:
                     data.append(p)
                 else:
                     rec(p, level - 1)
-        for lvl, p in ((1, ptrs[12]), (2, ptrs[13]), (3, ptrs[14])):
+        for lvl, p in ((1, ptrs[DEF["VEXFS_IND_BLOCK"]]), (2, ptrs[DEF["VEXFS_DIND_BLOCK"]]),
+                       (3, ptrs[DEF["VEXFS_TIND_BLOCK"]])):
             rec(p, lvl)
         return data, ind
 
@@ -143,16 +248,16 @@ class Image:
             if raw == bytes(ISZ):
                 continue
             itable.add(blk)
-            mode = struct.unpack_from("<H", raw, 0)[0]
+            mode = u16(raw, I_MODE)
             data, ind = self.walk(ino, raw)
             data = [b for b in data if self.valid_block(b)]
             m["indirect"] += [(b, ino) for b in ind]
-            x = u32(raw, 148)
+            x = u32(raw, I_XATTR)
             if x and self.valid_block(x):
                 m["xattr"].append((x, ino))
-            if ino == 3:
+            if ino == VECSTORE_INO:
                 m["vecstore"] += [(b, ino) for b in data]
-            elif ino == 4:
+            elif ino == GRAPH_INO:
                 m["graph"] += [(b, ino, i) for i, b in enumerate(data)]
             elif mode & 0o170000 == 0o040000:
                 m["dir"] += [(b, ino) for b in data]
@@ -207,41 +312,44 @@ def raw_damage(rng, blk):
     return bytearray(rng.randbytes(len(b))), "random block"
 
 
-INODE_FIELDS = [  # name, offset, size
-    ("i_mode", 0, 2), ("i_links_count", 2, 2), ("i_uid", 4, 4), ("i_flags", 12, 4), ("i_size", 16, 8),
-    ("i_blocks", 24, 8), ("i_mtime_nsec", 68, 4), ("i_generation", 80, 4), ("i_rdev", 84, 4),
-    ("i_xattr_block", 148, 4), ("i_dir_depth", 152, 4), ("i_orphan_next", 156, 4),
-    ("i_vector_dim", 160, 4), ("i_parent", 164, 4), ("i_reserved", 168, 4),
-] + [(f"i_block[{i}]", 88 + 4 * i, 4) for i in range(15)]
+# The inode fields resealed damage picks from (name, offset, size); of an
+# array, its first element.
+INODE_FIELDS = [(n, INODE[n][0], INODE[n][2]) for n in (
+    "i_mode", "i_links_count", "i_uid", "i_flags", "i_size", "i_blocks", "i_mtime_nsec", "i_generation",
+    "i_rdev", "i_xattr_block", "i_dir_depth", "i_orphan_next", "i_vector_dim", "i_parent", "i_reserved")
+] + [(f"i_block[{i}]", I_BLOCK + 4 * i, 4) for i in range(N_BLOCKS)]
 
 
 def seal_inode(raw, ino):
-    raw[252:256] = b"\0\0\0\0"
-    struct.pack_into("<I", raw, 252, crc32c(struct.pack("<I", ino) + bytes(raw)))
+    raw[I_CSUM:I_CSUM + 4] = b"\0\0\0\0"
+    struct.pack_into("<I", raw, I_CSUM, crc32c(struct.pack("<I", ino) + bytes(raw)))
 
 
 def seal_ind(blk, ino):
     """Recompute an indirect block's checksum: crc32c(ino as le32 ++ block, checksum 0)."""
-    struct.pack_into("<I", blk, IND_TAIL + 12, 0)
-    struct.pack_into("<I", blk, IND_TAIL + 12, crc32c(struct.pack("<I", ino) + bytes(blk)))
+    o = IND_TAIL + _off(IND, "it_checksum")
+    struct.pack_into("<I", blk, o, 0)
+    struct.pack_into("<I", blk, o, crc32c(struct.pack("<I", ino) + bytes(blk)))
 
 
 def seal_dir(blk, ino):
-    struct.pack_into("<I", blk, 4088, 0x4c494154)
-    struct.pack_into("<I", blk, 4092, crc32c(struct.pack("<I", ino) + bytes(blk[:4088])))
+    struct.pack_into("<I", blk, DIR_USABLE + _off(DTAIL, "dt_magic"), DEF["VEXFS_DIR_TAIL_MAGIC"])
+    struct.pack_into("<I", blk, DIR_USABLE + _off(DTAIL, "dt_checksum"),
+                     crc32c(struct.pack("<I", ino) + bytes(blk[:DIR_USABLE])))
 
 
 def seal_graph(blk, idx):
-    struct.pack_into("<I", blk, 4092, idx ^ 0x47485856)
-    struct.pack_into("<I", blk, 4088, crc32c(bytes(blk[:4088]) + bytes(blk[4092:4096])))
+    tag, csum = 4 * (GRAPH_PAYLOAD_WORDS + 1), 4 * GRAPH_PAYLOAD_WORDS
+    struct.pack_into("<I", blk, tag, idx ^ GRAPH_MAGIC)
+    struct.pack_into("<I", blk, csum, crc32c(bytes(blk[:csum]) + bytes(blk[tag:tag + 4])))
 
 
 def dir_entries(blk):
     out, o = [], 0
-    while o + 8 <= 4088:
-        rl = struct.unpack_from("<H", blk, o + 4)[0]
+    while o + DIRENT_HDR <= DIR_USABLE:
+        rl = u16(blk, o + D_REC_LEN)
         out.append(o)
-        if rl < 8 or rl % 4:
+        if rl < DIRENT_HDR or rl % 4:
             break
         o += rl
     return out
@@ -352,26 +460,26 @@ def damage(src, dst, seed, img=None, m=None):
                                 0xffffffff, rng.choice(list(m["inodes"])), rng.randrange(1, s["s_inodes_count"])])
                 struct.pack_into("<I", blk, o, v)
             elif which == "d_rec_len":
-                orig = struct.unpack_from("<H", blk, o + 4)[0]
+                orig = u16(blk, o + D_REC_LEN)
                 v = nasty(rng, orig, 2) & 0xffff
-                struct.pack_into("<H", blk, o + 4, v)
+                struct.pack_into("<H", blk, o + D_REC_LEN, v)
             elif which == "d_name_len":
-                orig = blk[o + 6]
+                orig = blk[o + D_NAME_LEN]
                 v = rng.choice([0, 255, orig + 1, orig + 4, rng.randrange(256)]) & 0xff
-                blk[o + 6] = v
+                blk[o + D_NAME_LEN] = v
             elif which == "d_file_type":
-                orig = blk[o + 7]
+                orig = blk[o + D_FILE_TYPE]
                 v = rng.choice([0, 1, 2, 7, 8, 255])
-                blk[o + 7] = v
+                blk[o + D_FILE_TYPE] = v
             elif which == "name":
                 orig = 0
-                nl = blk[o + 6]
+                nl = blk[o + D_NAME_LEN]
                 v = rng.choice([ord("/"), 0, ord(".")])
                 if nl:
-                    blk[o + 8 + rng.randrange(nl)] = v
+                    blk[o + DIRENT_HDR + rng.randrange(nl)] = v
             else:
                 # anywhere in the block (dx root/node info lives in record slack)
-                p = rng.randrange(4088 // 4) * 4
+                p = rng.randrange(DIR_USABLE // 4) * 4
                 orig = u32(blk, p)
                 v = nasty(rng, orig, 4, img)
                 struct.pack_into("<I", blk, p, v)
@@ -405,7 +513,8 @@ def damage(src, dst, seed, img=None, m=None):
             return f"indirect: inode {ino} block {blkno}: {'resealed' if reseal else 'unsealed'} " + ", ".join(desc)
         if reseal:
             # A sealed tail naming the wrong owner or level.
-            field, fo = rng.choice([("it_ino", 4), ("it_level", 8)])
+            field = rng.choice(["it_ino", "it_level"])
+            fo = _off(IND, field)
             orig = u32(blk, IND_TAIL + fo)
             v = nasty(rng, orig, 4, img) if rng.random() < 0.5 else (orig + 1 if field == "it_level" else rng.choice(list(m["inodes"])))
             struct.pack_into("<I", blk, IND_TAIL + fo, v)
@@ -418,21 +527,22 @@ def damage(src, dst, seed, img=None, m=None):
     if kind == "vecstore":
         blkno, _ = rng.choice(m["vecstore"])
         blk = bytearray(img.read(blkno))
-        rs = 16 + 4 * s["s_vector_dim"]
+        rs = VREC_HDR + 4 * s["s_vector_dim"]
         recs = [o for o in range(0, BS - rs + 1, rs) if u32(blk, o)]
         if reseal and recs:
             o = rng.choice(recs)
             which = rng.choice(["vr_ino", "vr_generation", "vr_dim", "data"])
-            fo = {"vr_ino": 0, "vr_generation": 4, "vr_dim": 8}.get(which)
-            if fo is None:
-                fo = 16 + 4 * rng.randrange(s["s_vector_dim"])
+            if which == "data":
+                fo = VREC_HDR + 4 * rng.randrange(s["s_vector_dim"])
                 v = rng.choice([0x7fc00000, 0x7f800000, 0xff800000, 0x7f7fffff])  # NaN, Inf, -Inf, FLT_MAX
             else:
+                fo = _off(VREC, which)
                 v = nasty(rng, u32(blk, o + fo), 4, img)
             orig = u32(blk, o + fo)
             struct.pack_into("<I", blk, o + fo, v)
-            struct.pack_into("<I", blk, o + 12, 0)
-            struct.pack_into("<I", blk, o + 12, crc32c(bytes(blk[o:o + rs])))
+            co = o + _off(VREC, "vr_checksum")
+            struct.pack_into("<I", blk, co, 0)
+            struct.pack_into("<I", blk, co, crc32c(bytes(blk[o:o + rs])))
             put(blkno, blk)
             return f"vecstore: block {blkno} record at {o}: resealed {which}={v:#x} (was {orig:#x})"
         blk, d = raw_damage(rng, blk)
@@ -445,7 +555,7 @@ def damage(src, dst, seed, img=None, m=None):
             n = rng.randint(1, 3)
             desc = []
             for _ in range(n):
-                w = rng.randrange(32) if idx == 0 and rng.random() < 0.7 else rng.randrange(1022)
+                w = rng.randrange(32) if idx == 0 and rng.random() < 0.7 else rng.randrange(GRAPH_PAYLOAD_WORDS)
                 orig = u32(blk, 4 * w)
                 v = nasty(rng, orig, 4)
                 struct.pack_into("<I", blk, 4 * w, v)
@@ -482,7 +592,24 @@ def subprocess_copy(src, dst):
     subprocess.run(["cp", "--sparse=always", src, dst], check=True)
 
 
+def layout_lines():
+    out = [f"{n} {v}" for n, v in (
+        ("BS", BS), ("ISZ", ISZ), ("PER", PER), ("IND_TAIL", IND_TAIL), ("DIR_USABLE", DIR_USABLE),
+        ("DIRENT_HDR", DIRENT_HDR), ("VREC_HDR", VREC_HDR), ("VECSTORE_INO", VECSTORE_INO),
+        ("GRAPH_INO", GRAPH_INO), ("FL_INLINE_SYMLINK", FL_INLINE_SYMLINK), ("NDIR", NDIR),
+        ("N_BLOCKS", N_BLOCKS), ("IND_BLOCK", DEF["VEXFS_IND_BLOCK"]), ("DIND_BLOCK", DEF["VEXFS_DIND_BLOCK"]),
+        ("TIND_BLOCK", DEF["VEXFS_TIND_BLOCK"]), ("DIR_TAIL_MAGIC", DEF["VEXFS_DIR_TAIL_MAGIC"]),
+        ("GRAPH_MAGIC", GRAPH_MAGIC), ("GRAPH_PAYLOAD_WORDS", GRAPH_PAYLOAD_WORDS))]
+    for sname, fields in (("vexfs_super_block", FIELDS), ("vexfs_inode", INODE), ("vexfs_ind_tail", IND),
+                          ("vexfs_dirent", DIRENT), ("vexfs_dir_tail", DTAIL), ("vexfs_vec_record", VREC)):
+        out += [f"{sname}.{n} {o} {sz}" for n, (o, sz, _) in fields.items()]
+    return out
+
+
 def main():
+    if len(sys.argv) == 2 and sys.argv[1] == "layout":
+        print("\n".join(layout_lines()))
+        return
     if len(sys.argv) >= 3 and sys.argv[1] == "map":
         m = Image(sys.argv[2]).map()
         m["inodes"] = list(m["inodes"])

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use vexfs_core::ffi::abi::{VEXFS_HNSW_DEFAULT_EF_CONSTRUCTION, VEXFS_HNSW_DEFAULT_M};
 use vexfs_tools::fsimage::mkfs::{self, MkfsOptions};
 use vexfs_tools::fsimage::{populate, Fs, Image};
 
@@ -47,10 +48,10 @@ struct Args {
     #[arg(short = 'L', long = "label", default_value = "")]
     label: String,
     /// HNSW M: links per node above layer 0 (2..=128)
-    #[arg(short = 'M', long = "hnsw-m", default_value_t = mkfs::DEFAULT_HNSW_M)]
+    #[arg(short = 'M', long = "hnsw-m", default_value_t = VEXFS_HNSW_DEFAULT_M)]
     hnsw_m: u32,
     /// HNSW ef_construction (1..=4096)
-    #[arg(long = "ef-construction", default_value_t = mkfs::DEFAULT_EF_CONSTRUCTION)]
+    #[arg(long = "ef-construction", default_value_t = VEXFS_HNSW_DEFAULT_EF_CONSTRUCTION)]
     ef_construction: u32,
     /// Populate the new filesystem from this directory's tree (as mke2fs -d)
     #[arg(short = 'd', long = "root-directory", value_name = "DIR")]

@@ -6,13 +6,14 @@ use vexfs_core::format::layout::{plan, MkfsParams};
 use vexfs_core::format::*;
 use vexfs_core::format::{bitmap, dir, inode, journal, superblock};
 use vexfs_core::error::Error;
+use vexfs_core::ffi::abi::{VEXFS_HNSW_DEFAULT_EF_CONSTRUCTION, VEXFS_HNSW_DEFAULT_M};
 
 use super::image::Image;
 
-/// Defaults, documented in `mkfs.vexfs --help` and docs/FORMAT.md.
+/// Defaults, documented in `mkfs.vexfs --help` and docs/FORMAT.md. The HNSW
+/// defaults are the shim's `VEXFS_HNSW_DEFAULT_*` (shim/vexfs_core.h), which
+/// the kernel also uses.
 pub const DEFAULT_DIM: u32 = 128;
-pub const DEFAULT_HNSW_M: u32 = 16;
-pub const DEFAULT_EF_CONSTRUCTION: u32 = 200;
 
 /// What to make.
 #[derive(Clone, Debug)]
@@ -40,8 +41,8 @@ impl Default for MkfsOptions {
             inodes: 0,
             journal_blocks: 0,
             label: String::new(),
-            hnsw_m: DEFAULT_HNSW_M,
-            ef_construction: DEFAULT_EF_CONSTRUCTION,
+            hnsw_m: VEXFS_HNSW_DEFAULT_M,
+            ef_construction: VEXFS_HNSW_DEFAULT_EF_CONSTRUCTION,
             uuid: None,
             now_sec: None,
         }

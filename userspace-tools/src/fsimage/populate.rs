@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use vexfs_core::format::defs::mode;
 use vexfs_core::format::inode::InodeMem;
 use vexfs_core::format::*;
+use vexfs_core::ffi::abi::{VEXFS_HNSW_MIN_CAPACITY, VEXFS_HNSW_SEED};
 use vexfs_core::hnsw::vectors::{encode_record, record_pos};
 use vexfs_core::hnsw::{encode_block, scratch_size, DistanceProvider, Graph, HnswError, Params, Query, Scratch};
 use vexfs_simd::{Kernel, CAP_AVX2_FMA};
@@ -354,25 +355,22 @@ impl DistanceProvider for Provider<'_> {
     }
 }
 
-/// The kernel's graph parameters (kernel/vector.c): capacity at least 1024,
-/// the same seed.
-const GRAPH_MIN_CAPACITY: u32 = 1024;
-const GRAPH_SEED: u64 = 0x5eed0f7e4f5a11;
-
 /// Build the HNSW graph over the vectors (slot i = i-th inode in order) and
 /// write it as inode 4. Returns the node count.
 fn write_graph(fs: &mut Fs, by_ino: &BTreeMap<u32, &ManifestEntry>, generation: u64) -> io::Result<u64> {
     let g = fs.geom;
     let n = by_ino.len();
     let ge = |e: HnswError| err(format!("building the HNSW graph: {e:?}"));
-    let cap = u32::try_from(n.next_power_of_two()).map_err(|_| err("too many vectors"))?.max(GRAPH_MIN_CAPACITY);
+    // Never below the kernel's minimum capacity (shim/vexfs_core.h).
+    let cap = u32::try_from(n.next_power_of_two()).map_err(|_| err("too many vectors"))?.max(VEXFS_HNSW_MIN_CAPACITY);
     let dim = g.vector_dim as usize;
     let mut base = vec![0f32; cap as usize * dim];
     for (slot, e) in by_ino.values().enumerate() {
         base[slot * dim..(slot + 1) * dim].copy_from_slice(&e.vector);
     }
     let mut prm = Params::new(cap, g.hnsw_m, g.hnsw_ef_construction, g.vector_metric, g.vector_dim);
-    prm.seed = GRAPH_SEED;
+    // The kernel's seed (shim/vexfs_core.h): a graph it rebuilds picks the same levels.
+    prm.seed = VEXFS_HNSW_SEED;
     let mut words = vec![0u32; Graph::words_needed(&prm).map_err(ge)?];
     let caps = if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") { CAP_AVX2_FMA } else { 0 };
     let kernel = Kernel::new(g.vector_metric, caps).map_err(|e| err(format!("distance kernel: {e:?}")))?;
