@@ -31,6 +31,8 @@
 #include <linux/ktime.h>
 #include <linux/cpumask.h>
 #include <linux/sort.h>
+#include <linux/moduleparam.h>
+#include <linux/delay.h>
 #include <asm/fpu/api.h>
 #include <asm/cpufeature.h>
 
@@ -42,6 +44,30 @@
 #define VINDEX_REBUILD_CHUNK	256u
 #define VINDEX_DEFAULT_EF	64u
 #define VINDEX_SCRATCH_EF	(VEXFS_IOC_MAX_EF > VEXFS_IOC_MAX_K ? VEXFS_IOC_MAX_EF : VEXFS_IOC_MAX_K)
+
+/*
+ * Test knobs (/sys/module/vexfs/parameters/, root only), all 0 in normal
+ * use: they make failures and race windows the VM tests need happen on
+ * demand (tests/vm/cases/vectors-races.sh).
+ */
+static unsigned int debug_fail_graph;
+module_param(debug_fail_graph, uint, 0600);
+MODULE_PARM_DESC(debug_fail_graph, "Test only: every graph change (and rebuild insert) fails with -EIO");
+static unsigned int debug_max_pending;
+module_param(debug_max_pending, uint, 0600);
+MODULE_PARM_DESC(debug_max_pending, "Test only: pending queue bound below VEXFS_MAX_PENDING (0: none)");
+static unsigned int debug_rebuild_delay_ms;
+module_param(debug_rebuild_delay_ms, uint, 0600);
+MODULE_PARM_DESC(debug_rebuild_delay_ms, "Test only: a rebuild waits this long between building and swapping in");
+static unsigned int debug_alloc_delay_ms;
+module_param(debug_alloc_delay_ms, uint, 0600);
+MODULE_PARM_DESC(debug_alloc_delay_ms, "Test only: growing the slot arrays waits this long unlocked");
+
+/* Injected graph failure (debug_fail_graph): as if the core had failed. */
+static int vexfs_debug_graph_err(void)
+{
+	return READ_ONCE(debug_fail_graph) ? -EIO : 0;
+}
 
 /* ---- distance and filter callbacks handed to the core ------------------- */
 
@@ -416,7 +442,8 @@ static int vexfs_slot_alloc(struct vexfs_vindex *vi, u32 *slot)
 
 	for (;;) {
 		struct vexfs_slot_arrays a;
-		u32 want;
+		bool with_graph;
+		u32 want, delay_ms;
 		int err;
 
 		/* Search from the last allocation: slots fill densely. */
@@ -432,12 +459,24 @@ static int vexfs_slot_alloc(struct vexfs_vindex *vi, u32 *slot)
 		if (want <= vi->capacity)
 			return -ENOSPC;
 		/* Allocate without the lock (it may reclaim), then adopt under it. */
+		with_graph = vi->gw != NULL;
 		up_write(&vi->lock);
-		err = vexfs_arrays_alloc(vi, want, vi->gw != NULL, &a);
+		delay_ms = READ_ONCE(debug_alloc_delay_ms);
+		if (delay_ms) {
+			pr_info("vexfs (%s): debug_alloc_delay_ms: growing the slot arrays to %u (%s graph) after %u ms\n",
+				vi->sb->s_id, want, with_graph ? "with" : "without", delay_ms);
+			msleep(delay_ms);
+		}
+		err = vexfs_arrays_alloc(vi, want, with_graph, &a);
 		down_write(&vi->lock);
 		if (err)
 			return err;
-		if (vi->capacity < want)
+		/*
+		 * A rebuild may have swapped a graph in meanwhile: arrays
+		 * allocated without one would outgrow it (its inserts fail).
+		 * Then allocate again, with the graph.
+		 */
+		if (vi->capacity < want && with_graph == (vi->gw != NULL))
 			err = vexfs_arrays_adopt(vi, &a);
 		vexfs_arrays_free(&a);
 		if (err)
@@ -479,6 +518,35 @@ static bool vexfs_graph_delete_due(const struct vexfs_vindex *vi, u32 slot)
 	return (vi->slot_state[slot] & (VSLOT_LIVE | VSLOT_IN_GRAPH)) == VSLOT_IN_GRAPH;
 }
 
+enum vexfs_vwork {
+	VWORK_REBUILD,		/* rebuild_work */
+	VWORK_SYNC,		/* sync_work after delay, unless already queued */
+	VWORK_SYNC_NOW,		/* sync_work now, even if queued for later */
+};
+
+/*
+ * The one place work is queued (index lock held): never once teardown has
+ * begun, since vexfs_vindex_unload() cancels the work, drains, and then
+ * frees what the work uses.
+ */
+static void vexfs_vwork_queue(struct vexfs_vindex *vi, enum vexfs_vwork w, unsigned long delay)
+{
+	lockdep_assert_held(&vi->lock);
+	if (vi->stopping)
+		return;
+	switch (w) {
+	case VWORK_REBUILD:
+		queue_work(vi->wq, &vi->rebuild_work);
+		break;
+	case VWORK_SYNC:
+		queue_delayed_work(vi->wq, &vi->sync_work, delay);
+		break;
+	case VWORK_SYNC_NOW:
+		mod_delayed_work(vi->wq, &vi->sync_work, 0);
+		break;
+	}
+}
+
 /* A graph failure degrades to exact search; the store stays right. */
 static void vexfs_graph_failed(struct vexfs_vindex *vi, int err, const char *what, u32 n)
 {
@@ -487,7 +555,7 @@ static void vexfs_graph_failed(struct vexfs_vindex *vi, int err, const char *wha
 			    vi->sb->s_id, err, what, n);
 	vi->graph_valid = false;
 	if (vi->auto_rebuild)
-		queue_work(vi->wq, &vi->rebuild_work);
+		vexfs_vwork_queue(vi, VWORK_REBUILD, 0);
 }
 
 /* Bring the graph node of slot in line with the store. */
@@ -504,7 +572,8 @@ static int vexfs_graph_apply(struct vexfs_vindex *vi, u32 slot)
 	if (err)
 		return err;
 	d0 = vi->wscratch->ctx.dist_count;
-	if ((st & VSLOT_LIVE) && !(st & VSLOT_IN_GRAPH)) {
+	err = vexfs_debug_graph_err();
+	if (!err && (st & VSLOT_LIVE) && !(st & VSLOT_IN_GRAPH)) {
 		ktime_t t0 = ktime_get();
 
 		err = vexfs_hnsw_insert(vi->gh, &vi->wscratch->ctx, slot, vi->slot_ino[slot]);
@@ -513,11 +582,11 @@ static int vexfs_graph_apply(struct vexfs_vindex *vi, u32 slot)
 			atomic64_inc(&vi->st.inserts);
 			atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), t0)), &vi->st.insert_ns);
 		}
-	} else if ((st & VSLOT_LIVE) && (st & VSLOT_IN_GRAPH)) {
+	} else if (!err && (st & VSLOT_LIVE) && (st & VSLOT_IN_GRAPH)) {
 		err = vexfs_hnsw_update(vi->gh, &vi->wscratch->ctx, slot);
 		if (!err)
 			atomic64_inc(&vi->st.updates);
-	} else if (st & VSLOT_IN_GRAPH) {
+	} else if (!err && (st & VSLOT_IN_GRAPH)) {
 		err = vexfs_hnsw_delete(vi->gh, &vi->wscratch->ctx, slot);
 		if (!err) {
 			vi->slot_state[slot] &= ~VSLOT_IN_GRAPH;
@@ -548,6 +617,8 @@ static void vexfs_graph_delete_batch(struct vexfs_vindex *vi, const u32 *slots, 
 	if (!vi->gw || !vi->graph_valid || !n)
 		return;
 	err = vexfs_writer_ctx(vi, &kc);
+	if (!err)
+		err = vexfs_debug_graph_err();
 	if (!err) {
 		d0 = vi->wscratch->ctx.dist_count;
 		err = vexfs_hnsw_delete_batch(vi->gh, &vi->wscratch->ctx, slots, n);
@@ -578,15 +649,29 @@ static void vexfs_slot_release(struct vexfs_vindex *vi, u32 slot)
 /* Queue a slot for the graph; applies a batch itself when the ring is full. */
 static void vexfs_pending_drain(struct vexfs_vindex *vi, u32 max);
 
+static u32 vexfs_pending_max(void)
+{
+	u32 max = READ_ONCE(debug_max_pending);
+
+	return max && max < VEXFS_MAX_PENDING ? max : VEXFS_MAX_PENDING;
+}
+
 static void vexfs_pending_add(struct vexfs_vindex *vi, u32 slot)
 {
+	u32 max = vexfs_pending_max();
+
 	if (vi->slot_state[slot] & VSLOT_PENDING)
 		return;
-	if (vi->pq_count >= VEXFS_MAX_PENDING)
+	if (vi->pq_count >= max)
 		vexfs_pending_drain(vi, vi->batch_size);	/* back-pressure */
-	if (vi->pq_count >= VEXFS_MAX_PENDING) {
-		/* Still full (the graph failed): drop the graph, exact search serves. */
+	if (vi->pq_count >= max) {
+		/*
+		 * Still full (the graph failed, or a rebuild holds the queue):
+		 * drop the change and the graph, exact search serves. A
+		 * rebuild running now sees pq_drops move and starts over.
+		 */
 		vi->graph_valid = false;
+		vi->pq_drops++;
 		return;
 	}
 	vi->pq[(vi->pq_head + vi->pq_count) % VEXFS_MAX_PENDING] = slot;
@@ -640,16 +725,15 @@ static void vexfs_slot_changed(struct vexfs_vindex *vi, u32 slot)
 	    !(vi->slot_state[slot] & VSLOT_PENDING) && vi->gw && vi->graph_valid &&
 	    vexfs_graph_delete_due(vi, slot)) {
 		vexfs_pending_add(vi, slot);
-		queue_delayed_work(vi->wq, &vi->sync_work, msecs_to_jiffies(VEXFS_DELETE_BATCH_MS));
+		vexfs_vwork_queue(vi, VWORK_SYNC, msecs_to_jiffies(VEXFS_DELETE_BATCH_MS));
 		return;
 	}
 	if (vi->sync_mode == VEXFS_SYNC_LAZY || vi->rebuilding || (vi->slot_state[slot] & VSLOT_PENDING)) {
 		vexfs_pending_add(vi, slot);
 		if (vi->sync_mode == VEXFS_SYNC_LAZY && vi->pq_count >= vi->batch_size)
-			mod_delayed_work(vi->wq, &vi->sync_work, 0);
+			vexfs_vwork_queue(vi, VWORK_SYNC_NOW, 0);
 		else
-			queue_delayed_work(vi->wq, &vi->sync_work,
-					   msecs_to_jiffies(vi->sync_interval_ms));
+			vexfs_vwork_queue(vi, VWORK_SYNC, msecs_to_jiffies(vi->sync_interval_ms));
 		return;
 	}
 	vexfs_graph_apply(vi, slot);
@@ -1019,7 +1103,7 @@ static void vexfs_sync_worker(struct work_struct *work)
 	down_write(&vi->lock);
 	vexfs_pending_drain(vi, vi->batch_size);
 	if (vi->pq_count && !vi->rebuilding)
-		queue_delayed_work(vi->wq, &vi->sync_work, msecs_to_jiffies(vi->sync_interval_ms));
+		vexfs_vwork_queue(vi, VWORK_SYNC, msecs_to_jiffies(vi->sync_interval_ms));
 	up_write(&vi->lock);
 }
 
@@ -1039,7 +1123,9 @@ int vexfs_vindex_force_sync(struct vexfs_vindex *vi)
 /*
  * Build a fresh graph over every live slot, a chunk at a time under the read
  * lock (searches continue, exact), then swap it in under the write lock.
- * Changes made meanwhile are queued and drained after the swap.
+ * Changes made meanwhile are queued and drained after the swap. When the
+ * store grew or the full queue dropped a change meanwhile, what was built
+ * misses something: start over (in this run, so flush_work() waits for it).
  */
 static void vexfs_rebuild_worker(struct work_struct *work)
 {
@@ -1048,11 +1134,12 @@ static void vexfs_rebuild_worker(struct work_struct *work)
 		.m = vi->m, .ef_construction = vi->efc, .metric = vi->metric,
 		.dim = vi->dim, .seed = 0x5eed0f7e4f5a11ULL,
 	};
-	struct vexfs_scratch *s = NULL;
+	struct vexfs_scratch *s;
 	struct vexfs_kctx kc = { .vi = vi };
-	u32 *gw = NULL, cap, slot = 0;
-	void *gh = NULL;
-	u8 *built = NULL;
+	u32 *gw, cap, slot, delay_ms;
+	u64 drops;
+	void *gh;
+	u8 *built;
 	s64 words;
 	int err;
 
@@ -1062,9 +1149,16 @@ static void vexfs_rebuild_worker(struct work_struct *work)
 		return;
 	}
 	vi->rebuilding = true;
+restart:
 	cap = vi->capacity;
+	drops = vi->pq_drops;
 	up_write(&vi->lock);
 
+	s = NULL;
+	gw = NULL;
+	gh = NULL;
+	built = NULL;
+	slot = 0;
 	p.capacity = max(cap, VINDEX_MIN_CAPACITY);
 	words = vexfs_hnsw_words_needed(&p);
 	err = words < 0 ? words : 0;
@@ -1098,7 +1192,9 @@ static void vexfs_rebuild_worker(struct work_struct *work)
 
 			if (!(st & VSLOT_LIVE) || (st & VSLOT_PENDING))
 				continue;
-			err = vexfs_hnsw_insert(gh, &s->ctx, slot, vi->slot_ino[slot]);
+			err = vexfs_debug_graph_err();
+			if (!err)
+				err = vexfs_hnsw_insert(gh, &s->ctx, slot, vi->slot_ino[slot]);
 			if (err)
 				break;
 			built[slot] = 1;
@@ -1111,18 +1207,31 @@ static void vexfs_rebuild_worker(struct work_struct *work)
 			break;
 		cond_resched();
 	}
+	delay_ms = READ_ONCE(debug_rebuild_delay_ms);
+	if (!err && delay_ms) {
+		pr_info("vexfs (%s): debug_rebuild_delay_ms: graph built, swapping it in after %u ms\n",
+			vi->sb->s_id, delay_ms);
+		msleep(delay_ms);
+	}
 
 	down_write(&vi->lock);
+	if (!err && (vi->capacity != cap || vi->pq_drops != drops))
+		err = -EAGAIN;
+	if (err == -EAGAIN && !vi->stopping) {
+		kvfree(gw);
+		kfree(gh);
+		kvfree(built);
+		if (!IS_ERR_OR_NULL(s))
+			vexfs_scratch_free(s);
+		goto restart;
+	}
 	vi->rebuilding = false;
-	if (!err && vi->capacity == cap) {
+	if (!err) {
 		for (slot = 0; slot < cap; slot++) {
 			if (built[slot])
 				vi->slot_state[slot] |= VSLOT_IN_GRAPH;
 			else
 				vi->slot_state[slot] &= ~VSLOT_IN_GRAPH;
-			/* Live slots the rebuild skipped (queued) get in through the queue. */
-			if ((vi->slot_state[slot] & VSLOT_LIVE) && !built[slot])
-				vexfs_pending_add(vi, slot);
 		}
 		swap(vi->gw, gw);
 		swap(vi->gh, gh);
@@ -1130,14 +1239,23 @@ static void vexfs_rebuild_worker(struct work_struct *work)
 		vi->graph_valid = true;
 		vi->graph_dirty = true;
 		atomic64_inc(&vi->st.rebuilds);
+		/* The new graph is in place: a back-pressure drain applies to it. */
+		for (slot = 0; slot < cap; slot++) {
+			if (built[slot])
+				continue;
+			/* Live slots the rebuild skipped (queued) get in through the queue. */
+			if (vi->slot_state[slot] & VSLOT_LIVE)
+				vexfs_pending_add(vi, slot);
+			else
+				vexfs_slot_release(vi, slot);
+		}
 		vexfs_pending_drain(vi, U32_MAX);
 		pr_info("vexfs (%s): HNSW graph rebuilt over %u vectors\n", vi->sb->s_id, vi->nr_live);
-	} else if (err == -EAGAIN || (!err && vi->capacity != cap)) {
-		queue_work(vi->wq, &vi->rebuild_work);
-	} else {
+	} else if (err != -EAGAIN) {
 		atomic64_inc(&vi->st.errors);
 		pr_err("vexfs (%s): HNSW rebuild failed (%d); exact search serves\n", vi->sb->s_id, err);
 	}
+	/* else: unmounting; the graph stays invalid and is not persisted. */
 	up_write(&vi->lock);
 	kvfree(gw);
 	kfree(gh);
@@ -1150,8 +1268,8 @@ int vexfs_vindex_rebuild(struct vexfs_vindex *vi)
 {
 	down_write(&vi->lock);
 	vi->graph_valid = false;
+	vexfs_vwork_queue(vi, VWORK_REBUILD, 0);
 	up_write(&vi->lock);
-	queue_work(vi->wq, &vi->rebuild_work);
 	flush_work(&vi->rebuild_work);
 	return vi->graph_valid ? 0 : -EIO;
 }
@@ -1557,6 +1675,9 @@ static void vexfs_vindex_free(struct vexfs_vindex *vi)
 {
 	struct vexfs_scratch *s, *tmp;
 
+	/* First: anything still queued runs now, on what is freed below. */
+	if (vi->wq)
+		destroy_workqueue(vi->wq);
 	list_for_each_entry_safe(s, tmp, &vi->scratch_free, list) {
 		list_del(&s->list);
 		vexfs_scratch_free(s);
@@ -1574,8 +1695,6 @@ static void vexfs_vindex_free(struct vexfs_vindex *vi)
 	kfree(vi->gh);
 	kvfree(vi->pq);
 	kvfree(vi->del_batch);
-	if (vi->wq)
-		destroy_workqueue(vi->wq);
 	iput(vi->store);
 	iput(vi->graph_file);
 	kfree(vi);
@@ -1698,9 +1817,11 @@ int vexfs_vindex_load(struct super_block *sb)
 		if (err)
 			goto fail;
 		/* The graph is derived data: rebuild it; exact search serves meanwhile. */
-		if (vi->nr_live)
-			queue_work(vi->wq, &vi->rebuild_work);
-		else if (vi->capacity || !vi->gw) {
+		if (vi->nr_live) {
+			down_write(&vi->lock);
+			vexfs_vwork_queue(vi, VWORK_REBUILD, 0);
+			up_write(&vi->lock);
+		} else if (vi->capacity || !vi->gw) {
 			struct vexfs_hnsw_params p = {
 				.capacity = max(vi->capacity, VINDEX_MIN_CAPACITY), .m = vi->m,
 				.ef_construction = vi->efc, .metric = vi->metric, .dim = vi->dim,
@@ -1742,6 +1863,14 @@ void vexfs_vindex_unload(struct super_block *sb)
 
 	if (!vi)
 		return;
+	/*
+	 * No work is queued from here on: the drain below (a graph failure
+	 * there asks for a rebuild) and a worker still running would
+	 * otherwise queue work that runs after the arrays are freed.
+	 */
+	down_write(&vi->lock);
+	vi->stopping = true;
+	up_write(&vi->lock);
 	cancel_work_sync(&vi->rebuild_work);
 	cancel_delayed_work_sync(&vi->sync_work);
 	down_write(&vi->lock);

@@ -59,9 +59,15 @@ struct vexfs_vindex {
 	bool graph_valid;		/* searches may use the graph */
 	bool graph_dirty;		/* differs from the persisted copy */
 	bool rebuilding;
+	/*
+	 * Teardown began: no work may be queued from here on (set and read
+	 * under the lock; every queueing goes through vexfs_vwork_queue()).
+	 */
+	bool stopping;
 
 	u32 *pq;			/* pending ring: slots, VEXFS_MAX_PENDING */
 	u32 pq_head, pq_count;
+	u64 pq_drops;			/* changes the full queue dropped: a rebuild started before one misses it */
 	u32 *del_batch;			/* drain: the batch's graph deletes, VEXFS_MAX_PENDING */
 
 	struct vexfs_scratch *wscratch;	/* the writer's scratch (under lock) */
