@@ -39,7 +39,6 @@
 #include "vector.h"
 #include "../shim/vexfs_simd.h"
 
-#define VINDEX_MIN_CAPACITY	1024u
 #define VINDEX_SCAN_BATCH	256u
 #define VINDEX_REBUILD_CHUNK	256u
 #define VINDEX_DEFAULT_EF	64u
@@ -378,7 +377,7 @@ static int vexfs_arrays_alloc(struct vexfs_vindex *vi, u32 capacity, bool with_g
 	if (with_graph) {
 		struct vexfs_hnsw_params p = {
 			.capacity = capacity, .m = vi->m, .ef_construction = vi->efc,
-			.metric = vi->metric, .dim = vi->dim, .seed = 0x5eed0f7e4f5a11ULL,
+			.metric = vi->metric, .dim = vi->dim, .seed = VEXFS_HNSW_SEED,
 		};
 		s64 words = vexfs_hnsw_words_needed(&p);
 
@@ -455,7 +454,7 @@ static int vexfs_slot_alloc(struct vexfs_vindex *vi, u32 *slot)
 				return 0;
 			}
 		}
-		want = max(VINDEX_MIN_CAPACITY, vi->capacity * 2);
+		want = max(VEXFS_HNSW_MIN_CAPACITY, vi->capacity * 2);
 		if (want <= vi->capacity)
 			return -ENOSPC;
 		/* Allocate without the lock (it may reclaim), then adopt under it. */
@@ -1132,7 +1131,7 @@ static void vexfs_rebuild_worker(struct work_struct *work)
 	struct vexfs_vindex *vi = container_of(work, struct vexfs_vindex, rebuild_work);
 	struct vexfs_hnsw_params p = {
 		.m = vi->m, .ef_construction = vi->efc, .metric = vi->metric,
-		.dim = vi->dim, .seed = 0x5eed0f7e4f5a11ULL,
+		.dim = vi->dim, .seed = VEXFS_HNSW_SEED,
 	};
 	struct vexfs_scratch *s;
 	struct vexfs_kctx kc = { .vi = vi };
@@ -1159,7 +1158,7 @@ restart:
 	gh = NULL;
 	built = NULL;
 	slot = 0;
-	p.capacity = max(cap, VINDEX_MIN_CAPACITY);
+	p.capacity = max(cap, VEXFS_HNSW_MIN_CAPACITY);
 	words = vexfs_hnsw_words_needed(&p);
 	err = words < 0 ? words : 0;
 	if (!err) {
@@ -1823,9 +1822,9 @@ int vexfs_vindex_load(struct super_block *sb)
 			up_write(&vi->lock);
 		} else if (vi->capacity || !vi->gw) {
 			struct vexfs_hnsw_params p = {
-				.capacity = max(vi->capacity, VINDEX_MIN_CAPACITY), .m = vi->m,
+				.capacity = max(vi->capacity, VEXFS_HNSW_MIN_CAPACITY), .m = vi->m,
 				.ef_construction = vi->efc, .metric = vi->metric, .dim = vi->dim,
-				.seed = 0x5eed0f7e4f5a11ULL,
+				.seed = VEXFS_HNSW_SEED,
 			};
 			s64 words = vexfs_hnsw_words_needed(&p);
 
