@@ -2,8 +2,9 @@
 /*
  * vector.h - the per-mount vector index: the in-memory copy of the vector
  * store, the HNSW graph (its logic is the Rust core's), the pending queue of
- * lazy sync, statistics and configuration. Shared by vector.c (which owns
- * it) and ioctl.c (which searches it).
+ * lazy sync, statistics and configuration. Owned by vector.c and the
+ * vindex-*.c files (their private declarations are in vindex.h); ioctl.c
+ * searches, reports and configures it through what is declared here.
  */
 #ifndef _VEXFS_VECTOR_H
 #define _VEXFS_VECTOR_H
