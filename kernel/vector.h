@@ -2,8 +2,9 @@
 /*
  * vector.h - the per-mount vector index: the in-memory copy of the vector
  * store, the HNSW graph (its logic is the Rust core's), the pending queue of
- * lazy sync, statistics and configuration. Shared by vector.c (which owns
- * it) and ioctl.c (which searches it).
+ * lazy sync, statistics and configuration. Owned by vector.c and the
+ * vindex-*.c files (their private declarations are in vindex.h); ioctl.c
+ * searches, reports and configures it through what is declared here.
  */
 #ifndef _VEXFS_VECTOR_H
 #define _VEXFS_VECTOR_H
@@ -59,9 +60,15 @@ struct vexfs_vindex {
 	bool graph_valid;		/* searches may use the graph */
 	bool graph_dirty;		/* differs from the persisted copy */
 	bool rebuilding;
+	/*
+	 * Teardown began: no work may be queued from here on (set and read
+	 * under the lock; every queueing goes through vexfs_vwork_queue()).
+	 */
+	bool stopping;
 
 	u32 *pq;			/* pending ring: slots, VEXFS_MAX_PENDING */
 	u32 pq_head, pq_count;
+	u64 pq_drops;			/* changes the full queue dropped: a rebuild started before one misses it */
 	u32 *del_batch;			/* drain: the batch's graph deletes, VEXFS_MAX_PENDING */
 
 	struct vexfs_scratch *wscratch;	/* the writer's scratch (under lock) */

@@ -43,14 +43,6 @@ int vexfs_simd_dist_batch(__u32 metric, __u32 caps,
 			  const __u32 *ids, __u32 n, __u32 *out_keys);
 
 /*
- * Distances from `query` to vecs[i] (each dim floats, non-NULL), i in [0, n).
- * For vectors scattered over pinned pages (e.g. vector-store blocks).
- */
-int vexfs_simd_dist_ptrs(__u32 metric, __u32 caps,
-			 const void *query, __u32 dim,
-			 const void *const *vecs, __u32 n, __u32 *out_keys);
-
-/*
  * Converts a similarity threshold T (float32 bit pattern t_bits) into the
  * largest distance key that satisfies "similarity >= T": cosine: key(1 - T);
  * dot: key(-T); L2: key(T) (T read as a maximum squared distance).

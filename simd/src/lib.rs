@@ -699,54 +699,6 @@ pub unsafe extern "C" fn vexfs_simd_dist_batch(
     }
 }
 
-/// See `vexfs_simd_dist_ptrs` in shim/vexfs_simd.h.
-///
-/// # Safety
-/// `query` readable for `dim` f32; `vecs` readable for `n` pointers, each
-/// non-null and readable for `dim` f32; `out_keys` writable for `n` u32.
-#[no_mangle]
-pub unsafe extern "C" fn vexfs_simd_dist_ptrs(
-    metric: u32,
-    caps: u32,
-    query: *const core::ffi::c_void,
-    dim: u32,
-    vecs: *const *const core::ffi::c_void,
-    n: u32,
-    out_keys: *mut u32,
-) -> i32 {
-    if query.is_null() || (n > 0 && (vecs.is_null() || out_keys.is_null())) {
-        return -EINVAL;
-    }
-    if dim == 0 || dim as usize > MAX_DIM {
-        return -EINVAL;
-    }
-    let k = match Kernel::new(metric, caps) {
-        Ok(k) => k,
-        Err(e) => return errno(e),
-    };
-    if n == 0 {
-        return 0;
-    }
-    // SAFETY: caller contract above.
-    let (q, ptrs, out) = unsafe {
-        (
-            core::slice::from_raw_parts(query as *const f32, dim as usize),
-            core::slice::from_raw_parts(vecs, n as usize),
-            core::slice::from_raw_parts_mut(out_keys, n as usize),
-        )
-    };
-    let qn = k.query_norm(q);
-    for (p, o) in ptrs.iter().zip(out.iter_mut()) {
-        if p.is_null() {
-            return -EINVAL;
-        }
-        // SAFETY: each pointer is readable for dim f32 (caller contract).
-        let v = unsafe { core::slice::from_raw_parts(*p as *const f32, dim as usize) };
-        *o = key_from_f32(k.distance_with_norm(q, qn, v));
-    }
-    0
-}
-
 /// See `vexfs_simd_threshold_key` in shim/vexfs_simd.h.
 ///
 /// # Safety

@@ -1,0 +1,682 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vindex-graph.c - keeping the HNSW graph in line with the store: applying
+ * changes to the graph (one at a time, or deletes in a batch), the pending
+ * queue of lazy sync, the background workers (lazy sync, rebuild), and
+ * persistence of the graph file (inode 4): writing it at sync, loading it at
+ * mount.
+ *
+ * Locking: vi->lock guards the graph (gw, gh, graph_valid, graph_dirty,
+ * rebuilding), the pending ring (pq, pq_head, pq_count, pq_drops, del_batch),
+ * the writer's scratch and `stopping`: changes hold it for writing; a
+ * rebuild builds under it for reading and swaps under it for writing;
+ * writing the graph file holds it for reading. Work is queued only through
+ * vexfs_vwork_queue(), with the lock held, and never once `stopping` is set.
+ * Nothing starts a journal handle with the lock held.
+ */
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/sched/mm.h>
+#include <linux/ktime.h>
+#include <linux/moduleparam.h>
+#include <linux/delay.h>
+
+#include "vindex.h"
+
+#define VINDEX_REBUILD_CHUNK	256u
+
+/*
+ * Test knobs (/sys/module/vexfs/parameters/, root only), all 0 in normal
+ * use: they make failures and race windows the VM tests need happen on
+ * demand (tests/vm/cases/vectors-races.sh).
+ */
+static unsigned int debug_fail_graph;
+module_param(debug_fail_graph, uint, 0600);
+MODULE_PARM_DESC(debug_fail_graph, "Test only: every graph change (and rebuild insert) fails with -EIO");
+static unsigned int debug_max_pending;
+module_param(debug_max_pending, uint, 0600);
+MODULE_PARM_DESC(debug_max_pending, "Test only: pending queue bound below VEXFS_MAX_PENDING (0: none)");
+static unsigned int debug_rebuild_delay_ms;
+module_param(debug_rebuild_delay_ms, uint, 0600);
+MODULE_PARM_DESC(debug_rebuild_delay_ms, "Test only: a rebuild waits this long between building and swapping in");
+
+/* Injected graph failure (debug_fail_graph): as if the core had failed. */
+static int vexfs_debug_graph_err(void)
+{
+	return READ_ONCE(debug_fail_graph) ? -EIO : 0;
+}
+
+/* ---- graph operations (write lock held) ------------------------------------ */
+
+static int vexfs_writer_ctx(struct vexfs_vindex *vi, struct vexfs_kctx *kc)
+{
+	struct vexfs_scratch *s = vi->wscratch;
+
+	if (!s || s->capacity < vi->capacity) {
+		/* Under the write lock: reclaim must not re-enter VexFS (evict). */
+		unsigned int nofs = memalloc_nofs_save();
+		struct vexfs_scratch *n = vexfs_scratch_alloc(vi, vi->capacity);
+
+		memalloc_nofs_restore(nofs);
+		if (IS_ERR(n))
+			return PTR_ERR(n);
+		vexfs_scratch_free(s);
+		vi->wscratch = n;
+		s = n;
+	}
+	kc->vi = vi;
+	kc->query = NULL;
+	kc->check_perm = false;
+	kc->skip_pending = false;
+	s->ctx.kctx = kc;
+	s->ctx.dist_batch = vexfs_dist_cb;
+	s->ctx.filter = NULL;
+	return 0;
+}
+
+/* The slot's vector is gone but its graph node is not: a graph delete is due. */
+static bool vexfs_graph_delete_due(const struct vexfs_vindex *vi, u32 slot)
+{
+	return (vi->slot_state[slot] & (VSLOT_LIVE | VSLOT_IN_GRAPH)) == VSLOT_IN_GRAPH;
+}
+
+/*
+ * The one place work is queued (index lock held): never once teardown has
+ * begun, since vexfs_vindex_unload() cancels the work, drains, and then
+ * frees what the work uses.
+ */
+void vexfs_vwork_queue(struct vexfs_vindex *vi, enum vexfs_vwork w, unsigned long delay)
+{
+	lockdep_assert_held(&vi->lock);
+	if (vi->stopping)
+		return;
+	switch (w) {
+	case VWORK_REBUILD:
+		queue_work(vi->wq, &vi->rebuild_work);
+		break;
+	case VWORK_SYNC:
+		queue_delayed_work(vi->wq, &vi->sync_work, delay);
+		break;
+	case VWORK_SYNC_NOW:
+		mod_delayed_work(vi->wq, &vi->sync_work, 0);
+		break;
+	}
+}
+
+/* A graph failure degrades to exact search; the store stays right. */
+static void vexfs_graph_failed(struct vexfs_vindex *vi, int err, const char *what, u32 n)
+{
+	atomic64_inc(&vi->st.errors);
+	pr_warn_ratelimited("vexfs (%s): graph error %d %s %u, falling back to exact search until rebuilt\n",
+			    vi->sb->s_id, err, what, n);
+	vi->graph_valid = false;
+	if (vi->auto_rebuild)
+		vexfs_vwork_queue(vi, VWORK_REBUILD, 0);
+}
+
+/* Bring the graph node of slot in line with the store. */
+static int vexfs_graph_apply(struct vexfs_vindex *vi, u32 slot)
+{
+	struct vexfs_kctx kc;
+	u8 st = vi->slot_state[slot];
+	u64 d0;
+	int err = 0;
+
+	if (!vi->gw || !vi->graph_valid)
+		return 0;
+	err = vexfs_writer_ctx(vi, &kc);
+	if (err)
+		return err;
+	d0 = vi->wscratch->ctx.dist_count;
+	err = vexfs_debug_graph_err();
+	if (!err && (st & VSLOT_LIVE) && !(st & VSLOT_IN_GRAPH)) {
+		ktime_t t0 = ktime_get();
+
+		err = vexfs_hnsw_insert(vi->gh, &vi->wscratch->ctx, slot, vi->slot_ino[slot]);
+		if (!err) {
+			vi->slot_state[slot] |= VSLOT_IN_GRAPH;
+			atomic64_inc(&vi->st.inserts);
+			atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), t0)), &vi->st.insert_ns);
+		}
+	} else if (!err && (st & VSLOT_LIVE) && (st & VSLOT_IN_GRAPH)) {
+		err = vexfs_hnsw_update(vi->gh, &vi->wscratch->ctx, slot);
+		if (!err)
+			atomic64_inc(&vi->st.updates);
+	} else if (!err && (st & VSLOT_IN_GRAPH)) {
+		err = vexfs_hnsw_delete(vi->gh, &vi->wscratch->ctx, slot);
+		if (!err) {
+			vi->slot_state[slot] &= ~VSLOT_IN_GRAPH;
+			atomic64_inc(&vi->st.deletes);
+		}
+	}
+	atomic64_add(vi->wscratch->ctx.dist_count - d0, &vi->st.dists);
+	if (err) {
+		vexfs_graph_failed(vi, err, "on slot", slot);
+		return err;
+	}
+	vi->graph_dirty = true;
+	return 0;
+}
+
+/*
+ * Remove the graph nodes of n deleted slots (in the graph, no longer live)
+ * with one scan of the graph: a single delete scans the whole graph for links
+ * to the node (20 ms per delete at 100,000 vectors in the emulated VM), so
+ * rm -r of many files with vectors was quadratic.
+ */
+static void vexfs_graph_delete_batch(struct vexfs_vindex *vi, const u32 *slots, u32 n)
+{
+	struct vexfs_kctx kc;
+	u64 d0;
+	int err;
+
+	if (!vi->gw || !vi->graph_valid || !n)
+		return;
+	err = vexfs_writer_ctx(vi, &kc);
+	if (!err)
+		err = vexfs_debug_graph_err();
+	if (!err) {
+		d0 = vi->wscratch->ctx.dist_count;
+		err = vexfs_hnsw_delete_batch(vi->gh, &vi->wscratch->ctx, slots, n);
+		atomic64_add(vi->wscratch->ctx.dist_count - d0, &vi->st.dists);
+	}
+	if (err) {
+		vexfs_graph_failed(vi, err, "deleting nodes, count", n);
+		return;
+	}
+	for (u32 i = 0; i < n; i++)
+		vi->slot_state[slots[i]] &= ~VSLOT_IN_GRAPH;
+	atomic64_add(n, &vi->st.deletes);
+	vi->graph_dirty = true;
+}
+
+static u32 vexfs_pending_max(void)
+{
+	u32 max = READ_ONCE(debug_max_pending);
+
+	return max && max < VEXFS_MAX_PENDING ? max : VEXFS_MAX_PENDING;
+}
+
+/* Queue a slot for the graph; applies a batch itself when the ring is full. */
+static void vexfs_pending_add(struct vexfs_vindex *vi, u32 slot)
+{
+	u32 max = vexfs_pending_max();
+
+	if (vi->slot_state[slot] & VSLOT_PENDING)
+		return;
+	if (vi->pq_count >= max)
+		vexfs_pending_drain(vi, vi->batch_size);	/* back-pressure */
+	if (vi->pq_count >= max) {
+		/*
+		 * Still full (the graph failed, or a rebuild holds the queue):
+		 * drop the change and the graph, exact search serves. A
+		 * rebuild running now sees pq_drops move and starts over.
+		 */
+		vi->graph_valid = false;
+		vi->pq_drops++;
+		return;
+	}
+	vi->pq[(vi->pq_head + vi->pq_count) % VEXFS_MAX_PENDING] = slot;
+	vi->pq_count++;
+	vi->slot_state[slot] |= VSLOT_PENDING;
+}
+
+void vexfs_pending_drain(struct vexfs_vindex *vi, u32 max)
+{
+	u32 n = 0, ndel = 0;
+
+	if (vi->rebuilding)
+		return;	/* the rebuild drains the queue when it swaps the graph in */
+	/* The batch's graph deletes first, together (and before inserts link to them). */
+	for (u32 i = 0; i < vi->pq_count && i < max; i++) {
+		u32 slot = vi->pq[(vi->pq_head + i) % VEXFS_MAX_PENDING];
+
+		if (slot < vi->capacity && vexfs_graph_delete_due(vi, slot))
+			vi->del_batch[ndel++] = slot;
+	}
+	if (ndel > 1)
+		vexfs_graph_delete_batch(vi, vi->del_batch, ndel);
+	while (vi->pq_count && n < max) {
+		u32 slot = vi->pq[vi->pq_head];
+
+		vi->pq_head = (vi->pq_head + 1) % VEXFS_MAX_PENDING;
+		vi->pq_count--;
+		n++;
+		if (slot >= vi->capacity)
+			continue;
+		vi->slot_state[slot] &= ~VSLOT_PENDING;
+		vexfs_graph_apply(vi, slot);
+		vexfs_slot_release(vi, slot);
+	}
+	if (n) {
+		atomic64_inc(&vi->st.syncs);
+		vi->last_sync_ns = ktime_get_real_ns();
+	}
+}
+
+/*
+ * A change to slot: to the graph now, or to the queue. In the immediate mode
+ * graph deletes are queued too, for VEXFS_DELETE_BATCH_MS, and applied in
+ * batches: a removed vector leaves the store, and so every result, at once
+ * either way, and one graph scan then serves a whole rm -r.
+ */
+#define VEXFS_DELETE_BATCH_MS	20
+void vexfs_slot_changed(struct vexfs_vindex *vi, u32 slot)
+{
+	if (vi->sync_mode == VEXFS_SYNC_IMMEDIATE && !vi->rebuilding &&
+	    !(vi->slot_state[slot] & VSLOT_PENDING) && vi->gw && vi->graph_valid &&
+	    vexfs_graph_delete_due(vi, slot)) {
+		vexfs_pending_add(vi, slot);
+		vexfs_vwork_queue(vi, VWORK_SYNC, msecs_to_jiffies(VEXFS_DELETE_BATCH_MS));
+		return;
+	}
+	if (vi->sync_mode == VEXFS_SYNC_LAZY || vi->rebuilding || (vi->slot_state[slot] & VSLOT_PENDING)) {
+		vexfs_pending_add(vi, slot);
+		if (vi->sync_mode == VEXFS_SYNC_LAZY && vi->pq_count >= vi->batch_size)
+			vexfs_vwork_queue(vi, VWORK_SYNC_NOW, 0);
+		else
+			vexfs_vwork_queue(vi, VWORK_SYNC, msecs_to_jiffies(vi->sync_interval_ms));
+		return;
+	}
+	vexfs_graph_apply(vi, slot);
+	vexfs_slot_release(vi, slot);
+}
+
+/* ---- background work: lazy sync and rebuild ------------------------------------ */
+
+void vexfs_sync_worker(struct work_struct *work)
+{
+	struct vexfs_vindex *vi = container_of(to_delayed_work(work), struct vexfs_vindex, sync_work);
+
+	down_write(&vi->lock);
+	vexfs_pending_drain(vi, vi->batch_size);
+	if (vi->pq_count && !vi->rebuilding)
+		vexfs_vwork_queue(vi, VWORK_SYNC, msecs_to_jiffies(vi->sync_interval_ms));
+	up_write(&vi->lock);
+}
+
+int vexfs_vindex_force_sync(struct vexfs_vindex *vi)
+{
+	int err = 0;
+
+	flush_work(&vi->rebuild_work);
+	down_write(&vi->lock);
+	vexfs_pending_drain(vi, U32_MAX);
+	if (vi->pq_count)
+		err = -EAGAIN;
+	up_write(&vi->lock);
+	return err;
+}
+
+/*
+ * Build a fresh graph over every live slot, a chunk at a time under the read
+ * lock (searches continue, exact), then swap it in under the write lock.
+ * Changes made meanwhile are queued and drained after the swap. When the
+ * store grew or the full queue dropped a change meanwhile, what was built
+ * misses something: start over (in this run, so flush_work() waits for it).
+ */
+void vexfs_rebuild_worker(struct work_struct *work)
+{
+	struct vexfs_vindex *vi = container_of(work, struct vexfs_vindex, rebuild_work);
+	struct vexfs_hnsw_params p = {
+		.m = vi->m, .ef_construction = vi->efc, .metric = vi->metric,
+		.dim = vi->dim, .seed = VEXFS_HNSW_SEED,
+	};
+	struct vexfs_scratch *s;
+	struct vexfs_kctx kc = { .vi = vi };
+	u32 *gw, cap, slot, delay_ms;
+	u64 drops;
+	void *gh;
+	u8 *built;
+	s64 words;
+	int err;
+
+	down_write(&vi->lock);
+	if (vi->rebuilding) {
+		up_write(&vi->lock);
+		return;
+	}
+	vi->rebuilding = true;
+restart:
+	cap = vi->capacity;
+	drops = vi->pq_drops;
+	up_write(&vi->lock);
+
+	s = NULL;
+	gw = NULL;
+	gh = NULL;
+	built = NULL;
+	slot = 0;
+	p.capacity = max(cap, VEXFS_HNSW_MIN_CAPACITY);
+	words = vexfs_hnsw_words_needed(&p);
+	err = words < 0 ? words : 0;
+	if (!err) {
+		gw = kvcalloc(words, sizeof(u32), GFP_KERNEL);
+		gh = kzalloc(vexfs_hnsw_handle_size(), GFP_KERNEL);
+		built = kvcalloc(p.capacity, 1, GFP_KERNEL);
+		s = vexfs_scratch_alloc(vi, p.capacity);
+		if (!gw || !gh || !built)
+			err = -ENOMEM;
+		else if (IS_ERR(s))
+			err = PTR_ERR(s);
+	}
+	if (!err)
+		err = vexfs_hnsw_create(gh, gw, words, &p);
+	while (!err) {
+		u32 done = 0;
+
+		down_read(&vi->lock);
+		if (vi->capacity != cap) {
+			/* The store grew meanwhile: start over at the new size. */
+			up_read(&vi->lock);
+			err = -EAGAIN;
+			break;
+		}
+		s->ctx.kctx = &kc;
+		s->ctx.dist_batch = vexfs_dist_cb;
+		s->ctx.filter = NULL;
+		for (; slot < cap && done < VINDEX_REBUILD_CHUNK; slot++) {
+			u8 st = vi->slot_state[slot];
+
+			if (!(st & VSLOT_LIVE) || (st & VSLOT_PENDING))
+				continue;
+			err = vexfs_debug_graph_err();
+			if (!err)
+				err = vexfs_hnsw_insert(gh, &s->ctx, slot, vi->slot_ino[slot]);
+			if (err)
+				break;
+			built[slot] = 1;
+			done++;
+			/* An insert can take milliseconds (emulated: far more): yield. */
+			cond_resched();
+		}
+		up_read(&vi->lock);
+		if (slot >= cap || err)
+			break;
+		cond_resched();
+	}
+	delay_ms = READ_ONCE(debug_rebuild_delay_ms);
+	if (!err && delay_ms) {
+		pr_info("vexfs (%s): debug_rebuild_delay_ms: graph built, swapping it in after %u ms\n",
+			vi->sb->s_id, delay_ms);
+		msleep(delay_ms);
+	}
+
+	down_write(&vi->lock);
+	if (!err && (vi->capacity != cap || vi->pq_drops != drops))
+		err = -EAGAIN;
+	if (err == -EAGAIN && !vi->stopping) {
+		kvfree(gw);
+		kfree(gh);
+		kvfree(built);
+		if (!IS_ERR_OR_NULL(s))
+			vexfs_scratch_free(s);
+		goto restart;
+	}
+	vi->rebuilding = false;
+	if (!err) {
+		for (slot = 0; slot < cap; slot++) {
+			if (built[slot])
+				vi->slot_state[slot] |= VSLOT_IN_GRAPH;
+			else
+				vi->slot_state[slot] &= ~VSLOT_IN_GRAPH;
+		}
+		swap(vi->gw, gw);
+		swap(vi->gh, gh);
+		vi->gw_len = words;
+		vi->graph_valid = true;
+		vi->graph_dirty = true;
+		atomic64_inc(&vi->st.rebuilds);
+		/* The new graph is in place: a back-pressure drain applies to it. */
+		for (slot = 0; slot < cap; slot++) {
+			if (built[slot])
+				continue;
+			/* Live slots the rebuild skipped (queued) get in through the queue. */
+			if (vi->slot_state[slot] & VSLOT_LIVE)
+				vexfs_pending_add(vi, slot);
+			else
+				vexfs_slot_release(vi, slot);
+		}
+		vexfs_pending_drain(vi, U32_MAX);
+		pr_info("vexfs (%s): HNSW graph rebuilt over %u vectors\n", vi->sb->s_id, vi->nr_live);
+	} else if (err != -EAGAIN) {
+		atomic64_inc(&vi->st.errors);
+		pr_err("vexfs (%s): HNSW rebuild failed (%d); exact search serves\n", vi->sb->s_id, err);
+	}
+	/* else: unmounting; the graph stays invalid and is not persisted. */
+	up_write(&vi->lock);
+	kvfree(gw);
+	kfree(gh);
+	kvfree(built);
+	if (!IS_ERR_OR_NULL(s))
+		vexfs_scratch_free(s);
+}
+
+int vexfs_vindex_rebuild(struct vexfs_vindex *vi)
+{
+	down_write(&vi->lock);
+	vi->graph_valid = false;
+	vexfs_vwork_queue(vi, VWORK_REBUILD, 0);
+	up_write(&vi->lock);
+	flush_work(&vi->rebuild_work);
+	return vi->graph_valid ? 0 : -EIO;
+}
+
+/* ---- persistence ------------------------------------------------------------------ */
+
+/*
+ * Map graph-file blocks [0, nblocks) (allocating, journaled). Called
+ * without the index lock: allocation starts journal handles, and nothing
+ * may start one while holding the index lock.
+ */
+static int vexfs_graph_prealloc(struct vexfs_vindex *vi, u64 nblocks)
+{
+	struct inode *gi = vi->graph_file;
+	handle_t *handle;
+	u64 b;
+	int err = 0;
+
+	handle = vexfs_journal_begin(vi->sb, VEXFS_CREDITS_TRUNCATE);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	for (b = i_size_read(gi) >> VEXFS_BLOCK_SIZE_BITS; b < nblocks && !err; b++) {
+		struct buffer_head map = { .b_size = VEXFS_BLOCK_SIZE };
+
+		err = vexfs_journal_ensure_restart(vi->sb, VEXFS_CREDITS_ALLOC + 2);
+		if (!err)
+			err = vexfs_get_block(gi, b, &map, 1);
+		if (!err) {
+			i_size_write(gi, (b + 1) << VEXFS_BLOCK_SIZE_BITS);
+			mark_inode_dirty(gi);
+		}
+	}
+	vexfs_journal_end(handle);
+	return err;
+}
+
+/*
+ * Write the graph into its (already mapped) file blocks. Read lock held: no
+ * writer changes the graph meanwhile. The graph is derived data and is not
+ * journaled: a crash leaves it stale, and it is rebuilt at the next mount.
+ */
+static int vexfs_graph_persist(struct vexfs_vindex *vi, u64 nblocks)
+{
+	struct super_block *sb = vi->sb;
+	u64 b;
+	int err;
+
+	for (b = 0; b < nblocks; b++) {
+		struct buffer_head map = { .b_size = VEXFS_BLOCK_SIZE };
+		struct buffer_head *bh;
+
+		err = vexfs_get_block(vi->graph_file, b, &map, 0);
+		if (!err && !buffer_mapped(&map))
+			err = -EIO;
+		if (err)
+			return err;
+		bh = sb_getblk(sb, map.b_blocknr);
+		if (!bh)
+			return -ENOMEM;
+		lock_buffer(bh);
+		err = vexfs_hnsw_encode_block(vi->gh, b, (u8 *)bh->b_data);
+		if (!err)
+			set_buffer_uptodate(bh);
+		unlock_buffer(bh);
+		if (!err)
+			mark_buffer_dirty(bh);
+		brelse(bh);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int vexfs_vindex_sync(struct super_block *sb, bool wait)
+{
+	struct vexfs_vindex *vi = VEXFS_VI(sb);
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+	int err = 0;
+
+	if (!vi || sb_rdonly(sb))
+		return 0;
+	for (;;) {
+		u64 gen = sbi->geom.vector_generation;
+		s64 nblocks;
+
+		/*
+		 * Write lock to stamp the generation into the graph header (the
+		 * core changes the graph), then downgrade: searches go on while
+		 * the blocks are written.
+		 */
+		down_write(&vi->lock);
+		if (!vi->graph_valid || !vi->gw || !vi->graph_dirty || vi->pq_count) {
+			up_write(&vi->lock);
+			break;
+		}
+		nblocks = vexfs_hnsw_blocks(vi->gh);
+		if (nblocks < 0) {
+			err = nblocks;
+			up_write(&vi->lock);
+			break;
+		}
+		if ((u64)nblocks > (u64)(i_size_read(vi->graph_file) >> VEXFS_BLOCK_SIZE_BITS)) {
+			up_write(&vi->lock);
+			err = vexfs_graph_prealloc(vi, nblocks);
+			if (err)
+				break;
+			continue;	/* the graph may have changed meanwhile */
+		}
+		gen = sbi->geom.vector_generation;
+		err = vexfs_hnsw_set_generation(vi->gh, gen);
+		downgrade_write(&vi->lock);
+		if (!err)
+			err = vexfs_graph_persist(vi, nblocks);
+		if (!err) {
+			vi->graph_dirty = false;	/* writers need the write lock: no race */
+			sbi->geom.graph_generation = gen;
+		}
+		up_read(&vi->lock);
+		break;
+	}
+	if (err) {
+		pr_err("vexfs (%s): writing the HNSW graph failed: %d\n", sb->s_id, err);
+		return err;
+	}
+	if (wait) {
+		struct address_space *bdev_mapping = sb->s_bdev->bd_inode->i_mapping;
+
+		/* The graph blocks are plain dirty buffers of the device. */
+		err = filemap_write_and_wait(bdev_mapping);
+		if (!err && !VEXFS_SB(sb)->journal) {
+			err = sync_mapping_buffers(vi->store->i_mapping);
+			if (!err)
+				err = write_inode_now(vi->store, 1);
+			if (!err)
+				err = write_inode_now(vi->graph_file, 1);
+		}
+	}
+	return err;
+}
+
+/* Read the persisted graph when it belongs to the current vectors. */
+int vexfs_graph_load(struct vexfs_vindex *vi)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
+	struct inode *gi = vi->graph_file;
+	struct vexfs_hnsw_params p;
+	u64 nblocks, b, gen, ra_from, ra_n;
+	u32 *head, live;
+	s64 words;
+	int err;
+
+	if (!sbi->was_clean || sbi->geom.graph_generation != sbi->geom.vector_generation ||
+	    i_size_read(gi) < VEXFS_BLOCK_SIZE)
+		return -ESTALE;
+	head = kvmalloc(VEXFS_BLOCK_SIZE, GFP_KERNEL);
+	if (!head)
+		return -ENOMEM;
+	err = -EIO;
+	{
+		struct buffer_head map = { .b_size = VEXFS_BLOCK_SIZE };
+		struct buffer_head *bh;
+
+		err = vexfs_get_block(gi, 0, &map, 0);
+		if (!err && !buffer_mapped(&map))
+			err = -ESTALE;
+		if (!err) {
+			bh = vexfs_bread(vi->sb, map.b_blocknr);
+			err = bh ? vexfs_hnsw_decode_block((u8 *)bh->b_data, 0, head, VEXFS_BLOCK_SIZE / 4) : -EIO;
+			brelse(bh);
+		}
+	}
+	if (!err)
+		err = vexfs_hnsw_peek_params(head, &p);
+	kvfree(head);
+	if (err)
+		return err;
+	if (p.m != vi->m || p.metric != vi->metric || p.dim != vi->dim)
+		return -EUCLEAN;
+	words = vexfs_hnsw_words_needed(&p);
+	if (words < 0)
+		return words;
+	nblocks = DIV_ROUND_UP((u64)words, VEXFS_BLOCK_SIZE / 4);
+	if ((u64)i_size_read(gi) < nblocks << VEXFS_BLOCK_SIZE_BITS)
+		return -EUCLEAN;
+	vi->gw = kvcalloc(words, sizeof(u32), GFP_KERNEL);
+	vi->gh = kzalloc(vexfs_hnsw_handle_size(), GFP_KERNEL);
+	vi->gw_len = words;
+	if (!vi->gw || !vi->gh)
+		err = -ENOMEM;
+	for (b = 0; b < nblocks && !err; b++) {
+		struct buffer_head map = { .b_size = VEXFS_BLOCK_SIZE };
+		struct buffer_head *bh;
+
+		if (vexfs_scan_window(b, nblocks, VEXFS_GRAPH_READAHEAD, &ra_from, &ra_n))
+			vexfs_file_readahead(gi, ra_from, ra_n, NULL);
+		err = vexfs_get_block(gi, b, &map, 0);
+		if (!err && !buffer_mapped(&map))
+			err = -EUCLEAN;
+		if (err)
+			break;
+		bh = vexfs_bread(vi->sb, map.b_blocknr);
+		if (!bh) {
+			err = -EIO;
+			break;
+		}
+		err = vexfs_hnsw_decode_block((u8 *)bh->b_data, b, vi->gw, vi->gw_len);
+		brelse(bh);
+	}
+	if (!err)
+		err = vexfs_hnsw_open(vi->gh, vi->gw, vi->gw_len, &p, &live, &gen);
+	if (!err && gen != sbi->geom.vector_generation)
+		err = -ESTALE;
+	if (err) {
+		kvfree(vi->gw);
+		kfree(vi->gh);
+		vi->gw = NULL;
+		vi->gh = NULL;
+		vi->gw_len = 0;
+		return err;
+	}
+	return p.capacity;
+}

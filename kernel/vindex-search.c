@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vindex-search.c - searching the vector index: the distance and filter
+ * callbacks handed to the core, the pool of search scratch areas, the exact
+ * scan, and kNN/range search.
+ *
+ * Locking: searches hold vi->lock for reading, which keeps the slot arrays,
+ * the graph and the pending queue still; the scratch free list is guarded
+ * by vi->scratch_lock, and vi->scratch_sem bounds the scratch areas in use.
+ *
+ * FPU: distances are computed only in vexfs_dist_cb() and
+ * vexfs_dist_key_for_threshold(), between kernel_fpu_begin() and
+ * kernel_fpu_end(), over vectors in memory that stay put while the index
+ * lock is held; nothing there sleeps.
+ */
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/cred.h>
+#include <linux/capability.h>
+#include <linux/ktime.h>
+#include <linux/sort.h>
+#include <asm/fpu/api.h>
+
+#include "vindex.h"
+#include "../shim/vexfs_simd.h"
+
+#define VINDEX_SCAN_BATCH	256u
+#define VINDEX_SCRATCH_EF	(VEXFS_IOC_MAX_EF > VEXFS_IOC_MAX_K ? VEXFS_IOC_MAX_EF : VEXFS_IOC_MAX_K)
+
+/* ---- distance and filter callbacks handed to the core ------------------- */
+
+int vexfs_dist_cb(void *kctxp, u32 query_slot, const u32 *ids, u32 n, u32 *out)
+{
+	struct vexfs_kctx *kc = kctxp;
+	struct vexfs_vindex *vi = kc->vi;
+	const u32 *q;
+	int err;
+
+	if (query_slot == VEXFS_HNSW_QUERY_INPUT)
+		q = kc->query;
+	else if (query_slot < vi->capacity)
+		q = vi->vecs + (size_t)query_slot * vi->dim;
+	else
+		return -EINVAL;
+	if (!q)
+		return -EINVAL;
+	kernel_fpu_begin();
+	err = vexfs_simd_dist_batch(vi->metric, vi->caps, q, vi->dim, vi->vecs, vi->dim,
+				    vi->capacity, ids, n, out);
+	kernel_fpu_end();
+	return err;
+}
+
+/* The caller may read a file with these attributes (VexFS has no ACLs). */
+static bool vexfs_slot_readable(struct vexfs_vindex *vi, u32 slot)
+{
+	kuid_t uid = make_kuid(&init_user_ns, vi->slot_uid[slot]);
+	kgid_t gid = make_kgid(&init_user_ns, vi->slot_gid[slot]);
+	u16 mode = vi->slot_mode[slot];
+
+	if (uid_eq(current_fsuid(), uid))
+		mode >>= 6;
+	else if (in_group_p(gid))
+		mode >>= 3;
+	return mode & 4;
+}
+
+static int vexfs_filter_cb(void *kctxp, u32 slot)
+{
+	struct vexfs_kctx *kc = kctxp;
+	struct vexfs_vindex *vi = kc->vi;
+	u8 st;
+
+	if (slot >= vi->capacity)
+		return 0;
+	st = vi->slot_state[slot];
+	if (!(st & VSLOT_LIVE))
+		return 0;
+	if (kc->skip_pending && (st & VSLOT_PENDING))
+		return 0;
+	if (kc->check_perm && !vexfs_slot_readable(vi, slot))
+		return 0;
+	return 1;
+}
+
+/* ---- scratch pool -------------------------------------------------------- */
+
+void vexfs_scratch_free(struct vexfs_scratch *s)
+{
+	if (!s)
+		return;
+	kvfree(s->ctx.scratch32);
+	kvfree(s->ctx.scratch64);
+	kfree(s);
+}
+
+struct vexfs_scratch *vexfs_scratch_alloc(struct vexfs_vindex *vi, u32 capacity)
+{
+	struct vexfs_scratch *s;
+	u64 n32, n64;
+	int err;
+
+	err = vexfs_hnsw_scratch_size(capacity, vi->m, VINDEX_SCRATCH_EF, &n32, &n64);
+	if (err)
+		return ERR_PTR(err);
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->ctx.scratch32 = kvcalloc(n32, sizeof(u32), GFP_KERNEL);
+	s->ctx.scratch64 = kvcalloc(n64, sizeof(u64), GFP_KERNEL);
+	if (!s->ctx.scratch32 || !s->ctx.scratch64) {
+		vexfs_scratch_free(s);
+		return ERR_PTR(-ENOMEM);
+	}
+	s->ctx.scratch32_len = n32;
+	s->ctx.scratch64_len = n64;
+	s->ctx.ef_max = VINDEX_SCRATCH_EF;
+	s->ctx.capacity = capacity;
+	s->capacity = capacity;
+	return s;
+}
+
+/*
+ * Take a scratch sized for the current capacity. Called without the index
+ * lock (it may allocate); the caller re-checks the capacity under the lock.
+ */
+static struct vexfs_scratch *vexfs_scratch_get(struct vexfs_vindex *vi)
+{
+	struct vexfs_scratch *s;
+	u32 cap;
+
+	if (down_interruptible(&vi->scratch_sem))
+		return ERR_PTR(-EINTR);
+	spin_lock(&vi->scratch_lock);
+	s = list_first_entry_or_null(&vi->scratch_free, struct vexfs_scratch, list);
+	if (s)
+		list_del(&s->list);
+	spin_unlock(&vi->scratch_lock);
+	cap = READ_ONCE(vi->capacity);
+	if (s && s->capacity >= cap)
+		return s;
+	vexfs_scratch_free(s);
+	s = vexfs_scratch_alloc(vi, cap);
+	if (IS_ERR(s))
+		up(&vi->scratch_sem);
+	return s;
+}
+
+static void vexfs_scratch_put(struct vexfs_vindex *vi, struct vexfs_scratch *s)
+{
+	spin_lock(&vi->scratch_lock);
+	list_add(&s->list, &vi->scratch_free);
+	spin_unlock(&vi->scratch_lock);
+	up(&vi->scratch_sem);
+}
+
+/* ---- search ----------------------------------------------------------------- */
+
+static int vexfs_hit_cmp(const void *a, const void *b)
+{
+	const struct vexfs_hnsw_hit *x = a, *y = b;
+
+	if (x->dist != y->dist)
+		return x->dist < y->dist ? -1 : 1;
+	return x->slot < y->slot ? -1 : (x->slot > y->slot);
+}
+
+/*
+ * Keep the best `cap` hits in hits[0..*n] (unsorted max-selection): replace
+ * the current worst when the new hit is better.
+ */
+static bool vexfs_hits_offer(struct vexfs_hnsw_hit *hits, u32 cap, u32 *n,
+			     const struct vexfs_hnsw_hit *h)
+{
+	u32 i, worst = 0;
+
+	if (*n < cap) {
+		hits[(*n)++] = *h;
+		return true;
+	}
+	if (!cap)
+		return false;
+	for (i = 1; i < *n; i++)
+		if (vexfs_hit_cmp(&hits[i], &hits[worst]) > 0)
+			worst = i;
+	if (vexfs_hit_cmp(h, &hits[worst]) < 0) {
+		hits[worst] = *h;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Exact distances to the slots chosen by `want` (all live slots, or only
+ * queued ones), offered to hits. Returns matches within max_key, or <0.
+ */
+static s64 vexfs_scan(struct vexfs_vindex *vi, struct vexfs_kctx *kc, bool only_pending,
+		      u32 max_key, struct vexfs_hnsw_hit *hits, u32 cap, u32 *n)
+{
+	u32 ids[VINDEX_SCAN_BATCH / 4], keys[VINDEX_SCAN_BATCH / 4];
+	u32 slot = 0, nb;
+	s64 matches = 0;
+	int err;
+
+	while (slot < vi->capacity) {
+		for (nb = 0; slot < vi->capacity && nb < ARRAY_SIZE(ids); slot++) {
+			u8 st = vi->slot_state[slot];
+
+			if (!(st & VSLOT_LIVE) || (only_pending && !(st & VSLOT_PENDING)))
+				continue;
+			if (kc->check_perm && !vexfs_slot_readable(vi, slot))
+				continue;
+			ids[nb++] = slot;
+		}
+		if (!nb)
+			continue;
+		err = vexfs_dist_cb(kc, VEXFS_HNSW_QUERY_INPUT, ids, nb, keys);
+		if (err)
+			return err;
+		atomic64_add(nb, &vi->st.dists);
+		for (u32 i = 0; i < nb; i++) {
+			struct vexfs_hnsw_hit h = {
+				.key = vi->slot_ino[ids[i]], .slot = ids[i], .dist = keys[i],
+			};
+
+			if (keys[i] > max_key)
+				continue;
+			matches++;
+			vexfs_hits_offer(hits, cap, n, &h);
+		}
+	}
+	return matches;
+}
+
+/* Scanning only queued slots touches the whole slot array; cheap next to a search. */
+int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *req,
+			struct vexfs_hnsw_hit *hits, u32 *count, bool *truncated)
+{
+	bool knn = req->kind == VEXFS_SEARCH_KNN;
+	u32 max_key = knn ? U32_MAX : req->max_key;
+	u32 ef = req->ef ? req->ef : vi->ef_search;
+	struct vexfs_scratch *s;
+	struct vexfs_kctx kc = {
+		.vi = vi, .query = req->query, .skip_pending = true,
+		/* CAP_DAC_READ_SEARCH may read any file: no filtering needed. */
+		.check_perm = !ns_capable_noaudit(&init_user_ns, CAP_DAC_READ_SEARCH),
+	};
+	ktime_t t0 = ktime_get();
+	u32 n = 0, complete = 1;
+	s64 matches = 0;
+	bool exact;
+	int err = 0;
+	u64 ns;
+
+	*truncated = false;
+	s = vexfs_scratch_get(vi);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	down_read(&vi->lock);
+	exact = (req->flags & VEXFS_SEARCH_F_EXACT) || !vi->graph_valid || !vi->gw ||
+		s->capacity < vi->capacity;
+	if (!exact) {
+		s->ctx.kctx = &kc;
+		s->ctx.dist_batch = vexfs_dist_cb;
+		s->ctx.filter = vexfs_filter_cb;
+		s->ctx.dist_count = 0;
+		err = vexfs_hnsw_search(vi->gh, &s->ctx,
+					knn ? VEXFS_HNSW_KNN : VEXFS_HNSW_RANGE, ef, max_key,
+					hits, req->k, &complete);
+		atomic64_add(s->ctx.dist_count, &vi->st.dists);
+		if (err >= 0) {
+			n = err;
+			err = 0;
+			/* Queued changes are not in the graph yet: scan them exactly. */
+			if (vi->pq_count)
+				matches = vexfs_scan(vi, &kc, true, max_key, hits, req->k, &n);
+			if (matches < 0)
+				err = matches;
+			else if (!knn && (!complete || n + matches > req->k))
+				*truncated = n >= req->k;
+		} else {
+			/* The graph failed: degrade to exact search, never fail the read. */
+			atomic64_inc(&vi->st.errors);
+			pr_warn_ratelimited("vexfs (%s): graph search failed (%d), using exact search\n",
+					    vi->sb->s_id, err);
+			exact = true;
+			n = 0;
+			err = 0;
+		}
+	}
+	if (exact) {
+		kc.skip_pending = false;
+		matches = vexfs_scan(vi, &kc, false, max_key, hits, req->k, &n);
+		if (matches < 0)
+			err = matches;
+		else if (!knn)
+			*truncated = matches > req->k;
+		atomic64_inc(&vi->st.exact_searches);
+	}
+	up_read(&vi->lock);
+	vexfs_scratch_put(vi, s);
+	if (err) {
+		atomic64_inc(&vi->st.errors);
+		return err;
+	}
+	sort(hits, n, sizeof(*hits), vexfs_hit_cmp, NULL);
+	*count = n;
+	ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
+	atomic64_inc(&vi->st.searches);
+	atomic64_add(ns, &vi->st.search_ns);
+	for (;;) {	/* search_ns_max = max(search_ns_max, ns) */
+		s64 old = atomic64_read(&vi->st.search_ns_max);
+
+		if (ns <= old || atomic64_cmpxchg(&vi->st.search_ns_max, old, ns) == old)
+			break;
+	}
+	return 0;
+}
+
+u32 vexfs_dist_key_for_threshold(struct vexfs_vindex *vi, u32 kind, u32 t_bits, int *err)
+{
+	u32 key = 0;
+
+	*err = 0;
+	if ((t_bits >> 23 & 0xff) == 0xff) {
+		*err = -EINVAL;
+		return 0;
+	}
+	if (kind == VEXFS_SEARCH_RANGE)
+		return vexfs_dist_key_from_bits(t_bits);
+	kernel_fpu_begin();
+	*err = vexfs_simd_threshold_key(vi->metric, t_bits, &key);
+	kernel_fpu_end();
+	return key;
+}
+
+u32 vexfs_dist_bits(u32 key)
+{
+	return vexfs_dist_bits_from_key(key);
+}
