@@ -194,3 +194,48 @@ fn largest_accepted_elements_give_finite_distances() {
         }
     }
 }
+
+#[test]
+fn unit_cosine_matches_cosine() {
+    let mut r = Rng(77);
+    for &caps in &caps_list() {
+        let k = Kernel::new(METRIC_COSINE, caps).unwrap();
+        for dim in [1usize, 3, 7, 8, 15, 16, 17, 33, 128, 384, 385, 4096] {
+            let n = 9;
+            let mut base: Vec<f32> = (0..n * dim).map(|_| r.f() * 3.0).collect();
+            // row 4 is the zero vector: distance 1 both ways
+            for x in &mut base[4 * dim..5 * dim] {
+                *x = 0.0;
+            }
+            let q: Vec<f32> = (0..dim).map(|_| r.f()).collect();
+            let ids: Vec<u32> = (0..n as u32).rev().collect();
+            let mut want = vec![0u32; n];
+            k.dist_batch_strided(&q, &base, dim, &ids, &mut want).unwrap();
+            let mut unit = base.clone();
+            for row in unit.chunks_exact_mut(dim) {
+                normalize(row);
+            }
+            let mut qu = q.clone();
+            assert!(normalize(&mut qu));
+            let mut got = vec![0u32; n];
+            k.dist_batch_strided_unit(&qu, &unit, dim, &ids, &mut got).unwrap();
+            for (i, (&w, &g)) in want.iter().zip(&got).enumerate() {
+                let (w, g) = (f32_from_key(w), f32_from_key(g));
+                assert!((w - g).abs() <= 1e-5, "caps {caps} dim {dim} id {}: {w} vs {g}", ids[i]);
+                let (d, _) = reference(METRIC_COSINE, &q, &base[ids[i] as usize * dim..][..dim]);
+                assert!((g as f64 - d).abs() <= 2e-5, "caps {caps} dim {dim}: {g} vs {d}");
+            }
+            assert_eq!(f32_from_key(got[n - 1 - 4]), 1.0);
+        }
+        // only for a cosine kernel; bad ids and lengths are errors
+        let l2 = Kernel::new(METRIC_L2, caps).unwrap();
+        let v = [1.0f32, 0.0];
+        assert_eq!(l2.dist_batch_strided_unit(&v, &v, 2, &[0], &mut [0]), Err(SimdError::BadMetric));
+        assert_eq!(k.dist_batch_strided_unit(&v, &v, 2, &[1], &mut [0]), Err(SimdError::BadId));
+        assert_eq!(k.dist_batch_strided_unit(&v, &v, 2, &[0], &mut []), Err(SimdError::BadLength));
+    }
+    let mut z = [0.0f32; 5];
+    assert!(!normalize(&mut z));
+    assert!(z.iter().all(|&x| x == 0.0));
+}
+

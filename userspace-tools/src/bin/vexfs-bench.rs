@@ -64,11 +64,19 @@ struct Args {
     /// Use only the SSE2 kernels even if the CPU has AVX2+FMA
     #[arg(long)]
     no_avx2: bool,
+    /// Cosine: recompute the stored vector's norm at every distance instead
+    /// of searching unit-length copies (for comparison)
+    #[arg(long)]
+    cosine_norm_each: bool,
 }
 
-/// Distances over a slot-indexed float32 array.
+/// Distances over a slot-indexed float32 array. With `unit` (cosine only)
+/// `base` and `query` hold unit-length copies and the kernel skips the
+/// per-distance norm.
+#[derive(Clone, Copy)]
 struct Provider<'a> {
     kernel: Kernel,
+    unit: bool,
     base: &'a [f32],
     dim: usize,
     query: &'a [f32],
@@ -84,9 +92,12 @@ impl DistanceProvider for Provider<'_> {
                 self.base.get(s..s + self.dim).ok_or(HnswError::Provider(-22))?
             }
         };
-        self.kernel
-            .dist_batch_strided(qv, self.base, self.dim, ids, out)
-            .map_err(|_| HnswError::Provider(-22))
+        let r = if self.unit {
+            self.kernel.dist_batch_strided_unit(qv, self.base, self.dim, ids, out)
+        } else {
+            self.kernel.dist_batch_strided(qv, self.base, self.dim, ids, out)
+        };
+        r.map_err(|_| HnswError::Provider(-22))
     }
 }
 
@@ -108,8 +119,8 @@ fn run(a: &Args) -> Result<(), String> {
     if a.k == 0 || a.threads == 0 || a.ef.is_empty() {
         return Err("k, threads and the ef list must be non-zero".into());
     }
-    let (base, dim, n) = texmex::read_fvecs(&a.base)?;
-    let (queries, qdim, nq) = texmex::read_fvecs(&a.queries)?;
+    let (mut base, dim, n) = texmex::read_fvecs(&a.base)?;
+    let (mut queries, qdim, nq) = texmex::read_fvecs(&a.queries)?;
     if qdim != dim {
         return Err(format!("query dimension {qdim} differs from base dimension {dim}"));
     }
@@ -129,6 +140,14 @@ fn run(a: &Args) -> Result<(), String> {
         }
         None => texmex::brute_force(&kernel, &base, &queries, dim, k, a.threads),
     };
+    // Cosine as hnswlib does it: normalise once, then one dot product per
+    // distance (the distance stays 1 - cos). The copies replace the input.
+    let unit = metric == METRIC_COSINE && !a.cosine_norm_each;
+    if unit {
+        for row in base.chunks_exact_mut(dim).chain(queries.chunks_exact_mut(dim)) {
+            vexfs_simd::normalize(row);
+        }
+    }
 
     let n32 = u32::try_from(n).map_err(|_| "too many base vectors")?;
     let mut prm = Params::new(n32, a.m, a.ef_construction, metric, dim as u32);
@@ -143,7 +162,7 @@ fn run(a: &Args) -> Result<(), String> {
     let mut g = Graph::create(&mut words, &prm).map_err(|e| format!("{e:?}"))?;
     {
         let mut s = Scratch::new(&mut s32, &mut s64, n32, a.m, ef_max).map_err(|e| format!("{e:?}"))?;
-        let mut p = Provider { kernel, base: &base, dim, query: &[] };
+        let mut p = Provider { kernel, unit, base: &base, dim, query: &[] };
         for i in 0..n32 {
             g.insert(&mut p, &mut s, i, i as u64).map_err(|e| format!("insert {i}: {e:?}"))?;
         }
@@ -158,7 +177,8 @@ fn run(a: &Args) -> Result<(), String> {
         let mut found = Vec::new();
         for _ in 0..a.repeat.max(1) {
             let t = now(a.cpu_time);
-            found = search_all(&g, kernel, &base, &queries, dim, nq, k, ef as usize, a.m, ef_max, a.threads)?;
+            let p = Provider { kernel, unit, base: &base, dim, query: &[] };
+            found = search_all(&g, p, &queries, nq, k, ef as usize, a.m, ef_max, a.threads)?;
             secs = secs.min(now(a.cpu_time) - t);
         }
         let mut hits = 0usize;
@@ -230,10 +250,8 @@ fn num(f: f64) -> String {
 #[allow(clippy::too_many_arguments)]
 fn search_all(
     g: &Graph,
-    kernel: Kernel,
-    base: &[f32],
+    p0: Provider<'_>,
     queries: &[f32],
-    dim: usize,
     nq: usize,
     k: usize,
     ef: usize,
@@ -242,6 +260,7 @@ fn search_all(
     threads: usize,
 ) -> Result<Vec<Vec<u32>>, String> {
     let cap = g.capacity();
+    let dim = p0.dim;
     let per = nq.div_ceil(threads);
     let chunks: Vec<(usize, usize)> = (0..threads).map(|t| (t * per, ((t + 1) * per).min(nq))).filter(|(a, b)| a < b).collect();
     let parts: Vec<Result<Vec<Vec<u32>>, String>> = std::thread::scope(|sc| {
@@ -256,7 +275,7 @@ fn search_all(
                     let mut out = vec![Hit::default(); k];
                     let mut res = Vec::with_capacity(hi - lo);
                     for qi in lo..hi {
-                        let mut p = Provider { kernel, base, dim, query: &queries[qi * dim..(qi + 1) * dim] };
+                        let mut p = Provider { query: &queries[qi * dim..(qi + 1) * dim], ..p0 };
                         let c = g.search_knn(&mut p, &mut s, k, ef, |_| true, &mut out).map_err(|e| format!("{e:?}"))?;
                         res.push(out[..c].iter().map(|h| h.slot).collect());
                     }
