@@ -616,7 +616,7 @@ impl Kernel {
 }
 
 /// How many vectors ahead the batch loops prefetch.
-const PREFETCH_AHEAD: usize = 3;
+pub(crate) const PREFETCH_AHEAD: usize = 3;
 
 /// The strided batch loop, instantiated per instruction set so that the
 /// kernels inline into it (one call per batch, not per vector).
@@ -857,6 +857,8 @@ pub unsafe extern "C" fn vexfs_simd_threshold_key(metric: u32, t_bits: u32, out_
         Err(e) => errno(e),
     }
 }
+
+pub mod quant;
 
 #[cfg(test)]
 mod tests;
