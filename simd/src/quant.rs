@@ -130,10 +130,11 @@ impl<'a> Quantizer<'a> {
             }
             qmin += x * lo;
         }
-        let step = if wmax > 0.0 { wmax / W_MAX as f32 } else { 1.0 };
-        let inv = 1.0 / step;
+        // w / wmax is in [-1, 1] for any positive wmax, even a subnormal one
+        // (where 1 / step would overflow and step itself may round to 0).
+        let step = wmax / W_MAX as f32;
         for ((x, s), w) in q.iter().zip(self.scale).zip(w_out.iter_mut()) {
-            *w = round_clamp(x * s * inv, -W_MAX, W_MAX) as i16;
+            *w = if wmax > 0.0 { round_clamp(x * s / wmax * W_MAX as f32, -W_MAX, W_MAX) as i16 } else { 0 };
         }
         Ok(PreparedQuery { metric, qnorm: scalar::dot(q, q), qmin, step })
     }

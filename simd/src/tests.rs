@@ -322,4 +322,10 @@ fn quant_kernels_match_scalar_and_approximate_float() {
     // a constant dimension: scale 0, every code 0, distances still finite
     train(&[1.0, 2.0, 1.0, 3.0], &mut m, &mut s).unwrap();
     assert_eq!(s[0], 0.0);
+    // tiny scales (subnormal weight step): weights stay in range, zeros stay zero
+    let (tm, ts) = ([0.0f32; 3], [1e-39f32, 0.0, 1e-39]);
+    let qz = crate::quant::Quantizer::new(&tm, &ts).unwrap();
+    let mut w = [0i16; 3];
+    qz.prepare(METRIC_DOT, &[1e-3, 5.0, -1e-3], &mut w).unwrap();
+    assert_eq!(w, [2047, 0, -2047]);
 }
