@@ -10,7 +10,7 @@ RUST_CORE_SRCS := $(shell find core/src simd/src shim kernel/rust/src kernel/rus
 	core/Cargo.toml core/build.rs simd/Cargo.toml kernel/rust/Cargo.toml kernel/rust-simd/Cargo.toml
 KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) Kbuild
 
-.PHONY: all deps module tools test test-host test-vm demo clean bench bench-ann check-kver
+.PHONY: all deps module tools test test-host test-vm demo clean bench bench-ann bench-ann-cos check-kver
 all: module tools
 
 check-kver:

@@ -27,8 +27,11 @@ TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "ann"))
 from compare import first_at, qps_at_recall  # noqa: E402  (bench/ann/compare.py)
 
-PHASES = ["bench-ann", "bench-vm-fs", "bench-vm-knn"]
+PHASES = ["bench-ann", "bench-ann-cos", "bench-vm-fs", "bench-vm-knn"]
 ANN_FILES = ["ann/vexfs.json", "ann/hnswlib.json", "ann/table.txt"]
+# bench-ann-cos (bench/ann/Makefile.inc): one JSON per engine, table and summary
+COS_ENGINES = ["vexfs-f32", "vexfs-int8", "hnswlib", "usearch-bf16", "usearch-i8"]
+COS_FILES = [f"ann/cos/{e}.json" for e in COS_ENGINES] + ["ann/cos/table.txt", "ann/cos/summary.json"]
 VM_FILES = ["vm/fs-vs-ext4.json", "vm/fs-vs-ext4.txt", "vm/fs-vs-ext4.log",
             "vm/knn-and-mount.json", "vm/knn-and-mount.txt", "vm/knn-and-mount.log"]
 
@@ -129,6 +132,7 @@ def machine(kver):
         "rustc": run(["rustc", "--version"]),
         "python": sys.version.split()[0],
         "hnswlib": version("hnswlib"),
+        "usearch": version("usearch"),
         "numpy": version("numpy"),
         "guest_kernel_pkg": kver,
         "git_commit": run(["git", "rev-parse", "HEAD"]),
@@ -154,7 +158,7 @@ def save_run(out, r):
 
 def cmd_start(a):
     os.makedirs(a.out, exist_ok=True)
-    for rel in ANN_FILES + VM_FILES + ["run.json"]:
+    for rel in ANN_FILES + COS_FILES + VM_FILES + ["run.json"]:
         p = os.path.join(a.out, rel)
         if os.path.exists(p):
             os.remove(p)
@@ -164,7 +168,8 @@ def cmd_start(a):
         if not sep or not k.startswith("ANN_"):
             die(f"start: expected ANN_NAME=VALUE, got {kv!r}")
         ann[k] = v
-    need = ["ANN_N", "ANN_NQ", "ANN_DIM", "ANN_M", "ANN_EFC", "ANN_EF", "ANN_REPEAT", "ANN_CLOCK"]
+    need = ["ANN_N", "ANN_NQ", "ANN_DIM", "ANN_M", "ANN_EFC", "ANN_EF", "ANN_REPEAT", "ANN_CLOCK",
+            "ANN_COS_N", "ANN_COS_NQ", "ANN_COS_EF", "ANN_RERANK"]
     missing = [k for k in need if k not in ann]
     if missing:
         die(f"start: ANN knobs not given: {missing}")
@@ -284,6 +289,27 @@ def cmd_report(a):
         field(res, "bytes_per_vector")
     clock = "process CPU time" if cpu_time else "wall-clock time"
 
+    # ANN, 384-d cosine: every engine's JSON must be the run the knobs describe
+    cos = {e: read_input(a.out, f"ann/cos/{e}.json", start) for e in COS_ENGINES}
+    cos_table = read_input(a.out, "ann/cos/table.txt", start)
+    cos_sum = read_input(a.out, "ann/cos/summary.json", start)
+    cn, cnq = int(ann["ANN_COS_N"]), int(ann["ANN_COS_NQ"])
+    cefs = [int(x) for x in ann["ANN_COS_EF"].split(",")]
+    ctag = f"n={cn} dim=384 cosine M={ann['ANN_M']} ef_construction={ann['ANN_EFC']} {'CPU time' if cpu_time else 'wall time'}"
+    if ctag not in cos_table or field(cos_sum, "title") != ctag:
+        die(f"ann/cos/table.txt or summary.json does not describe this run's knobs ({ctag!r})")
+    for e, res in cos.items():
+        got = [x["ef"] for x in field(res, "results")]
+        if got != cefs:
+            die(f"ann/cos/{e}.json has results for ef {got}, the run asked for {cefs}")
+        field(res, "build_s")
+        field(res, "bytes_per_vector")
+        if field(cos_sum, "engines", e, "results") != res["results"]:
+            die(f"ann/cos/summary.json does not hold this run's {e} results")
+    if field(cos["vexfs-int8"], "mode") != "int8" or field(cos["vexfs-f32"], "mode") != "f32":
+        die("ann/cos/vexfs-*.json: the f32 / int8 runs are not in the modes their names say")
+    cq = {e: {t: qps_at_recall(cos[e]["results"], t) for t in (0.95, 0.99)} for e in COS_ENGINES}
+
     # VM: guest kernel as the VM logs printed it
     guest = {}
     for name, log in (("fs", fslog), ("knn", knlog)):
@@ -349,6 +375,17 @@ def cmd_report(a):
         w(f"- ANN (host, {n:,} x {dim}): recall@10 0.95 not reached by "
           f"{'VexFS' if not q95[0] else 'hnswlib'} at any ef of this run; build "
           f"{v['build_s']:.2f} s vs {h['build_s']:.2f} s.")
+    def cos_ratio(e, o, t):
+        x, y = cq[e][t], cq[o][t]
+        return f"{x / y:.2f}x" if x and y else "n/a (recall not reached)"
+    w(f"- ANN (host, {cn:,} x 384, cosine): QPS at recall@10 0.95 / 0.99 relative to hnswlib: VexFS f32 "
+      f"{cos_ratio('vexfs-f32', 'hnswlib', 0.95)} / {cos_ratio('vexfs-f32', 'hnswlib', 0.99)}, VexFS int8 "
+      f"{cos_ratio('vexfs-int8', 'hnswlib', 0.95)} / {cos_ratio('vexfs-int8', 'hnswlib', 0.99)}, usearch bf16 "
+      f"{cos_ratio('usearch-bf16', 'hnswlib', 0.95)} / {cos_ratio('usearch-bf16', 'hnswlib', 0.99)}, usearch i8 "
+      f"{cos_ratio('usearch-i8', 'hnswlib', 0.95)} / {cos_ratio('usearch-i8', 'hnswlib', 0.99)}; resident bytes per "
+      f"vector: VexFS int8 {cos['vexfs-int8']['bytes_per_vector']:.0f} (+ {cos['vexfs-int8']['float_bytes_per_vector']:.0f} "
+      f"float32 read to re-rank), hnswlib {cos['hnswlib']['bytes_per_vector']:.0f}, usearch bf16 "
+      f"{cos['usearch-bf16']['bytes_per_vector']:.0f}, i8 {cos['usearch-i8']['bytes_per_vector']:.0f} (section 1b).")
     def both(x):
         b = f", busy {x['busy_ratio']:.2f}x" if x["busy_ratio"] is not None else ""
         return f"{x['ratio']:.2f}x ext4's elapsed time{b}"
@@ -382,7 +419,7 @@ def cmd_report(a):
     gk = sorted(set(guest.values()))
     w(f"| guest kernel | {', '.join(gk)} (from the VM logs) |")
     w(f"| rustc | {m['rustc']} |")
-    w(f"| Python, hnswlib, numpy | {m['python']}, hnswlib {m['hnswlib']}, numpy {m['numpy']} |")
+    w(f"| Python, hnswlib, usearch, numpy | {m['python']}, hnswlib {m['hnswlib']}, usearch {m.get('usearch', 'not recorded')}, numpy {m['numpy']} |")
     w(f"| date | {date} |")
     w(f"| git commit | `{m['git_commit']}` ({dirty}) at the start |")
     # the tree is shared: say if HEAD, the uncommitted files or the module changed during the run
@@ -447,6 +484,44 @@ def cmd_report(a):
     w(f"| bytes per vector (VexFS: graph words + vectors; hnswlib: saved index) | {v['bytes_per_vector']:.1f} | {h['bytes_per_vector']:.1f} | {v['bytes_per_vector'] / h['bytes_per_vector']:.2f} |")
     if "bytes_per_vector_rss" in h:
         w(f"| hnswlib process RSS growth per vector during the build | | {h['bytes_per_vector_rss']:.1f} | |")
+    w("")
+
+    w("## 1b. ANN: 384-d cosine, f32 and int8 modes vs hnswlib and usearch (host)")
+    w("")
+    w(f"`make bench-ann-cos`: {cn:,} unit vectors x 384 dimensions (seeded, power-law variance spectrum "
+      f"under a random rotation, clustered: shaped like all-MiniLM-L6-v2 sentence embeddings, "
+      f"`bench/ann/gen_cos_dataset.py`), {cnq:,} queries, exact top-10 cosine ground truth. Every engine "
+      f"builds with M {ann['ANN_M']} (usearch: connectivity), ef_construction {ann['ANN_EFC']} on one "
+      f"thread; QPS is the best of {ann['ANN_REPEAT']} pass(es), measured as {clock}. VexFS f32 searches "
+      "unit-length copies of the vectors (one dot product per distance). VexFS int8 builds the same "
+      "graph on float32, then int8 codes (per-dimension min/scale, `vexfs_simd::quant`) steer the search "
+      + ("and the whole beam is re-ranked in float32" if ann["ANN_RERANK"] == "0" else
+         f"and the best {ann['ANN_RERANK']} candidates are re-ranked in float32")
+      + "; its bytes per vector count what stays resident (graph + codes + quantiser), the float32 "
+      "vectors it reads to re-rank are listed apart (in the kernel they live in the page cache). "
+      "hnswlib: saved index size; usearch: its saved index size (vectors in its dtype + graph).")
+    w("")
+    w("| ef | " + " | ".join(f"{e} recall@10 | {e} QPS" for e in COS_ENGINES) + " |")
+    w("|---:|" + "---:|---:|" * len(COS_ENGINES))
+    for i, ef in enumerate(cefs):
+        w(f"| {ef} | " + " | ".join(f"{cos[e]['results'][i]['recall']:.4f} | {cos[e]['results'][i]['qps']:,.0f}"
+                                  for e in COS_ENGINES) + " |")
+    w("")
+    others = ["hnswlib", "usearch-bf16", "usearch-i8"]
+    w("| engine | QPS at recall@10 0.95 | QPS at 0.99 | 0.95 / 0.99 vs " + " | 0.95 / 0.99 vs ".join(others)
+      + f" | build ({clock}) | resident bytes per vector |")
+    w("|---|---:|---:|" + "---:|" * len(others) + "---:|---:|")
+    for e in COS_ENGINES:
+        q = [f"{cq[e][t]:,.0f}" if cq[e][t] else "not reached" for t in (0.95, 0.99)]
+        rs = [("" if o == e else f"{cos_ratio(e, o, 0.95)} / {cos_ratio(e, o, 0.99)}") for o in others]
+        mem = f"{cos[e]['bytes_per_vector']:.1f}"
+        if e == "vexfs-int8":
+            mem += f" (+ {cos[e]['float_bytes_per_vector']:.0f} float32, not resident)"
+        w(f"| {e} | {q[0]} | {q[1]} | " + " | ".join(rs) + f" | {cos[e]['build_s']:.2f} s | {mem} |")
+    w("")
+    w(f"Compressed vs f32 mode (QPS at recall@10 0.95 / 0.99): {cos_ratio('vexfs-int8', 'vexfs-f32', 0.95)} / "
+      f"{cos_ratio('vexfs-int8', 'vexfs-f32', 0.99)}. Ratios are QPS at the same interpolated recall, > 1: the "
+      "row's engine answers more queries per second. The table of the run is `ann/cos/table.txt`.")
     w("")
 
     w("## 2. VexFS vs ext4 in the VM (emulated time)")
@@ -538,7 +613,7 @@ def cmd_report(a):
     w("")
     w("| file | written |")
     w("|---|---|")
-    for rel in ["run.json"] + ANN_FILES + VM_FILES:
+    for rel in ["run.json"] + ANN_FILES + COS_FILES + VM_FILES:
         p = os.path.join(a.out, rel)
         w(f"| `{p}` | {iso(os.path.getmtime(p))} |")
     w("")

@@ -16,6 +16,10 @@
 //!   to everything (similarity 0);
 //! - `METRIC_DOT` (2): negative inner product, `-a.b`.
 //!
+//! For cosine, callers that can keep unit-length copies ([`normalize`]) use
+//! [`Kernel::dist_batch_strided_unit`]: one dot product per distance instead
+//! of a dot product plus the stored vector's norm.
+//!
 //! In the kernel every function here must run between `kernel_fpu_begin()`
 //! and `kernel_fpu_end()`: it uses xmm/ymm registers.
 #![cfg_attr(not(test), no_std)]
@@ -99,6 +103,44 @@ fn sqrt32(x: f32) -> f32 {
         }
         y
     }
+}
+
+/// Internal metric code of the strided loop: cosine over vectors already
+/// scaled to unit length ([`Kernel::dist_batch_strided_unit`]).
+const UNIT_COSINE: u32 = 0x100;
+
+/// Cosine distance of two unit vectors from their dot product: `1 - a.b`
+/// with the product clamped to [-1, 1] as in [`cosine_from_parts`].
+#[allow(clippy::manual_clamp)]
+#[inline(always)]
+fn cosine_of_unit(dot: f32) -> f32 {
+    let mut c = dot;
+    if c > 1.0 {
+        c = 1.0;
+    } else if c < -1.0 {
+        c = -1.0;
+    }
+    1.0 - c
+}
+
+/// Scales `v` to unit length in place, the form
+/// [`Kernel::dist_batch_strided_unit`] expects; a zero vector (or one whose
+/// squared norm is not a positive finite number) is set to all zeros, so its
+/// cosine distance to everything stays 1. Returns false in that case.
+pub fn normalize(v: &mut [f32]) -> bool {
+    let n2 = scalar::dot(v, v);
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    if !(n2 > 0.0) || !all_finite(core::slice::from_ref(&n2)) {
+        for x in v.iter_mut() {
+            *x = 0.0;
+        }
+        return false;
+    }
+    let inv = 1.0 / sqrt32(n2);
+    for x in v.iter_mut() {
+        *x *= inv;
+    }
+    true
 }
 
 /// Cosine distance from a dot product and the two squared norms.
@@ -492,6 +534,55 @@ impl Kernel {
         }
     }
 
+    /// Cosine distances (`1 - q.v`, as ordered keys) from a unit-length
+    /// `query` to unit-length vectors `base[id*stride .. id*stride+dim]`, both
+    /// prepared with [`normalize`]: the same distance as
+    /// [`Kernel::dist_batch_strided`] with `METRIC_COSINE` on the original
+    /// vectors up to float rounding, without recomputing the stored vector's
+    /// norm at every distance. Refused (`BadMetric`) unless this kernel is
+    /// `METRIC_COSINE`.
+    pub fn dist_batch_strided_unit(
+        &self,
+        query: &[f32],
+        base: &[f32],
+        stride: usize,
+        ids: &[u32],
+        out_keys: &mut [u32],
+    ) -> Result<(), SimdError> {
+        if self.metric != METRIC_COSINE {
+            return Err(SimdError::BadMetric);
+        }
+        let dim = query.len();
+        if dim == 0 || dim > MAX_DIM || stride < dim {
+            return Err(SimdError::BadDim);
+        }
+        if ids.len() != out_keys.len() {
+            return Err(SimdError::BadLength);
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            if self.avx2 {
+                // SAFETY: `avx2` is only set when the caller vouched for
+                // AVX2+FMA (CAP_AVX2_FMA); the loop checks every slice.
+                return unsafe { strided_avx2(UNIT_COSINE, 0.0, query, base, stride, ids, out_keys) };
+            }
+            strided_sse2(UNIT_COSINE, 0.0, query, base, stride, ids, out_keys)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let mut i = 0usize;
+            while i < ids.len() {
+                let id = *ids.get(i).ok_or(SimdError::BadLength)? as usize;
+                let start = id.checked_mul(stride).ok_or(SimdError::BadId)?;
+                let end = start.checked_add(dim).ok_or(SimdError::BadId)?;
+                let v = base.get(start..end).ok_or(SimdError::BadId)?;
+                *out_keys.get_mut(i).ok_or(SimdError::BadLength)? = key_from_f32(cosine_of_unit(scalar::dot(query, v)));
+                i += 1;
+            }
+            Ok(())
+        }
+    }
+
     /// Distances from `query` to each vector in `vecs` (each at least
     /// `query.len()` long), as ordered keys.
     pub fn dist_batch_slices(
@@ -525,7 +616,7 @@ impl Kernel {
 }
 
 /// How many vectors ahead the batch loops prefetch.
-const PREFETCH_AHEAD: usize = 3;
+pub(crate) const PREFETCH_AHEAD: usize = 3;
 
 /// The strided batch loop, instantiated per instruction set so that the
 /// kernels inline into it (one call per batch, not per vector).
@@ -569,6 +660,7 @@ macro_rules! strided_loop {
                 match $metric {
                     METRIC_L2 => $l2(query.as_ptr(), v.as_ptr(), dim),
                     METRIC_DOT => -$dn(query.as_ptr(), v.as_ptr(), dim, false).0,
+                    UNIT_COSINE => cosine_of_unit($dn(query.as_ptr(), v.as_ptr(), dim, false).0),
                     _ => {
                         let (d, vn) = $dn(query.as_ptr(), v.as_ptr(), dim, true);
                         cosine_from_parts(d, $qn, vn)
@@ -717,6 +809,8 @@ pub unsafe extern "C" fn vexfs_simd_threshold_key(metric: u32, t_bits: u32, out_
         Err(e) => errno(e),
     }
 }
+
+pub mod quant;
 
 #[cfg(test)]
 mod tests;

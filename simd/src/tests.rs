@@ -189,3 +189,138 @@ fn largest_accepted_elements_give_finite_distances() {
         }
     }
 }
+
+#[test]
+fn unit_cosine_matches_cosine() {
+    let mut r = Rng(77);
+    for &caps in &caps_list() {
+        let k = Kernel::new(METRIC_COSINE, caps).unwrap();
+        for dim in [1usize, 3, 7, 8, 15, 16, 17, 33, 128, 384, 385, 4096] {
+            let n = 9;
+            let mut base: Vec<f32> = (0..n * dim).map(|_| r.f() * 3.0).collect();
+            // row 4 is the zero vector: distance 1 both ways
+            for x in &mut base[4 * dim..5 * dim] {
+                *x = 0.0;
+            }
+            let q: Vec<f32> = (0..dim).map(|_| r.f()).collect();
+            let ids: Vec<u32> = (0..n as u32).rev().collect();
+            let mut want = vec![0u32; n];
+            k.dist_batch_strided(&q, &base, dim, &ids, &mut want).unwrap();
+            let mut unit = base.clone();
+            for row in unit.chunks_exact_mut(dim) {
+                normalize(row);
+            }
+            let mut qu = q.clone();
+            assert!(normalize(&mut qu));
+            let mut got = vec![0u32; n];
+            k.dist_batch_strided_unit(&qu, &unit, dim, &ids, &mut got).unwrap();
+            for (i, (&w, &g)) in want.iter().zip(&got).enumerate() {
+                let (w, g) = (f32_from_key(w), f32_from_key(g));
+                assert!((w - g).abs() <= 1e-5, "caps {caps} dim {dim} id {}: {w} vs {g}", ids[i]);
+                let (d, _) = reference(METRIC_COSINE, &q, &base[ids[i] as usize * dim..][..dim]);
+                assert!((g as f64 - d).abs() <= 2e-5, "caps {caps} dim {dim}: {g} vs {d}");
+            }
+            assert_eq!(f32_from_key(got[n - 1 - 4]), 1.0);
+        }
+        // only for a cosine kernel; bad ids and lengths are errors
+        let l2 = Kernel::new(METRIC_L2, caps).unwrap();
+        let v = [1.0f32, 0.0];
+        assert_eq!(l2.dist_batch_strided_unit(&v, &v, 2, &[0], &mut [0]), Err(SimdError::BadMetric));
+        assert_eq!(k.dist_batch_strided_unit(&v, &v, 2, &[1], &mut [0]), Err(SimdError::BadId));
+        assert_eq!(k.dist_batch_strided_unit(&v, &v, 2, &[0], &mut []), Err(SimdError::BadLength));
+    }
+    let mut z = [0.0f32; 5];
+    assert!(!normalize(&mut z));
+    assert!(z.iter().all(|&x| x == 0.0));
+}
+
+#[test]
+fn quant_kernels_match_scalar_and_approximate_float() {
+    use crate::quant::*;
+    let mut r = Rng(4242);
+    for dim in [1usize, 5, 15, 16, 17, 31, 32, 33, 100, 384, 4096] {
+        let n = 40;
+        let data: Vec<f32> = (0..n * dim).map(|_| r.f() * 2.0).collect();
+        let (mut min, mut scale) = (vec![0f32; dim], vec![0f32; dim]);
+        train(&data, &mut min, &mut scale).unwrap();
+        let qz = Quantizer::new(&min, &scale).unwrap();
+        let rec = code_bytes(dim);
+        assert_eq!(rec % 4, 0);
+        let mut codes = vec![0u8; n * rec];
+        for (v, c) in data.chunks_exact(dim).zip(codes.chunks_exact_mut(rec)) {
+            qz.encode(v, c).unwrap();
+            // reconstruction within half a step per element
+            for i in 0..dim {
+                let x = min[i] + scale[i] * c[i] as f32;
+                assert!((x - v[i]).abs() <= scale[i] * 0.5 + 1e-6, "dim {dim} elem {i}");
+            }
+        }
+        let q: Vec<f32> = (0..dim).map(|_| r.f()).collect();
+        let ids: Vec<u32> = (0..n as u32).rev().collect();
+        for metric in [METRIC_L2, METRIC_COSINE, METRIC_DOT] {
+            let mut qq = q.clone();
+            let mut vd = data.clone();
+            let mut cd = codes.clone();
+            let (mut mn, mut sc) = (min.clone(), scale.clone());
+            if metric == METRIC_COSINE {
+                normalize(&mut qq);
+                for row in vd.chunks_exact_mut(dim) {
+                    normalize(row);
+                }
+                train(&vd, &mut mn, &mut sc).unwrap();
+                let qz = Quantizer::new(&mn, &sc).unwrap();
+                for (v, c) in vd.chunks_exact(dim).zip(cd.chunks_exact_mut(rec)) {
+                    qz.encode(v, c).unwrap();
+                }
+            }
+            let qz = Quantizer::new(&mn, &sc).unwrap();
+            let mut w = vec![0i16; dim];
+            let pq = qz.prepare(metric, &qq, &mut w).unwrap();
+            assert!(w.iter().all(|&x| (x as i32).abs() <= W_MAX));
+            let mut want = vec![0u32; n];
+            dist_batch_scalar(&pq, &w, &cd, &ids, &mut want).unwrap();
+            for &caps in &caps_list() {
+                let mut got = vec![0u32; n];
+                dist_batch(caps, &pq, &w, &cd, &ids, &mut got).unwrap();
+                assert_eq!(got, want, "caps {caps} dim {dim} metric {metric}");
+            }
+            // close to the float distance: error bounded by the quantisation
+            // steps (half a step per element, both sides) times the magnitudes
+            let k = Kernel::new(metric, 0).unwrap();
+            for (i, &id) in ids.iter().enumerate() {
+                let v = &vd[id as usize * dim..][..dim];
+                let exact = k.distance(&qq, v);
+                let approx = f32_from_key(want[i]);
+                let qabs: f32 = qq.iter().zip(&sc).map(|(a, s)| a.abs() * s).sum();
+                let vabs: f32 = v.iter().map(|a| a.abs()).sum::<f32>() * sc.iter().cloned().fold(0.0, f32::max);
+                let bound = match metric {
+                    METRIC_L2 => 2.0 * qabs + 2.0 * vabs + 1e-3,
+                    _ => qabs + 1e-3,
+                } + 1e-3 * exact.abs();
+                assert!((approx - exact).abs() <= bound, "dim {dim} metric {metric}: {approx} vs {exact} (bound {bound})");
+            }
+        }
+        // bad arguments are errors
+        let mut w = vec![0i16; dim];
+        let pq = qz.prepare(METRIC_L2, &q, &mut w).unwrap();
+        let mut o = [0u32; 1];
+        assert_eq!(dist_batch(0, &pq, &w, &codes, &[n as u32], &mut o), Err(SimdError::BadId));
+        assert_eq!(dist_batch(0, &pq, &w, &codes, &[0, 1], &mut o), Err(SimdError::BadLength));
+        assert_eq!(qz.prepare(7, &q, &mut w).err(), Some(SimdError::BadMetric));
+        assert_eq!(qz.encode(&q, &mut vec![0u8; rec + 1]), Err(SimdError::BadDim));
+    }
+    let mut m = [0f32; 2];
+    let mut s = [0f32; 2];
+    assert_eq!(train(&[1.0, 2.0, 3.0], &mut m, &mut s), Err(SimdError::BadDim));
+    assert_eq!(train(&[1.0, f32::NAN], &mut m, &mut s), Err(SimdError::BadDim));
+    assert!(crate::quant::Quantizer::new(&[0.0], &[-1.0]).is_err());
+    // a constant dimension: scale 0, every code 0, distances still finite
+    train(&[1.0, 2.0, 1.0, 3.0], &mut m, &mut s).unwrap();
+    assert_eq!(s[0], 0.0);
+    // tiny scales (subnormal weight step): weights stay in range, zeros stay zero
+    let (tm, ts) = ([0.0f32; 3], [1e-39f32, 0.0, 1e-39]);
+    let qz = crate::quant::Quantizer::new(&tm, &ts).unwrap();
+    let mut w = [0i16; 3];
+    qz.prepare(METRIC_DOT, &[1e-3, 5.0, -1e-3], &mut w).unwrap();
+    assert_eq!(w, [2047, 0, -2047]);
+}

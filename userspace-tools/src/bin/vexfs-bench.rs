@@ -2,14 +2,22 @@
 //! with the vexfs-simd kernels, on TEXMEX-format data (.fvecs / .ivecs).
 //!
 //! vexfs-bench --base B.fvecs --queries Q.fvecs [--gt GT.ivecs] [--metric l2]
-//!   [-M 16] [--ef-construction 200] [--ef 10,20,40,80,160] [--threads 1] [--json]
+//!   [-M 16] [--ef-construction 200] [--ef 10,20,40,80,160] [--threads 1]
+//!   [--quant f32|int8] [--rerank N] [--json]
 //!
 //! Prints build time, bytes per vector (graph words + float32 vectors,
 //! divided by the number of vectors; per-searcher scratch not included) and,
 //! for each ef, recall@10 and queries per second. Without --gt the exact
 //! ground truth is computed by brute force with the same kernels.
+//! Cosine searches unit-length copies of the vectors (normalised once).
+//! `--quant int8` is the compressed mode: the graph is built on float32,
+//! then int8 codes (`vexfs_simd::quant`) steer the search and the best
+//! `--rerank` candidates are re-ranked in float32
+//! (`Graph::search_knn_rerank`); bytes per vector then counts the graph and
+//! the codes, and the float32 vectors are reported apart.
 //! With --json: exactly one JSON object
-//! {"build_s": F, "bytes_per_vector": F, "results": [{"ef": N, "recall": F, "qps": F}, ...]}.
+//! {"mode": "f32"|"int8", "build_s": F, "quant_s": F, "bytes_per_vector": F,
+//!  "float_bytes_per_vector": F, "results": [{"ef": N, "recall": F, "qps": F}, ...]}.
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -64,11 +72,72 @@ struct Args {
     /// Use only the SSE2 kernels even if the CPU has AVX2+FMA
     #[arg(long)]
     no_avx2: bool,
+    /// Cosine: recompute the stored vector's norm at every distance instead
+    /// of searching unit-length copies (for comparison)
+    #[arg(long)]
+    cosine_norm_each: bool,
+    /// Compressed search mode: `int8` (scalar-quantised codes steer the walk,
+    /// float32 re-ranks); `f32` (default) searches the float vectors only.
+    /// The graph is built on float32 either way.
+    #[arg(long, default_value = "f32")]
+    quant: String,
+    /// With --quant int8: how many of the beam's best candidates are
+    /// re-ranked in float32 (at least k; 0 = the whole beam of ef)
+    #[arg(long, default_value_t = 0)]
+    rerank: usize,
 }
 
-/// Distances over a slot-indexed float32 array.
+/// Distances for the compressed mode: the input query against int8 code
+/// records (`vexfs_simd::quant`); stored-node queries (not used by kNN
+/// search) go to the float32 provider.
+struct QuantProvider<'a> {
+    caps: u32,
+    pq: vexfs_simd::quant::PreparedQuery,
+    w: &'a [i16],
+    codes: &'a [u8],
+    exact: Provider<'a>,
+}
+
+impl DistanceProvider for QuantProvider<'_> {
+    #[inline]
+    fn dist_batch(&mut self, q: Query, ids: &[u32], out: &mut [u32]) -> Result<(), HnswError> {
+        match q {
+            Query::Input => vexfs_simd::quant::dist_batch(self.caps, &self.pq, self.w, self.codes, ids, out).map_err(|_| HnswError::Provider(-22)),
+            Query::Node(_) => self.exact.dist_batch(q, ids, out),
+        }
+    }
+}
+
+/// The int8 codes of every base vector and the quantiser they were made with.
+struct Codes {
+    min: Vec<f32>,
+    scale: Vec<f32>,
+    records: Vec<u8>,
+}
+
+/// Trains per-dimension min / scale on `base` (unit rows for cosine) and
+/// encodes every row.
+fn quantize(base: &[f32], dim: usize) -> Result<Codes, String> {
+    let (mut min, mut scale) = (vec![0f32; dim], vec![0f32; dim]);
+    vexfs_simd::quant::train(base, &mut min, &mut scale).map_err(|e| format!("quantiser training: {e:?}"))?;
+    let rec = vexfs_simd::quant::code_bytes(dim);
+    let mut records = vec![0u8; base.len() / dim * rec];
+    {
+        let qz = vexfs_simd::quant::Quantizer::new(&min, &scale).map_err(|e| format!("quantiser: {e:?}"))?;
+        for (v, c) in base.chunks_exact(dim).zip(records.chunks_exact_mut(rec)) {
+            qz.encode(v, c).map_err(|e| format!("encode: {e:?}"))?;
+        }
+    }
+    Ok(Codes { min, scale, records })
+}
+
+/// Distances over a slot-indexed float32 array. With `unit` (cosine only)
+/// `base` and `query` hold unit-length copies and the kernel skips the
+/// per-distance norm.
+#[derive(Clone, Copy)]
 struct Provider<'a> {
     kernel: Kernel,
+    unit: bool,
     base: &'a [f32],
     dim: usize,
     query: &'a [f32],
@@ -84,9 +153,12 @@ impl DistanceProvider for Provider<'_> {
                 self.base.get(s..s + self.dim).ok_or(HnswError::Provider(-22))?
             }
         };
-        self.kernel
-            .dist_batch_strided(qv, self.base, self.dim, ids, out)
-            .map_err(|_| HnswError::Provider(-22))
+        let r = if self.unit {
+            self.kernel.dist_batch_strided_unit(qv, self.base, self.dim, ids, out)
+        } else {
+            self.kernel.dist_batch_strided(qv, self.base, self.dim, ids, out)
+        };
+        r.map_err(|_| HnswError::Provider(-22))
     }
 }
 
@@ -108,8 +180,16 @@ fn run(a: &Args) -> Result<(), String> {
     if a.k == 0 || a.threads == 0 || a.ef.is_empty() {
         return Err("k, threads and the ef list must be non-zero".into());
     }
-    let (base, dim, n) = texmex::read_fvecs(&a.base)?;
-    let (queries, qdim, nq) = texmex::read_fvecs(&a.queries)?;
+    let int8 = match a.quant.as_str() {
+        "f32" | "none" => false,
+        "int8" | "i8" | "sq8" => true,
+        q => return Err(format!("unknown --quant {q:?} (f32, int8)")),
+    };
+    if int8 && metric == METRIC_COSINE && a.cosine_norm_each {
+        return Err("--quant int8 with cosine encodes unit-length vectors: drop --cosine-norm-each".into());
+    }
+    let (mut base, dim, n) = texmex::read_fvecs(&a.base)?;
+    let (mut queries, qdim, nq) = texmex::read_fvecs(&a.queries)?;
     if qdim != dim {
         return Err(format!("query dimension {qdim} differs from base dimension {dim}"));
     }
@@ -129,6 +209,14 @@ fn run(a: &Args) -> Result<(), String> {
         }
         None => texmex::brute_force(&kernel, &base, &queries, dim, k, a.threads),
     };
+    // Cosine as hnswlib does it: normalise once, then one dot product per
+    // distance (the distance stays 1 - cos). The copies replace the input.
+    let unit = metric == METRIC_COSINE && !a.cosine_norm_each;
+    if unit {
+        for row in base.chunks_exact_mut(dim).chain(queries.chunks_exact_mut(dim)) {
+            vexfs_simd::normalize(row);
+        }
+    }
 
     let n32 = u32::try_from(n).map_err(|_| "too many base vectors")?;
     let mut prm = Params::new(n32, a.m, a.ef_construction, metric, dim as u32);
@@ -143,14 +231,23 @@ fn run(a: &Args) -> Result<(), String> {
     let mut g = Graph::create(&mut words, &prm).map_err(|e| format!("{e:?}"))?;
     {
         let mut s = Scratch::new(&mut s32, &mut s64, n32, a.m, ef_max).map_err(|e| format!("{e:?}"))?;
-        let mut p = Provider { kernel, base: &base, dim, query: &[] };
+        let mut p = Provider { kernel, unit, base: &base, dim, query: &[] };
         for i in 0..n32 {
             g.insert(&mut p, &mut s, i, i as u64).map_err(|e| format!("insert {i}: {e:?}"))?;
         }
     }
-    let build_s = now(a.cpu_time) - t0;
+    let graph_s = now(a.cpu_time) - t0;
+    let t1 = now(a.cpu_time);
+    let codes = if int8 { Some(quantize(&base, dim)?) } else { None };
+    let quant_s = now(a.cpu_time) - t1;
+    let build_s = graph_s + quant_s;
     let graph_bytes = g.words().len() * 4;
-    let bytes_per_vector = (graph_bytes + base.len() * 4) as f64 / n as f64;
+    // Resident per vector: the graph plus, in f32 mode, the float vectors;
+    // in int8 mode the code records and the quantiser, with the float
+    // vectors (read only to re-rank; the page cache in the kernel) apart.
+    let float_bytes = base.len() * 4;
+    let code_bytes = codes.as_ref().map_or(0, |c| c.records.len() + (c.min.len() + c.scale.len()) * 4);
+    let bytes_per_vector = (graph_bytes + if int8 { code_bytes } else { float_bytes }) as f64 / n as f64;
 
     let mut results = Vec::new();
     for &ef in &a.ef {
@@ -158,7 +255,9 @@ fn run(a: &Args) -> Result<(), String> {
         let mut found = Vec::new();
         for _ in 0..a.repeat.max(1) {
             let t = now(a.cpu_time);
-            found = search_all(&g, kernel, &base, &queries, dim, nq, k, ef as usize, a.m, ef_max, a.threads)?;
+            let p = Provider { kernel, unit, base: &base, dim, query: &[] };
+            let steer = codes.as_ref().map(|c| (c, caps, if a.rerank == 0 { usize::MAX } else { a.rerank }));
+            found = search_all(&g, p, steer, &queries, nq, k, ef as usize, a.m, ef_max, a.threads)?;
             secs = secs.min(now(a.cpu_time) - t);
         }
         let mut hits = 0usize;
@@ -176,9 +275,12 @@ fn run(a: &Args) -> Result<(), String> {
             .map(|(ef, r, q)| format!("{{\"ef\": {ef}, \"recall\": {}, \"qps\": {}}}", num(*r), num(*q)))
             .collect();
         let out = format!(
-            "{{\"build_s\": {}, \"bytes_per_vector\": {}, \"results\": [{}]}}",
+            "{{\"mode\": \"{}\", \"build_s\": {}, \"quant_s\": {}, \"bytes_per_vector\": {}, \"float_bytes_per_vector\": {}, \"results\": [{}]}}",
+            if int8 { "int8" } else { "f32" },
             num(build_s),
+            num(quant_s),
             num(bytes_per_vector),
+            num(float_bytes as f64 / n as f64),
             res.join(", ")
         );
         // Self-check: the line must be valid JSON.
@@ -194,7 +296,17 @@ fn run(a: &Args) -> Result<(), String> {
             a.threads
         );
         println!("build: {build_s:.2} s ({:.0} inserts/s), top level {}", n as f64 / build_s, g.top_level());
-        println!("bytes per vector: {bytes_per_vector:.1} (graph {:.1} + vector {})", graph_bytes as f64 / n as f64, dim * 4);
+        if int8 {
+            println!("int8 codes: trained and encoded in {quant_s:.2} s (included in build), re-rank {}", if a.rerank == 0 { "whole beam".to_string() } else { a.rerank.to_string() });
+            println!(
+                "bytes per vector: {bytes_per_vector:.1} resident (graph {:.1} + codes and quantiser {:.1}); float32 vectors for re-ranking {} more (page cache in the kernel)",
+                graph_bytes as f64 / n as f64,
+                code_bytes as f64 / n as f64,
+                dim * 4
+            );
+        } else {
+            println!("bytes per vector: {bytes_per_vector:.1} (graph {:.1} + vector {})", graph_bytes as f64 / n as f64, dim * 4);
+        }
         println!("{:>6} {:>10} {:>12}", "ef", "recall@10", "qps");
         for (ef, r, q) in &results {
             println!("{ef:>6} {r:>10.4} {q:>12.0}");
@@ -230,10 +342,9 @@ fn num(f: f64) -> String {
 #[allow(clippy::too_many_arguments)]
 fn search_all(
     g: &Graph,
-    kernel: Kernel,
-    base: &[f32],
+    p0: Provider<'_>,
+    steer: Option<(&Codes, u32, usize)>,
     queries: &[f32],
-    dim: usize,
     nq: usize,
     k: usize,
     ef: usize,
@@ -242,6 +353,7 @@ fn search_all(
     threads: usize,
 ) -> Result<Vec<Vec<u32>>, String> {
     let cap = g.capacity();
+    let dim = p0.dim;
     let per = nq.div_ceil(threads);
     let chunks: Vec<(usize, usize)> = (0..threads).map(|t| (t * per, ((t + 1) * per).min(nq))).filter(|(a, b)| a < b).collect();
     let parts: Vec<Result<Vec<Vec<u32>>, String>> = std::thread::scope(|sc| {
@@ -255,9 +367,20 @@ fn search_all(
                     let mut s = Scratch::new(&mut s32, &mut s64, cap, m, ef_max).map_err(|e| format!("{e:?}"))?;
                     let mut out = vec![Hit::default(); k];
                     let mut res = Vec::with_capacity(hi - lo);
+                    let mut w = vec![0i16; dim];
                     for qi in lo..hi {
-                        let mut p = Provider { kernel, base, dim, query: &queries[qi * dim..(qi + 1) * dim] };
-                        let c = g.search_knn(&mut p, &mut s, k, ef, |_| true, &mut out).map_err(|e| format!("{e:?}"))?;
+                        let query = &queries[qi * dim..(qi + 1) * dim];
+                        let mut p = Provider { query, ..p0 };
+                        let c = match steer {
+                            None => g.search_knn(&mut p, &mut s, k, ef, |_| true, &mut out),
+                            Some((codes, caps, rerank)) => {
+                                let qz = vexfs_simd::quant::Quantizer::new(&codes.min, &codes.scale).map_err(|e| format!("{e:?}"))?;
+                                let pq = qz.prepare(p0.kernel.metric(), query, &mut w).map_err(|e| format!("{e:?}"))?;
+                                let mut qp = QuantProvider { caps, pq, w: &w, codes: &codes.records, exact: p };
+                                g.search_knn_rerank(&mut qp, &mut p, &mut s, k, ef, rerank, |_| true, &mut out)
+                            }
+                        }
+                        .map_err(|e| format!("{e:?}"))?;
                         res.push(out[..c].iter().map(|h| h.slot).collect());
                     }
                     Ok(res)
@@ -348,6 +471,32 @@ mod tests {
             "--json",
         ]);
         run(&args).unwrap();
+        // compressed mode, both metrics that quantise differently
+        for metric in ["l2", "cosine"] {
+            let args = Args::parse_from([
+                "vexfs-bench",
+                "--base",
+                dir.join("b.fvecs").to_str().unwrap(),
+                "--queries",
+                dir.join("q.fvecs").to_str().unwrap(),
+                "--metric",
+                metric,
+                "-M",
+                "8",
+                "--ef-construction",
+                "64",
+                "--ef",
+                "10,200",
+                "--quant",
+                "int8",
+                "--rerank",
+                "20",
+                "--json",
+            ]);
+            run(&args).unwrap();
+        }
+        let args = Args::parse_from(["vexfs-bench", "--base", dir.join("b.fvecs").to_str().unwrap(), "--queries", dir.join("q.fvecs").to_str().unwrap(), "--quant", "pq"]);
+        assert!(run(&args).is_err());
         // bad inputs are errors, not panics
         std::fs::write(dir.join("bad.fvecs"), [1u8, 2, 3]).unwrap();
         assert!(texmex::read_fvecs(dir.join("bad.fvecs").to_str().unwrap()).is_err());

@@ -3,7 +3,8 @@
 //!
 //! This module holds the graph's state and word-level access (header,
 //! nodes, link lists, dirty-block map); each operation is in its own file:
-//! `insert`, `remove`, `search`, `select` (neighbour selection), `validate`.
+//! `insert`, `remove`, `search`, `rerank` (two-precision kNN), `select`
+//! (neighbour selection), `validate`.
 //! A `Graph` borrows the caller's words mutably for its lifetime: changes
 //! take `&mut self`, searches `&self` (so concurrent searches share it).
 
@@ -13,6 +14,7 @@ use super::{DistanceProvider, HnswError, Query, Scratch};
 
 mod insert;
 mod remove;
+mod rerank;
 mod search;
 mod select;
 mod validate;

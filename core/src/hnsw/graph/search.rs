@@ -126,7 +126,7 @@ impl<'a> Graph<'a> {
         Ok(n)
     }
 
-    fn descend<D: DistanceProvider>(&self, dp: &mut D, s: &mut Scratch<'_>) -> Result<Option<u64>> {
+    pub(super) fn descend<D: DistanceProvider>(&self, dp: &mut D, s: &mut Scratch<'_>) -> Result<Option<u64>> {
         let ep = match self.entry.checked_sub(1) {
             None => return Ok(None),
             Some(e) => e,
@@ -140,7 +140,7 @@ impl<'a> Graph<'a> {
         Ok(Some(cur))
     }
 
-    fn emit(&self, s: &Scratch<'_>, n: usize, out: &mut [Hit]) -> usize {
+    pub(super) fn emit(&self, s: &Scratch<'_>, n: usize, out: &mut [Hit]) -> usize {
         let mut w = 0;
         for (e, o) in s.res.iter().take(n).zip(out.iter_mut()) {
             let slot = id_of(*e);

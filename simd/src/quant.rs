@@ -1,0 +1,371 @@
+//! int8 scalar quantisation (SQ8) for the compressed search mode: training
+//! of per-dimension `min` / `scale`, encoding of one vector into a code
+//! record, per-query preparation, and the batch distance kernels (scalar
+//! reference, SSE2, AVX2) that steer the graph walk. Final candidates are
+//! re-ranked with the float32 kernels by the caller, so these distances only
+//! need to order neighbours well, not exactly.
+//!
+//! Code record of a `dim`-dimensional vector ([`code_bytes`] bytes): `dim`
+//! codes `c_i` (u8, `x_i ~ min_i + scale_i * c_i`), zero padding to a
+//! multiple of 4, then the little-endian f32 squared norm of the
+//! reconstruction (used by L2). For cosine the caller trains and encodes
+//! the unit-length vectors ([`crate::normalize`]) and prepares unit queries.
+//!
+//! Distance: the query is folded into integer weights
+//! `w_i = round(q_i * scale_i / s)` (|w_i| <= [`W_MAX`]) so that
+//! `q.x ~ q.min + s * sum w_i c_i`, an integer dot product (madd on
+//! 16-bit lanes); then L2 = `|q|^2 + |x|^2 - 2 q.x`, cosine = `1 - q.x`
+//! clamped as for floats, dot = `-q.x`, returned as ordered keys like the
+//! float kernels. No allocation, no panics: every slice access is checked.
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::*;
+
+use crate::{key_from_f32, scalar, SimdError, CAP_AVX2_FMA, MAX_DIM, METRIC_COSINE, METRIC_DOT, METRIC_L2};
+
+/// Largest |query weight|: 4096 dims * 255 * 2047 < 2^31, so the i32 sum
+/// of `w_i * c_i` cannot overflow.
+pub const W_MAX: i32 = 2047;
+
+/// Bytes of one code record for `dim` dimensions.
+pub const fn code_bytes(dim: usize) -> usize {
+    dim.div_ceil(4) * 4 + 4
+}
+
+/// Trained quantiser parameters: per-dimension minimum and step, borrowed
+/// from caller buffers of `dim` floats each.
+#[derive(Clone, Copy, Debug)]
+pub struct Quantizer<'a> {
+    min: &'a [f32],
+    scale: &'a [f32],
+}
+
+/// Computes `min_out[i]` and `scale_out[i] = (max_i - min_i) / 255` over the
+/// rows of `data` (row-major, `dim` columns; `dim = min_out.len()`). A
+/// constant dimension gets scale 0 (every code 0 reconstructs `min`).
+pub fn train(data: &[f32], min_out: &mut [f32], scale_out: &mut [f32]) -> Result<(), SimdError> {
+    let dim = min_out.len();
+    if dim == 0 || dim > MAX_DIM || scale_out.len() != dim || data.is_empty() || !data.len().is_multiple_of(dim) {
+        return Err(SimdError::BadDim);
+    }
+    if !crate::all_finite(data) {
+        return Err(SimdError::BadDim);
+    }
+    // scale_out holds the running maximum until the end
+    min_out.copy_from_slice(data.get(..dim).ok_or(SimdError::BadDim)?);
+    scale_out.copy_from_slice(data.get(..dim).ok_or(SimdError::BadDim)?);
+    for row in data.chunks_exact(dim) {
+        for ((x, lo), hi) in row.iter().zip(min_out.iter_mut()).zip(scale_out.iter_mut()) {
+            if *x < *lo {
+                *lo = *x;
+            }
+            if *x > *hi {
+                *hi = *x;
+            }
+        }
+    }
+    for (lo, hi) in min_out.iter().zip(scale_out.iter_mut()) {
+        *hi = (*hi - *lo) / 255.0;
+    }
+    Ok(())
+}
+
+impl<'a> Quantizer<'a> {
+    /// Parameters from [`train`] (or loaded): equal lengths, finite,
+    /// non-negative scales.
+    pub fn new(min: &'a [f32], scale: &'a [f32]) -> Result<Self, SimdError> {
+        if min.is_empty() || min.len() > MAX_DIM || scale.len() != min.len() {
+            return Err(SimdError::BadDim);
+        }
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
+        if !crate::all_finite(min) || !crate::all_finite(scale) || scale.iter().any(|s| !(*s >= 0.0)) {
+            return Err(SimdError::BadDim);
+        }
+        Ok(Quantizer { min, scale })
+    }
+
+    /// The dimension.
+    pub fn dim(&self) -> usize {
+        self.min.len()
+    }
+
+    /// Encodes `v` (`dim` floats) into one record of [`code_bytes`]`(dim)`
+    /// bytes at `out`; values outside the trained range are clamped.
+    pub fn encode(&self, v: &[f32], out: &mut [u8]) -> Result<(), SimdError> {
+        let dim = self.dim();
+        if v.len() != dim || out.len() != code_bytes(dim) {
+            return Err(SimdError::BadDim);
+        }
+        let mut norm = 0.0f32;
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = 0;
+            if let (Some(&x), Some(&lo), Some(&s)) = (v.get(i), self.min.get(i), self.scale.get(i)) {
+                let c = if s > 0.0 { round_clamp((x - lo) / s, 0, 255) } else { 0 };
+                *o = c as u8;
+                let r = lo + s * c as f32;
+                norm += r * r;
+            }
+        }
+        let tail = out.len() - 4;
+        out.get_mut(tail..).ok_or(SimdError::BadDim)?.copy_from_slice(&norm.to_le_bytes());
+        Ok(())
+    }
+
+    /// Folds a query (`dim` floats; unit length for cosine) into integer
+    /// weights `w_out` (`dim` i16) and the constants the distance needs.
+    pub fn prepare(&self, metric: u32, q: &[f32], w_out: &mut [i16]) -> Result<PreparedQuery, SimdError> {
+        if metric > METRIC_DOT {
+            return Err(SimdError::BadMetric);
+        }
+        let dim = self.dim();
+        if q.len() != dim || w_out.len() != dim {
+            return Err(SimdError::BadDim);
+        }
+        let mut wmax = 0.0f32;
+        let mut qmin = 0.0f32;
+        for ((x, lo), s) in q.iter().zip(self.min).zip(self.scale) {
+            let w = x * s;
+            let a = if w < 0.0 { -w } else { w };
+            if a > wmax {
+                wmax = a;
+            }
+            qmin += x * lo;
+        }
+        // w / wmax is in [-1, 1] for any positive wmax, even a subnormal one
+        // (where 1 / step would overflow and step itself may round to 0).
+        let step = wmax / W_MAX as f32;
+        for ((x, s), w) in q.iter().zip(self.scale).zip(w_out.iter_mut()) {
+            *w = if wmax > 0.0 { round_clamp(x * s / wmax * W_MAX as f32, -W_MAX, W_MAX) as i16 } else { 0 };
+        }
+        Ok(PreparedQuery { metric, qnorm: scalar::dot(q, q), qmin, step })
+    }
+}
+
+/// Rounds to nearest and clamps to `[lo, hi]` (NaN gives `lo`).
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
+#[inline]
+fn round_clamp(x: f32, lo: i32, hi: i32) -> i32 {
+    if !(x > lo as f32) {
+        return lo;
+    }
+    if x >= hi as f32 {
+        return hi;
+    }
+    let r = x + 0.5;
+    let t = r as i32; // truncates toward zero
+    if (t as f32) > r {
+        t - 1
+    } else {
+        t
+    }
+}
+
+/// Per-query constants from [`Quantizer::prepare`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PreparedQuery {
+    metric: u32,
+    qnorm: f32,
+    qmin: f32,
+    step: f32,
+}
+
+impl PreparedQuery {
+    /// Distance from the integer dot product and the record's stored norm.
+    #[inline(always)]
+    fn distance(&self, idot: i32, xnorm: f32) -> f32 {
+        let dot = self.qmin + self.step * idot as f32;
+        match self.metric {
+            METRIC_L2 => self.qnorm + xnorm - 2.0 * dot,
+            METRIC_COSINE => crate::cosine_of_unit(dot),
+            _ => -dot,
+        }
+    }
+}
+
+/// `sum w_i c_i` over `n` elements, plain loop (the reference).
+fn idot_scalar(w: &[i16], c: &[u8]) -> i32 {
+    let mut s = 0i32;
+    for (a, b) in w.iter().zip(c.iter()) {
+        s += *a as i32 * *b as i32;
+    }
+    s
+}
+
+/// # Safety
+/// `w` readable for `n` i16, `c` for `n` bytes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn idot_sse2(w: *const i16, c: *const u8, n: usize) -> i32 {
+    // SAFETY: every load reads indices < n (caller contract); SSE2 is baseline.
+    unsafe {
+        let z = _mm_setzero_si128();
+        let mut acc0 = _mm_setzero_si128();
+        let mut acc1 = _mm_setzero_si128();
+        let mut i = 0usize;
+        while i + 16 <= n {
+            let cb = _mm_loadu_si128(c.add(i) as *const __m128i);
+            let c0 = _mm_unpacklo_epi8(cb, z);
+            let c1 = _mm_unpackhi_epi8(cb, z);
+            acc0 = _mm_add_epi32(acc0, _mm_madd_epi16(c0, _mm_loadu_si128(w.add(i) as *const __m128i)));
+            acc1 = _mm_add_epi32(acc1, _mm_madd_epi16(c1, _mm_loadu_si128(w.add(i + 8) as *const __m128i)));
+            i += 16;
+        }
+        let a = _mm_add_epi32(acc0, acc1);
+        let a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0b00_00_11_10));
+        let a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0b00_00_00_01));
+        let mut s = _mm_cvtsi128_si32(a);
+        while i < n {
+            s += *w.add(i) as i32 * *c.add(i) as i32;
+            i += 1;
+        }
+        s
+    }
+}
+
+/// # Safety
+/// The CPU must have AVX2; `w` readable for `n` i16, `c` for `n` bytes.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn idot_avx2(w: *const i16, c: *const u8, n: usize) -> i32 {
+    // SAFETY: loads stay below index n; CPU support is the caller contract.
+    unsafe {
+        let mut acc0 = _mm256_setzero_si256();
+        let mut acc1 = _mm256_setzero_si256();
+        let mut i = 0usize;
+        while i + 32 <= n {
+            let c0 = _mm256_cvtepu8_epi16(_mm_loadu_si128(c.add(i) as *const __m128i));
+            let c1 = _mm256_cvtepu8_epi16(_mm_loadu_si128(c.add(i + 16) as *const __m128i));
+            acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(c0, _mm256_loadu_si256(w.add(i) as *const __m256i)));
+            acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(c1, _mm256_loadu_si256(w.add(i + 16) as *const __m256i)));
+            i += 32;
+        }
+        if i + 16 <= n {
+            let c0 = _mm256_cvtepu8_epi16(_mm_loadu_si128(c.add(i) as *const __m128i));
+            acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(c0, _mm256_loadu_si256(w.add(i) as *const __m256i)));
+            i += 16;
+        }
+        let a = _mm256_add_epi32(acc0, acc1);
+        let a = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+        let a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0b00_00_11_10));
+        let a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0b00_00_00_01));
+        let mut s = _mm_cvtsi128_si32(a);
+        while i < n {
+            s += *w.add(i) as i32 * *c.add(i) as i32;
+            i += 1;
+        }
+        s
+    }
+}
+
+/// Prefetches one code record (at most 1 KiB of it).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch_code(r: &[u8]) {
+    let lines = if r.len() > 1024 { 16 } else { r.len().div_ceil(64) };
+    let p = r.as_ptr() as *const i8;
+    let mut l = 0usize;
+    while l < lines {
+        // SAFETY: a prefetch never faults; the address stays inside the slice.
+        unsafe { _mm_prefetch(p.wrapping_add(l * 64), _MM_HINT_T0) };
+        l += 1;
+    }
+}
+
+/// The batch loop, instantiated per instruction set so that the dot
+/// product inlines into it.
+macro_rules! quant_loop {
+    ($pq:expr, $w:expr, $codes:expr, $ids:expr, $out:expr, $idot:expr) => {{
+        let (pq, w, codes, ids, out): (&PreparedQuery, &[i16], &[u8], &[u32], &mut [u32]) = ($pq, $w, $codes, $ids, $out);
+        let dim = w.len();
+        let rec = code_bytes(dim);
+        let record = |id: u32| -> Option<&[u8]> {
+            let start = (id as usize).checked_mul(rec)?;
+            codes.get(start..start.checked_add(rec)?)
+        };
+        #[cfg(target_arch = "x86_64")]
+        {
+            let mut p = 0usize;
+            while p < crate::PREFETCH_AHEAD {
+                if let Some(r) = ids.get(p).and_then(|&id| record(id)) {
+                    prefetch_code(r);
+                }
+                p += 1;
+            }
+        }
+        let mut i = 0usize;
+        while i < ids.len() {
+            #[cfg(target_arch = "x86_64")]
+            if let Some(r) = ids.get(i + crate::PREFETCH_AHEAD).and_then(|&id| record(id)) {
+                prefetch_code(r);
+            }
+            let id = *ids.get(i).ok_or(SimdError::BadLength)?;
+            let r = record(id).ok_or(SimdError::BadId)?;
+            let nb: [u8; 4] = r.get(rec - 4..).and_then(|b| b.try_into().ok()).ok_or(SimdError::BadId)?;
+            let xnorm = f32::from_le_bytes(nb);
+            let c = r.get(..dim).ok_or(SimdError::BadId)?;
+            let idot = $idot(w, c);
+            *out.get_mut(i).ok_or(SimdError::BadLength)? = key_from_f32(pq.distance(idot, xnorm));
+            i += 1;
+        }
+        Ok(())
+    }};
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[allow(unused_unsafe)]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn batch_avx2(pq: &PreparedQuery, w: &[i16], codes: &[u8], ids: &[u32], out: &mut [u32]) -> Result<(), SimdError> {
+    // SAFETY (inside the closure): `w` and `c` both hold `dim` elements; AVX2
+    // is the caller contract of this function.
+    quant_loop!(pq, w, codes, ids, out, |w: &[i16], c: &[u8]| unsafe { idot_avx2(w.as_ptr(), c.as_ptr(), w.len().min(c.len())) })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn batch_sse2(pq: &PreparedQuery, w: &[i16], codes: &[u8], ids: &[u32], out: &mut [u32]) -> Result<(), SimdError> {
+    // SAFETY (inside the closure): both slices hold at least the length passed.
+    quant_loop!(pq, w, codes, ids, out, |w: &[i16], c: &[u8]| unsafe { idot_sse2(w.as_ptr(), c.as_ptr(), w.len().min(c.len())) })
+}
+
+fn batch_scalar(pq: &PreparedQuery, w: &[i16], codes: &[u8], ids: &[u32], out: &mut [u32]) -> Result<(), SimdError> {
+    quant_loop!(pq, w, codes, ids, out, idot_scalar)
+}
+
+/// Approximate distances (ordered keys) from a prepared query (`pq`, `w`)
+/// to the code records of `ids` in `codes` (records of [`code_bytes`]`(dim)`
+/// bytes, record `id` at `id * code_bytes(dim)`). `caps` as for
+/// [`crate::Kernel::new`]; `caps = 0` on a non-x86 target runs the scalar loop.
+pub fn dist_batch(caps: u32, pq: &PreparedQuery, w: &[i16], codes: &[u8], ids: &[u32], out_keys: &mut [u32]) -> Result<(), SimdError> {
+    if w.is_empty() || w.len() > MAX_DIM {
+        return Err(SimdError::BadDim);
+    }
+    if ids.len() != out_keys.len() {
+        return Err(SimdError::BadLength);
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if caps & CAP_AVX2_FMA != 0 {
+            // SAFETY: the caller vouched for AVX2+FMA (CAP_AVX2_FMA).
+            return unsafe { batch_avx2(pq, w, codes, ids, out_keys) };
+        }
+        batch_sse2(pq, w, codes, ids, out_keys)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = caps;
+        batch_scalar(pq, w, codes, ids, out_keys)
+    }
+}
+
+/// [`dist_batch`] with the plain scalar loop (the reference the SIMD loops
+/// are tested against).
+pub fn dist_batch_scalar(pq: &PreparedQuery, w: &[i16], codes: &[u8], ids: &[u32], out_keys: &mut [u32]) -> Result<(), SimdError> {
+    if w.is_empty() || w.len() > MAX_DIM {
+        return Err(SimdError::BadDim);
+    }
+    if ids.len() != out_keys.len() {
+        return Err(SimdError::BadLength);
+    }
+    batch_scalar(pq, w, codes, ids, out_keys)
+}
