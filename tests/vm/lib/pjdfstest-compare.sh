@@ -10,14 +10,10 @@
 # over all TAP result lines ("ext4: N ok / M; vexfs: N ok / M", `# TODO` lines counted apart),
 # every regression (test number, and what VexFS printed), and fails if there is any, if ext4
 # did not finish a file, or if nothing ran. fsck.vexfs must find the VexFS image clean after.
-# A file whose plan ext4 and VexFS disagree on is a regression too, except where misc.sh
-# gates a file on the filesystem type (FS_GATED below): those are listed, not compared.
+# A file whose plan ext4 and VexFS disagree on is a regression too, except where misc.sh gates
+# a file on the filesystem type: those are listed, not compared (lib/pjdfstest-tap-compare.sh).
 # VEXFS_PJDFSTEST_KEEP=DIR keeps the TAP files (DIR/ext4, DIR/vexfs) for inspection.
 . "$(dirname "$0")/common.sh"
-
-# misc.sh's `require rename_ctime` runs rename/22.t on EXT4/UFS/ZFS only; on any other
-# filesystem it prints the single-test plan of quick_exit.
-FS_GATED=" rename/22.t "
 
 per_file_timeout=300 files=()
 while [ $# -gt 0 ]; do
@@ -65,63 +61,6 @@ if [ -n "${VEXFS_PJDFSTEST_KEEP:-}" ]; then
   mkdir -p "$VEXFS_PJDFSTEST_KEEP" && cp -r "$WORK/res/." "$VEXFS_PJDFSTEST_KEEP/"
 fi
 
-# tap FILE: "plan M" and one "N ok|okt|nok|nokt" line per TAP result (t: # TODO).
-tap() {
-  awk '/^1\.\.[0-9]+/ { sub(/^1\.\./, ""); print "plan", $1 + 0; next }
-       /^ok [0-9]+/ { print $2, (/# TODO/ ? "okt" : "ok"); next }
-       /^not ok [0-9]+/ { print $3, (/# TODO/ ? "nokt" : "nok") }' "$1"
-}
-
-declare -A ok total todo
-for fs in ext4 vexfs; do ok[$fs]=0 total[$fs]=0 todo[$fs]=0; done
-regressions=() gated=() extra_passes=0
-for f in "${files[@]}"; do
-  name=$(tr / _ <<<"$f")
-  for fs in ext4 vexfs; do
-    [ -f "$WORK/res/$fs/$name.tap" ] && [ -f "$WORK/res/$fs/$name.rc" ] ||
-      fail "no result for $f on $fs (the guest did not run it)"
-    tap "$WORK/res/$fs/$name.tap" > "$WORK/$fs.parsed"
-    ok[$fs]=$((ok[$fs] + $(grep -cE ' (ok|okt)$' "$WORK/$fs.parsed" || :)))
-    total[$fs]=$((total[$fs] + $(grep -cvE '^plan ' "$WORK/$fs.parsed" || :)))
-    todo[$fs]=$((todo[$fs] + $(grep -cE ' (okt|nokt)$' "$WORK/$fs.parsed" || :)))
-  done
-  read -r erc esecs < "$WORK/res/ext4/$name.rc"
-  read -r vrc vsecs < "$WORK/res/vexfs/$name.rc"
-  # A baseline that did not finish says nothing about VexFS.
-  [ "$erc" = 0 ] || fail "$f did not finish on ext4 (exit $erc after ${esecs}s; the timeout is ${per_file_timeout}s)"
-  eplan=$(tap "$WORK/res/ext4/$name.tap" | awk '$1 == "plan" { print $2; exit }')
-  vplan=$(tap "$WORK/res/vexfs/$name.tap" | awk '$1 == "plan" { print $2; exit }')
-  if [ "$eplan" != "$vplan" ]; then
-    case $FS_GATED in
-      *" $f "*) gated+=("$f (ext4 plan ${eplan:-none}, vexfs plan ${vplan:-none})"); continue ;;
-    esac
-    regressions+=("$f: plan 1..${eplan:-none} on ext4, 1..${vplan:-none} on VexFS (exit $vrc after ${vsecs}s)")
-  fi
-  # Every number ext4 passes, VexFS must pass; a VexFS pass that ext4 fails is only counted.
-  while read -r n why; do
-    regressions+=("$f #$n: ok on ext4, $why on VexFS")
-  done < <(tap "$WORK/res/ext4/$name.tap" | awk '$1 != "plan" && ($2 == "ok" || $2 == "okt") { print $1 }' |
-    while read -r n; do
-      line=$(grep -E -m1 "^(not )?ok $n( |\$)" "$WORK/res/vexfs/$name.tap" || :)
-      case $line in
-        "ok $n"*) ;;
-        "") echo "$n missing (exit $vrc after ${vsecs}s)" ;;
-        *) echo "$n ${line}" ;;
-      esac
-    done)
-  extra_passes=$((extra_passes + $(
-    tap "$WORK/res/ext4/$name.tap" | awk '$2 == "nok" || $2 == "nokt" { print $1 }' | while read -r n; do
-      grep -qE "^ok $n( |\$)" "$WORK/res/vexfs/$name.tap" && echo x
-    done | wc -l)))
-done
-
-echo "pjdfstest: ${#files[@]} files"
-echo "ext4: ${ok[ext4]} ok / ${total[ext4]} (${todo[ext4]} of them # TODO); vexfs: ${ok[vexfs]} ok / ${total[vexfs]} (${todo[vexfs]} of them # TODO)"
-[ "$extra_passes" -eq 0 ] || echo "VexFS passes $extra_passes tests that ext4 fails"
-for g in "${gated[@]}"; do echo "not compared (misc.sh runs it on some filesystem types only): $g"; done
-[ "${total[ext4]}" -gt 0 ] || fail "pjdfstest ran no test on ext4: nothing was compared"
-if [ "${#regressions[@]}" -gt 0 ]; then
-  for r in "${regressions[@]}"; do echo "REGRESSION $r"; done
-  fail "${#regressions[@]} pjdfstest tests pass on ext4 but not on VexFS"
-fi
-echo "pjdfstest: no regression against ext4; fsck.vexfs clean"
+bash "$VM_TOP/tests/vm/lib/pjdfstest-tap-compare.sh" "$WORK/res" "${files[@]}" ||
+  fail "pjdfstest: VexFS does not pass what ext4 passes, or the run was incomplete (above)"
+echo "pjdfstest: fsck.vexfs clean"
