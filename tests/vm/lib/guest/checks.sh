@@ -25,10 +25,11 @@ run_ok() {
 _chk_grep() {
 	_chk_want=$1
 	shift
-	_chk_opts=""
+	_chk_opts="" _chk_matcher=-E
 	while [ $# -gt 3 ]; do
 		case $1 in
-		-i | -v | -F | -x) _chk_opts="$_chk_opts $1" ;;
+		-i | -v | -x) _chk_opts="$_chk_opts $1" ;;
+		-F) _chk_matcher=-F ;;   # fixed string instead of an ERE (GNU grep refuses -E -F)
 		*) echo "FAIL: checks.sh: unknown grep option '$1'"; exit 1 ;;
 		esac
 		shift
@@ -37,7 +38,7 @@ _chk_grep() {
 	_chk_rc=0
 	# $_chk_opts: only the fixed option words above, split on purpose.
 	# shellcheck disable=SC2086
-	grep -q -E $_chk_opts -e "$1" -- "$2" || _chk_rc=$?
+	grep -q $_chk_matcher $_chk_opts -e "$1" -- "$2" || _chk_rc=$?
 	[ "$_chk_rc" -eq "$_chk_want" ] && return 0
 	case $_chk_rc in
 	0) case $_chk_opts in
@@ -45,8 +46,8 @@ _chk_grep() {
 		*) echo "FAIL: $3: $2 has lines matching /$1/:" ;;
 		esac
 		# shellcheck disable=SC2086
-		grep -E $_chk_opts -m 5 -e "$1" -- "$2" ;;
-	1) echo "FAIL: $3: no line of $2 is what /$1/ with options${_chk_opts:- (none)} asks for" ;;
+		grep $_chk_matcher $_chk_opts -m 5 -e "$1" -- "$2" ;;
+	1) echo "FAIL: $3: no line of $2 is what /$1/ ($_chk_matcher$_chk_opts) asks for" ;;
 	*) echo "FAIL: $3: cannot read $2 (grep exited $_chk_rc)" ;;
 	esac
 	exit 1
