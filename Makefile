@@ -10,7 +10,7 @@ RUST_CORE_SRCS := $(shell find core/src simd/src shim kernel/rust/src kernel/rus
 	core/Cargo.toml core/build.rs simd/Cargo.toml kernel/rust/Cargo.toml kernel/rust-simd/Cargo.toml
 KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) Kbuild
 
-.PHONY: all deps module tools test test-host test-vm demo clean bench bench-ann bench-ann-cos check-kver
+.PHONY: all deps module tools test test-host test-vm test-posix demo clean bench bench-ann bench-ann-cos check-kver
 all: module tools
 
 check-kver:
@@ -47,6 +47,11 @@ test: all
 
 test-host:
 	bash tests/run-all.sh --host-only
+
+# The whole pjdfstest suite on ext4 and on VexFS in one VM (~30 minutes under TCG): every TAP
+# test that passes on ext4 must pass on VexFS (tests/vm/cases/pjdfstest.sh runs a subset).
+test-posix: all
+	bash tests/vm/lib/pjdfstest-compare.sh --all
 
 demo: all
 	bash scripts/demo.sh

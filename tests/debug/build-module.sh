@@ -27,9 +27,13 @@ log=$(mktemp); trap 'rm -f "$log"' EXIT
 if ! make -C "$kdir" M="$src" modules 2>&1 | tee "$log" >&2; then
   echo "build-module: module build against $kdir failed" >&2; exit 1
 fi
-if grep -nE '(warning|WARNING|error|ERROR)[: ]' "$log" >&2; then
-  echo "build-module: the module build printed warnings (above); they are errors here" >&2; exit 1
-fi
+rc=0
+grep -nE '(warning|WARNING|error|ERROR)[: ]' "$log" >&2 || rc=$?
+case $rc in
+  0) echo "build-module: the module build printed warnings (above); they are errors here" >&2; exit 1 ;;
+  1) ;;
+  *) echo "build-module: cannot read the build log $log (grep exited $rc)" >&2; exit 1 ;;
+esac
 mkdir -p "$(dirname "$out")"
 cp "$src/vexfs.ko" "$out"
 echo "build-module: $out ($(modinfo -F vermagic "$out"))" >&2

@@ -30,8 +30,8 @@ expect_rc() { # expect_rc WANT GOT
 expect_out() { # expect_out REGEX: run.sh's report or the console log it names must match
 	local log
 	log=$(sed -n 's/^run\.sh: log: //p' "$out" | tail -n 1)
-	grep -qE "$1" "$out" && return 0
-	[[ -n $log ]] && grep -qE "$1" "$log" && return 0
+	grep -qE "$1" "$out" && return 0 # negcheck-ok: a match passes; anything else fails below
+	[[ -n $log ]] && grep -qE "$1" "$log" && return 0 # negcheck-ok: as above
 	echo "neither run.sh's output nor its log ${log:-(none)} matches /$1/"
 	return 1
 }
@@ -71,7 +71,9 @@ case_powercut() { local rc=0 img=$WORK/powercut.img tag=$RANDOM
 	run --disk "$img" "$G/powercut.sh" "$tag" || rc=$?
 	expect_rc 137 $rc && expect_out 'vm-powercut' || return 1
 	[[ $(head -c 32 "$img" | tr -d '\0') == "powercut-$tag" ]] || { echo "tag missing on $img"; return 1; }
-	! grep -q 'vm-powercut returned' "$out" || { echo "guest ran on after vm-powercut"; return 1; }
+	local grc=0
+	grep -q 'vm-powercut returned' "$out" || grc=$?
+	[[ $grc -eq 1 ]] || { echo "guest ran on after vm-powercut (or $out is unreadable: grep exited $grc)"; return 1; }
 }
 case_poweroff() { local rc=0; run "$G/poweroff.sh" || rc=$?; expect_rc 122 $rc && expect_out 'no exit marker'; }
 case_reset() { local rc=0; run --expect-reset "$G/reset.sh" || rc=$?; expect_rc 0 $rc; }
@@ -103,7 +105,61 @@ case_missing_ko() { local rc=0
 	VEXFS_VM_NO_VEXFS=0 VEXFS_KO=$WORK/no-such-vexfs.ko run "$G/ok.sh" || rc=$?
 	expect_rc 125 $rc && expect_out "no-such-vexfs\.ko"; }
 
-ALL=(ok exit3 calltrace warning panic taint timeout disk add kill_after powercut poweroff reset options stand_in setup_fail missing_ko)
+# The guest check helpers (lib/guest/checks.sh as /usr/lib/vexfs-checks.sh): a failing command
+# inside run_ok fails the script (exit 1), naming the command.
+case_checks() { local rc=0; run "$G/checks.sh" || rc=$?
+	expect_rc 1 $rc && expect_out '^checks-selftest: helpers behave' &&
+		expect_out "FAIL: 'sh -c echo partial; echo oops >&2; exit 3' exited 3; stderr: oops" || return 1
+	local grc=0
+	grep -q 'checks-selftest: not reached' "$out" || grc=$?
+	[[ $grc -eq 1 ]] || { echo "the script ran on after a failed run_ok (or $out unreadable: grep exited $grc)"; return 1; }
+}
+# Host-only: no test script in tests/ has a check that a failing command passes ...
+case_lint() { python3 "$HERE/lint-negative-checks.py" > "$out" 2>&1 || { cat "$out"; return 1; }; }
+# ... and the lint finds each such form (and accepts an explained exception).
+case_lint_catches() { local rc=0 f=$G/fragile-checks.txt
+	python3 "$HERE/lint-negative-checks.py" "$f" > "$out" 2>&1 || rc=$?
+	expect_rc 1 $rc || return 1
+	local n
+	for n in 3:and-after-grep 4:and-after-grep 5:if-grep 6:not-grep-or 7:count-compare 8:subst-negative 9:subst-negative; do
+		grep -qF "fragile-checks.txt:${n%%:*}: ${n#*:}:" "$out" || { echo "lint missed line ${n%%:*} (${n#*:})"; cat "$out"; return 1; }
+	done
+	[[ $(grep -c 'fragile-checks\.txt:' "$out") -eq 7 ]] || { echo "lint flagged the explained exception"; cat "$out"; return 1; }
+}
+# Host-only: the pjdfstest verdict (lib/pjdfstest-tap-compare.sh) on made-up TAP files.
+case_pjdfstest_verdict() { local r=$WORK/pjd fs cmp=$HERE/lib/pjdfstest-tap-compare.sh
+	tapset() { # tapset FS FILE TAP-LINES...
+		local fs=$1 f=$2; shift 2
+		mkdir -p "$r/$fs"; printf '%s\n' "$@" > "$r/$fs/${f//\//_}.tap"; echo "0 1" > "$r/$fs/${f//\//_}.rc"
+	}
+	same() { rm -rf "$r"; for fs in ext4 vexfs; do
+		tapset $fs chmod/00.t 1..3 'ok 1' 'ok 2' 'not ok 3 # TODO linux'
+		tapset $fs rename/22.t 1..1 'ok 1'; done; }
+	local rc
+	same; rc=0; bash "$cmp" "$r" chmod/00.t rename/22.t > "$out" 2>&1 || rc=$?
+	expect_rc 0 $rc && grep -q '^ext4: 3 ok / 4 (1 of them # TODO); vexfs: 3 ok / 4' "$out" ||
+		{ echo "identical results:"; cat "$out"; return 1; }
+	same; tapset vexfs chmod/00.t 1..3 'ok 1' 'not ok 2 - tried' 'not ok 3 # TODO linux'
+	rc=0; bash "$cmp" "$r" chmod/00.t > "$out" 2>&1 || rc=$?
+	expect_rc 1 $rc && grep -q '^REGRESSION chmod/00.t #2: ok on ext4, not ok on VexFS' "$out" ||
+		{ echo "a failed test:"; cat "$out"; return 1; }
+	same; tapset vexfs chmod/00.t 1..3 'ok 1'
+	rc=0; bash "$cmp" "$r" chmod/00.t > "$out" 2>&1 || rc=$?
+	expect_rc 1 $rc && grep -q '^REGRESSION chmod/00.t #2: ok on ext4, missing on VexFS' "$out" ||
+		{ echo "a missing test:"; cat "$out"; return 1; }
+	same; tapset ext4 rename/22.t 1..2 'ok 1' 'ok 2'
+	rc=0; bash "$cmp" "$r" rename/22.t > "$out" 2>&1 || rc=$?
+	expect_rc 0 $rc && grep -q '^not compared .*rename/22.t' "$out" || { echo "the fs-gated file:"; cat "$out"; return 1; }
+	same; tapset ext4 chmod/00.t 'not ok - could not find pjdfstest app'; tapset vexfs chmod/00.t
+	rc=0; bash "$cmp" "$r" chmod/00.t > "$out" 2>&1 || rc=$?
+	expect_rc 1 $rc && grep -q 'ran no test on ext4' "$out" || { echo "nothing run:"; cat "$out"; return 1; }
+	same; rm "$r/vexfs/chmod_00.t.tap"
+	rc=0; bash "$cmp" "$r" chmod/00.t > "$out" 2>&1 || rc=$?
+	expect_rc 1 $rc && grep -q 'no result for chmod/00.t on vexfs' "$out" || { echo "no result file:"; cat "$out"; return 1; }
+}
+
+ALL=(ok exit3 calltrace warning panic taint timeout disk add kill_after powercut poweroff reset options stand_in setup_fail missing_ko
+	checks lint lint_catches pjdfstest_verdict)
 CASES=("$@")
 [[ ${#CASES[@]} -gt 0 ]] || CASES=("${ALL[@]}")
 for c in "${CASES[@]}"; do
@@ -136,6 +192,7 @@ wait
 passed=0 failed=0
 for c in "${CASES[@]}"; do
 	[[ $c == "${CASES[0]}" ]] || cat "$WORK/$c.result"
+	# negcheck-ok: only a PASS line counts as passed; anything else (no result file too) failed
 	if grep -q '^PASS' "$WORK/$c.result"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
 echo "$passed passed, $failed failed ($((SECONDS - t0))s)"

@@ -39,6 +39,7 @@ for msg in "$@"; do
   if mount -t vexfs "$dev" /mnt 2>/tmp/err; then
     echo "FAIL: $dev mounted although damaged ($msg)"; umount /mnt; bad=1; continue
   fi
+  # negcheck-ok: a match is the pass; no match (a failed dmesg too) takes the FAIL branch
   if dmesg | grep -F "refusing to mount" | grep -qF "$msg"; then
     echo "ok: $dev refused: $(dmesg | grep -F 'refusing to mount' | tail -n1)"
   else

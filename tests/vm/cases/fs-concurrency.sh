@@ -16,6 +16,7 @@ new_image "$img" 256M --dim 4
 
 cat > "$WORK/guest.sh" <<'GUEST'
 set -u
+. /usr/lib/vexfs-checks.sh
 secs=$1
 mount -t vexfs /dev/vda /mnt || exit 1
 mkdir -p /mnt/s0 /mnt/s1 /tmp/err
@@ -102,16 +103,18 @@ done
 for p in $pids; do wait $p; done
 bad=0
 # Races may fail with these; anything else (EIO, EUCLEAN, EROFS, ...) is a bug.
-if cat /tmp/err/* | grep -vE 'No such file or directory|File exists|Directory not empty|Not a directory|Is a directory|are the same file|Invalid argument|: no such file$|: nonexistent directory$|^$' > /tmp/unexpected; then
-  echo "FAIL: unexpected errors:"; sort /tmp/unexpected | uniq -c | head -n 20; bad=1
-fi
-echo "expected race errors: $(cat /tmp/err/* | wc -l)"
+run_ok /tmp/allerr cat /tmp/err/*
+absent -v 'No such file or directory|File exists|Directory not empty|Not a directory|Is a directory|are the same file|Invalid argument|: no such file$|: nonexistent directory$|^$' \
+  /tmp/allerr "unexpected errors"
+echo "expected race errors: $(wc -l < /tmp/allerr)"
 sync
-files=$(find /mnt -type f | wc -l) dirs=$(find /mnt -type d | wc -l)
-find /mnt -type f | while read -r f; do cat "$f" > /dev/null || echo "unreadable $f"; done > /tmp/unreadable
+run_ok /tmp/files find /mnt -type f
+run_ok /tmp/dirs find /mnt -type d
+while read -r f; do cat "$f" > /dev/null || echo "unreadable $f"; done < /tmp/files > /tmp/unreadable
 [ -s /tmp/unreadable ] && { echo "FAIL: files do not read back:"; head /tmp/unreadable; bad=1; }
-echo "after the run: $files files, $dirs directories, $(df -k /mnt | tail -n 1)"
-if dmesg | grep -iE 'vexfs.*(error|corrupt|damage|mismatch)'; then echo "FAIL: vexfs reported errors"; bad=1; fi
+echo "after the run: $(wc -l < /tmp/files) files, $(wc -l < /tmp/dirs) directories, $(df -k /mnt | tail -n 1)"
+run_ok /tmp/dmesg.txt dmesg
+absent -i 'vexfs.*(error|corrupt|damage|mismatch)' /tmp/dmesg.txt "vexfs reported errors"
 umount /mnt || bad=1
 exit $bad
 GUEST

@@ -11,11 +11,13 @@ fsck_clean "$img"
 
 cat > "$WORK/guest.sh" <<'GUEST'
 set -eu
+. /usr/lib/vexfs-checks.sh
 want_total=$1 want_free=$2 want_inodes=$3 want_ifree=$4
 mount -t vexfs /dev/vda /mnt
-ls -la /mnt
-ls -la /mnt | grep -qE ' \.$' || { echo "no . entry"; exit 1; }
-ls -la /mnt | grep -qE ' \.\.$' || { echo "no .. entry"; exit 1; }
+run_ok /tmp/ls.txt ls -la /mnt
+cat /tmp/ls.txt
+present ' \.$' /tmp/ls.txt "no . entry"
+present ' \.\.$' /tmp/ls.txt "no .. entry"
 stat -f /mnt
 set -- $(stat -f -c '%b %f %a %c %d %S %T' /mnt)
 echo "statfs: total=$1 free=$2 avail=$3 inodes=$4 ifree=$5 bsize=$6 type=$7"
@@ -27,8 +29,9 @@ echo "statfs: total=$1 free=$2 avail=$3 inodes=$4 ifree=$5 bsize=$6 type=$7"
 grep -q ' /mnt vexfs ' /proc/mounts || { echo "not in /proc/mounts"; exit 1; }
 umount /mnt
 rmmod vexfs
-grep -q vexfs /proc/modules && { echo "vexfs still loaded after rmmod"; exit 1; }
-dmesg | grep -iE 'vexfs.*(error|corrupt|refusing)' && { echo "unexpected vexfs errors in dmesg"; exit 1; }
+absent '^vexfs ' /proc/modules "vexfs still loaded after rmmod"
+run_ok /tmp/dmesg.txt dmesg
+absent -i 'vexfs.*(error|corrupt|refusing)' /tmp/dmesg.txt "unexpected vexfs errors in dmesg"
 echo "mount-basic: ok"
 GUEST
 "$VM_RUN" --disk "$img" "$WORK/guest.sh" "$((blocks - data_start))" "$free_blocks" "$inodes" "$free_inodes"

@@ -18,6 +18,7 @@ new_image "$dot" 32M --dim 8 --metric dot
 
 cat > "$WORK/guest.sh" <<'GUEST'
 set -eu
+. /usr/lib/vexfs-checks.sh
 fail() { echo "FAIL: $*"; exit 1; }
 modprobe ext4
 mkdir -p /py && mount -t ext4 -o ro /dev/vdd /py
@@ -44,7 +45,8 @@ for dev in vdb vdc; do
   umount /m-$dev
 done
 umount /py
-dmesg | grep -iE 'vexfs.*(corrupt|error)' && fail "kernel reported errors"
+run_ok /tmp/dmesg.txt dmesg
+absent -i 'vexfs.*(corrupt|error)' /tmp/dmesg.txt "kernel reported errors"
 rmmod vexfs
 echo "python-api: ok"
 GUEST

@@ -11,6 +11,7 @@ new_image "$img" 128M --dim 4 --metric l2
 cat > "$WORK/guest.sh" <<'GUEST'
 set -eu
 PATH=/extra:$PATH
+. /usr/lib/vexfs-checks.sh
 fail() { echo "FAIL: $*"; exit 1; }
 top() { vexctl search /mnt --vector "$1" -k "${2:-1}" --json; }
 mount -t vexfs /dev/vda /mnt
@@ -35,14 +36,17 @@ for mode in immediate lazy; do
     [ "$p" -gt 0 ] || fail "lazy: nothing pending ($p)"
   fi
   rm $d/a
-  top 0,5,0,0 4 | grep -q "\"$mode/a\"" && fail "$mode: unlinked file returned"
+  run_ok /tmp/top.json top 0,5,0,0 4
+  absent -F "\"$mode/a\"" /tmp/top.json "$mode: unlinked file returned"
   vexfs-xattr rm $d/b user.vexfs.vector
-  top 0,0,9,0 4 | grep -q "\"$mode/b\"" && fail "$mode: removed vector returned"
+  run_ok /tmp/top.json top 0,0,9,0 4
+  absent -F "\"$mode/b\"" /tmp/top.json "$mode: removed vector returned"
   vexctl get $d/b 2>&1 | grep -q ENODATA || fail "$mode: get after xattr removal"
   # An unlinked file that is still open is gone from results too.
   echo z > $d/c; vexctl set $d/c --vector 0,0,0,7
   exec 3< $d/c; rm $d/c
-  top 0,0,0,7 4 | grep -q "\"$mode/c\"" && fail "$mode: open unlinked file returned"
+  run_ok /tmp/top.json top 0,0,0,7 4
+  absent -F "\"$mode/c\"" /tmp/top.json "$mode: open unlinked file returned"
   exec 3<&-
   vexctl sync /mnt
   [ "$(vexctl status /mnt --json | sed -n 's/.*"pending": *\([0-9]*\).*/\1/p')" = 0 ] || fail "$mode: sync left work pending"
@@ -57,10 +61,10 @@ echo p > /mnt/perm/public; chmod 644 /mnt/perm/public
 vexctl set /mnt/perm/secret --vector 3,3,3,3
 vexctl set /mnt/perm/public --vector 3,3,3,3.5
 top 3,3,3,3 2 | grep -q perm/secret || fail "root does not see the secret file"
-su -s /bin/sh nobody -c 'vexctl search /mnt --vector 3,3,3,3 -k 10 --json' > /tmp/nobody.json
+run_ok /tmp/nobody.json su -s /bin/sh nobody -c 'vexctl search /mnt --vector 3,3,3,3 -k 10 --json'
 cat /tmp/nobody.json
-grep -q perm/public /tmp/nobody.json || fail "nobody does not see the public file"
-grep -q perm/secret /tmp/nobody.json && fail "nobody sees a file it cannot read"
+present -F perm/public /tmp/nobody.json "nobody does not see the public file"
+absent -F perm/secret /tmp/nobody.json "nobody sees a file it cannot read"
 chmod 644 /mnt/perm/secret
 su -s /bin/sh nobody -c 'vexctl search /mnt --vector 3,3,3,3 -k 10 --json' | grep -q perm/secret || fail "chmod not seen by the search filter"
 chmod 600 /mnt/perm/secret
@@ -69,7 +73,8 @@ mkdir /mnt/perm/closed; echo h > /mnt/perm/closed/hidden; chmod 644 /mnt/perm/cl
 vexctl set /mnt/perm/closed/hidden --vector 3,3,3,3.25
 top 3,3,3,3.25 1 | grep -q perm/closed/hidden || fail "root does not see the file in the closed directory"
 chmod 700 /mnt/perm/closed
-su -s /bin/sh nobody -c 'vexctl search /mnt --vector 3,3,3,3.25 -k 10 --json' | grep -q closed/hidden && fail "nobody got a name inside a directory it cannot search"
+run_ok /tmp/nobody.json su -s /bin/sh nobody -c 'vexctl search /mnt --vector 3,3,3,3.25 -k 10 --json'
+absent -F closed/hidden /tmp/nobody.json "nobody got a name inside a directory it cannot search"
 chmod 711 /mnt/perm/closed
 su -s /bin/sh nobody -c 'vexctl search /mnt --vector 3,3,3,3.25 -k 10 --json' | grep -q closed/hidden || fail "search permission on the directory is enough to name the file"
 su -s /bin/sh nobody -c 'vexctl set /mnt/perm/public --vector 1,1,1,1' 2>&1 | grep -qE 'EACCES|Permission denied' || fail "nobody set a vector without write permission"
@@ -79,7 +84,8 @@ su -s /bin/sh nobody -c 'vexctl rebuild /mnt' 2>&1 | grep -qE 'EPERM|not permitt
 
 echo "== bad inputs"
 vexfs-ioctl-check /mnt/perm/public /mnt
-dmesg | grep -iE 'vexfs.*(corrupt|error)' && fail "kernel reported errors"
+run_ok /tmp/dmesg.txt dmesg
+absent -i 'vexfs.*(corrupt|error)' /tmp/dmesg.txt "kernel reported errors"
 umount /mnt
 rmmod vexfs
 echo "vectors-semantics: ok"

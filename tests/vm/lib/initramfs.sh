@@ -106,6 +106,8 @@ build_base() {
 
 	install -m 755 "$LIB/guest/init" "$stage/init"
 	install -m 755 "$LIB/guest/vm-powercut" "$stage/usr/bin/vm-powercut"
+	mkdir -p "$stage/usr/lib"
+	install -m 644 "$LIB/guest/checks.sh" "$stage/usr/lib/vexfs-checks.sh"
 	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
 		> "$stage/etc/passwd"
 	printf 'root:x:0:\nnogroup:x:65534:\n' > "$stage/etc/group"

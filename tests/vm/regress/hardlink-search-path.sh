@@ -12,6 +12,7 @@ img=$WORK/r.img
 new_image "$img" 64M --dim 4 --metric l2
 cat > "$WORK/guest.sh" <<'GUEST'
 set -eu
+. /usr/lib/vexfs-checks.sh
 fail() { echo "FAIL: $*"; exit 1; }
 first() { vexctl search /mnt --vector 1,0,0,0 -k 1 --json | tr -d ' \n'; }
 mount -t vexfs /dev/vda /mnt
@@ -37,7 +38,8 @@ mount -t vexfs /dev/vda /mnt
 first | grep -q '"d2/e"' || fail "after remount: $(first)"
 # The hint was repaired: a second search finds it directly.
 first | grep -q '"d2/e"' || fail "second search after remount: $(first)"
-dmesg | grep -iE 'vexfs.*(corrupt|error)' && fail "kernel reported errors"
+run_ok /tmp/dmesg.txt dmesg
+absent -i 'vexfs.*(corrupt|error)' /tmp/dmesg.txt "kernel reported errors"
 umount /mnt
 echo "hardlink-search-path: ok"
 GUEST

@@ -11,6 +11,7 @@ img=$WORK/r.img
 new_image "$img" 64M --dim 4 --metric cosine
 cat > "$WORK/guest.sh" <<'GUEST'
 set -eu
+. /usr/lib/vexfs-checks.sh
 fail() { echo "FAIL: $*"; exit 1; }
 mount -t vexfs /dev/vda /mnt
 echo x > /mnt/big; echo y > /mnt/edge; echo z > /mnt/other
@@ -23,10 +24,11 @@ out=$(vexctl search /mnt --vector 1e20,0,0,0 -k 1 2>&1) && fail "1e20 query acce
 echo "$out" | grep -q EINVAL || fail "1e20 query: expected EINVAL, got: $out"
 # Just below the bound is accepted and gives finite, sensible distances.
 vexctl set /mnt/edge --vector 7e16,7e16,7e16,7e16
-vexctl search /mnt --vector 1,1,1,1 -k 3 --json > /tmp/r
-grep -qi nan /tmp/r && fail "NaN distance: $(cat /tmp/r)"
+run_ok /tmp/r vexctl search /mnt --vector 1,1,1,1 -k 3 --json
+absent -i nan /tmp/r "NaN distance"
 tr -d ' \n' < /tmp/r | grep -qE '"path":"(big|edge)"' || fail "no same-direction file first: $(cat /tmp/r)"
-dmesg | grep -iE 'vexfs.*(corrupt|error)' && fail "kernel reported errors"
+run_ok /tmp/dmesg.txt dmesg
+absent -i 'vexfs.*(corrupt|error)' /tmp/dmesg.txt "kernel reported errors"
 umount /mnt
 echo "huge-vector-elements: ok"
 GUEST

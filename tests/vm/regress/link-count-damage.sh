@@ -53,6 +53,7 @@ cat "$WORK/fsck.out"
 
 cat > "$WORK/guest.sh" <<'GUEST'
 set -eu
+. /usr/lib/vexfs-checks.sh
 fail() { echo "FAIL: $*"; exit 1; }
 mount -t vexfs /dev/vda /mnt
 cd /mnt
@@ -81,11 +82,14 @@ dmesg | grep -q "links after removing its name from an empty directory" || fail 
 cd /
 umount /mnt
 mount -t vexfs /dev/vda /mnt
-[ -d /mnt/P ] && [ -z "$(ls /mnt/P)" ] || fail "P is gone or not empty after a remount"
+[ -d /mnt/P ] || fail "P is gone after a remount"
+run_ok /tmp/ls.txt ls -A /mnt/P
+[ ! -s /tmp/ls.txt ] || fail "P is not empty after a remount: $(cat /tmp/ls.txt)"
 touch /mnt/P/new || fail "P is not usable after a remount"
 [ "$(cat /mnt/keep)" = keep ] || fail "keep changed"
 umount /mnt
-dmesg | grep -E "WARNING|BUG" && fail "kernel warning"
+run_ok /tmp/dmesg.txt dmesg
+absent "WARNING|BUG" /tmp/dmesg.txt "kernel warning"
 echo "link-count-damage: ok"
 GUEST
 "$VM_RUN" --disk "$img" "$WORK/guest.sh"
