@@ -38,7 +38,7 @@ void vexfs_set_inode_ops(struct inode *inode)
 		if (vi->i_flags & VEXFS_INODE_FL_INLINE_SYMLINK) {
 			/* i_data holds the target; it is NUL-terminated (len < 60). */
 			inode->i_link = (char *)vi->i_data;
-			inode->i_op = &simple_symlink_inode_operations;
+			inode->i_op = &vexfs_fast_symlink_inode_operations;
 		} else {
 			inode->i_op = &vexfs_symlink_inode_operations;
 			inode_nohighmem(inode);
@@ -122,6 +122,13 @@ struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned i
 		err = vexfs_corrupt(sb, "inode %lu has no links but is referenced", ino);
 		goto bad;
 	}
+	if (im.xattr_block || im.orphan_next) {
+		/* Reserved (no feature uses them): writing the inode back would drop them. */
+		err = vexfs_corrupt(sb, "inode %lu: reserved field %s is %u, expected 0", ino,
+				    im.xattr_block ? "i_xattr_block" : "i_orphan_next",
+				    im.xattr_block ? im.xattr_block : im.orphan_next);
+		goto bad;
+	}
 	if (S_ISDIR(im.mode) && im.links_count == 1) {
 		/* A live directory has its name and "." (rmdir takes both at once). */
 		err = vexfs_corrupt(sb, "directory %lu has 1 link, at least 2 expected", ino);
@@ -146,9 +153,7 @@ struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned i
 	vi->i_crtime.tv_nsec = im.crtime_nsec;
 	memcpy(vi->i_data, im.block, sizeof(vi->i_data));
 	vi->i_flags = im.flags;
-	vi->i_xattr_block = im.xattr_block;
 	vi->i_dir_depth = im.dir_depth;
-	vi->i_orphan_next = im.orphan_next;
 	vi->i_vector_dim = im.vector_dim;
 	vi->i_parent = im.parent;
 	if (vi->i_flags & VEXFS_INODE_FL_INLINE_SYMLINK)
@@ -194,9 +199,7 @@ static void vexfs_fill_inode_mem(struct inode *inode, struct vexfs_inode_mem *im
 	im->crtime_nsec = vi->i_crtime.tv_nsec;
 	if (S_ISCHR(inode->i_mode) || S_ISBLK(inode->i_mode))
 		im->rdev = new_encode_dev(inode->i_rdev);
-	im->xattr_block = vi->i_xattr_block;
-	im->dir_depth = vi->i_dir_depth;
-	im->orphan_next = vi->i_orphan_next;
+	im->dir_depth = vi->i_dir_depth;	/* xattr_block, orphan_next: reserved, zero */
 	im->vector_dim = vi->i_vector_dim;
 	im->parent = vi->i_parent;
 	memcpy(im->block, vi->i_data, sizeof(im->block));
@@ -764,9 +767,7 @@ struct inode *vexfs_new_inode(struct inode *dir, umode_t mode)
 	vi = VEXFS_I(inode);
 	memset(vi->i_data, 0, sizeof(vi->i_data));
 	vi->i_flags = 0;
-	vi->i_xattr_block = 0;
 	vi->i_dir_depth = 0;
-	vi->i_orphan_next = 0;
 	vi->i_vector_dim = 0;
 	vi->i_parent = dir->i_ino;
 	vi->i_crtime = inode->i_mtime;

@@ -53,10 +53,8 @@ struct vexfs_sb_info {
 /* Per-inode state, embedding the VFS inode. */
 struct vexfs_inode_info {
 	__u32 i_data[VEXFS_N_BLOCKS];	/* block map (or inline symlink bytes) */
-	__u32 i_flags;			/* VEXFS_INODE_FL_* */
-	__u32 i_xattr_block;
+	__u32 i_flags;			/* VEXFS_INODE_FL_* (written under the inode lock) */
 	__u32 i_dir_depth;
-	__u32 i_orphan_next;
 	__u32 i_vector_dim;
 	__u32 i_parent;			/* directory that last linked it (path hint) */
 	struct timespec64 i_crtime;
@@ -252,6 +250,7 @@ ssize_t vexfs_listxattr(struct dentry *dentry, char *buf, size_t size);
 extern const struct inode_operations vexfs_dir_inode_operations;
 u32 vexfs_cached_parent_ino(struct inode *inode, struct dentry *skip);
 extern const struct inode_operations vexfs_symlink_inode_operations;
+extern const struct inode_operations vexfs_fast_symlink_inode_operations;
 extern const struct inode_operations vexfs_special_inode_operations;
 
 /* file.c */
