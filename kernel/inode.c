@@ -6,7 +6,9 @@
  */
 #include "vexfs.h"
 
+#include <linux/moduleparam.h>
 #include <linux/mpage.h>
+#include <linux/sched/signal.h>
 #include <linux/writeback.h>
 #include <linux/slab.h>
 #include <linux/random.h>
@@ -398,6 +400,7 @@ static int vexfs_alloc_mapped(struct inode *inode, u32 goal, int level, u32 *out
 		goto fail;
 	return 0;
 fail:
+	/* Nothing points at it yet: if it cannot be freed it leaks (fsck reclaims it). */
 	vexfs_free_block(sb, *out, level > 0);
 	inode->i_blocks -= VEXFS_BLOCK_SIZE >> 9;
 	return err;
@@ -502,8 +505,10 @@ int vexfs_get_block(struct inode *inode, sector_t iblock,
 			err = vexfs_alloc_mapped(inode, blk + 1, child_level, &next);
 			if (!err) {
 				err = vexfs_set_indirect(inode, bh, offsets[level], next);
-				if (err)
+				if (err) {
 					vexfs_free_block(sb, next, child_level > 0);
+					inode->i_blocks -= VEXFS_BLOCK_SIZE >> 9;
+				}
 			}
 			if (err) {
 				brelse(bh);
@@ -546,7 +551,7 @@ static bool vexfs_data_is_metadata(struct inode *inode)
  * Depth is at most 3.
  */
 static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, u64 keep,
-			    int *budget)
+			    int *budget, int *ferr)
 {
 	struct super_block *sb = inode->i_sb;
 	struct buffer_head *bh;
@@ -584,7 +589,7 @@ static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, 
 			emptied = false;
 			continue;
 		}
-		if (vexfs_trim_tree(inode, child, height - 1, cbase, keep, budget)) {
+		if (vexfs_trim_tree(inode, child, height - 1, cbase, keep, budget, ferr)) {
 			if (vexfs_set_indirect(inode, bh, i, 0))
 				emptied = false;
 		} else {
@@ -596,7 +601,11 @@ static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, 
 		return false;
 	(*budget)--;
 free_self:
-	vexfs_free_block(sb, blk, height > 0 || vexfs_data_is_metadata(inode));
+	*ferr = vexfs_free_block(sb, blk, height > 0 || vexfs_data_is_metadata(inode));
+	if (*ferr) {
+		*budget = 0;	/* end the step: the block and its pointer stay */
+		return false;
+	}
 	inode->i_blocks -= VEXFS_BLOCK_SIZE >> 9;
 	return true;
 }
@@ -605,6 +614,7 @@ free_self:
  * Free every block at or beyond file block keep, in bounded steps, each in
  * the current journal handle (restarted between steps when full, if
  * may_restart: only where the caller holds no lock and no nested handle).
+ * A block that cannot be freed stays mapped, and its error is returned.
  */
 int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart)
 {
@@ -614,7 +624,7 @@ int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart)
 		VEXFS_NDIR_BLOCKS + ADDR_PER_BLOCK + (u64)ADDR_PER_BLOCK * ADDR_PER_BLOCK,
 	};
 	struct vexfs_inode_info *vi = VEXFS_I(inode);
-	int budget, i, err;
+	int budget, i, err, ferr = 0;
 
 	do {
 		err = may_restart ? vexfs_journal_ensure_restart(inode->i_sb, VEXFS_CREDITS_TRUNCATE)
@@ -630,19 +640,86 @@ int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart)
 			if (!blk)
 				continue;
 			if (i < VEXFS_NDIR_BLOCKS)
-				freed = vexfs_trim_tree(inode, blk, 0, i, keep, &budget);
+				freed = vexfs_trim_tree(inode, blk, 0, i, keep, &budget, &ferr);
 			else
 				freed = vexfs_trim_tree(inode, blk, i - VEXFS_NDIR_BLOCKS + 1,
-							tree_base[i - VEXFS_NDIR_BLOCKS], keep, &budget);
+							tree_base[i - VEXFS_NDIR_BLOCKS], keep, &budget,
+							&ferr);
 			if (freed)
 				vi->i_data[i] = 0;
 		}
 		mutex_unlock(&vi->i_map_lock);
 		mark_inode_dirty(inode);
-	} while (budget <= 0);	/* the step ran out: more may remain */
+	} while (budget <= 0 && !ferr);	/* the step ran out: more may remain */
+	return ferr;
+}
+
+/*
+ * Test hook for tests/vm/cases/crash-truncate.sh: when set, a truncate
+ * commits the transaction that shrinks i_size and then waits, before it
+ * frees any block, until the knob is cleared (or the task is killed), so a
+ * power cut lands deterministically in the window the TRUNCATING flag
+ * protects. Off by default; costs one read of a flag per truncate.
+ */
+static bool debug_truncate_stall;
+module_param(debug_truncate_stall, bool, 0644);
+MODULE_PARM_DESC(debug_truncate_stall,
+		 "testing only: stall each truncate after its size change commits, before freeing blocks");
+
+/* Called without a journal handle. */
+static int vexfs_truncate_stall(struct inode *inode, loff_t size)
+{
+	int err;
+
+	err = vexfs_journal_commit(inode->i_sb, true);
+	if (err)
+		return err;
+	pr_info("vexfs (%s): debug_truncate_stall: inode %lu is now %lld bytes, its blocks not yet freed\n",
+		inode->i_sb->s_id, inode->i_ino, size);
+	while (READ_ONCE(debug_truncate_stall) && !fatal_signal_pending(current))
+		schedule_timeout_killable(HZ / 10);
 	return 0;
 }
 
+/* Set and clear i_flags bits (the caller holds the inode lock); log the inode. */
+static void vexfs_change_flags(struct inode *inode, u32 set, u32 clear)
+{
+	struct vexfs_inode_info *vi = VEXFS_I(inode);
+
+	mutex_lock(&vi->i_map_lock);
+	vi->i_flags = (vi->i_flags & ~clear) | set;
+	mutex_unlock(&vi->i_map_lock);
+	mark_inode_dirty(inode);
+}
+
+/*
+ * Free every block at or past the end of a file whose on-disk inode says
+ * a truncate is in progress (VEXFS_INODE_FL_TRUNCATING), then clear the
+ * flag, and with it VEXFS_INODE_FL_EOFBLOCKS: nothing is left past EOF.
+ * The flag is cleared only when every block is freed; on error it stays,
+ * for the next mount or fsck.vexfs.
+ */
+int vexfs_finish_truncate(struct inode *inode)
+{
+	int err;
+
+	err = vexfs_truncate_blocks(inode, DIV_ROUND_UP_ULL(i_size_read(inode), VEXFS_BLOCK_SIZE),
+				    true);
+	if (err)
+		return err;
+	vexfs_change_flags(inode, 0, VEXFS_INODE_FL_TRUNCATING | VEXFS_INODE_FL_EOFBLOCKS);
+	return 0;
+}
+
+/*
+ * Change the size. The new i_size and VEXFS_INODE_FL_TRUNCATING are logged
+ * in one transaction, before the first block is freed: blocks past EOF are
+ * freed in steps that may each commit on their own, and a crash between two
+ * steps would otherwise leave stale blocks mapped past EOF, where a later
+ * extension would expose their old contents. Mount after an unclean
+ * shutdown (orphan.c) finishes a flagged truncate, as ext4 does with its
+ * orphan list.
+ */
 static int vexfs_truncate(struct inode *inode, loff_t size)
 {
 	handle_t *handle;
@@ -656,13 +733,23 @@ static int vexfs_truncate(struct inode *inode, loff_t size)
 	if (IS_ERR(handle))
 		return PTR_ERR(handle);
 	err = block_truncate_page(inode->i_mapping, size, vexfs_get_block);
-	if (!err) {
-		vexfs_journal_order_data(inode, size, VEXFS_BLOCK_SIZE);
-		truncate_setsize(inode, size);
-		err = vexfs_truncate_blocks(inode, DIV_ROUND_UP_ULL(size, VEXFS_BLOCK_SIZE), true);
-		inode->i_mtime = inode->i_ctime = current_time(inode);
-		mark_inode_dirty(inode);
+	if (err)
+		goto out;
+	vexfs_journal_order_data(inode, size, VEXFS_BLOCK_SIZE);
+	truncate_setsize(inode, size);
+	inode->i_mtime = inode->i_ctime = current_time(inode);
+	vexfs_change_flags(inode, VEXFS_INODE_FL_TRUNCATING, 0);
+	if (unlikely(READ_ONCE(debug_truncate_stall))) {
+		vexfs_journal_end(handle);	/* a commit cannot wait for our own handle */
+		err = vexfs_truncate_stall(inode, size);
+		handle = vexfs_journal_begin(inode->i_sb, VEXFS_CREDITS_TRUNCATE);
+		if (IS_ERR(handle))
+			return PTR_ERR(handle);
+		if (err)
+			goto out;
 	}
+	err = vexfs_finish_truncate(inode);
+out:
 	vexfs_journal_end(handle);
 	return err;
 }

@@ -191,7 +191,7 @@ void vexfs_journal_inode_release(struct inode *inode);
 
 /* balloc.c - block and inode bitmaps */
 int vexfs_new_block(struct inode *inode, u32 goal, u32 *out);
-void vexfs_free_block(struct super_block *sb, u32 block_nr, bool metadata);
+int vexfs_free_block(struct super_block *sb, u32 block_nr, bool metadata);
 int vexfs_new_ino(struct super_block *sb, u32 *out);
 void vexfs_free_ino(struct super_block *sb, u32 ino);
 int vexfs_count_free(struct super_block *sb);
@@ -209,6 +209,7 @@ void vexfs_evict_inode(struct inode *inode);
 int vexfs_get_block(struct inode *inode, sector_t iblock,
 		    struct buffer_head *bh_result, int create);
 int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart);
+int vexfs_finish_truncate(struct inode *inode);
 void vexfs_set_inode_ops(struct inode *inode);
 int vexfs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 		  struct iattr *attr);
