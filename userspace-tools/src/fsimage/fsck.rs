@@ -21,7 +21,11 @@
 //! 1b. indirect blocks of the right owner and level with a bad checksum:
 //!    each entry is kept if it points at an in-use block nothing else
 //!    claims, else cleared; the block is resealed.
-//! 3. block pointers in the data area (bad ones zeroed), indirect blocks
+//! 3. reserved inode fields i_xattr_block, i_orphan_next (zeroed); blocks
+//!    mapped past EOF in every file but directories (legitimate with
+//!    EOFBLOCKS; with TRUNCATING -y finishes the interrupted truncate and
+//!    clears the flag; without either: reported, not repaired); block
+//!    pointers in the data area (bad ones zeroed), indirect blocks
 //!    (magic, owner, level, checksum; one that is not the file's is dropped
 //!    with its subtree), blocks claimed twice (reported with their owners;
 //!    not repaired), i_blocks (fixed).
@@ -107,7 +111,6 @@ fn has_block_map(m: &InodeMem) -> bool {
 enum Loc {
     Inode(usize),
     Indirect { block: u32, idx: u32 },
-    Xattr,
 }
 
 /// What a pointer points at.
@@ -115,7 +118,6 @@ enum Loc {
 enum Kind {
     Data(u64),
     Indirect(u32),
-    Xattr,
 }
 
 #[derive(Clone, Copy)]
@@ -123,6 +125,8 @@ struct Ptr {
     phys: u32,
     kind: Kind,
     loc: Loc,
+    /// The first file block under it.
+    base: u64,
 }
 
 /// An indirect block that failed its check, and why.
@@ -258,11 +262,7 @@ impl<'o> Checker<'o> {
     /// (magic, owner, level, checksum), which are also returned with the
     /// reason: no block number in such a block is trusted.
     fn walk(&self, ino: u32, m: &InodeMem, visit: &mut dyn FnMut(Ptr, bool)) -> io::Result<Vec<BadIndirect>> {
-        let g = &self.geom;
         let mut failed = Vec::new();
-        if m.xattr_block != 0 {
-            visit(Ptr { phys: m.xattr_block, kind: Kind::Xattr, loc: Loc::Xattr }, data_block_ok(g, m.xattr_block));
-        }
         if !has_block_map(m) {
             return Ok(failed);
         }
@@ -279,7 +279,7 @@ impl<'o> Checker<'o> {
                 _ => (3, 12 + PER + PER * PER),
             };
             let kind = if level == 0 { Kind::Data(base) } else { Kind::Indirect(level) };
-            self.visit_ptr(ino, Ptr { phys: b, kind, loc: Loc::Inode(slot) }, base, visit, &mut failed)?;
+            self.visit_ptr(ino, Ptr { phys: b, kind, loc: Loc::Inode(slot), base }, visit, &mut failed)?;
         }
         Ok(failed)
     }
@@ -289,7 +289,6 @@ impl<'o> Checker<'o> {
         &self,
         ino: u32,
         p: Ptr,
-        base: u64,
         visit: &mut dyn FnMut(Ptr, bool),
         failed: &mut Vec<BadIndirect>,
     ) -> io::Result<()> {
@@ -317,9 +316,10 @@ impl<'o> Checker<'o> {
             if child == 0 {
                 continue;
             }
-            let cbase = base + idx as u64 * span;
+            let cbase = p.base + idx as u64 * span;
             let kind = if level == 1 { Kind::Data(cbase) } else { Kind::Indirect(level - 1) };
-            self.visit_ptr(ino, Ptr { phys: child, kind, loc: Loc::Indirect { block: p.phys, idx } }, cbase, visit, failed)?;
+            let loc = Loc::Indirect { block: p.phys, idx };
+            self.visit_ptr(ino, Ptr { phys: child, kind, loc, base: cbase }, visit, failed)?;
         }
         Ok(())
     }
@@ -562,8 +562,9 @@ impl<'o> Checker<'o> {
                 if let Some(c) = child {
                     if bmap::indirect_check(&c, ino, level - 1, &mut String::new()).is_ok() {
                         // A sound subtree: claim it before judging more entries.
-                        let ptr = Ptr { phys: e, kind: Kind::Indirect(level - 1), loc: Loc::Indirect { block: b, idx } };
-                        self.visit_ptr(ino, ptr, 0, &mut |p, ok| {
+                        // Only claimed here: the file blocks it covers do not matter.
+                        let ptr = Ptr { phys: e, kind: Kind::Indirect(level - 1), loc: Loc::Indirect { block: b, idx }, base: 0 };
+                        self.visit_ptr(ino, ptr, &mut |p, ok| {
                             if ok {
                                 bitmap::set(&mut claimed, p.phys as u64);
                             }
@@ -942,10 +943,13 @@ impl<'o> Checker<'o> {
         let mut inos: Vec<u32> = self.live.iter().copied().collect();
         inos.sort_unstable();
         for ino in inos {
-            let m = match self.inode_mem(ino) {
-                Some(m) => *m,
-                None => continue,
-            };
+            let Some(mut m) = self.inode_mem(ino).copied() else { continue };
+            if let Some(m2) = self.pass3_reserved(ino, &m)? {
+                m = m2;
+            }
+            if let Some(m2) = self.pass3_past_eof(ino, &m)? {
+                m = m2;
+            }
             let mut count = 0u64;
             let mut bad: Vec<(Loc, u32)> = Vec::new();
             let mut claimed = std::mem::take(&mut self.claimed);
@@ -985,10 +989,6 @@ impl<'o> Checker<'o> {
                             m2.block[slot] = 0;
                             inode_dirty = true;
                         }
-                        Loc::Xattr => {
-                            m2.xattr_block = 0;
-                            inode_dirty = true;
-                        }
                         Loc::Indirect { block, idx } => {
                             // The parent passed its check: keep it sealed.
                             let mut blk = self.fs.img.read_block(block as u64)?;
@@ -1015,6 +1015,127 @@ impl<'o> Checker<'o> {
             self.pass3_dups()?;
         }
         Ok(())
+    }
+
+    /// i_xattr_block and i_orphan_next are reserved (zero): no feature uses
+    /// them, and the kernel refuses an inode where they are not. The block an
+    /// xattr pointer names is not this file's (nothing reads it): unclaimed,
+    /// pass 6 frees it. Returns the repaired inode.
+    fn pass3_reserved(&mut self, ino: u32, m: &InodeMem) -> io::Result<Option<InodeMem>> {
+        if m.xattr_block == 0 && m.orphan_next == 0 {
+            return Ok(None);
+        }
+        let msg = format!(
+            "inode {ino}: reserved fields are not zero (i_xattr_block {}, i_orphan_next {}); zeroing them",
+            m.xattr_block, m.orphan_next
+        );
+        if !self.problem(msg, true) {
+            return Ok(None);
+        }
+        let mut m2 = *m;
+        m2.xattr_block = 0;
+        m2.orphan_next = 0;
+        self.write_inode(ino, &m2)?;
+        Ok(Some(m2))
+    }
+
+    /// Blocks mapped at or past EOF (file block ceil(size / 4096) on), in
+    /// every file but directories (pass 2 checks their size). They are
+    /// legitimate with EOFBLOCKS (zeroed preallocation). With TRUNCATING, a
+    /// truncate was cut short by a crash: finishing it (dropping the topmost
+    /// pointers wholly past EOF; the blocks under them are unclaimed and
+    /// pass 6 frees them) is what the kernel does at mount. Without either
+    /// flag they are an error fsck cannot settle: the size or the map may be
+    /// the wrong one. Returns the repaired inode.
+    fn pass3_past_eof(&mut self, ino: u32, m: &InodeMem) -> io::Result<Option<InodeMem>> {
+        if is_dir(m) || !has_block_map(m) {
+            return Ok(None);
+        }
+        let eof = m.size.div_ceil(BLOCK_SIZE as u64);
+        let truncating = m.flags & VEXFS_INODE_FL_TRUNCATING != 0;
+        let mut under_past: HashSet<u32> = HashSet::new(); // indirect blocks wholly past EOF
+        let mut top: Vec<Ptr> = Vec::new();
+        let mut blocks = 0u64;
+        self.walk(ino, m, &mut |p, ok| {
+            // Bad pointers are pass 3's (dropped there), not followed here.
+            if !ok || p.base < eof {
+                return;
+            }
+            let parent_past = matches!(p.loc, Loc::Indirect { block, .. } if under_past.contains(&block));
+            if let Kind::Indirect(_) = p.kind {
+                under_past.insert(p.phys);
+            }
+            blocks += 1;
+            if !parent_past {
+                top.push(p);
+            }
+        })?;
+        if top.is_empty() {
+            if !truncating {
+                return Ok(None);
+            }
+            let msg = format!("inode {ino}: flagged as being truncated, but nothing is mapped past EOF; clearing the flag");
+            if !self.problem(msg, true) {
+                return Ok(None);
+            }
+            let mut m2 = *m;
+            m2.flags &= !VEXFS_INODE_FL_TRUNCATING;
+            self.write_inode(ino, &m2)?;
+            return Ok(Some(m2));
+        }
+        if m.flags & VEXFS_INODE_FL_EOFBLOCKS != 0 && !truncating {
+            return Ok(None);
+        }
+        let first = top.iter().map(|p| p.base).min().unwrap_or(eof);
+        let what = format!(
+            "inode {ino} ({}, {} bytes): {blocks} blocks mapped past EOF (file block {first} on)",
+            type_name(m.mode),
+            m.size
+        );
+        if !truncating {
+            self.problem(format!("{what}, without EOFBLOCKS: their old contents would show if the file grew"), false);
+            return Ok(None);
+        }
+        if !self.problem(format!("{what}: a truncate was in progress (TRUNCATING); finishing it"), true) {
+            return Ok(None);
+        }
+        let mut m2 = *m;
+        let mut per_block: HashMap<u32, Vec<u32>> = HashMap::new();
+        for p in &top {
+            match p.loc {
+                Loc::Inode(slot) => m2.block[slot] = 0,
+                Loc::Indirect { block, idx } => per_block.entry(block).or_default().push(idx),
+            }
+        }
+        let mut parents: Vec<u32> = per_block.keys().copied().collect();
+        parents.sort_unstable();
+        for b in parents {
+            // The parent passed its check (it was followed): keep it sealed.
+            let mut blk = self.fs.img.read_block(b as u64)?;
+            for &idx in &per_block[&b] {
+                bmap::indirect_set_sealed(&mut blk, idx, 0)
+                    .map_err(|e| io::Error::other(format!("indirect block {b}: {e:?}")))?;
+            }
+            self.write_block(b, &blk)?;
+        }
+        // The blocks under the dropped pointers are this run's to free.
+        let mut freed = Vec::new();
+        for p in &top {
+            if let Kind::Indirect(_) = p.kind {
+                self.visit_ptr(ino, *p, &mut |q, ok| {
+                    if ok {
+                        freed.push(q.phys);
+                    }
+                }, &mut Vec::new())?;
+            } else {
+                freed.push(p.phys);
+            }
+        }
+        self.freed_blocks.extend(freed);
+        m2.blocks = m2.blocks.saturating_sub(blocks * SECTORS_PER_BLOCK);
+        m2.flags &= !(VEXFS_INODE_FL_TRUNCATING | VEXFS_INODE_FL_EOFBLOCKS);
+        self.write_inode(ino, &m2)?;
+        Ok(Some(m2))
     }
 
     /// Name the claimants of every block claimed twice (e2fsck pass 1B).
