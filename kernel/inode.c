@@ -358,6 +358,31 @@ static int vexfs_read_indirect(struct inode *inode, u32 blk, int level, u32 idx,
 }
 
 /*
+ * The buffer of a block just allocated for metadata: locked (jbd2 wants new
+ * blocks locked for create access), taken for create access and zeroed, so
+ * nothing of the block's previous life shows. The caller fills it, sets it
+ * uptodate, unlocks and logs it. NULL with *err on failure.
+ */
+static struct buffer_head *vexfs_getblk_new(struct super_block *sb, u32 block_nr, int *err)
+{
+	struct buffer_head *bh = sb_getblk(sb, block_nr);
+
+	if (!bh) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	lock_buffer(bh);
+	*err = vexfs_journal_create_access(sb, bh);
+	if (*err) {
+		unlock_buffer(bh);
+		brelse(bh);
+		return NULL;
+	}
+	memset(bh->b_data, 0, VEXFS_BLOCK_SIZE);
+	return bh;
+}
+
+/*
  * Allocate a block for inode: a data block (level 0), or an indirect block
  * of that level, formatted empty, sealed and logged.
  */
@@ -373,18 +398,9 @@ static int vexfs_alloc_mapped(struct inode *inode, u32 goal, int level, u32 *out
 	inode->i_blocks += VEXFS_BLOCK_SIZE >> 9;
 	if (!level)
 		return 0;
-	bh = sb_getblk(sb, *out);
-	if (!bh) {
-		err = -ENOMEM;
+	bh = vexfs_getblk_new(sb, *out, &err);
+	if (!bh)
 		goto fail;
-	}
-	lock_buffer(bh);	/* jbd2 wants new blocks locked for create access */
-	err = vexfs_journal_create_access(sb, bh);
-	if (err) {
-		unlock_buffer(bh);
-		brelse(bh);
-		goto fail;
-	}
 	err = vexfs_ind_init((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, inode->i_ino, level);
 	if (err) {
 		unlock_buffer(bh);
@@ -443,26 +459,31 @@ static u32 vexfs_run_length(struct super_block *sb, const __le32 *slots, u32 n, 
 }
 
 /*
- * Map file block iblock (allocating it and any indirect blocks when create).
- * A lookup (!create) may map more than one block: up to b_size bytes of
- * blocks that follow on disk in the same indirect block (or direct slots),
- * so readahead builds large bios from one call per run (as extent-mapped
- * filesystems do) instead of one call per block.
+ * Map file block iblock into *map (allocating it and any indirect blocks
+ * when create; a hole on lookup is map->block_nr 0). A lookup may map more
+ * than one block: up to want blocks that follow on disk in the same
+ * indirect block (or direct slots), so readahead builds large bios from one
+ * call per run (as extent-mapped filesystems do) instead of one call per
+ * block. The one block-mapping routine: the page cache (vexfs_get_block),
+ * directories and the vector files all map through it.
  */
-int vexfs_get_block(struct inode *inode, sector_t iblock,
-		    struct buffer_head *bh_result, int create)
+int vexfs_map_blocks(struct inode *inode, u64 iblock, u32 want, bool create,
+		     struct vexfs_map *map)
 {
 	struct vexfs_inode_info *vi = VEXFS_I(inode);
 	struct super_block *sb = inode->i_sb;
-	u32 offsets[4], blk, run = 1, want = 1;
+	u32 offsets[4], blk, run = 1;
 	bool fresh = false, dirtied = false;
 	int depth, level, err = 0;
 
+	map->block_nr = 0;
+	map->len = 0;
+	map->fresh = false;
 	depth = vexfs_bmap_path(iblock, offsets);
 	if (depth < 0)
 		return create ? -EFBIG : 0;
-	if (!create && bh_result->b_size > VEXFS_BLOCK_SIZE)
-		want = min_t(size_t, bh_result->b_size >> VEXFS_BLOCK_SIZE_BITS, U32_MAX);
+	if (create || !want)
+		want = 1;
 
 	mutex_lock(&vi->i_map_lock);
 	blk = vi->i_data[offsets[0]];
@@ -525,16 +546,69 @@ int vexfs_get_block(struct inode *inode, sector_t iblock,
 		brelse(bh);
 		blk = next;
 	}
-	map_bh(bh_result, sb, blk);
-	bh_result->b_size = (size_t)run << VEXFS_BLOCK_SIZE_BITS;
-	if (fresh)
-		set_buffer_new(bh_result);
+	map->block_nr = blk;
+	map->len = run;
+	map->fresh = fresh;
 out:
 	mutex_unlock(&vi->i_map_lock);
 	/* i_data / i_blocks changed: log the inode (outside i_map_lock). */
 	if (dirtied)
 		mark_inode_dirty(inode);
 	return err;
+}
+
+/* get_block_t for the page cache: vexfs_map_blocks into a buffer head. */
+int vexfs_get_block(struct inode *inode, sector_t iblock,
+		    struct buffer_head *bh_result, int create)
+{
+	struct vexfs_map map;
+	u32 want = 1;
+	int err;
+
+	if (!create && bh_result->b_size > VEXFS_BLOCK_SIZE)
+		want = min_t(size_t, bh_result->b_size >> VEXFS_BLOCK_SIZE_BITS, U32_MAX);
+	err = vexfs_map_blocks(inode, iblock, want, create, &map);
+	if (err || !map.block_nr)
+		return err;
+	map_bh(bh_result, inode->i_sb, map.block_nr);
+	bh_result->b_size = (size_t)map.len << VEXFS_BLOCK_SIZE_BITS;
+	if (map.fresh)
+		set_buffer_new(bh_result);
+	return 0;
+}
+
+/*
+ * Metadata block iblock of a file (a directory, the vector store, the
+ * HNSW graph) through the buffer cache. Mapped: read (vexfs_bread), not
+ * locked, no journal access taken, *fresh false. A hole: NULL with *err 0,
+ * unless create, which allocates the block and returns it as
+ * vexfs_getblk_new() does (locked, zeroed, taken for create access; the
+ * caller fills it, sets it uptodate, unlocks and logs it), *fresh true.
+ * NULL with *err on failure.
+ */
+struct buffer_head *vexfs_meta_bread(struct inode *inode, u64 iblock, bool create,
+				     bool *fresh, int *err)
+{
+	struct super_block *sb = inode->i_sb;
+	struct vexfs_map map;
+	struct buffer_head *bh;
+
+	*fresh = false;
+	*err = vexfs_map_blocks(inode, iblock, 1, create, &map);
+	if (*err || !map.block_nr)
+		return NULL;
+	if (map.fresh) {
+		bh = vexfs_getblk_new(sb, map.block_nr, err);
+		*fresh = bh != NULL;
+		return bh;
+	}
+	bh = vexfs_bread(sb, map.block_nr);
+	if (!bh) {
+		pr_err_ratelimited("vexfs (%s): cannot read block %u (file block %llu of inode %lu)\n",
+				   sb->s_id, map.block_nr, iblock, inode->i_ino);
+		*err = -EIO;
+	}
+	return bh;
 }
 
 /* Is a block of this inode journaled metadata (revoked when freed)? */

@@ -206,8 +206,18 @@ struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned i
 int vexfs_write_inode(struct inode *inode, struct writeback_control *wbc);
 void vexfs_dirty_inode(struct inode *inode, int flags);
 void vexfs_evict_inode(struct inode *inode);
+/* Where a file block is on disk (vexfs_map_blocks). */
+struct vexfs_map {
+	u32 block_nr;	/* 0: a hole (lookups only) */
+	u32 len;	/* blocks mapped from block_nr on */
+	bool fresh;	/* allocated by this call */
+};
+int vexfs_map_blocks(struct inode *inode, u64 iblock, u32 want, bool create,
+		     struct vexfs_map *map);
 int vexfs_get_block(struct inode *inode, sector_t iblock,
 		    struct buffer_head *bh_result, int create);
+struct buffer_head *vexfs_meta_bread(struct inode *inode, u64 iblock, bool create,
+				     bool *fresh, int *err);
 int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart);
 int vexfs_finish_truncate(struct inode *inode);
 void vexfs_set_inode_ops(struct inode *inode);
