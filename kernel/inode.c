@@ -823,6 +823,11 @@ static int vexfs_truncate(struct inode *inode, loff_t size)
 			goto out;
 	}
 	err = vexfs_finish_truncate(inode);
+	if (err) {
+		pr_err_ratelimited("vexfs (%s): truncate of inode %lu stopped part-way (%d); the next mount finishes it\n",
+				   inode->i_sb->s_id, inode->i_ino, err);
+		WRITE_ONCE(VEXFS_SB(inode->i_sb)->truncate_left, true);
+	}
 out:
 	vexfs_journal_end(handle);
 	return err;

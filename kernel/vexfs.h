@@ -40,6 +40,12 @@ struct vexfs_sb_info {
 	u32 block_goal;			/* where the next block search starts */
 	u32 inode_goal;			/* where the next inode search starts */
 	bool was_clean;			/* the volume was cleanly unmounted before this mount */
+	/*
+	 * A truncate failed part-way (its inode keeps VEXFS_INODE_FL_TRUNCATING):
+	 * unmount leaves the volume marked unclean, so the next mount's scan
+	 * finishes it. Set once, read at unmount (READ_ONCE/WRITE_ONCE).
+	 */
+	bool truncate_left;
 	journal_t *journal;		/* jbd2 journal, NULL on a journal-less volume */
 	/*
 	 * Blocks freed by transactions that have not committed yet: reusing
