@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * inode.c - reading and writing inodes (decoded and validated by the Rust
- * core), the block map behind the page cache, truncate, and evict (where an
- * unlinked inode's blocks are finally freed).
+ * core), the block map (vexfs_map_blocks, behind the page cache and every
+ * metadata file), truncate (crash-safe through VEXFS_INODE_FL_TRUNCATING),
+ * and evict (where an unlinked inode's blocks are finally freed).
+ * i_map_lock guards i_data and the indirect blocks; i_flags is changed under
+ * the inode lock.
  */
 #include "vexfs.h"
 
