@@ -138,21 +138,26 @@ int vexfs_new_block(struct inode *inode, u32 goal, u32 *out)
 
 /*
  * Free a block. metadata: it held journaled metadata (indirect, directory,
- * vector-store block), so it is revoked from the journal.
+ * vector-store block), so it is revoked from the journal. On error the block
+ * stays in use (nothing changed): the caller keeps its pointer, so the block
+ * stays owned instead of leaking.
  */
-void vexfs_free_block(struct super_block *sb, u32 block_nr, bool metadata)
+int vexfs_free_block(struct super_block *sb, u32 block_nr, bool metadata)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 	handle_t *handle = journal_current_handle();
 	int err;
 
 	/* Never free metadata (block 0 above all) on a bad pointer. */
-	if (block_nr < sbi->geom.data_start || block_nr >= sbi->geom.blocks_count) {
-		vexfs_corrupt(sb, "attempt to free block %u outside the data area", block_nr);
-		return;
+	if (block_nr < sbi->geom.data_start || block_nr >= sbi->geom.blocks_count)
+		return vexfs_corrupt(sb, "attempt to free block %u outside the data area", block_nr);
+	/* The bitmap block and the revoke record. */
+	err = vexfs_journal_ensure(sb, 3);
+	if (err) {
+		pr_err_ratelimited("vexfs (%s): cannot free block %u: no journal credits (%d)\n",
+				   sb->s_id, block_nr, err);
+		return err;
 	}
-	if (vexfs_journal_ensure(sb, 3))
-		return;
 	if (metadata)
 		vexfs_journal_forget_meta(sb, block_nr);
 	mutex_lock(&sbi->alloc_lock);
@@ -165,6 +170,7 @@ void vexfs_free_block(struct super_block *sb, u32 block_nr, bool metadata)
 				 xa_mk_value(handle->h_transaction->t_tid), GFP_NOFS);
 	}
 	mutex_unlock(&sbi->alloc_lock);
+	return err;
 }
 
 int vexfs_new_ino(struct super_block *sb, u32 *out)

@@ -17,37 +17,18 @@ static u32 vexfs_dir_blocks(struct inode *dir)
 	return i_size_read(dir) >> VEXFS_BLOCK_SIZE_BITS;
 }
 
-/* Map directory block index (allocating when create) to a device block. */
-static int vexfs_dir_map(struct inode *dir, u32 index, int create, u32 *block_nr, bool *fresh)
-{
-	struct buffer_head tmp = { .b_size = VEXFS_BLOCK_SIZE };
-	int err;
-
-	err = vexfs_get_block(dir, index, &tmp, create);
-	if (err)
-		return err;
-	if (!buffer_mapped(&tmp))
-		return vexfs_corrupt(dir->i_sb, "directory %lu: hole at block %u", dir->i_ino, index);
-	*block_nr = tmp.b_blocknr;
-	*fresh = buffer_new(&tmp);
-	return 0;
-}
-
 /* Read and check directory block index of dir. */
 struct buffer_head *vexfs_dir_bread(struct inode *dir, u32 index, int *err)
 {
 	struct super_block *sb = dir->i_sb;
 	struct buffer_head *bh;
 	char msg[VEXFS_MSG_LEN];
-	u32 block_nr;
 	bool fresh;
 
-	*err = vexfs_dir_map(dir, index, 0, &block_nr, &fresh);
-	if (*err)
-		return NULL;
-	bh = vexfs_bread(sb, block_nr);
+	bh = vexfs_meta_bread(dir, index, false, &fresh, err);
 	if (!bh) {
-		*err = -EIO;
+		if (!*err)
+			*err = vexfs_corrupt(sb, "directory %lu: hole at block %u", dir->i_ino, index);
 		return NULL;
 	}
 	if (!buffer_vexfs_checked(bh)) {
@@ -60,7 +41,7 @@ struct buffer_head *vexfs_dir_bread(struct inode *dir, u32 index, int *err)
 		unlock_buffer(bh);
 		if (*err) {
 			if (*err == -EUCLEAN)
-				vexfs_corrupt(sb, "%s (block %u)", msg, block_nr);
+				vexfs_corrupt(sb, "%s (block %llu)", msg, (u64)bh->b_blocknr);
 			brelse(bh);
 			return NULL;
 		}
@@ -329,31 +310,29 @@ static void vexfs_dir_touch(struct inode *dir)
 }
 
 /*
- * Map n new directory blocks [first, first + n) and take them for create
- * access; they come back locked. On error nothing is held (blocks already
- * mapped beyond i_size are freed by the caller).
+ * Map n new directory blocks [first, first + n) (past i_size) and take them
+ * for journal access; they come back locked, for the core to fill whole. On
+ * error nothing is held (blocks already mapped beyond i_size are freed by
+ * the caller).
  */
 static int vexfs_dir_fresh_blocks(struct inode *dir, u32 first, u32 n, struct buffer_head **bhs)
 {
-	u32 i, block_nr;
 	bool fresh;
 	int err = 0;
+	u32 i;
 
 	for (i = 0; i < n; i++) {
-		err = vexfs_dir_map(dir, first + i, 1, &block_nr, &fresh);
-		if (err)
+		bhs[i] = vexfs_meta_bread(dir, first + i, true, &fresh, &err);
+		if (!bhs[i])
 			break;
-		bhs[i] = sb_getblk(dir->i_sb, block_nr);
-		if (!bhs[i]) {
-			err = -ENOMEM;
-			break;
-		}
-		lock_buffer(bhs[i]);	/* jbd2 wants new blocks locked for create access */
-		err = vexfs_journal_create_access(dir->i_sb, bhs[i]);
-		if (err) {
-			unlock_buffer(bhs[i]);
-			brelse(bhs[i]);
-			break;
+		if (!fresh) {
+			/* Left mapped past i_size by a failed growth: reuse it. */
+			err = vexfs_journal_write_access(dir->i_sb, bhs[i]);
+			if (err) {
+				brelse(bhs[i]);
+				break;
+			}
+			lock_buffer(bhs[i]);
 		}
 	}
 	if (err) {
@@ -546,9 +525,9 @@ out_leaf:
 int vexfs_add_link(struct inode *dir, const struct qstr *name, struct inode *inode)
 {
 	u32 ftype = fs_umode_to_ftype(inode->i_mode);
-	u32 nblocks = vexfs_dir_blocks(dir), index, block_nr;
+	u32 nblocks = vexfs_dir_blocks(dir), index;
 	struct buffer_head *bh;
-	bool fresh;
+	bool ok;
 	int err;
 
 	if (vexfs_dir_indexed(dir)) {
@@ -593,27 +572,15 @@ int vexfs_add_link(struct inode *dir, const struct qstr *name, struct inode *ino
 	}
 
 	/* Every block is full: append one. */
-	err = vexfs_dir_map(dir, nblocks, 1, &block_nr, &fresh);
+	err = vexfs_dir_fresh_blocks(dir, nblocks, 1, &bh);
 	if (err)
 		return err;
-	bh = sb_getblk(dir->i_sb, block_nr);
-	if (!bh)
-		return -ENOMEM;
-	lock_buffer(bh);	/* jbd2 wants new blocks locked for create access */
-	err = vexfs_journal_create_access(dir->i_sb, bh);
-	if (!err)
-		err = vexfs_dir_block_init((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, dir->i_ino);
+	err = vexfs_dir_block_init((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, dir->i_ino);
 	if (!err)
 		err = vexfs_dir_add((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, dir->i_ino,
 				    name->name, name->len, inode->i_ino, ftype);
-	if (err >= 0) {
-		set_buffer_uptodate(bh);
-		set_buffer_vexfs_checked(bh);
-	}
-	unlock_buffer(bh);
-	if (err >= 0)
-		err = vexfs_journal_dirty(dir->i_sb, dir, bh);
-	brelse(bh);
+	ok = err >= 0;
+	err = vexfs_dir_fresh_done(dir, &bh, 1, ok) ?: (ok ? 0 : err);
 	if (err < 0)
 		return err;
 	i_size_write(dir, (loff_t)(nblocks + 1) << VEXFS_BLOCK_SIZE_BITS);
@@ -665,34 +632,21 @@ int vexfs_set_link(struct inode *dir, struct buffer_head *bh,
 int vexfs_make_empty(struct inode *inode, struct inode *parent)
 {
 	struct buffer_head *bh;
-	u32 block_nr;
-	bool fresh;
+	bool ok;
 	int err;
 
-	err = vexfs_dir_map(inode, 0, 1, &block_nr, &fresh);
+	err = vexfs_dir_fresh_blocks(inode, 0, 1, &bh);
 	if (err)
 		return err;
-	bh = sb_getblk(inode->i_sb, block_nr);
-	if (!bh)
-		return -ENOMEM;
-	lock_buffer(bh);	/* jbd2 wants new blocks locked for create access */
-	err = vexfs_journal_create_access(inode->i_sb, bh);
-	if (!err)
-		err = vexfs_dir_block_init((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, inode->i_ino);
+	err = vexfs_dir_block_init((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, inode->i_ino);
 	if (!err)
 		err = vexfs_dir_add((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, inode->i_ino,
 				    ".", 1, inode->i_ino, VEXFS_FT_DIR);
 	if (err >= 0)
 		err = vexfs_dir_add((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, inode->i_ino,
 				    "..", 2, parent->i_ino, VEXFS_FT_DIR);
-	if (err >= 0) {
-		set_buffer_uptodate(bh);
-		set_buffer_vexfs_checked(bh);
-	}
-	unlock_buffer(bh);
-	if (err >= 0)
-		err = vexfs_journal_dirty(inode->i_sb, inode, bh);
-	brelse(bh);
+	ok = err >= 0;
+	err = vexfs_dir_fresh_done(inode, &bh, 1, ok) ?: (ok ? 0 : err);
 	if (err < 0)
 		return err;
 	i_size_write(inode, VEXFS_BLOCK_SIZE);

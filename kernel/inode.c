@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * inode.c - reading and writing inodes (decoded and validated by the Rust
- * core), the block map behind the page cache, truncate, and evict (where an
- * unlinked inode's blocks are finally freed).
+ * core), the block map (vexfs_map_blocks, behind the page cache and every
+ * metadata file), truncate (crash-safe through VEXFS_INODE_FL_TRUNCATING),
+ * and evict (where an unlinked inode's blocks are finally freed).
+ * i_map_lock guards i_data and the indirect blocks; i_flags is changed under
+ * the inode lock.
  */
 #include "vexfs.h"
 
+#include <linux/moduleparam.h>
 #include <linux/mpage.h>
+#include <linux/sched/signal.h>
 #include <linux/writeback.h>
 #include <linux/slab.h>
 #include <linux/random.h>
@@ -38,7 +43,7 @@ void vexfs_set_inode_ops(struct inode *inode)
 		if (vi->i_flags & VEXFS_INODE_FL_INLINE_SYMLINK) {
 			/* i_data holds the target; it is NUL-terminated (len < 60). */
 			inode->i_link = (char *)vi->i_data;
-			inode->i_op = &simple_symlink_inode_operations;
+			inode->i_op = &vexfs_fast_symlink_inode_operations;
 		} else {
 			inode->i_op = &vexfs_symlink_inode_operations;
 			inode_nohighmem(inode);
@@ -122,6 +127,13 @@ struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned i
 		err = vexfs_corrupt(sb, "inode %lu has no links but is referenced", ino);
 		goto bad;
 	}
+	if (im.xattr_block || im.orphan_next) {
+		/* Reserved (no feature uses them): writing the inode back would drop them. */
+		err = vexfs_corrupt(sb, "inode %lu: reserved field %s is %u, expected 0", ino,
+				    im.xattr_block ? "i_xattr_block" : "i_orphan_next",
+				    im.xattr_block ? im.xattr_block : im.orphan_next);
+		goto bad;
+	}
 	if (S_ISDIR(im.mode) && im.links_count == 1) {
 		/* A live directory has its name and "." (rmdir takes both at once). */
 		err = vexfs_corrupt(sb, "directory %lu has 1 link, at least 2 expected", ino);
@@ -146,9 +158,7 @@ struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned i
 	vi->i_crtime.tv_nsec = im.crtime_nsec;
 	memcpy(vi->i_data, im.block, sizeof(vi->i_data));
 	vi->i_flags = im.flags;
-	vi->i_xattr_block = im.xattr_block;
 	vi->i_dir_depth = im.dir_depth;
-	vi->i_orphan_next = im.orphan_next;
 	vi->i_vector_dim = im.vector_dim;
 	vi->i_parent = im.parent;
 	if (vi->i_flags & VEXFS_INODE_FL_INLINE_SYMLINK)
@@ -194,9 +204,7 @@ static void vexfs_fill_inode_mem(struct inode *inode, struct vexfs_inode_mem *im
 	im->crtime_nsec = vi->i_crtime.tv_nsec;
 	if (S_ISCHR(inode->i_mode) || S_ISBLK(inode->i_mode))
 		im->rdev = new_encode_dev(inode->i_rdev);
-	im->xattr_block = vi->i_xattr_block;
-	im->dir_depth = vi->i_dir_depth;
-	im->orphan_next = vi->i_orphan_next;
+	im->dir_depth = vi->i_dir_depth;	/* xattr_block, orphan_next: reserved, zero */
 	im->vector_dim = vi->i_vector_dim;
 	im->parent = vi->i_parent;
 	memcpy(im->block, vi->i_data, sizeof(im->block));
@@ -353,6 +361,31 @@ static int vexfs_read_indirect(struct inode *inode, u32 blk, int level, u32 idx,
 }
 
 /*
+ * The buffer of a block just allocated for metadata: locked (jbd2 wants new
+ * blocks locked for create access), taken for create access and zeroed, so
+ * nothing of the block's previous life shows. The caller fills it, sets it
+ * uptodate, unlocks and logs it. NULL with *err on failure.
+ */
+static struct buffer_head *vexfs_getblk_new(struct super_block *sb, u32 block_nr, int *err)
+{
+	struct buffer_head *bh = sb_getblk(sb, block_nr);
+
+	if (!bh) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	lock_buffer(bh);
+	*err = vexfs_journal_create_access(sb, bh);
+	if (*err) {
+		unlock_buffer(bh);
+		brelse(bh);
+		return NULL;
+	}
+	memset(bh->b_data, 0, VEXFS_BLOCK_SIZE);
+	return bh;
+}
+
+/*
  * Allocate a block for inode: a data block (level 0), or an indirect block
  * of that level, formatted empty, sealed and logged.
  */
@@ -368,18 +401,9 @@ static int vexfs_alloc_mapped(struct inode *inode, u32 goal, int level, u32 *out
 	inode->i_blocks += VEXFS_BLOCK_SIZE >> 9;
 	if (!level)
 		return 0;
-	bh = sb_getblk(sb, *out);
-	if (!bh) {
-		err = -ENOMEM;
+	bh = vexfs_getblk_new(sb, *out, &err);
+	if (!bh)
 		goto fail;
-	}
-	lock_buffer(bh);	/* jbd2 wants new blocks locked for create access */
-	err = vexfs_journal_create_access(sb, bh);
-	if (err) {
-		unlock_buffer(bh);
-		brelse(bh);
-		goto fail;
-	}
 	err = vexfs_ind_init((u8 *)bh->b_data, VEXFS_BLOCK_SIZE, inode->i_ino, level);
 	if (err) {
 		unlock_buffer(bh);
@@ -395,6 +419,7 @@ static int vexfs_alloc_mapped(struct inode *inode, u32 goal, int level, u32 *out
 		goto fail;
 	return 0;
 fail:
+	/* Nothing points at it yet: if it cannot be freed it leaks (fsck reclaims it). */
 	vexfs_free_block(sb, *out, level > 0);
 	inode->i_blocks -= VEXFS_BLOCK_SIZE >> 9;
 	return err;
@@ -437,26 +462,31 @@ static u32 vexfs_run_length(struct super_block *sb, const __le32 *slots, u32 n, 
 }
 
 /*
- * Map file block iblock (allocating it and any indirect blocks when create).
- * A lookup (!create) may map more than one block: up to b_size bytes of
- * blocks that follow on disk in the same indirect block (or direct slots),
- * so readahead builds large bios from one call per run (as extent-mapped
- * filesystems do) instead of one call per block.
+ * Map file block iblock into *map (allocating it and any indirect blocks
+ * when create; a hole on lookup is map->block_nr 0). A lookup may map more
+ * than one block: up to want blocks that follow on disk in the same
+ * indirect block (or direct slots), so readahead builds large bios from one
+ * call per run (as extent-mapped filesystems do) instead of one call per
+ * block. The one block-mapping routine: the page cache (vexfs_get_block),
+ * directories and the vector files all map through it.
  */
-int vexfs_get_block(struct inode *inode, sector_t iblock,
-		    struct buffer_head *bh_result, int create)
+int vexfs_map_blocks(struct inode *inode, u64 iblock, u32 want, bool create,
+		     struct vexfs_map *map)
 {
 	struct vexfs_inode_info *vi = VEXFS_I(inode);
 	struct super_block *sb = inode->i_sb;
-	u32 offsets[4], blk, run = 1, want = 1;
+	u32 offsets[4], blk, run = 1;
 	bool fresh = false, dirtied = false;
 	int depth, level, err = 0;
 
+	map->block_nr = 0;
+	map->len = 0;
+	map->fresh = false;
 	depth = vexfs_bmap_path(iblock, offsets);
 	if (depth < 0)
 		return create ? -EFBIG : 0;
-	if (!create && bh_result->b_size > VEXFS_BLOCK_SIZE)
-		want = min_t(size_t, bh_result->b_size >> VEXFS_BLOCK_SIZE_BITS, U32_MAX);
+	if (create || !want)
+		want = 1;
 
 	mutex_lock(&vi->i_map_lock);
 	blk = vi->i_data[offsets[0]];
@@ -499,8 +529,10 @@ int vexfs_get_block(struct inode *inode, sector_t iblock,
 			err = vexfs_alloc_mapped(inode, blk + 1, child_level, &next);
 			if (!err) {
 				err = vexfs_set_indirect(inode, bh, offsets[level], next);
-				if (err)
+				if (err) {
 					vexfs_free_block(sb, next, child_level > 0);
+					inode->i_blocks -= VEXFS_BLOCK_SIZE >> 9;
+				}
 			}
 			if (err) {
 				brelse(bh);
@@ -517,16 +549,69 @@ int vexfs_get_block(struct inode *inode, sector_t iblock,
 		brelse(bh);
 		blk = next;
 	}
-	map_bh(bh_result, sb, blk);
-	bh_result->b_size = (size_t)run << VEXFS_BLOCK_SIZE_BITS;
-	if (fresh)
-		set_buffer_new(bh_result);
+	map->block_nr = blk;
+	map->len = run;
+	map->fresh = fresh;
 out:
 	mutex_unlock(&vi->i_map_lock);
 	/* i_data / i_blocks changed: log the inode (outside i_map_lock). */
 	if (dirtied)
 		mark_inode_dirty(inode);
 	return err;
+}
+
+/* get_block_t for the page cache: vexfs_map_blocks into a buffer head. */
+int vexfs_get_block(struct inode *inode, sector_t iblock,
+		    struct buffer_head *bh_result, int create)
+{
+	struct vexfs_map map;
+	u32 want = 1;
+	int err;
+
+	if (!create && bh_result->b_size > VEXFS_BLOCK_SIZE)
+		want = min_t(size_t, bh_result->b_size >> VEXFS_BLOCK_SIZE_BITS, U32_MAX);
+	err = vexfs_map_blocks(inode, iblock, want, create, &map);
+	if (err || !map.block_nr)
+		return err;
+	map_bh(bh_result, inode->i_sb, map.block_nr);
+	bh_result->b_size = (size_t)map.len << VEXFS_BLOCK_SIZE_BITS;
+	if (map.fresh)
+		set_buffer_new(bh_result);
+	return 0;
+}
+
+/*
+ * Metadata block iblock of a file (a directory, the vector store, the
+ * HNSW graph) through the buffer cache. Mapped: read (vexfs_bread), not
+ * locked, no journal access taken, *fresh false. A hole: NULL with *err 0,
+ * unless create, which allocates the block and returns it as
+ * vexfs_getblk_new() does (locked, zeroed, taken for create access; the
+ * caller fills it, sets it uptodate, unlocks and logs it), *fresh true.
+ * NULL with *err on failure.
+ */
+struct buffer_head *vexfs_meta_bread(struct inode *inode, u64 iblock, bool create,
+				     bool *fresh, int *err)
+{
+	struct super_block *sb = inode->i_sb;
+	struct vexfs_map map;
+	struct buffer_head *bh;
+
+	*fresh = false;
+	*err = vexfs_map_blocks(inode, iblock, 1, create, &map);
+	if (*err || !map.block_nr)
+		return NULL;
+	if (map.fresh) {
+		bh = vexfs_getblk_new(sb, map.block_nr, err);
+		*fresh = bh != NULL;
+		return bh;
+	}
+	bh = vexfs_bread(sb, map.block_nr);
+	if (!bh) {
+		pr_err_ratelimited("vexfs (%s): cannot read block %u (file block %llu of inode %lu)\n",
+				   sb->s_id, map.block_nr, iblock, inode->i_ino);
+		*err = -EIO;
+	}
+	return bh;
 }
 
 /* Is a block of this inode journaled metadata (revoked when freed)? */
@@ -543,7 +628,7 @@ static bool vexfs_data_is_metadata(struct inode *inode)
  * Depth is at most 3.
  */
 static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, u64 keep,
-			    int *budget)
+			    int *budget, int *ferr)
 {
 	struct super_block *sb = inode->i_sb;
 	struct buffer_head *bh;
@@ -581,7 +666,7 @@ static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, 
 			emptied = false;
 			continue;
 		}
-		if (vexfs_trim_tree(inode, child, height - 1, cbase, keep, budget)) {
+		if (vexfs_trim_tree(inode, child, height - 1, cbase, keep, budget, ferr)) {
 			if (vexfs_set_indirect(inode, bh, i, 0))
 				emptied = false;
 		} else {
@@ -593,7 +678,11 @@ static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, 
 		return false;
 	(*budget)--;
 free_self:
-	vexfs_free_block(sb, blk, height > 0 || vexfs_data_is_metadata(inode));
+	*ferr = vexfs_free_block(sb, blk, height > 0 || vexfs_data_is_metadata(inode));
+	if (*ferr) {
+		*budget = 0;	/* end the step: the block and its pointer stay */
+		return false;
+	}
 	inode->i_blocks -= VEXFS_BLOCK_SIZE >> 9;
 	return true;
 }
@@ -602,6 +691,7 @@ free_self:
  * Free every block at or beyond file block keep, in bounded steps, each in
  * the current journal handle (restarted between steps when full, if
  * may_restart: only where the caller holds no lock and no nested handle).
+ * A block that cannot be freed stays mapped, and its error is returned.
  */
 int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart)
 {
@@ -611,7 +701,7 @@ int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart)
 		VEXFS_NDIR_BLOCKS + ADDR_PER_BLOCK + (u64)ADDR_PER_BLOCK * ADDR_PER_BLOCK,
 	};
 	struct vexfs_inode_info *vi = VEXFS_I(inode);
-	int budget, i, err;
+	int budget, i, err, ferr = 0;
 
 	do {
 		err = may_restart ? vexfs_journal_ensure_restart(inode->i_sb, VEXFS_CREDITS_TRUNCATE)
@@ -627,19 +717,86 @@ int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart)
 			if (!blk)
 				continue;
 			if (i < VEXFS_NDIR_BLOCKS)
-				freed = vexfs_trim_tree(inode, blk, 0, i, keep, &budget);
+				freed = vexfs_trim_tree(inode, blk, 0, i, keep, &budget, &ferr);
 			else
 				freed = vexfs_trim_tree(inode, blk, i - VEXFS_NDIR_BLOCKS + 1,
-							tree_base[i - VEXFS_NDIR_BLOCKS], keep, &budget);
+							tree_base[i - VEXFS_NDIR_BLOCKS], keep, &budget,
+							&ferr);
 			if (freed)
 				vi->i_data[i] = 0;
 		}
 		mutex_unlock(&vi->i_map_lock);
 		mark_inode_dirty(inode);
-	} while (budget <= 0);	/* the step ran out: more may remain */
+	} while (budget <= 0 && !ferr);	/* the step ran out: more may remain */
+	return ferr;
+}
+
+/*
+ * Test hook for tests/vm/cases/crash-truncate.sh: when set, a truncate
+ * commits the transaction that shrinks i_size and then waits, before it
+ * frees any block, until the knob is cleared (or the task is killed), so a
+ * power cut lands deterministically in the window the TRUNCATING flag
+ * protects. Off by default; costs one read of a flag per truncate.
+ */
+static bool debug_truncate_stall;
+module_param(debug_truncate_stall, bool, 0644);
+MODULE_PARM_DESC(debug_truncate_stall,
+		 "testing only: stall each truncate after its size change commits, before freeing blocks");
+
+/* Called without a journal handle. */
+static int vexfs_truncate_stall(struct inode *inode, loff_t size)
+{
+	int err;
+
+	err = vexfs_journal_commit(inode->i_sb, true);
+	if (err)
+		return err;
+	pr_info("vexfs (%s): debug_truncate_stall: inode %lu is now %lld bytes, its blocks not yet freed\n",
+		inode->i_sb->s_id, inode->i_ino, size);
+	while (READ_ONCE(debug_truncate_stall) && !fatal_signal_pending(current))
+		schedule_timeout_killable(HZ / 10);
 	return 0;
 }
 
+/* Set and clear i_flags bits (the caller holds the inode lock); log the inode. */
+static void vexfs_change_flags(struct inode *inode, u32 set, u32 clear)
+{
+	struct vexfs_inode_info *vi = VEXFS_I(inode);
+
+	mutex_lock(&vi->i_map_lock);
+	vi->i_flags = (vi->i_flags & ~clear) | set;
+	mutex_unlock(&vi->i_map_lock);
+	mark_inode_dirty(inode);
+}
+
+/*
+ * Free every block at or past the end of a file whose on-disk inode says
+ * a truncate is in progress (VEXFS_INODE_FL_TRUNCATING), then clear the
+ * flag, and with it VEXFS_INODE_FL_EOFBLOCKS: nothing is left past EOF.
+ * The flag is cleared only when every block is freed; on error it stays,
+ * for the next mount or fsck.vexfs.
+ */
+int vexfs_finish_truncate(struct inode *inode)
+{
+	int err;
+
+	err = vexfs_truncate_blocks(inode, DIV_ROUND_UP_ULL(i_size_read(inode), VEXFS_BLOCK_SIZE),
+				    true);
+	if (err)
+		return err;
+	vexfs_change_flags(inode, 0, VEXFS_INODE_FL_TRUNCATING | VEXFS_INODE_FL_EOFBLOCKS);
+	return 0;
+}
+
+/*
+ * Change the size. The new i_size and VEXFS_INODE_FL_TRUNCATING are logged
+ * in one transaction, before the first block is freed: blocks past EOF are
+ * freed in steps that may each commit on their own, and a crash between two
+ * steps would otherwise leave stale blocks mapped past EOF, where a later
+ * extension would expose their old contents. Mount after an unclean
+ * shutdown (orphan.c) finishes a flagged truncate, as ext4 does with its
+ * orphan list.
+ */
 static int vexfs_truncate(struct inode *inode, loff_t size)
 {
 	handle_t *handle;
@@ -653,13 +810,28 @@ static int vexfs_truncate(struct inode *inode, loff_t size)
 	if (IS_ERR(handle))
 		return PTR_ERR(handle);
 	err = block_truncate_page(inode->i_mapping, size, vexfs_get_block);
-	if (!err) {
-		vexfs_journal_order_data(inode, size, VEXFS_BLOCK_SIZE);
-		truncate_setsize(inode, size);
-		err = vexfs_truncate_blocks(inode, DIV_ROUND_UP_ULL(size, VEXFS_BLOCK_SIZE), true);
-		inode->i_mtime = inode->i_ctime = current_time(inode);
-		mark_inode_dirty(inode);
+	if (err)
+		goto out;
+	vexfs_journal_order_data(inode, size, VEXFS_BLOCK_SIZE);
+	truncate_setsize(inode, size);
+	inode->i_mtime = inode->i_ctime = current_time(inode);
+	vexfs_change_flags(inode, VEXFS_INODE_FL_TRUNCATING, 0);
+	if (unlikely(READ_ONCE(debug_truncate_stall))) {
+		vexfs_journal_end(handle);	/* a commit cannot wait for our own handle */
+		err = vexfs_truncate_stall(inode, size);
+		handle = vexfs_journal_begin(inode->i_sb, VEXFS_CREDITS_TRUNCATE);
+		if (IS_ERR(handle))
+			return PTR_ERR(handle);
+		if (err)
+			goto out;
 	}
+	err = vexfs_finish_truncate(inode);
+	if (err) {
+		pr_err_ratelimited("vexfs (%s): truncate of inode %lu stopped part-way (%d); the next mount finishes it\n",
+				   inode->i_sb->s_id, inode->i_ino, err);
+		WRITE_ONCE(VEXFS_SB(inode->i_sb)->truncate_left, true);
+	}
+out:
 	vexfs_journal_end(handle);
 	return err;
 }
@@ -764,9 +936,7 @@ struct inode *vexfs_new_inode(struct inode *dir, umode_t mode)
 	vi = VEXFS_I(inode);
 	memset(vi->i_data, 0, sizeof(vi->i_data));
 	vi->i_flags = 0;
-	vi->i_xattr_block = 0;
 	vi->i_dir_depth = 0;
-	vi->i_orphan_next = 0;
 	vi->i_vector_dim = 0;
 	vi->i_parent = dir->i_ino;
 	vi->i_crtime = inode->i_mtime;

@@ -513,6 +513,16 @@ const struct inode_operations vexfs_symlink_inode_operations = {
 	.getattr	= vexfs_getattr,
 };
 
+/*
+ * Short symlinks: the target is in i_data (inode->i_link), so no page to
+ * read; the attribute operations are VexFS's as for every other inode.
+ */
+const struct inode_operations vexfs_fast_symlink_inode_operations = {
+	.get_link	= simple_get_link,
+	.setattr	= vexfs_setattr,
+	.getattr	= vexfs_getattr,
+};
+
 const struct inode_operations vexfs_special_inode_operations = {
 	.setattr	= vexfs_setattr,
 	.getattr	= vexfs_getattr,

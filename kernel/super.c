@@ -109,6 +109,23 @@ static int vexfs_sync_fs(struct super_block *sb, int wait)
 	return vexfs_write_super(sb, wait);
 }
 
+/*
+ * The state written when the volume goes read-only or is unmounted: clean,
+ * unless a truncate stopped part-way (the next mount's recovery scan, which
+ * only runs after an unclean shutdown, finishes it).
+ */
+static u32 vexfs_unmount_state(struct super_block *sb)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+
+	if (READ_ONCE(sbi->truncate_left)) {
+		pr_warn("vexfs (%s): leaving the volume marked unclean: a truncate did not finish\n",
+			sb->s_id);
+		return sbi->geom.state & ~VEXFS_STATE_CLEAN;
+	}
+	return sbi->geom.state | VEXFS_STATE_CLEAN;
+}
+
 static void vexfs_put_super(struct super_block *sb)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
@@ -117,7 +134,7 @@ static void vexfs_put_super(struct super_block *sb)
 	/* Checkpoints every transaction: the volume is consistent without the log. */
 	vexfs_journal_unload(sb);
 	if (!sb_rdonly(sb))
-		vexfs_commit_super(sb, sbi->geom.state | VEXFS_STATE_CLEAN, 0, 1);
+		vexfs_commit_super(sb, vexfs_unmount_state(sb), 0, 1);
 	xa_destroy(&sbi->freed_blocks);
 	brelse(sbi->sbh);
 	sb->s_fs_info = NULL;
@@ -157,7 +174,7 @@ static int vexfs_remount(struct fs_context *fc)
 	if (want_ro) {
 		int err = vexfs_journal_commit(sb, true);
 
-		return err ? err : vexfs_commit_super(sb, sbi->geom.state | VEXFS_STATE_CLEAN, 0, 1);
+		return err ? err : vexfs_commit_super(sb, vexfs_unmount_state(sb), 0, 1);
 	}
 	if (sbi->geom.read_only_only) {
 		pr_err("vexfs (%s): unsupported read-only-compatible features, staying read-only\n",

@@ -40,6 +40,12 @@ struct vexfs_sb_info {
 	u32 block_goal;			/* where the next block search starts */
 	u32 inode_goal;			/* where the next inode search starts */
 	bool was_clean;			/* the volume was cleanly unmounted before this mount */
+	/*
+	 * A truncate failed part-way (its inode keeps VEXFS_INODE_FL_TRUNCATING):
+	 * unmount leaves the volume marked unclean, so the next mount's scan
+	 * finishes it. Set once, read at unmount (READ_ONCE/WRITE_ONCE).
+	 */
+	bool truncate_left;
 	journal_t *journal;		/* jbd2 journal, NULL on a journal-less volume */
 	/*
 	 * Blocks freed by transactions that have not committed yet: reusing
@@ -53,10 +59,8 @@ struct vexfs_sb_info {
 /* Per-inode state, embedding the VFS inode. */
 struct vexfs_inode_info {
 	__u32 i_data[VEXFS_N_BLOCKS];	/* block map (or inline symlink bytes) */
-	__u32 i_flags;			/* VEXFS_INODE_FL_* */
-	__u32 i_xattr_block;
+	__u32 i_flags;			/* VEXFS_INODE_FL_* (written under the inode lock) */
 	__u32 i_dir_depth;
-	__u32 i_orphan_next;
 	__u32 i_vector_dim;
 	__u32 i_parent;			/* directory that last linked it (path hint) */
 	struct timespec64 i_crtime;
@@ -193,7 +197,7 @@ void vexfs_journal_inode_release(struct inode *inode);
 
 /* balloc.c - block and inode bitmaps */
 int vexfs_new_block(struct inode *inode, u32 goal, u32 *out);
-void vexfs_free_block(struct super_block *sb, u32 block_nr, bool metadata);
+int vexfs_free_block(struct super_block *sb, u32 block_nr, bool metadata);
 int vexfs_new_ino(struct super_block *sb, u32 *out);
 void vexfs_free_ino(struct super_block *sb, u32 ino);
 int vexfs_count_free(struct super_block *sb);
@@ -208,9 +212,20 @@ struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned i
 int vexfs_write_inode(struct inode *inode, struct writeback_control *wbc);
 void vexfs_dirty_inode(struct inode *inode, int flags);
 void vexfs_evict_inode(struct inode *inode);
+/* Where a file block is on disk (vexfs_map_blocks). */
+struct vexfs_map {
+	u32 block_nr;	/* 0: a hole (lookups only) */
+	u32 len;	/* blocks mapped from block_nr on */
+	bool fresh;	/* allocated by this call */
+};
+int vexfs_map_blocks(struct inode *inode, u64 iblock, u32 want, bool create,
+		     struct vexfs_map *map);
 int vexfs_get_block(struct inode *inode, sector_t iblock,
 		    struct buffer_head *bh_result, int create);
+struct buffer_head *vexfs_meta_bread(struct inode *inode, u64 iblock, bool create,
+				     bool *fresh, int *err);
 int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart);
+int vexfs_finish_truncate(struct inode *inode);
 void vexfs_set_inode_ops(struct inode *inode);
 int vexfs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 		  struct iattr *attr);
@@ -252,6 +267,7 @@ ssize_t vexfs_listxattr(struct dentry *dentry, char *buf, size_t size);
 extern const struct inode_operations vexfs_dir_inode_operations;
 u32 vexfs_cached_parent_ino(struct inode *inode, struct dentry *skip);
 extern const struct inode_operations vexfs_symlink_inode_operations;
+extern const struct inode_operations vexfs_fast_symlink_inode_operations;
 extern const struct inode_operations vexfs_special_inode_operations;
 
 /* file.c */
