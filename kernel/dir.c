@@ -49,7 +49,7 @@ struct buffer_head *vexfs_dir_bread(struct inode *dir, u32 index, int *err)
 	return bh;
 }
 
-/* ---- hash-indexed directories (format and walk logic: core/src/format/dx.rs) ---- */
+/* ---- hash-indexed directories (format and walk logic: core/src/format/dx/) ---- */
 
 static bool vexfs_dir_indexed(struct inode *dir)
 {

@@ -53,7 +53,7 @@ struct vexfs_sb_info {
 	 * owner's data to the old owner. Block -> freeing tid (xa_mk_value).
 	 */
 	struct xarray freed_blocks;
-	struct vexfs_vindex *vindex;	/* vector store + HNSW graph (vector.c) */
+	struct vexfs_vindex *vindex;	/* vector store + HNSW graph (vector.c, vindex-*.c) */
 };
 
 /* Per-inode state, embedding the VFS inode. */

@@ -480,11 +480,11 @@ static int vexfs_graph_prealloc(struct vexfs_vindex *vi, u64 nblocks)
 	if (IS_ERR(handle))
 		return PTR_ERR(handle);
 	for (b = i_size_read(gi) >> VEXFS_BLOCK_SIZE_BITS; b < nblocks && !err; b++) {
-		struct buffer_head map = { .b_size = VEXFS_BLOCK_SIZE };
+		struct vexfs_map map;
 
 		err = vexfs_journal_ensure_restart(vi->sb, VEXFS_CREDITS_ALLOC + 2);
 		if (!err)
-			err = vexfs_get_block(gi, b, &map, 1);
+			err = vexfs_map_blocks(gi, b, 1, true, &map);
 		if (!err) {
 			i_size_write(gi, (b + 1) << VEXFS_BLOCK_SIZE_BITS);
 			mark_inode_dirty(gi);
@@ -506,15 +506,15 @@ static int vexfs_graph_persist(struct vexfs_vindex *vi, u64 nblocks)
 	int err;
 
 	for (b = 0; b < nblocks; b++) {
-		struct buffer_head map = { .b_size = VEXFS_BLOCK_SIZE };
+		struct vexfs_map map;
 		struct buffer_head *bh;
 
-		err = vexfs_get_block(vi->graph_file, b, &map, 0);
-		if (!err && !buffer_mapped(&map))
+		err = vexfs_map_blocks(vi->graph_file, b, 1, false, &map);
+		if (!err && !map.block_nr)
 			err = -EIO;
 		if (err)
 			return err;
-		bh = sb_getblk(sb, map.b_blocknr);
+		bh = sb_getblk(sb, map.block_nr);
 		if (!bh)
 			return -ENOMEM;
 		lock_buffer(bh);
@@ -617,17 +617,15 @@ int vexfs_graph_load(struct vexfs_vindex *vi)
 		return -ENOMEM;
 	err = -EIO;
 	{
-		struct buffer_head map = { .b_size = VEXFS_BLOCK_SIZE };
 		struct buffer_head *bh;
+		bool fresh;
 
-		err = vexfs_get_block(gi, 0, &map, 0);
-		if (!err && !buffer_mapped(&map))
-			err = -ESTALE;
-		if (!err) {
-			bh = vexfs_bread(vi->sb, map.b_blocknr);
-			err = bh ? vexfs_hnsw_decode_block((u8 *)bh->b_data, 0, head, VEXFS_BLOCK_SIZE / 4) : -EIO;
-			brelse(bh);
-		}
+		bh = vexfs_meta_bread(gi, 0, false, &fresh, &err);
+		if (bh)
+			err = vexfs_hnsw_decode_block((u8 *)bh->b_data, 0, head, VEXFS_BLOCK_SIZE / 4);
+		else if (!err)
+			err = -ESTALE;	/* a hole: no graph was written */
+		brelse(bh);
 	}
 	if (!err)
 		err = vexfs_hnsw_peek_params(head, &p);
@@ -648,19 +646,15 @@ int vexfs_graph_load(struct vexfs_vindex *vi)
 	if (!vi->gw || !vi->gh)
 		err = -ENOMEM;
 	for (b = 0; b < nblocks && !err; b++) {
-		struct buffer_head map = { .b_size = VEXFS_BLOCK_SIZE };
 		struct buffer_head *bh;
+		bool fresh;
 
 		if (vexfs_scan_window(b, nblocks, VEXFS_GRAPH_READAHEAD, &ra_from, &ra_n))
 			vexfs_file_readahead(gi, ra_from, ra_n, NULL);
-		err = vexfs_get_block(gi, b, &map, 0);
-		if (!err && !buffer_mapped(&map))
-			err = -EUCLEAN;
-		if (err)
-			break;
-		bh = vexfs_bread(vi->sb, map.b_blocknr);
+		bh = vexfs_meta_bread(gi, b, false, &fresh, &err);
 		if (!bh) {
-			err = -EIO;
+			if (!err)
+				err = -EUCLEAN;	/* a hole inside the graph */
 			break;
 		}
 		err = vexfs_hnsw_decode_block((u8 *)bh->b_data, b, vi->gw, vi->gw_len);

@@ -42,47 +42,35 @@ static int vexfs_store_io(struct vexfs_vindex *vi, u64 ino, u8 *rec, bool write,
 	if (absent)
 		*absent = false;
 	for (block = pos.block; done < pos.len; block++) {
-		struct buffer_head map = { .b_size = VEXFS_BLOCK_SIZE };
 		struct buffer_head *bh;
 		u32 off = done ? 0 : pos.offset;
 		u32 n = min_t(u32, pos.len - done, VEXFS_BLOCK_SIZE - off);
+		bool fresh;
 
-		err = vexfs_get_block(store, block, &map, write && rec);
-		if (err)
-			return err;
-		if (!buffer_mapped(&map)) {
-			/* A hole: nothing was ever stored there. */
-			if (write)
-				return 0;	/* clearing an absent record */
-			if (absent)
-				*absent = true;
-			return 0;
-		}
-		bh = buffer_new(&map) ? sb_getblk(sb, map.b_blocknr) : vexfs_bread(sb, map.b_blocknr);
-		if (!bh)
-			return -EIO;
-		if (write) {
-			if (buffer_new(&map)) {
-				/* jbd2 wants new blocks locked for create access */
-				lock_buffer(bh);
-				err = vexfs_journal_create_access(sb, bh);
-			} else {
-				err = vexfs_journal_write_access(sb, bh);
-				lock_buffer(bh);
-			}
-			if (err) {
-				unlock_buffer(bh);
-				brelse(bh);
+		/* A fresh block comes back locked, zeroed and taken for create access. */
+		bh = vexfs_meta_bread(store, block, write && rec, &fresh, &err);
+		if (!bh) {
+			if (err)
 				return err;
-			}
-			if (buffer_new(&map)) {
-				memset(bh->b_data, 0, VEXFS_BLOCK_SIZE);
-				set_buffer_uptodate(bh);
+			/* A hole: nothing was ever stored there. */
+			if (!write && absent)
+				*absent = true;
+			return 0;	/* reading or clearing an absent record */
+		}
+		if (write) {
+			if (!fresh) {
+				err = vexfs_journal_write_access(sb, bh);
+				if (err) {
+					brelse(bh);
+					return err;
+				}
+				lock_buffer(bh);
 			}
 			if (rec)
 				memcpy(bh->b_data + off, rec + done, n);
 			else
 				memset(bh->b_data + off, 0, n);
+			set_buffer_uptodate(bh);
 			unlock_buffer(bh);
 			err = vexfs_journal_dirty(sb, store, bh);
 			if (err) {
@@ -155,19 +143,19 @@ void vexfs_file_readahead(struct inode *file, u64 first, u64 n, struct vexfs_vin
 	u64 b = first, end = first + n;
 
 	while (b < end) {
-		struct buffer_head map = { .b_size = (size_t)(end - b) << VEXFS_BLOCK_SIZE_BITS };
+		struct vexfs_map map;
 		u64 i, run, lo, hi;
 		u32 it_first, it_last, off;
 
-		if (vexfs_get_block(file, b, &map, 0))
+		if (vexfs_map_blocks(file, b, min_t(u64, end - b, U32_MAX), false, &map))
 			return;
-		if (!buffer_mapped(&map)) {
+		if (!map.block_nr) {
 			b++;
 			continue;
 		}
-		run = map.b_size >> VEXFS_BLOCK_SIZE_BITS;
+		run = map.len;
 		for (i = 0; i < run; i++)
-			vexfs_breadahead(sb, map.b_blocknr + i);
+			vexfs_breadahead(sb, map.block_nr + i);
 		/* The inode table is contiguous: the blocks of inodes lo..hi. */
 		if (vi && vexfs_vec_block_inos(b, run, vi->dim, &lo, &hi) == 1 &&
 		    !vexfs_inode_locate(&sbi->geom, max_t(u64, lo, VEXFS_FIRST_INO), &it_first, &off) &&
