@@ -6,10 +6,10 @@
 # files so their blocks are reused, until the host cuts the power at a random
 # moment. The next boot replays the journal; every file must hold only zeros
 # and its own byte, also after a truncate up exposes the blocks preallocated
-# past EOF; fsck.vexfs finds the volume clean. VEXFS_CRASH_CYCLES (default 3),
+# past EOF; fsck.vexfs finds the volume clean. VEXFS_CRASH_CYCLES (default 2),
 # VEXFS_CRASH_SEED.
 . "$(dirname "$0")/../lib/common.sh"
-cycles=${VEXFS_CRASH_CYCLES:-3}
+cycles=${VEXFS_CRASH_CYCLES:-2}
 RANDOM=${VEXFS_CRASH_SEED:-$$}
 command -v musl-gcc >/dev/null || fail "musl-gcc not found (apt-get install musl-tools; 'make deps')"
 mkdir -p "$WORK/add"
