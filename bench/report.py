@@ -392,7 +392,8 @@ def cmd_report(a):
     w("- VexFS vs ext4 (VM, emulated; elapsed ratios of operations that waited for the disk are "
       f"dominated by idle time{' leaps' if sleep == 'off' else ''}, the busy ratio counts executed instructions only, see section 2): "
       f"sequential write {fsp['mib']} MiB + fsync {both(fsr['seqwrite'])}; "
-      f"cold sequential read {both(fsr['seqread'])}; create+stat+unlink of {fsp['files']:,} files "
+      f"cold sequential read {both(fsr['seqread'])}; O_DIRECT write into a preallocated file "
+      f"{both(fsr['dioseqwrite'])}, O_DIRECT read {both(fsr['dioseqread'])}; create+stat+unlink of {fsp['files']:,} files "
       f"{both(fsr['files'])} (create alone {both(fsr['create'])}).")
     w(f"- kNN through the ioctl vs the same core in a userspace process (VM, emulated): "
       f"{knk['ratio']:.2f}x the userspace QPS, recall@10 {k_recall:.4f} vs {u_recall:.4f}.")
@@ -535,6 +536,8 @@ def cmd_report(a):
     w("|---|---:|---:|---:|---:|---:|---:|")
     names = [("seqwrite", f"sequential write {fsp['mib']} MiB (1 MiB writes) + fsync"),
              ("seqread", f"sequential read {fsp['mib']} MiB, cold cache"),
+             ("dioseqwrite", f"O_DIRECT write {fsp['mib']} MiB (1 MiB writes) into a preallocated file + fsync"),
+             ("dioseqread", f"O_DIRECT read {fsp['mib']} MiB"),
              ("create", f"create {fsp['files']:,} files in one directory"),
              ("stat", f"stat {fsp['files']:,} files"),
              ("unlink", f"unlink {fsp['files']:,} files"),

@@ -20,7 +20,7 @@
 
 #define ADDR_PER_BLOCK VEXFS_ADDR_PER_BLOCK
 
-static bool vexfs_data_block_ok(struct super_block *sb, u32 b)
+bool vexfs_data_block_ok(struct super_block *sb, u32 b)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 
@@ -301,8 +301,8 @@ int vexfs_write_inode(struct inode *inode, struct writeback_control *wbc)
  * EUCLEAN here. Not inlined: the message buffer stays off the stack of
  * vexfs_trim_tree()'s recursion.
  */
-static noinline struct buffer_head *vexfs_bread_indirect(struct inode *inode, u32 blk,
-							  int level, int *err)
+noinline struct buffer_head *vexfs_bread_indirect(struct inode *inode, u32 blk, int level,
+						  int *err)
 {
 	struct super_block *sb = inode->i_sb;
 	struct buffer_head *bh;
@@ -622,13 +622,14 @@ static bool vexfs_data_is_metadata(struct inode *inode)
 
 /*
  * Free the part of the subtree rooted at blk (height 0 = a data block) that
- * covers file blocks >= keep; base is the first file block it covers. At
- * most *budget blocks are freed (each step of a long truncate is one
- * bounded journal transaction); returns true when blk itself was freed.
- * Depth is at most 3.
+ * covers file blocks [start, end), and every indirect block of it left with
+ * no entries; base is the first file block it covers. At most *budget
+ * blocks are freed (each step of a long truncate or punch is one bounded
+ * journal transaction); returns true when blk itself was freed. Depth is at
+ * most 3.
  */
-static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, u64 keep,
-			    int *budget, int *ferr)
+static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, u64 start,
+			    u64 end, int *budget, int *ferr)
 {
 	struct super_block *sb = inode->i_sb;
 	struct buffer_head *bh;
@@ -641,7 +642,7 @@ static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, 
 		return true;	/* drop the bad pointer, never free metadata */
 	}
 	if (height == 0) {
-		if (base < keep || *budget <= 0)
+		if (base < start || base >= end || *budget <= 0)
 			return false;
 		(*budget)--;
 		goto free_self;
@@ -662,11 +663,11 @@ static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, 
 
 		if (!child)
 			continue;
-		if (cbase + span <= keep || *budget <= 0) {
+		if (cbase + span <= start || cbase >= end || *budget <= 0) {
 			emptied = false;
 			continue;
 		}
-		if (vexfs_trim_tree(inode, child, height - 1, cbase, keep, budget, ferr)) {
+		if (vexfs_trim_tree(inode, child, height - 1, cbase, start, end, budget, ferr)) {
 			if (vexfs_set_indirect(inode, bh, i, 0))
 				emptied = false;
 		} else {
@@ -674,7 +675,8 @@ static bool vexfs_trim_tree(struct inode *inode, u32 blk, int height, u64 base, 
 		}
 	}
 	brelse(bh);
-	if (base < keep || !emptied || *budget <= 0)
+	/* Entries outside the range (or left by the budget) keep it mapped. */
+	if (!emptied || *budget <= 0)
 		return false;
 	(*budget)--;
 free_self:
@@ -688,21 +690,26 @@ free_self:
 }
 
 /*
- * Free every block at or beyond file block keep, in bounded steps, each in
- * the current journal handle (restarted between steps when full, if
- * may_restart: only where the caller holds no lock and no nested handle).
- * A block that cannot be freed stays mapped, and its error is returned.
+ * Free every block mapping a file block in [start, end), and the indirect
+ * blocks left empty, in bounded steps, each in the current journal handle
+ * (restarted between steps when full, if may_restart: only where the caller
+ * holds no VexFS lock and no nested handle). A block that cannot be freed
+ * stays mapped, and its error is returned.
  */
-int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart)
+int vexfs_free_range(struct inode *inode, u64 start, u64 end, bool may_restart)
 {
-	static const u64 tree_base[3] = {
+	static const u64 tree_base[4] = {
 		VEXFS_NDIR_BLOCKS,
 		VEXFS_NDIR_BLOCKS + ADDR_PER_BLOCK,
 		VEXFS_NDIR_BLOCKS + ADDR_PER_BLOCK + (u64)ADDR_PER_BLOCK * ADDR_PER_BLOCK,
+		VEXFS_NDIR_BLOCKS + ADDR_PER_BLOCK + (u64)ADDR_PER_BLOCK * ADDR_PER_BLOCK +
+			(u64)ADDR_PER_BLOCK * ADDR_PER_BLOCK * ADDR_PER_BLOCK,
 	};
 	struct vexfs_inode_info *vi = VEXFS_I(inode);
 	int budget, i, err, ferr = 0;
 
+	if (start >= end)
+		return 0;
 	do {
 		err = may_restart ? vexfs_journal_ensure_restart(inode->i_sb, VEXFS_CREDITS_TRUNCATE)
 				  : vexfs_journal_ensure(inode->i_sb, VEXFS_CREDITS_TRUNCATE);
@@ -712,17 +719,13 @@ int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart)
 		mutex_lock(&vi->i_map_lock);
 		for (i = 0; i < VEXFS_N_BLOCKS && budget > 0; i++) {
 			u32 blk = vi->i_data[i];
-			bool freed;
+			int height = i < VEXFS_NDIR_BLOCKS ? 0 : i - VEXFS_NDIR_BLOCKS + 1;
+			u64 base = height ? tree_base[height - 1] : i;
+			u64 limit = height ? tree_base[height] : i + 1;
 
-			if (!blk)
+			if (!blk || limit <= start || base >= end)
 				continue;
-			if (i < VEXFS_NDIR_BLOCKS)
-				freed = vexfs_trim_tree(inode, blk, 0, i, keep, &budget, &ferr);
-			else
-				freed = vexfs_trim_tree(inode, blk, i - VEXFS_NDIR_BLOCKS + 1,
-							tree_base[i - VEXFS_NDIR_BLOCKS], keep, &budget,
-							&ferr);
-			if (freed)
+			if (vexfs_trim_tree(inode, blk, height, base, start, end, &budget, &ferr))
 				vi->i_data[i] = 0;
 		}
 		mutex_unlock(&vi->i_map_lock);
@@ -755,6 +758,28 @@ static int vexfs_truncate_stall(struct inode *inode, loff_t size)
 		inode->i_sb->s_id, inode->i_ino, size);
 	while (READ_ONCE(debug_truncate_stall) && !fatal_signal_pending(current))
 		schedule_timeout_killable(HZ / 10);
+	return 0;
+}
+
+/*
+ * Free every block at or beyond file block keep (see vexfs_free_range).
+ * When keep is at or below the end of the file, nothing is mapped past
+ * EOF afterwards: VEXFS_INODE_FL_EOFBLOCKS is cleared, logged with the
+ * last step.
+ */
+int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart)
+{
+	struct vexfs_inode_info *vi = VEXFS_I(inode);
+	int err;
+
+	err = vexfs_free_range(inode, keep, U64_MAX, may_restart);
+	if (err || !(vi->i_flags & VEXFS_INODE_FL_EOFBLOCKS) ||
+	    keep > DIV_ROUND_UP_ULL(i_size_read(inode), VEXFS_BLOCK_SIZE))
+		return err;
+	mutex_lock(&vi->i_map_lock);
+	vi->i_flags &= ~VEXFS_INODE_FL_EOFBLOCKS;
+	mutex_unlock(&vi->i_map_lock);
+	mark_inode_dirty(inode);
 	return 0;
 }
 
@@ -1034,6 +1059,7 @@ const struct address_space_operations vexfs_aops = {
 	.write_begin		= vexfs_write_begin,
 	.write_end		= vexfs_write_end,
 	.bmap			= vexfs_bmap,
+	.direct_IO		= vexfs_direct_IO,
 	.migrate_folio		= buffer_migrate_folio,
 	.is_partially_uptodate	= block_is_partially_uptodate,
 	.error_remove_page	= generic_error_remove_page,

@@ -220,12 +220,15 @@ struct vexfs_map {
 };
 int vexfs_map_blocks(struct inode *inode, u64 iblock, u32 want, bool create,
 		     struct vexfs_map *map);
+bool vexfs_data_block_ok(struct super_block *sb, u32 b);
+struct buffer_head *vexfs_bread_indirect(struct inode *inode, u32 blk, int level, int *err);
 int vexfs_get_block(struct inode *inode, sector_t iblock,
 		    struct buffer_head *bh_result, int create);
 struct buffer_head *vexfs_meta_bread(struct inode *inode, u64 iblock, bool create,
 				     bool *fresh, int *err);
 int vexfs_truncate_blocks(struct inode *inode, u64 keep, bool may_restart);
 int vexfs_finish_truncate(struct inode *inode);
+int vexfs_free_range(struct inode *inode, u64 start, u64 end, bool may_restart);
 void vexfs_set_inode_ops(struct inode *inode);
 int vexfs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 		  struct iattr *attr);
@@ -272,7 +275,17 @@ extern const struct inode_operations vexfs_special_inode_operations;
 
 /* file.c */
 int vexfs_fsync(struct file *file, loff_t start, loff_t end, int datasync);
+ssize_t vexfs_direct_IO(struct kiocb *iocb, struct iov_iter *iter);
 extern const struct file_operations vexfs_file_operations;
 extern const struct inode_operations vexfs_file_inode_operations;
+
+/* seek.c - SEEK_DATA / SEEK_HOLE over the block map */
+int vexfs_map_next(struct inode *inode, u64 from, u64 end, bool want_data, u64 *found);
+loff_t vexfs_file_llseek(struct file *file, loff_t offset, int whence);
+
+/* fallocate.c */
+#define VEXFS_FALLOC_STEP	32	/* file blocks mapped per journal handle */
+#define VEXFS_CREDITS_FALLOC	(2 * VEXFS_CREDITS_ALLOC + 8)	/* per step; extended as needed */
+long vexfs_fallocate(struct file *file, int mode, loff_t offset, loff_t len);
 
 #endif /* _VEXFS_H */

@@ -9,6 +9,8 @@
 # Stated recursion bounds (each checked where the function recurses):
 #   vexfs_trim_tree (kernel/inode.c): recurses once per indirect level, from
 #   height 3 (triple indirect) down to 0: at most 4 activations.
+#   vexfs_seek_tree (kernel/seek.c): the same walk for SEEK_DATA/SEEK_HOLE,
+#   at most 4 activations.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 ko=${1:-$top/build/vexfs.ko}
@@ -18,4 +20,5 @@ exec python3 "$top/scripts/stack-check.py" \
   --frame-limit "${VEXFS_STACK_FRAME_LIMIT:-1024}" \
   --path-limit "${VEXFS_STACK_PATH_LIMIT:-6144}" \
   --recursion vexfs_trim_tree=4 \
+  --recursion vexfs_seek_tree=4 \
   "$ko"

@@ -2,7 +2,8 @@
 # Benchmark (issue 3 item 9), not a test: VexFS vs ext4 on same-sized virtio
 # disks in ONE VM run under QEMU -icount (guest time = emulated instructions,
 # deterministic): sequential write of 256 MiB (1 MiB writes, fsync), drop
-# caches, sequential read; create + stat + unlink of 10,000 files in one
+# caches, sequential read; O_DIRECT write of 256 MiB into a preallocated file
+# (fallocate untimed; fsync) and O_DIRECT read; create + stat + unlink of 10,000 files in one
 # directory (create and unlink each end with syncfs). Prints VexFS/ext4 ratios (< 1: VexFS cheaper) of elapsed and of busy
 # (elapsed - guest idle, see vmbench.c) emulated time, and writes
 # bench/out/vm/fs-vs-ext4.{txt,json}.
@@ -51,6 +52,9 @@ while [ $r -le "$rounds" ]; do
     vmbench seqread $d/big | sed "s/^/BENCH $r $fs /"
     [ "$(stat -c %s $d/big)" = $((mib * 1024 * 1024)) ]
     rm $d/big; sync
+    vmbench dioseqwrite $d/dio "$mib" | sed "s/^/BENCH $r $fs /"
+    vmbench dioseqread $d/dio | sed "s/^/BENCH $r $fs /"
+    rm $d/dio; sync
     mkdir $d/files; sync
     vmbench files $d/files "$nfiles" | sed "s/^/BENCH $r $fs /"
     rmdir $d/files; sync
@@ -79,6 +83,7 @@ for line in sys.stdin:
         sys.exit(f"no idle time in {line!r} (old vmbench?)")
     t.setdefault((phase, fs), []).append((int(ns), int(m.group(1))))
 phases = [("seqwrite", f"sequential write {mib} MiB + fsync"), ("seqread", f"sequential read {mib} MiB (cold cache)"),
+          ("dioseqwrite", f"O_DIRECT write {mib} MiB (prealloc.)"), ("dioseqread", f"O_DIRECT read {mib} MiB"),
           ("create", f"create {nfiles} files"), ("stat", f"stat {nfiles} files"), ("unlink", f"unlink {nfiles} files"),
           ("files", f"create+stat+unlink {nfiles} files")]
 rows, res = [], {}

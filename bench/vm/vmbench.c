@@ -11,6 +11,9 @@
  *
  *   vmbench seqwrite FILE MIB      write MIB MiB in 1 MiB write()s, fsync, close
  *   vmbench seqread FILE           read FILE to the end in 1 MiB read()s
+ *   vmbench dioseqwrite FILE MIB   preallocate MIB MiB (fallocate, not timed), then
+ *                                  write them with O_DIRECT in 1 MiB write()s, fsync
+ *   vmbench dioseqread FILE        read FILE to the end with O_DIRECT, 1 MiB read()s
  *   vmbench files DIR N            create N empty files + syncfs, stat each,
  *                                  unlink each + syncfs
  *   vmbench search DIR Q.fvecs K EF ROUNDS
@@ -117,6 +120,71 @@ static int seqread(const char *file)
 	close(fd);
 	t0 = now() - t0;
 	printf("seqread %llu ns idle %llu ns (%llu bytes)\n", (unsigned long long)t0,
+	       (unsigned long long)(idle() - i0), (unsigned long long)total);
+	return 0;
+}
+
+/*
+ * O_DIRECT sequential write into a preallocated file (how databases and VM
+ * images use it: the blocks exist, the writes bypass the page cache).
+ */
+static int dioseqwrite(const char *file, long mib)
+{
+	char *buf;
+	uint64_t t0, i0;
+	long i;
+	int fd;
+
+	if (posix_memalign((void **)&buf, 4096, CHUNK))
+		die("posix_memalign");
+	for (i = 0; i < (long)CHUNK; i++)
+		buf[i] = (char)(i * 7 + 1);
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		die(file);
+	if (fallocate(fd, 0, 0, (off_t)mib * CHUNK) || fsync(fd) || close(fd))
+		die("fallocate");
+	i0 = idle();
+	t0 = now();
+	fd = open(file, O_WRONLY | O_DIRECT);
+	if (fd < 0)
+		die(file);
+	for (i = 0; i < mib; i++) {
+		buf[0] = (char)i;
+		if (write(fd, buf, CHUNK) != CHUNK)
+			die("O_DIRECT write");
+	}
+	if (fsync(fd))
+		die("fsync");
+	if (close(fd))
+		die("close");
+	t0 = now() - t0;
+	printf("dioseqwrite %llu ns idle %llu ns\n", (unsigned long long)t0,
+	       (unsigned long long)(idle() - i0));
+	return 0;
+}
+
+static int dioseqread(const char *file)
+{
+	char *buf;
+	uint64_t t0, i0, total = 0;
+	ssize_t n;
+	int fd;
+
+	if (posix_memalign((void **)&buf, 4096, CHUNK))
+		die("posix_memalign");
+	i0 = idle();
+	t0 = now();
+	fd = open(file, O_RDONLY | O_DIRECT);
+	if (fd < 0)
+		die(file);
+	while ((n = read(fd, buf, CHUNK)) > 0)
+		total += n;
+	if (n < 0)
+		die("O_DIRECT read");
+	close(fd);
+	t0 = now() - t0;
+	printf("dioseqread %llu ns idle %llu ns (%llu bytes)\n", (unsigned long long)t0,
 	       (unsigned long long)(idle() - i0), (unsigned long long)total);
 	return 0;
 }
@@ -251,13 +319,17 @@ int main(int argc, char **argv)
 		return seqwrite(argv[2], atol(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "seqread"))
 		return seqread(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "dioseqwrite"))
+		return dioseqwrite(argv[2], atol(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "dioseqread"))
+		return dioseqread(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "files"))
 		return files(argv[2], atol(argv[3]));
 	if (argc == 7 && !strcmp(argv[1], "search"))
 		return search(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), atol(argv[6]));
 	if (argc >= 3 && !strcmp(argv[1], "time"))
 		return timecmd(argv + 2);
-	fprintf(stderr, "usage: vmbench seqwrite FILE MIB | seqread FILE | files DIR N | "
+	fprintf(stderr, "usage: vmbench seqwrite FILE MIB | seqread FILE | dioseqwrite FILE MIB | dioseqread FILE | files DIR N | "
 			"search DIR Q.fvecs K EF ROUNDS | time CMD [ARGS...]\n");
 	return 2;
 }
