@@ -78,8 +78,11 @@ struct vexfs_ioc_search {
 };
 
 /*
- * One search result. Only files the caller could open for reading are
- * returned. The path is resolved with VEXFS_IOC_INO_PATH.
+ * One search result. Only files the caller could reach by path and open
+ * for reading are returned: read permission on the file and search (x)
+ * permission on every directory from the mount root down to it, unless the
+ * caller has CAP_DAC_READ_SEARCH. The path is resolved with
+ * VEXFS_IOC_INO_PATH.
  */
 struct vexfs_ioc_result {
 	__u64	ino;		/* inode number */
