@@ -197,7 +197,7 @@ static long vexfs_ioc_search(struct file *file, void __user *uarg)
 	struct vexfs_ioc_search a;
 	struct vexfs_hnsw_hit *hits = NULL;
 	struct vexfs_dirv *dirv = NULL;
-	u32 *query = NULL, count = 0, i, out = 0;
+	u32 *query = NULL, count = 0, i, out = 0, scope_ino = VEXFS_ROOT_INO;
 	bool truncated, check_perm;
 	int err;
 
@@ -210,6 +210,11 @@ static long vexfs_ioc_search(struct file *file, void __user *uarg)
 		return -E2BIG;
 	if (a.ef > VEXFS_IOC_MAX_EF)
 		return -E2BIG;
+	if (a.flags & VEXFS_SEARCH_F_SUBTREE) {
+		if (!S_ISDIR(file_inode(file)->i_mode))
+			return -ENOTDIR;
+		scope_ino = file_inode(file)->i_ino;
+	}
 	err = vexfs_check_dim(vi, a.dim);
 	if (err)
 		return err;
@@ -233,16 +238,17 @@ static long vexfs_ioc_search(struct file *file, void __user *uarg)
 	}
 	/*
 	 * Results are what path resolution would reach: search permission on
-	 * every directory from the root down (CAP_DAC_READ_SEARCH skips it).
+	 * every directory from the root down (CAP_DAC_READ_SEARCH skips it),
+	 * and, for a subtree search, a path through the scope directory.
 	 */
 	check_perm = !ns_capable_noaudit(&init_user_ns, CAP_DAC_READ_SEARCH);
-	if (check_perm) {
+	if (check_perm || scope_ino != VEXFS_ROOT_INO) {
 		dirv = kmalloc(sizeof(*dirv), GFP_KERNEL);
 		if (!dirv) {
 			err = -ENOMEM;
 			goto out;
 		}
-		vexfs_dirv_init(dirv, sb, file_mnt_user_ns(file), VEXFS_ROOT_INO, check_perm);
+		vexfs_dirv_init(dirv, sb, file_mnt_user_ns(file), scope_ino, check_perm);
 		req.dirv = dirv;
 	}
 	err = vexfs_vindex_search(vi, &req, hits, &count, &truncated);
