@@ -115,6 +115,12 @@ struct vexfs_dirv {
 	u32 miss[VEXFS_DIRV_MISSES];
 	u32 *chain_ino;			/* walk-up stack, VEXFS_DIRV_DEPTH entries */
 	u8 *chain_own;
+	/*
+	 * Small scopes: the regular files found by walking the scope's tree
+	 * (vexfs_dirv_members), scanned exactly instead of walking the graph.
+	 */
+	u32 *members;
+	u32 nr_members;
 };
 void vexfs_dirv_init(struct vexfs_dirv *dv, struct super_block *sb,
 		     struct user_namespace *mnt_userns, u32 scope_ino, bool check_perm);
@@ -123,6 +129,7 @@ void vexfs_dirv_reset(struct vexfs_dirv *dv);
 bool vexfs_dirv_slot_ok(struct vexfs_dirv *dv, u32 dir_ino);
 int vexfs_dirv_resolve_misses(struct vexfs_dirv *dv);
 int vexfs_dirv_file_ok(struct vexfs_dirv *dv, struct inode *inode, bool *ok);
+int vexfs_dirv_members(struct vexfs_dirv *dv, u32 cap);
 
 /* Search entry point for ioctl.c; hits sorted nearest first. */
 struct vexfs_search_req {

@@ -12,6 +12,9 @@
  * never wait behind a writer of the index. Under vi->lock the search filter
  * only reads the cache (vexfs_dirv_slot_ok) and notes misses.
  *
+ * Small scopes (few files) are searched exactly over their members, found by
+ * walking the scope's directories (vexfs_dirv_members), never the volume.
+ *
  * Files with several names: a slot is judged by its i_parent hint (the
  * directory that last linked it); the recheck of each hit after the search
  * (vexfs_dirv_file_ok) also accepts any name the dcache holds.
@@ -42,8 +45,10 @@ void vexfs_dirv_destroy(struct vexfs_dirv *dv)
 	xa_destroy(&dv->cache);
 	kfree(dv->chain_ino);
 	kfree(dv->chain_own);
+	kvfree(dv->members);
 	dv->chain_ino = NULL;
 	dv->chain_own = NULL;
+	dv->members = NULL;
 }
 
 /* Forget every verdict (the tree may have changed since they were made). */
@@ -219,4 +224,95 @@ int vexfs_dirv_file_ok(struct vexfs_dirv *dv, struct inode *inode, bool *ok)
 		}
 	}
 	return 0;
+}
+
+/* Add the entries of directory dir: files to members, directories to dirs. */
+static int vexfs_members_of_dir(struct vexfs_dirv *dv, struct inode *dir, u32 cap,
+				u32 *dirs, u32 *nr_dirs)
+{
+	u32 nblocks = i_size_read(dir) >> VEXFS_BLOCK_SIZE_BITS, index;
+	int err = 0;
+
+	for (index = 0; index < nblocks && !err; index++) {
+		struct buffer_head *bh = vexfs_dir_bread(dir, index, &err);
+		struct vexfs_dirent_view e;
+		u32 pos = 0;
+		int rc;
+
+		if (!bh)
+			return err;
+		while ((rc = vexfs_dir_next((const u8 *)bh->b_data, VEXFS_BLOCK_SIZE, pos, &e)) == 1) {
+			pos = e.next_offset;
+			if (e.name_len <= 2 && bh->b_data[e.name_offset] == '.' &&
+			    (e.name_len == 1 || bh->b_data[e.name_offset + 1] == '.'))
+				continue;
+			if (e.file_type == VEXFS_FT_DIR) {
+				if (*nr_dirs == cap) {
+					err = -E2BIG;
+					break;
+				}
+				dirs[(*nr_dirs)++] = e.ino;
+			} else if (e.file_type == VEXFS_FT_REG_FILE) {
+				if (dv->nr_members == cap) {
+					err = -E2BIG;
+					break;
+				}
+				dv->members[dv->nr_members++] = e.ino;
+			}
+		}
+		brelse(bh);
+		if (!err && rc < 0)
+			err = rc;
+	}
+	return err;
+}
+
+/*
+ * Collect the regular files under the scope (at any depth) into members, by
+ * walking the scope's directories only. Returns 0 when they are at most cap
+ * (members set), -E2BIG when there are more (the scope is too large for an
+ * exact scan; members dropped), or another error. vi->lock is not held.
+ */
+int vexfs_dirv_members(struct vexfs_dirv *dv, u32 cap)
+{
+	u32 *dirs, nr_dirs = 0, next = 0;
+	int err = 0;
+
+	dv->members = kvmalloc_array(cap, sizeof(u32), GFP_KERNEL);
+	dirs = kvmalloc_array(cap, sizeof(u32), GFP_KERNEL);
+	if (!dv->members || !dirs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	dv->nr_members = 0;
+	dirs[nr_dirs++] = dv->scope_ino;
+	while (next < nr_dirs && !err) {
+		struct inode *dir;
+
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		cond_resched();
+		dir = __vexfs_iget(dv->sb, dirs[next++], VEXFS_IGET_USER);
+		if (IS_ERR(dir)) {
+			if (PTR_ERR(dir) == -ENOMEM)
+				err = -ENOMEM;
+			continue;	/* removed meanwhile: nothing below it */
+		}
+		if (S_ISDIR(dir->i_mode) && dir->i_nlink) {
+			inode_lock_shared(dir);
+			err = vexfs_members_of_dir(dv, dir, cap, dirs, &nr_dirs);
+			inode_unlock_shared(dir);
+		}
+		iput(dir);
+	}
+out:
+	kvfree(dirs);
+	if (err) {
+		kvfree(dv->members);
+		dv->members = NULL;
+		dv->nr_members = 0;
+	}
+	return err;
 }

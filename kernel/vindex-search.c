@@ -242,6 +242,49 @@ static s64 vexfs_scan(struct vexfs_vindex *vi, struct vexfs_kctx *kc, bool only_
 }
 
 /*
+ * Exact distances to the scope's members (a small scope), offered to hits.
+ * Returns matches within max_key, or <0.
+ */
+static s64 vexfs_scan_members(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u32 max_key,
+			      struct vexfs_hnsw_hit *hits, u32 cap, u32 *n)
+{
+	const struct vexfs_dirv *dv = kc->dirv;
+	u32 ids[VINDEX_SCAN_BATCH / 4], keys[VINDEX_SCAN_BATCH / 4];
+	u32 m = 0, nb;
+	s64 matches = 0;
+	int err;
+
+	while (m < dv->nr_members) {
+		for (nb = 0; m < dv->nr_members && nb < ARRAY_SIZE(ids); m++) {
+			int slot = vexfs_slot_of(vi, dv->members[m]);
+
+			if (slot < 0 || !(vi->slot_state[slot] & VSLOT_LIVE))
+				continue;
+			if (!vexfs_slot_visible(kc, slot))
+				continue;
+			ids[nb++] = slot;
+		}
+		if (!nb)
+			continue;
+		err = vexfs_dist_cb(kc, VEXFS_HNSW_QUERY_INPUT, ids, nb, keys);
+		if (err)
+			return err;
+		atomic64_add(nb, &vi->st.dists);
+		for (u32 i = 0; i < nb; i++) {
+			struct vexfs_hnsw_hit h = {
+				.key = vi->slot_ino[ids[i]], .slot = ids[i], .dist = keys[i],
+			};
+
+			if (keys[i] > max_key)
+				continue;
+			matches++;
+			vexfs_hits_offer(hits, cap, n, &h);
+		}
+	}
+	return matches;
+}
+
+/*
  * One pass of a search, under vi->lock for reading: the graph (plus an exact
  * scan of queued slots), or an exact scan of every slot. Scanning only
  * queued slots touches the whole slot array; cheap next to a search.
@@ -259,6 +302,18 @@ static int vexfs_search_pass(struct vexfs_vindex *vi, struct vexfs_scratch *s,
 	int err = 0;
 
 	*truncated = false;
+	if (kc->dirv && kc->dirv->members) {
+		/* A small scope: its members, exactly (queued changes included). */
+		kc->skip_pending = false;
+		matches = vexfs_scan_members(vi, kc, max_key, hits, req->k, &n);
+		if (matches < 0)
+			return matches;
+		if (!knn)
+			*truncated = matches > req->k;
+		atomic64_inc(&vi->st.exact_searches);
+		*count = n;
+		return 0;
+	}
 	kc->skip_pending = true;
 	exact = (req->flags & VEXFS_SEARCH_F_EXACT) || !vi->graph_valid || !vi->gw ||
 		s->capacity < vi->capacity;
@@ -310,6 +365,7 @@ static int vexfs_search_pass(struct vexfs_vindex *vi, struct vexfs_scratch *s,
  * unknown count as failing: results can only be missing, never wrong.
  */
 #define VINDEX_DIRV_PASSES	8
+#define VINDEX_SMALL_SCOPE_MIN	256u	/* files: a scope this small is scanned exactly */
 
 int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *req,
 			struct vexfs_hnsw_hit *hits, u32 *count, bool *truncated)
@@ -326,6 +382,38 @@ int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *
 	u64 ns;
 
 	*truncated = false;
+	/*
+	 * A scope with few files (at most VINDEX_SMALL_SCOPE_MIN or 2 % of the
+	 * vectors) is scanned exactly over its members: a filtered graph walk
+	 * would visit mostly files outside it. Finding them walks the scope's
+	 * directories and stops at the bound.
+	 */
+	if (kc.dirv && kc.dirv->scope_ino != VEXFS_ROOT_INO) {
+		u32 cap = max(VINDEX_SMALL_SCOPE_MIN, READ_ONCE(vi->nr_live) / 50);
+
+		err = vexfs_dirv_members(kc.dirv, cap);
+		if (err && err != -E2BIG)
+			return err;
+		err = 0;
+	}
+	/*
+	 * Verdicts for the directories of the live files first (no distances):
+	 * the walk below then rarely needs a second pass. Bounded by the miss
+	 * list; directories beyond it are met, and resolved, by the passes.
+	 */
+	if (kc.dirv && !kc.dirv->members) {
+		down_read(&vi->lock);
+		for (u32 slot = 0; slot < vi->capacity; slot++) {
+			if (kc.dirv->nr_miss == VEXFS_DIRV_MISSES)
+				break;
+			if (vi->slot_state[slot] & VSLOT_LIVE)
+				vexfs_dirv_slot_ok(kc.dirv, vi->slot_parent[slot]);
+		}
+		up_read(&vi->lock);
+		err = vexfs_dirv_resolve_misses(kc.dirv);
+		if (err)
+			return err;
+	}
 	s = vexfs_scratch_get(vi);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
