@@ -196,8 +196,9 @@ static long vexfs_ioc_search(struct file *file, void __user *uarg)
 	struct vexfs_search_req req = {};
 	struct vexfs_ioc_search a;
 	struct vexfs_hnsw_hit *hits = NULL;
-	u32 *query = NULL, count = 0, i, out = 0;
-	bool truncated;
+	struct vexfs_dirv *dirv = NULL;
+	u32 *query = NULL, count = 0, i, out = 0, scope_ino = VEXFS_ROOT_INO;
+	bool truncated, check_perm;
 	int err;
 
 	err = vexfs_copy_arg(&a, uarg, sizeof(a));
@@ -209,6 +210,11 @@ static long vexfs_ioc_search(struct file *file, void __user *uarg)
 		return -E2BIG;
 	if (a.ef > VEXFS_IOC_MAX_EF)
 		return -E2BIG;
+	if (a.flags & VEXFS_SEARCH_F_SUBTREE) {
+		if (!S_ISDIR(file_inode(file)->i_mode))
+			return -ENOTDIR;
+		scope_ino = file_inode(file)->i_ino;
+	}
 	err = vexfs_check_dim(vi, a.dim);
 	if (err)
 		return err;
@@ -230,9 +236,27 @@ static long vexfs_ioc_search(struct file *file, void __user *uarg)
 		err = -ENOMEM;
 		goto out;
 	}
+	/*
+	 * Results are what path resolution would reach: search permission on
+	 * every directory from the root down (CAP_DAC_READ_SEARCH skips it),
+	 * and, for a subtree search, a path through the scope directory.
+	 */
+	check_perm = !ns_capable_noaudit(&init_user_ns, CAP_DAC_READ_SEARCH);
+	if (check_perm || scope_ino != VEXFS_ROOT_INO) {
+		dirv = kmalloc(sizeof(*dirv), GFP_KERNEL);
+		if (!dirv) {
+			err = -ENOMEM;
+			goto out;
+		}
+		vexfs_dirv_init(dirv, sb, file_mnt_user_ns(file), scope_ino, check_perm);
+		req.dirv = dirv;
+	}
 	err = vexfs_vindex_search(vi, &req, hits, &count, &truncated);
 	if (err)
 		goto out;
+	/* Hits are checked again on their files' state now: they may have moved. */
+	if (dirv)
+		vexfs_dirv_reset(dirv);
 
 	/* Report each hit with its file's current attributes; skip files gone meanwhile. */
 	ures = u64_to_user_ptr(a.results);
@@ -249,6 +273,17 @@ static long vexfs_ioc_search(struct file *file, void __user *uarg)
 		if (!inode->i_nlink || !(VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_HAS_VECTOR)) {
 			iput(inode);
 			continue;
+		}
+		if (dirv) {
+			bool ok;
+
+			err = vexfs_dirv_file_ok(dirv, inode, &ok);
+			if (err || !ok) {
+				iput(inode);
+				if (err)
+					goto out;
+				continue;
+			}
 		}
 		r.ino = inode->i_ino;
 		r.distance = vexfs_dist_bits(hits[i].dist);
@@ -268,6 +303,10 @@ static long vexfs_ioc_search(struct file *file, void __user *uarg)
 	    put_user((u32)truncated, (u32 __user *)(uarg + offsetof(struct vexfs_ioc_search, truncated))))
 		err = -EFAULT;
 out:
+	if (dirv) {
+		vexfs_dirv_destroy(dirv);
+		kfree(dirv);
+	}
 	kvfree(hits);
 	kvfree(query);
 	return err;
@@ -394,8 +433,10 @@ retry:
 		if (!pino && !S_ISDIR(cur->i_mode) && !searched) {
 			searched = true;
 			pino = vexfs_find_parent(sb, cur, name);
-			if (pino)
+			if (pino) {
 				WRITE_ONCE(VEXFS_I(cur)->i_parent, pino);
+				vexfs_vector_parent_changed(cur);
+			}
 		}
 		if (!pino) {
 			err = -ENOENT;

@@ -189,6 +189,7 @@ static void vexfs_parent_after_unlink(struct inode *inode, struct inode *dir,
 		return;
 	WRITE_ONCE(VEXFS_I(inode)->i_parent, vexfs_cached_parent_ino(inode, gone));
 	mark_inode_dirty(inode);
+	vexfs_vector_parent_changed(inode);
 }
 
 static int __vexfs_link(struct dentry *old_dentry, struct inode *dir, struct dentry *dentry)
@@ -201,8 +202,10 @@ static int __vexfs_link(struct dentry *old_dentry, struct inode *dir, struct den
 	inode->i_ctime = current_time(inode);
 	inode_inc_link_count(inode);
 	/* Keep the parent of the existing name: paths in results stay put. */
-	if (!READ_ONCE(VEXFS_I(inode)->i_parent))
+	if (!READ_ONCE(VEXFS_I(inode)->i_parent)) {
 		WRITE_ONCE(VEXFS_I(inode)->i_parent, dir->i_ino);
+		vexfs_vector_parent_changed(inode);
+	}
 	ihold(inode);
 	err = vexfs_add_link(dir, &dentry->d_name, inode);
 	if (err) {
@@ -374,6 +377,7 @@ static int __vexfs_rename(struct user_namespace *mnt_userns, struct inode *old_d
 	old_inode->i_ctime = current_time(old_inode);
 	WRITE_ONCE(VEXFS_I(old_inode)->i_parent, new_dir->i_ino);
 	mark_inode_dirty(old_inode);
+	vexfs_vector_parent_changed(old_inode);
 
 	if (dotdot_bh) {
 		err = vexfs_set_link(old_inode, dotdot_bh, &dotdot_view, new_dir);

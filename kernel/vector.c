@@ -113,6 +113,7 @@ static int __vexfs_vector_set(struct inode *inode, const u32 *bits, u32 dim)
 	vi->slot_uid[slot] = i_uid_read(inode);
 	vi->slot_gid[slot] = i_gid_read(inode);
 	vi->slot_mode[slot] = inode->i_mode;
+	vi->slot_parent[slot] = READ_ONCE(VEXFS_I(inode)->i_parent);
 	vi->slot_state[slot] |= VSLOT_LIVE;
 	vexfs_vector_generation_bump(vi);
 	vexfs_slot_changed(vi, slot);
@@ -186,6 +187,24 @@ int vexfs_vector_remove(struct inode *inode)
 	return err;
 }
 
+/*
+ * The file's i_parent hint changed (rename, link, unlink of a name): searches
+ * judge a slot's directory from the cached copy.
+ */
+void vexfs_vector_parent_changed(struct inode *inode)
+{
+	struct vexfs_vindex *vi = VEXFS_VI(inode->i_sb);
+	int slot;
+
+	if (!vi || !(VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_HAS_VECTOR))
+		return;
+	down_write(&vi->lock);
+	slot = vexfs_slot_of(vi, inode->i_ino);
+	if (slot >= 0)
+		vi->slot_parent[slot] = READ_ONCE(VEXFS_I(inode)->i_parent);
+	up_write(&vi->lock);
+}
+
 /* Owner or mode changed: searches filter on the cached copy. */
 void vexfs_vector_attr_changed(struct inode *inode)
 {
@@ -222,6 +241,7 @@ static void vexfs_vindex_free(struct vexfs_vindex *vi)
 	kvfree(vi->slot_gen);
 	kvfree(vi->slot_uid);
 	kvfree(vi->slot_gid);
+	kvfree(vi->slot_parent);
 	kvfree(vi->slot_mode);
 	kvfree(vi->slot_state);
 	kvfree(vi->gw);

@@ -50,6 +50,7 @@ struct vexfs_vindex {
 	u64 *slot_ino;
 	u32 *slot_gen;
 	u32 *slot_uid, *slot_gid;
+	u32 *slot_parent;		/* the file's i_parent hint: search filters on its directory */
 	u16 *slot_mode;
 	u8 *slot_state;			/* VSLOT_* */
 	struct xarray ino_slot;		/* ino -> slot + 1 */
@@ -91,6 +92,45 @@ static inline struct vexfs_vindex *VEXFS_VI(struct super_block *sb)
 	return VEXFS_SB(sb)->vindex;
 }
 
+/*
+ * A search's verdicts on directories (vindex-scope.c): may the caller reach
+ * files in it by path, and is it inside the search's scope. Filled outside
+ * vi->lock (it reads inodes); read under it by the search filter, which
+ * notes the directories it found no verdict for (misses) so the search can
+ * resolve them unlocked and run again. Owned by one search (no locking).
+ */
+#define VEXFS_DIRV_REACH	0x1	/* search (x) permission on it and every ancestor */
+#define VEXFS_DIRV_SCOPE	0x2	/* it is the scope or lies below it */
+#define VEXFS_DIRV_KNOWN	0x4	/* cache entry present */
+#define VEXFS_DIRV_MISSES	128u	/* misses noted per pass */
+#define VEXFS_DIRV_DEPTH	1024u	/* deeper directories: treated as unreachable */
+
+struct vexfs_dirv {
+	struct super_block *sb;
+	struct user_namespace *mnt_userns;
+	u32 scope_ino;			/* VEXFS_ROOT_INO: the whole volume */
+	bool check_perm;		/* false: caller has CAP_DAC_READ_SEARCH */
+	struct xarray cache;		/* directory ino -> xa_mk_value(VEXFS_DIRV_*) */
+	u32 nr_miss;
+	u32 miss[VEXFS_DIRV_MISSES];
+	u32 *chain_ino;			/* walk-up stack, VEXFS_DIRV_DEPTH entries */
+	u8 *chain_own;
+	/*
+	 * Small scopes: the regular files found by walking the scope's tree
+	 * (vexfs_dirv_members), scanned exactly instead of walking the graph.
+	 */
+	u32 *members;
+	u32 nr_members;
+};
+void vexfs_dirv_init(struct vexfs_dirv *dv, struct super_block *sb,
+		     struct user_namespace *mnt_userns, u32 scope_ino, bool check_perm);
+void vexfs_dirv_destroy(struct vexfs_dirv *dv);
+void vexfs_dirv_reset(struct vexfs_dirv *dv);
+bool vexfs_dirv_slot_ok(struct vexfs_dirv *dv, u32 dir_ino);
+int vexfs_dirv_resolve_misses(struct vexfs_dirv *dv);
+int vexfs_dirv_file_ok(struct vexfs_dirv *dv, struct inode *inode, bool *ok);
+int vexfs_dirv_members(struct vexfs_dirv *dv, u32 cap);
+
 /* Search entry point for ioctl.c; hits sorted nearest first. */
 struct vexfs_search_req {
 	u32 kind;			/* VEXFS_SEARCH_* */
@@ -99,6 +139,7 @@ struct vexfs_search_req {
 	u32 flags;
 	u32 max_key;			/* range/similar: largest distance key */
 	const u32 *query;		/* dim float32 bits, kernel memory */
+	struct vexfs_dirv *dirv;	/* directory filter; NULL: none needed */
 };
 int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *req,
 			struct vexfs_hnsw_hit *hits, u32 *count, bool *truncated);

@@ -257,6 +257,7 @@ int vexfs_vector_set(struct inode *inode, const u32 *bits, u32 dim);
 int vexfs_vector_get(struct inode *inode, u32 *bits, u32 dim);
 int vexfs_vector_remove(struct inode *inode);
 void vexfs_vector_attr_changed(struct inode *inode);
+void vexfs_vector_parent_changed(struct inode *inode);
 u32 vexfs_vindex_dim(struct super_block *sb);
 
 /* ioctl.c */

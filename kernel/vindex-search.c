@@ -2,7 +2,8 @@
 /*
  * vindex-search.c - searching the vector index: the distance and filter
  * callbacks handed to the core, the pool of search scratch areas, the exact
- * scan, and kNN/range search.
+ * scan, and kNN/range search (in passes when directory verdicts are needed:
+ * vindex-scope.c computes them between passes, with the lock dropped).
  *
  * Locking: searches hold vi->lock for reading, which keeps the slot arrays,
  * the graph and the pending queue still; the scratch free list is guarded
@@ -65,6 +66,16 @@ static bool vexfs_slot_readable(struct vexfs_vindex *vi, u32 slot)
 	return mode & 4;
 }
 
+/* The caller may see this live slot: readable file in a passing directory. */
+static bool vexfs_slot_visible(struct vexfs_kctx *kc, u32 slot)
+{
+	struct vexfs_vindex *vi = kc->vi;
+
+	if (kc->check_perm && !vexfs_slot_readable(vi, slot))
+		return false;
+	return !kc->dirv || vexfs_dirv_slot_ok(kc->dirv, vi->slot_parent[slot]);
+}
+
 static int vexfs_filter_cb(void *kctxp, u32 slot)
 {
 	struct vexfs_kctx *kc = kctxp;
@@ -78,9 +89,7 @@ static int vexfs_filter_cb(void *kctxp, u32 slot)
 		return 0;
 	if (kc->skip_pending && (st & VSLOT_PENDING))
 		return 0;
-	if (kc->check_perm && !vexfs_slot_readable(vi, slot))
-		return 0;
-	return 1;
+	return vexfs_slot_visible(kc, slot);
 }
 
 /* ---- scratch pool -------------------------------------------------------- */
@@ -208,7 +217,7 @@ static s64 vexfs_scan(struct vexfs_vindex *vi, struct vexfs_kctx *kc, bool only_
 
 			if (!(st & VSLOT_LIVE) || (only_pending && !(st & VSLOT_PENDING)))
 				continue;
-			if (kc->check_perm && !vexfs_slot_readable(vi, slot))
+			if (!vexfs_slot_visible(kc, slot))
 				continue;
 			ids[nb++] = slot;
 		}
@@ -232,35 +241,84 @@ static s64 vexfs_scan(struct vexfs_vindex *vi, struct vexfs_kctx *kc, bool only_
 	return matches;
 }
 
-/* Scanning only queued slots touches the whole slot array; cheap next to a search. */
-int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *req,
-			struct vexfs_hnsw_hit *hits, u32 *count, bool *truncated)
+/*
+ * Exact distances to the scope's members (a small scope), offered to hits.
+ * Returns matches within max_key, or <0.
+ */
+static s64 vexfs_scan_members(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u32 max_key,
+			      struct vexfs_hnsw_hit *hits, u32 cap, u32 *n)
+{
+	const struct vexfs_dirv *dv = kc->dirv;
+	u32 ids[VINDEX_SCAN_BATCH / 4], keys[VINDEX_SCAN_BATCH / 4];
+	u32 m = 0, nb;
+	s64 matches = 0;
+	int err;
+
+	while (m < dv->nr_members) {
+		for (nb = 0; m < dv->nr_members && nb < ARRAY_SIZE(ids); m++) {
+			int slot = vexfs_slot_of(vi, dv->members[m]);
+
+			if (slot < 0 || !(vi->slot_state[slot] & VSLOT_LIVE))
+				continue;
+			if (!vexfs_slot_visible(kc, slot))
+				continue;
+			ids[nb++] = slot;
+		}
+		if (!nb)
+			continue;
+		err = vexfs_dist_cb(kc, VEXFS_HNSW_QUERY_INPUT, ids, nb, keys);
+		if (err)
+			return err;
+		atomic64_add(nb, &vi->st.dists);
+		for (u32 i = 0; i < nb; i++) {
+			struct vexfs_hnsw_hit h = {
+				.key = vi->slot_ino[ids[i]], .slot = ids[i], .dist = keys[i],
+			};
+
+			if (keys[i] > max_key)
+				continue;
+			matches++;
+			vexfs_hits_offer(hits, cap, n, &h);
+		}
+	}
+	return matches;
+}
+
+/*
+ * One pass of a search, under vi->lock for reading: the graph (plus an exact
+ * scan of queued slots), or an exact scan of every slot. Scanning only
+ * queued slots touches the whole slot array; cheap next to a search.
+ */
+static int vexfs_search_pass(struct vexfs_vindex *vi, struct vexfs_scratch *s,
+			     const struct vexfs_search_req *req, struct vexfs_kctx *kc,
+			     struct vexfs_hnsw_hit *hits, u32 *count, bool *truncated)
 {
 	bool knn = req->kind == VEXFS_SEARCH_KNN;
 	u32 max_key = knn ? U32_MAX : req->max_key;
 	u32 ef = req->ef ? req->ef : vi->ef_search;
-	struct vexfs_scratch *s;
-	struct vexfs_kctx kc = {
-		.vi = vi, .query = req->query, .skip_pending = true,
-		/* CAP_DAC_READ_SEARCH may read any file: no filtering needed. */
-		.check_perm = !ns_capable_noaudit(&init_user_ns, CAP_DAC_READ_SEARCH),
-	};
-	ktime_t t0 = ktime_get();
 	u32 n = 0, complete = 1;
 	s64 matches = 0;
 	bool exact;
 	int err = 0;
-	u64 ns;
 
 	*truncated = false;
-	s = vexfs_scratch_get(vi);
-	if (IS_ERR(s))
-		return PTR_ERR(s);
-	down_read(&vi->lock);
+	if (kc->dirv && kc->dirv->members) {
+		/* A small scope: its members, exactly (queued changes included). */
+		kc->skip_pending = false;
+		matches = vexfs_scan_members(vi, kc, max_key, hits, req->k, &n);
+		if (matches < 0)
+			return matches;
+		if (!knn)
+			*truncated = matches > req->k;
+		atomic64_inc(&vi->st.exact_searches);
+		*count = n;
+		return 0;
+	}
+	kc->skip_pending = true;
 	exact = (req->flags & VEXFS_SEARCH_F_EXACT) || !vi->graph_valid || !vi->gw ||
 		s->capacity < vi->capacity;
 	if (!exact) {
-		s->ctx.kctx = &kc;
+		s->ctx.kctx = kc;
 		s->ctx.dist_batch = vexfs_dist_cb;
 		s->ctx.filter = vexfs_filter_cb;
 		s->ctx.dist_count = 0;
@@ -273,7 +331,7 @@ int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *
 			err = 0;
 			/* Queued changes are not in the graph yet: scan them exactly. */
 			if (vi->pq_count)
-				matches = vexfs_scan(vi, &kc, true, max_key, hits, req->k, &n);
+				matches = vexfs_scan(vi, kc, true, max_key, hits, req->k, &n);
 			if (matches < 0)
 				err = matches;
 			else if (!knn && (!complete || n + matches > req->k))
@@ -289,15 +347,86 @@ int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *
 		}
 	}
 	if (exact) {
-		kc.skip_pending = false;
-		matches = vexfs_scan(vi, &kc, false, max_key, hits, req->k, &n);
+		kc->skip_pending = false;
+		matches = vexfs_scan(vi, kc, false, max_key, hits, req->k, &n);
 		if (matches < 0)
 			err = matches;
 		else if (!knn)
 			*truncated = matches > req->k;
 		atomic64_inc(&vi->st.exact_searches);
 	}
-	up_read(&vi->lock);
+	*count = n;
+	return err;
+}
+
+/*
+ * Passes a search may take: each one resolves (unlocked) the directories
+ * the previous one met without a verdict. After the last, directories still
+ * unknown count as failing: results can only be missing, never wrong.
+ */
+#define VINDEX_DIRV_PASSES	8
+#define VINDEX_SMALL_SCOPE_MIN	256u	/* files: a scope this small is scanned exactly */
+
+int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *req,
+			struct vexfs_hnsw_hit *hits, u32 *count, bool *truncated)
+{
+	struct vexfs_scratch *s;
+	struct vexfs_kctx kc = {
+		.vi = vi, .query = req->query, .dirv = req->dirv,
+		/* CAP_DAC_READ_SEARCH may read any file: no filtering needed. */
+		.check_perm = !ns_capable_noaudit(&init_user_ns, CAP_DAC_READ_SEARCH),
+	};
+	ktime_t t0 = ktime_get();
+	u32 n = 0, pass;
+	int err = 0;
+	u64 ns;
+
+	*truncated = false;
+	/*
+	 * A scope with few files (at most VINDEX_SMALL_SCOPE_MIN or 2 % of the
+	 * vectors) is scanned exactly over its members: a filtered graph walk
+	 * would visit mostly files outside it. Finding them walks the scope's
+	 * directories and stops at the bound.
+	 */
+	if (kc.dirv && kc.dirv->scope_ino != VEXFS_ROOT_INO) {
+		u32 cap = max(VINDEX_SMALL_SCOPE_MIN, READ_ONCE(vi->nr_live) / 50);
+
+		err = vexfs_dirv_members(kc.dirv, cap);
+		if (err && err != -E2BIG)
+			return err;
+		err = 0;
+	}
+	/*
+	 * Verdicts for the directories of the live files first (no distances):
+	 * the walk below then rarely needs a second pass. Bounded by the miss
+	 * list; directories beyond it are met, and resolved, by the passes.
+	 */
+	if (kc.dirv && !kc.dirv->members) {
+		down_read(&vi->lock);
+		for (u32 slot = 0; slot < vi->capacity; slot++) {
+			if (kc.dirv->nr_miss == VEXFS_DIRV_MISSES)
+				break;
+			if (vi->slot_state[slot] & VSLOT_LIVE)
+				vexfs_dirv_slot_ok(kc.dirv, vi->slot_parent[slot]);
+		}
+		up_read(&vi->lock);
+		err = vexfs_dirv_resolve_misses(kc.dirv);
+		if (err)
+			return err;
+	}
+	s = vexfs_scratch_get(vi);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	for (pass = 1; ; pass++) {
+		down_read(&vi->lock);
+		err = vexfs_search_pass(vi, s, req, &kc, hits, &n, truncated);
+		up_read(&vi->lock);
+		if (err || !kc.dirv || !kc.dirv->nr_miss || pass == VINDEX_DIRV_PASSES)
+			break;
+		err = vexfs_dirv_resolve_misses(kc.dirv);
+		if (err)
+			break;
+	}
 	vexfs_scratch_put(vi, s);
 	if (err) {
 		atomic64_inc(&vi->st.errors);

@@ -284,6 +284,7 @@ int vexfs_store_load(struct vexfs_vindex *vi, bool graph_slots)
 		vi->slot_uid[slot] = im->uid;
 		vi->slot_gid[slot] = im->gid;
 		vi->slot_mode[slot] = im->mode;
+		vi->slot_parent[slot] = im->parent;
 		vi->slot_state[slot] |= VSLOT_LIVE;
 		vi->nr_live++;
 		if ((ino & 1023) == 0)

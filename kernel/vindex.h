@@ -28,11 +28,12 @@ struct vexfs_kctx {
 	const u32 *query;	/* the search vector (VEXFS_HNSW_QUERY_INPUT) */
 	bool check_perm;	/* hide files the caller may not read */
 	bool skip_pending;	/* queued slots are scanned exactly instead */
+	struct vexfs_dirv *dirv;	/* the file's directory must pass; NULL: no check */
 };
 
 struct vexfs_slot_arrays {
 	u32 capacity;
-	u32 *vecs, *gen, *uid, *gid;
+	u32 *vecs, *gen, *uid, *gid, *parent;
 	u64 *ino;
 	u16 *mode;
 	u8 *state;

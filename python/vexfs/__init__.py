@@ -116,6 +116,7 @@ VEXFS_SEARCH_KNN = 0
 VEXFS_SEARCH_RANGE = 1
 VEXFS_SEARCH_SIMILAR = 2
 VEXFS_SEARCH_F_EXACT = 1
+VEXFS_SEARCH_F_SUBTREE = 2
 VEXFS_SYNC_IMMEDIATE = 0
 VEXFS_SYNC_LAZY = 1
 VEXFS_CONFIG_SYNC_MODE = 0x01
@@ -140,6 +141,7 @@ CONSTANTS = {n: globals()[n] for n in (
     "VEXFS_SEARCH_RANGE",
     "VEXFS_SEARCH_SIMILAR",
     "VEXFS_SEARCH_F_EXACT",
+    "VEXFS_SEARCH_F_SUBTREE",
     "VEXFS_SYNC_IMMEDIATE",
     "VEXFS_SYNC_LAZY",
     "VEXFS_CONFIG_SYNC_MODE",
@@ -394,13 +396,16 @@ def _ino_path(fd, path, ino, generation=0):
     return out.raw[:n].rstrip(b"\0").decode("utf-8", "surrogateescape").lstrip("/")
 
 
-def _search(path, vector, kind, k, ef, threshold, exact):
+def _search(path, vector, kind, k, ef, threshold, exact, subtree):
     buf, n = _as_f32(vector)
     RL = LAYOUTS["vexfs_ioc_result"]
     SL = LAYOUTS["vexfs_ioc_search"]
     flags = VEXFS_SEARCH_F_EXACT if exact else 0
     thr = struct.unpack("<I", struct.pack("<f", threshold))[0]
     with _Open(path, os.O_RDONLY) as fd:
+        # A directory scopes the search to its subtree (as vexctl without --all).
+        if subtree and stat.S_ISDIR(os.fstat(fd).st_mode):
+            flags |= VEXFS_SEARCH_F_SUBTREE
         while True:
             results = ctypes.create_string_buffer(RL.size * k)
             arg = SL.pack(kind=kind, dim=n, k=k, ef=ef, flags=flags, threshold=thr,
@@ -422,22 +427,27 @@ def _search(path, vector, kind, k, ef, threshold, exact):
         return out
 
 
-def search(path, vector, k=10, ef=0, exact=False):
-    """The k files nearest to vector in the VexFS mount holding path, as a
-    list of (path relative to the mount root, inode number, distance),
-    nearest first. ef=0 uses the mount's default ef_search."""
+def search(path, vector, k=10, ef=0, exact=False, subtree=True):
+    """The k files nearest to vector, as a list of (path relative to the
+    mount root, inode number, distance), nearest first. When path is a
+    directory and subtree is true, only files under it (at any depth) are
+    searched; otherwise (or at the mount root) the whole volume. Only files
+    the caller could open by path are returned. ef=0 uses the mount's
+    default ef_search."""
     if not 1 <= int(k) <= VEXFS_IOC_MAX_K:
         raise ValueError("k must be in 1..%d" % VEXFS_IOC_MAX_K)
     if not 0 <= int(ef) <= VEXFS_IOC_MAX_EF:
         raise ValueError("ef must be in 0..%d" % VEXFS_IOC_MAX_EF)
-    return _search(path, vector, VEXFS_SEARCH_KNN, int(k), int(ef), 0.0, exact)
+    return _search(path, vector, VEXFS_SEARCH_KNN, int(k), int(ef), 0.0, exact, subtree)
 
 
-def search_range(path, vector, max_distance, exact=False):
-    """Every file within max_distance of vector: [(path, ino, distance)]."""
-    return _search(path, vector, VEXFS_SEARCH_RANGE, 1024, 0, float(max_distance), exact)
+def search_range(path, vector, max_distance, exact=False, subtree=True):
+    """Every file within max_distance of vector: [(path, ino, distance)].
+    subtree: as for search()."""
+    return _search(path, vector, VEXFS_SEARCH_RANGE, 1024, 0, float(max_distance), exact, subtree)
 
 
-def search_similar(path, vector, threshold, exact=False):
-    """Every file with similarity >= threshold to vector: [(path, ino, distance)]."""
-    return _search(path, vector, VEXFS_SEARCH_SIMILAR, 1024, 0, float(threshold), exact)
+def search_similar(path, vector, threshold, exact=False, subtree=True):
+    """Every file with similarity >= threshold to vector: [(path, ino, distance)].
+    subtree: as for search()."""
+    return _search(path, vector, VEXFS_SEARCH_SIMILAR, 1024, 0, float(threshold), exact, subtree)

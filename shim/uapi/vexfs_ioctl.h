@@ -59,7 +59,13 @@ struct vexfs_ioc_batch_set {
 
 /* Search flags. */
 #define VEXFS_SEARCH_F_EXACT	0x1u	/* brute-force scan instead of HNSW */
-#define VEXFS_SEARCH_F_ALL	(VEXFS_SEARCH_F_EXACT)
+/*
+ * Only files under the directory the ioctl is issued on, at any depth (the
+ * mount root: the whole volume). Without it a search covers the volume,
+ * whatever the descriptor. On a non-directory: -ENOTDIR.
+ */
+#define VEXFS_SEARCH_F_SUBTREE	0x2u
+#define VEXFS_SEARCH_F_ALL	(VEXFS_SEARCH_F_EXACT | VEXFS_SEARCH_F_SUBTREE)
 
 struct vexfs_ioc_search {
 	__u32	size;		/* sizeof(struct vexfs_ioc_search) */
@@ -78,8 +84,11 @@ struct vexfs_ioc_search {
 };
 
 /*
- * One search result. Only files the caller could open for reading are
- * returned. The path is resolved with VEXFS_IOC_INO_PATH.
+ * One search result. Only files the caller could reach by path and open
+ * for reading are returned: read permission on the file and search (x)
+ * permission on every directory from the mount root down to it, unless the
+ * caller has CAP_DAC_READ_SEARCH. The path is resolved with
+ * VEXFS_IOC_INO_PATH.
  */
 struct vexfs_ioc_result {
 	__u64	ino;		/* inode number */

@@ -82,6 +82,9 @@ pub struct ResultOpts {
     /// Brute-force scan instead of the HNSW graph
     #[arg(long)]
     pub exact: bool,
+    /// Search the whole volume even when PATH is a directory below the mount root
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -174,9 +177,19 @@ Output: a table RANK DISTANCE PATH, or with --json one array of
 {\"path\": \"docs/a.txt\", \"ino\": 12, \"distance\": 0.25} nearest first; --metadata adds
 \"size\", \"mtime\" (integer seconds), \"mtime_nsec\" and \"dim\". Paths are relative to the
 mount root. Distances are the filesystem's metric: l2 (squared), cosine (1-cos),
-dot (negative inner product). Only files you can read are returned.")]
+dot (negative inner product).
+
+Scope: when PATH is a directory, only files under it (at any depth) are
+searched, like `find PATH`; the mount root covers the whole volume. --all
+searches the whole volume from any PATH; a regular file as PATH also does.
+The same holds for range, similar and batch-search.
+
+Only files you could open by path are returned: read permission on the file
+and search (x) permission on every directory from the mount root down to it.
+A file with several names (hard links) is judged by the directory that last
+linked it, or any other of its names the kernel has cached.")]
     Search {
-        /// Any path inside the VexFS mount
+        /// A directory to search under (or any path inside the VexFS mount, with --all)
         path: PathBuf,
         #[command(flatten)]
         src: VectorSrc,
@@ -264,6 +277,9 @@ Line i of the output holds the results of query i, as `search --json` prints the
         /// Brute-force scan instead of the HNSW graph
         #[arg(long)]
         exact: bool,
+        /// Search the whole volume even when PATH is a directory below the mount root
+        #[arg(long)]
+        all: bool,
     },
     /// Apply every pending change to the graph now (lazy mode)
     #[command(after_help = "Examples:\n  vexctl sync /mnt")]

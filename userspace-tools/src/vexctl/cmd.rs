@@ -87,8 +87,8 @@ pub fn run(cli: Cli) -> Res<()> {
             let q = load_vector(&src)?;
             cmd_search(&path, &q, Kind::Similar, 0, 0, threshold, limit, &out)
         }
-        Cmd::BatchSearch { path, queries, k, ef, out, metadata, exact } => {
-            cmd_batch_search(&path, &queries, k, ef, &out, metadata, exact)
+        Cmd::BatchSearch { path, queries, k, ef, out, metadata, exact, all } => {
+            cmd_batch_search(&path, &queries, k, ef, &out, metadata, exact, all)
         }
         Cmd::Sync { path } => {
             let f = open_read(&path)?;
@@ -461,6 +461,11 @@ fn resolve(
     Ok(out)
 }
 
+/// Searches opened on a directory cover its subtree, unless --all.
+fn scoped(f: &VexFile, all: bool) -> bool {
+    !all && f.file().metadata().map(|m| m.is_dir()).unwrap_or(false)
+}
+
 /// A range/similarity search, growing the result buffer while the kernel
 /// reports truncation (unless the caller set a limit).
 fn search_growing(
@@ -500,7 +505,8 @@ fn cmd_search(
     let f = open_read(path)?;
     let st = status_of(&f, path)?;
     check_dim(path, "query", q.len(), st.dim)?;
-    let base = SearchReq { kind, query: q, k, ef, exact: out.exact, threshold };
+    let subtree = scoped(&f, out.all);
+    let base = SearchReq { kind, query: q, k, ef, exact: out.exact, subtree, threshold };
     let res = match kind {
         Kind::Knn => f.search(&base).map_err(|e| Error::errno(disp(path), e, Op::Search))?,
         _ => search_growing(&f, path, base, limit)?,
@@ -515,6 +521,7 @@ fn cmd_search(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn cmd_batch_search(
     path: &Path,
     queries: &Path,
@@ -523,10 +530,12 @@ fn cmd_batch_search(
     out: &Path,
     metadata: bool,
     exact: bool,
+    all: bool,
 ) -> Res<()> {
     let t0 = Instant::now();
     let f = open_read(path)?;
     let st = status_of(&f, path)?;
+    let subtree = scoped(&f, all);
     let mut reader = FvecsReader::open(queries).map_err(|e| Error::io(disp(queries), &e))?;
     let qlen = std::fs::metadata(queries).map(|m| m.len()).unwrap_or(0);
     let total = vecfile::fvecs_peek_dim(queries)
@@ -556,7 +565,7 @@ fn cmd_batch_search(
                 format!("queries have {} elements, this filesystem stores {}", q.len(), st.dim),
             ));
         }
-        let req = SearchReq { kind: Kind::Knn, query: &q, k, ef, exact, threshold: 0.0 };
+        let req = SearchReq { kind: Kind::Knn, query: &q, k, ef, exact, subtree, threshold: 0.0 };
         let res = f.search(&req).map_err(|e| {
             pb.abandon();
             let mut err = Error::errno(disp(path), e, Op::Search);

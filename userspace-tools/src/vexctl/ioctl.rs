@@ -107,6 +107,8 @@ pub struct SearchReq<'a> {
     pub k: u32,
     pub ef: u32,
     pub exact: bool,
+    /// Only files under the directory this file is (VEXFS_SEARCH_F_SUBTREE).
+    pub subtree: bool,
     /// Range: max distance; similar: min similarity; kNN: ignored.
     pub threshold: f32,
 }
@@ -237,7 +239,8 @@ impl VexFile {
             dim: req.query.len() as u32,
             k: req.k,
             ef: req.ef,
-            flags: if req.exact { VEXFS_SEARCH_F_EXACT } else { 0 },
+            flags: if req.exact { VEXFS_SEARCH_F_EXACT } else { 0 }
+                | if req.subtree { VEXFS_SEARCH_F_SUBTREE } else { 0 },
             threshold: if req.kind == Kind::Knn { 0 } else { req.threshold.to_bits() },
             count: 0,
             query: req.query.as_ptr() as u64,
