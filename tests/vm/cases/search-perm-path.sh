@@ -17,6 +17,7 @@ new_image "$img" 64M --dim 4 --metric l2
 
 cat > "$WORK/guest.sh" <<'GUEST'
 set -eu
+. /usr/lib/vexfs-checks.sh
 PATH=/extra:$PATH
 fail() { echo "FAIL: $*"; exit 1; }
 Q=5,5,5,5
@@ -39,7 +40,7 @@ check() {
     for flags in 0 1; do
       rs nobody $kind $flags
       for ino in $(cat /tmp/hidden); do
-        if grep -q "^$ino " /tmp/rs.out; then cat /tmp/rs.out; fail "$1: nobody got hidden inode $ino ($kind flags $flags)"; fi
+        absent "^$ino " /tmp/rs.out "$1: nobody got hidden inode $ino ($kind flags $flags)"
       done
       [ "$(count)" = "$2" ] || { cat /tmp/rs.out; fail "$1: nobody got $(count) results, want $2 ($kind flags $flags)"; }
     done
