@@ -200,16 +200,45 @@ static bool vexfs_hits_offer(struct vexfs_hnsw_hit *hits, u32 cap, u32 *n,
 }
 
 /*
+ * Exact distances from the query to slots ids[0..nb), each within max_key
+ * offered to hits. Returns how many were within max_key, or <0.
+ */
+static s64 vexfs_scan_batch(struct vexfs_vindex *vi, struct vexfs_kctx *kc, const u32 *ids,
+			    u32 nb, u32 max_key, struct vexfs_hnsw_hit *hits, u32 cap, u32 *n)
+{
+	u32 keys[VINDEX_SCAN_BATCH / 4];
+	s64 matches = 0;
+	int err;
+
+	if (!nb)
+		return 0;
+	err = vexfs_dist_cb(kc, VEXFS_HNSW_QUERY_INPUT, ids, nb, keys);
+	if (err)
+		return err;
+	atomic64_add(nb, &vi->st.dists);
+	for (u32 i = 0; i < nb; i++) {
+		struct vexfs_hnsw_hit h = {
+			.key = vi->slot_ino[ids[i]], .slot = ids[i], .dist = keys[i],
+		};
+
+		if (keys[i] > max_key)
+			continue;
+		matches++;
+		vexfs_hits_offer(hits, cap, n, &h);
+	}
+	return matches;
+}
+
+/*
  * Exact distances to the slots chosen by `want` (all live slots, or only
  * queued ones), offered to hits. Returns matches within max_key, or <0.
  */
 static s64 vexfs_scan(struct vexfs_vindex *vi, struct vexfs_kctx *kc, bool only_pending,
 		      u32 max_key, struct vexfs_hnsw_hit *hits, u32 cap, u32 *n)
 {
-	u32 ids[VINDEX_SCAN_BATCH / 4], keys[VINDEX_SCAN_BATCH / 4];
+	u32 ids[VINDEX_SCAN_BATCH / 4];
 	u32 slot = 0, nb;
-	s64 matches = 0;
-	int err;
+	s64 matches = 0, got;
 
 	while (slot < vi->capacity) {
 		for (nb = 0; slot < vi->capacity && nb < ARRAY_SIZE(ids); slot++) {
@@ -221,22 +250,10 @@ static s64 vexfs_scan(struct vexfs_vindex *vi, struct vexfs_kctx *kc, bool only_
 				continue;
 			ids[nb++] = slot;
 		}
-		if (!nb)
-			continue;
-		err = vexfs_dist_cb(kc, VEXFS_HNSW_QUERY_INPUT, ids, nb, keys);
-		if (err)
-			return err;
-		atomic64_add(nb, &vi->st.dists);
-		for (u32 i = 0; i < nb; i++) {
-			struct vexfs_hnsw_hit h = {
-				.key = vi->slot_ino[ids[i]], .slot = ids[i], .dist = keys[i],
-			};
-
-			if (keys[i] > max_key)
-				continue;
-			matches++;
-			vexfs_hits_offer(hits, cap, n, &h);
-		}
+		got = vexfs_scan_batch(vi, kc, ids, nb, max_key, hits, cap, n);
+		if (got < 0)
+			return got;
+		matches += got;
 	}
 	return matches;
 }
@@ -249,10 +266,9 @@ static s64 vexfs_scan_members(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u3
 			      struct vexfs_hnsw_hit *hits, u32 cap, u32 *n)
 {
 	const struct vexfs_dirv *dv = kc->dirv;
-	u32 ids[VINDEX_SCAN_BATCH / 4], keys[VINDEX_SCAN_BATCH / 4];
+	u32 ids[VINDEX_SCAN_BATCH / 4];
 	u32 m = 0, nb;
-	s64 matches = 0;
-	int err;
+	s64 matches = 0, got;
 
 	while (m < dv->nr_members) {
 		for (nb = 0; m < dv->nr_members && nb < ARRAY_SIZE(ids); m++) {
@@ -264,22 +280,10 @@ static s64 vexfs_scan_members(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u3
 				continue;
 			ids[nb++] = slot;
 		}
-		if (!nb)
-			continue;
-		err = vexfs_dist_cb(kc, VEXFS_HNSW_QUERY_INPUT, ids, nb, keys);
-		if (err)
-			return err;
-		atomic64_add(nb, &vi->st.dists);
-		for (u32 i = 0; i < nb; i++) {
-			struct vexfs_hnsw_hit h = {
-				.key = vi->slot_ino[ids[i]], .slot = ids[i], .dist = keys[i],
-			};
-
-			if (keys[i] > max_key)
-				continue;
-			matches++;
-			vexfs_hits_offer(hits, cap, n, &h);
-		}
+		got = vexfs_scan_batch(vi, kc, ids, nb, max_key, hits, cap, n);
+		if (got < 0)
+			return got;
+		matches += got;
 	}
 	return matches;
 }
