@@ -230,8 +230,9 @@ static s64 vexfs_scan_batch(struct vexfs_vindex *vi, struct vexfs_kctx *kc, cons
 }
 
 /*
- * Exact distances to the slots chosen by `want` (all live slots, or only
- * queued ones), offered to hits. Returns matches within max_key, or <0.
+ * Exact distances to every live slot (only the queued ones when
+ * only_pending) the caller may see, offered to hits. Returns matches within
+ * max_key, or <0.
  */
 static s64 vexfs_scan(struct vexfs_vindex *vi, struct vexfs_kctx *kc, bool only_pending,
 		      u32 max_key, struct vexfs_hnsw_hit *hits, u32 cap, u32 *n)
