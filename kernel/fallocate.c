@@ -31,14 +31,14 @@
 static int vexfs_zero_partial(struct inode *inode, loff_t pos, loff_t len)
 {
 	struct address_space *mapping = inode->i_mapping;
-	struct buffer_head map = { .b_size = VEXFS_BLOCK_SIZE };
+	struct vexfs_map map;
 	struct folio *folio;
 	int err;
 
 	if (len <= 0)
 		return 0;
-	err = vexfs_get_block(inode, pos >> VEXFS_BLOCK_SIZE_BITS, &map, 0);
-	if (err || !buffer_mapped(&map))
+	err = vexfs_map_blocks(inode, pos >> VEXFS_BLOCK_SIZE_BITS, 1, false, &map);
+	if (err || !map.block_nr)
 		return err;
 	folio = read_mapping_folio(mapping, pos >> PAGE_SHIFT, NULL);
 	if (IS_ERR(folio))
@@ -144,16 +144,16 @@ static int vexfs_falloc_step(struct inode *inode, u64 first, u32 n, bool zero_al
 
 	BUILD_BUG_ON(VEXFS_FALLOC_STEP > 32);
 	for (i = 0; i < n; i++) {
-		struct buffer_head map = { .b_size = VEXFS_BLOCK_SIZE };
+		struct vexfs_map map;
 
-		err = vexfs_get_block(inode, first + i, &map, 1);
+		err = vexfs_map_blocks(inode, first + i, 1, true, &map);
 		if (err)
 			break;
-		phys[i] = map.b_blocknr;
-		if (buffer_new(&map)) {
+		phys[i] = map.block_nr;
+		if (map.fresh) {
 			fresh_mask |= 1u << i;
 			/* A freed metadata block may still sit in the device's cache. */
-			clean_bdev_aliases(sb->s_bdev, map.b_blocknr, 1);
+			clean_bdev_aliases(sb->s_bdev, map.block_nr, 1);
 		}
 	}
 	*mapped = i;
