@@ -93,7 +93,8 @@ struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned i
 	err = vexfs_inode_decode(&sbi->geom, (const u8 *)bh->b_data + offset,
 				 VEXFS_INODE_SIZE, ino, &im, msg, sizeof(msg));
 	brelse(bh);
-	if (err == -ENOENT && (ino == VEXFS_VECSTORE_INO || ino == VEXFS_GRAPH_INO)) {
+	if (err == -ENOENT && (ino == VEXFS_VECSTORE_INO || ino == VEXFS_GRAPH_INO ||
+				 ino == VEXFS_SLOTMAP_INO)) {
 		/*
 		 * The hidden vector-store and graph files start out free (all
 		 * zero, reserved in the bitmap): they come to life empty here

@@ -369,6 +369,36 @@ int vexfs_vec_record_encode(__u32 ino, __u32 gen, const __u32 *bits, __u32 dim,
 int vexfs_vec_record_decode(const __u8 *rec, __u32 len, __u32 expect_ino,
 			    __u32 dim, __u32 *gen, __u32 *bits);
 
+/*
+ * Format 2 chunk records (struct vexfs_chunk_record, one per slot). The
+ * header travels as this struct; vectors as u32 bit patterns.
+ */
+struct vexfs_chunk_hdr {
+	__u64	offset;		/* chunk's first byte in the file */
+	__u64	length;		/* bytes, 0 = the whole file */
+	__u32	ino;		/* owner */
+	__u32	generation;	/* owner's i_generation */
+	__u32	chunk;		/* index in the owner's set */
+	__u32	pad;		/* zero */
+};
+
+/* Where slot's record lives in the store file; -EINVAL on a bad dim. */
+int vexfs_chunk_record_pos(__u64 slot, __u32 dim, struct vexfs_vec_pos *out);
+
+/* Slots whose records start in store blocks [first, first + n): 1 and
+ * *lo..*hi (inclusive), 0 when none does, negative on bad arguments. */
+int vexfs_chunk_block_slots(__u64 first, __u64 n, __u32 dim, __u64 *lo, __u64 *hi);
+
+/* Encode a record (len = 32 + 4 * dim bytes): -ERANGE on NaN/Inf/huge
+ * elements, -EINVAL on inode 0, an overflowing range or a bad length. */
+int vexfs_chunk_record_encode(const struct vexfs_chunk_hdr *hdr, const __u32 *bits,
+			      __u32 dim, __u8 *out, __u32 len);
+
+/* Decode an allocated slot's record: 0 and *hdr (bits[dim] when not NULL),
+ * -EUCLEAN when damaged (checksum, inode 0, range, element). */
+int vexfs_chunk_record_decode(const __u8 *rec, __u32 len, __u32 dim,
+			      struct vexfs_chunk_hdr *hdr, __u32 *bits);
+
 /* --- HNSW graph ---------------------------------------------------------- */
 
 /*

@@ -40,8 +40,10 @@
 
 /* Reserved inode numbers (0 is never a valid inode number). */
 #define VEXFS_ROOT_INO		2u	/* root directory */
-#define VEXFS_VECSTORE_INO	3u	/* hidden: vector store, indexed by inode number */
-#define VEXFS_GRAPH_INO		4u	/* hidden: persisted HNSW graph */
+#define VEXFS_VECSTORE_INO	3u	/* hidden: vector store, chunk records by slot */
+#define VEXFS_GRAPH_INO		4u	/* hidden: persisted HNSW graph, node s = slot s */
+#define VEXFS_SLOTMAP_INO	5u	/* hidden: slot bitmap, bit s set = slot s allocated */
+/* 6..10 are reserved for the index (docs/INDEX-V2.md): zero, unallocated. */
 #define VEXFS_FIRST_INO		11u	/* first inode number handed to users */
 
 #define VEXFS_INODE_SIZE	256u
@@ -52,6 +54,7 @@
 #define VEXFS_MAX_BLOCKS	0xffffffffu	/* 32-bit block numbers */
 #define VEXFS_MIN_JOURNAL_BLOCKS 1024u		/* jbd2 needs at least 1024 blocks */
 #define VEXFS_MAX_VECTOR_DIM	4096u
+#define VEXFS_MAX_CHUNKS	16384u		/* chunks (vectors) in one file's set */
 #define VEXFS_NAME_LEN		255u
 #define VEXFS_MAX_SYMLINK_LEN	4095u
 
@@ -83,8 +86,17 @@
  * image without the bit (made by a mkfs.vexfs before the tail existed).
  */
 #define VEXFS_FEATURE_INCOMPAT_IND_CSUM	0x0002u
-#define VEXFS_FEATURE_INCOMPAT_SUPP	(VEXFS_FEATURE_INCOMPAT_JOURNAL | VEXFS_FEATURE_INCOMPAT_IND_CSUM)
-#define VEXFS_FEATURE_INCOMPAT_REQUIRED	(VEXFS_FEATURE_INCOMPAT_IND_CSUM)
+/*
+ * Vector store format 2: the store (inode 3) holds struct vexfs_chunk_record
+ * by slot, inode 5 is the slot bitmap, and a file's chunk set is the run of
+ * slots named by i_chunk_first/i_chunk_count. Required: format 1 (one
+ * struct vexfs_vec_record per inode number) is refused with a message to
+ * reformat; nothing converts it.
+ */
+#define VEXFS_FEATURE_INCOMPAT_VINDEX2	0x0004u
+#define VEXFS_FEATURE_INCOMPAT_SUPP	(VEXFS_FEATURE_INCOMPAT_JOURNAL | VEXFS_FEATURE_INCOMPAT_IND_CSUM | \
+					 VEXFS_FEATURE_INCOMPAT_VINDEX2)
+#define VEXFS_FEATURE_INCOMPAT_REQUIRED	(VEXFS_FEATURE_INCOMPAT_IND_CSUM | VEXFS_FEATURE_INCOMPAT_VINDEX2)
 
 /* s_state */
 #define VEXFS_STATE_CLEAN	0x0001u	/* cleanly unmounted */
@@ -167,7 +179,7 @@ struct vexfs_ind_tail {
 #define VEXFS_ADDR_PER_BLOCK	((VEXFS_BLOCK_SIZE - VEXFS_IND_TAIL_SIZE) / 4u)	/* 1020 */
 
 /* i_flags */
-#define VEXFS_INODE_FL_HAS_VECTOR 0x0001u	/* the vector store holds a vector for this inode */
+#define VEXFS_INODE_FL_HAS_VECTOR 0x0001u	/* the file has a chunk set: i_chunk_count > 0 */
 #define VEXFS_INODE_FL_INLINE_SYMLINK 0x0002u	/* symlink target stored in i_block */
 /*
  * A truncate is in progress: i_size is already the new size, but blocks at
@@ -216,7 +228,23 @@ struct vexfs_inode {
 	__le32	i_vector_dim;		/* dimension of this inode's vector, 0 = none */
 	__le32	i_parent;		/* directory that last linked this inode: lets
 					 * search results name a path (hint, not authority) */
-	__le32	i_reserved[21];		/* zero */
+	/*
+	 * Chunk set (format 2; regular files only, zero otherwise): slots
+	 * [i_chunk_first, i_chunk_first + i_chunk_count) of the vector store,
+	 * slot i_chunk_first + c holding chunk c. Replaced as a whole: a new
+	 * run is written while unreferenced, then one transaction switches
+	 * these fields and the slot bitmap.
+	 */
+	__le32	i_chunk_first;		/* first slot; 0 when i_chunk_count = 0 */
+	__le32	i_chunk_count;		/* chunks, 0..VEXFS_MAX_CHUNKS; > 0 iff HAS_VECTOR */
+	/*
+	 * Staleness: the set is stale iff i_data_version != i_chunk_version.
+	 * The first data change (write, truncate, fallocate, mmap write)
+	 * after a set was stamped bumps i_data_version; later ones do not.
+	 */
+	__le64	i_data_version;		/* data changes counted as above */
+	__le64	i_chunk_version;	/* i_data_version when the set was written */
+	__le32	i_reserved[15];		/* zero */
 	__le32	i_checksum;		/* crc32c(ino as __le32 ++ inode with i_checksum = 0) */
 };
 #define VEXFS_INODE_STRUCT_SIZE	256u
@@ -336,5 +364,30 @@ struct vexfs_vec_record {
 	/* followed by vr_dim little-endian IEEE-754 float32 values */
 };
 #define VEXFS_VEC_RECORD_HEADER_SIZE 16u
+
+/*
+ * Vector store, format 2 (inode VEXFS_VECSTORE_INO): fixed-size chunk
+ * records indexed by slot. record_size = VEXFS_CHUNK_RECORD_HEADER_SIZE +
+ * 4 * s_vector_dim; slot s lives at block s / per, byte (s % per) * size
+ * with per = 4096 / size when a record fits a block (no record straddles
+ * two blocks), else at block s * ceil(size / 4096) (whole blocks).
+ * A slot is allocated iff its bit is set in the slot bitmap (inode
+ * VEXFS_SLOTMAP_INO: bit s = byte s / 8, bit s % 8, least significant
+ * first; past its end = free). An allocated slot's record is valid and its
+ * owner's chunk set covers it with cr_chunk = s - i_chunk_first. A free
+ * slot's bytes mean nothing (a hole, zeros or an old record).
+ * Records and the bitmap are written through the journal.
+ */
+struct vexfs_chunk_record {
+	__le32	cr_ino;			/* owning inode number (never 0 when allocated) */
+	__le32	cr_generation;		/* owner's i_generation when written */
+	__le32	cr_chunk;		/* index of the chunk in the owner's set */
+	__le32	cr_checksum;		/* crc32c(header with cr_checksum = 0 ++ data) */
+	__le64	cr_offset;		/* first byte of the chunk in the file's data */
+	__le64	cr_length;		/* bytes; 0 = the whole file. The range may
+					 * pass the end of file (nothing checks) */
+	/* followed by s_vector_dim little-endian IEEE-754 float32 values */
+};
+#define VEXFS_CHUNK_RECORD_HEADER_SIZE 32u
 
 #endif /* _VEXFS_FORMAT_H */

@@ -24,17 +24,20 @@ pub const VEXFS_IOC_SET_VECTOR: u32 = iowr::<vexfs_ioc_vector>(1);
 pub const VEXFS_IOC_GET_VECTOR: u32 = iowr::<vexfs_ioc_vector>(2);
 pub const VEXFS_IOC_DEL_VECTOR: u32 = iowr::<vexfs_ioc_vector>(3);
 pub const VEXFS_IOC_BATCH_SET: u32 = iowr::<vexfs_ioc_batch_set>(4);
-pub const VEXFS_IOC_SEARCH: u32 = iowr::<vexfs_ioc_search>(5);
+/// The first version's size: request numbers stay fixed as structs grow.
+pub const VEXFS_IOC_SEARCH: u32 = ioc(IOC_READ | IOC_WRITE, b'V', 5, VEXFS_SEARCH_SIZE_VER0 as usize);
 pub const VEXFS_IOC_INO_PATH: u32 = iowr::<vexfs_ioc_ino_path>(6);
 pub const VEXFS_IOC_SYNC: u32 = ioc(IOC_NONE, b'V', 7, 0);
-pub const VEXFS_IOC_GET_STATUS: u32 = iowr::<vexfs_ioc_status>(8);
+pub const VEXFS_IOC_GET_STATUS: u32 = ioc(IOC_READ | IOC_WRITE, b'V', 8, VEXFS_STATUS_SIZE_VER0 as usize);
 pub const VEXFS_IOC_GET_STATS: u32 = iowr::<vexfs_ioc_stats>(9);
 pub const VEXFS_IOC_GET_CONFIG: u32 = iowr::<vexfs_ioc_config>(10);
 pub const VEXFS_IOC_SET_CONFIG: u32 = iowr::<vexfs_ioc_config>(11);
 pub const VEXFS_IOC_REBUILD: u32 = ioc(IOC_NONE, b'V', 12, 0);
+pub const VEXFS_IOC_SET_CHUNKS: u32 = iowr::<vexfs_ioc_chunks>(13);
+pub const VEXFS_IOC_GET_CHUNKS: u32 = iowr::<vexfs_ioc_chunks>(14);
 
 /// Every request number, with its name (for tests and tools).
-pub const ALL_IOCTLS: [(&str, u32); 12] = [
+pub const ALL_IOCTLS: [(&str, u32); 14] = [
     ("VEXFS_IOC_SET_VECTOR", VEXFS_IOC_SET_VECTOR),
     ("VEXFS_IOC_GET_VECTOR", VEXFS_IOC_GET_VECTOR),
     ("VEXFS_IOC_DEL_VECTOR", VEXFS_IOC_DEL_VECTOR),
@@ -47,4 +50,6 @@ pub const ALL_IOCTLS: [(&str, u32); 12] = [
     ("VEXFS_IOC_GET_CONFIG", VEXFS_IOC_GET_CONFIG),
     ("VEXFS_IOC_SET_CONFIG", VEXFS_IOC_SET_CONFIG),
     ("VEXFS_IOC_REBUILD", VEXFS_IOC_REBUILD),
+    ("VEXFS_IOC_SET_CHUNKS", VEXFS_IOC_SET_CHUNKS),
+    ("VEXFS_IOC_GET_CHUNKS", VEXFS_IOC_GET_CHUNKS),
 ];

@@ -35,12 +35,25 @@ int main(void)
 	OFF(vexfs_ioc_search, threshold); OFF(vexfs_ioc_search, count);
 	OFF(vexfs_ioc_search, query); OFF(vexfs_ioc_search, results);
 	OFF(vexfs_ioc_search, truncated); OFF(vexfs_ioc_search, reserved);
+	OFF(vexfs_ioc_search, result_size); OFF(vexfs_ioc_search, reserved2);
 
 	SZ(vexfs_ioc_result);
 	OFF(vexfs_ioc_result, ino); OFF(vexfs_ioc_result, distance);
 	OFF(vexfs_ioc_result, generation); OFF(vexfs_ioc_result, file_size);
 	OFF(vexfs_ioc_result, mtime_sec); OFF(vexfs_ioc_result, mtime_nsec);
-	OFF(vexfs_ioc_result, dim);
+	OFF(vexfs_ioc_result, dim); OFF(vexfs_ioc_result, chunk);
+	OFF(vexfs_ioc_result, flags); OFF(vexfs_ioc_result, offset);
+	OFF(vexfs_ioc_result, length);
+	SZ(vexfs_ioc_chunk);
+	OFF(vexfs_ioc_chunk, offset); OFF(vexfs_ioc_chunk, length);
+	SZ(vexfs_ioc_chunks);
+	OFF(vexfs_ioc_chunks, size); OFF(vexfs_ioc_chunks, dim); OFF(vexfs_ioc_chunks, count);
+	OFF(vexfs_ioc_chunks, flags); OFF(vexfs_ioc_chunks, chunks); OFF(vexfs_ioc_chunks, vectors);
+	OFF(vexfs_ioc_chunks, first); OFF(vexfs_ioc_chunks, total);
+	OFF(vexfs_ioc_chunks, data_version);
+	SZ(vexfs_chunks_xattr);
+	OFF(vexfs_chunks_xattr, magic); OFF(vexfs_chunks_xattr, version);
+	OFF(vexfs_chunks_xattr, dim); OFF(vexfs_chunks_xattr, count);
 
 	SZ(vexfs_ioc_ino_path);
 	OFF(vexfs_ioc_ino_path, size); OFF(vexfs_ioc_ino_path, path_len);
@@ -60,7 +73,8 @@ int main(void)
 	OFF(vexfs_ioc_status, vector_generation); OFF(vexfs_ioc_status, vectors);
 	OFF(vexfs_ioc_status, graph_nodes); OFF(vexfs_ioc_status, dim);
 	OFF(vexfs_ioc_status, metric); OFF(vexfs_ioc_status, hnsw_m);
-	OFF(vexfs_ioc_status, hnsw_ef_construction);
+	OFF(vexfs_ioc_status, hnsw_ef_construction); OFF(vexfs_ioc_status, files);
+	OFF(vexfs_ioc_status, stale_files); OFF(vexfs_ioc_status, index_memory_bytes);
 
 	SZ(vexfs_ioc_stats);
 	OFF(vexfs_ioc_stats, size); OFF(vexfs_ioc_stats, reserved);
@@ -83,6 +97,8 @@ int main(void)
 	IOC(VEXFS_IOC_GET_CONFIG);
 	IOC(VEXFS_IOC_SET_CONFIG);
 	IOC(VEXFS_IOC_REBUILD);
+	IOC(VEXFS_IOC_SET_CHUNKS);
+	IOC(VEXFS_IOC_GET_CHUNKS);
 
 	CONST(VEXFS_IOCTL_VERSION);
 	CONST(VEXFS_IOC_MAX_K);
@@ -95,6 +111,16 @@ int main(void)
 	CONST(VEXFS_SEARCH_SIMILAR);
 	CONST(VEXFS_SEARCH_F_EXACT);
 	CONST(VEXFS_SEARCH_F_SUBTREE);
+	CONST(VEXFS_SEARCH_F_FRESH);
+	CONST(VEXFS_SEARCH_F_PER_FILE);
+	CONST(VEXFS_SEARCH_SIZE_VER0);
+	CONST(VEXFS_RESULT_SIZE_VER0);
+	CONST(VEXFS_STATUS_SIZE_VER0);
+	CONST(VEXFS_RESULT_F_STALE);
+	CONST(VEXFS_CHUNKS_F_STALE);
+	CONST(VEXFS_IOC_MAX_CHUNKS);
+	CONST(VEXFS_CHUNKS_XATTR_MAGIC);
+	CONST(VEXFS_CHUNKS_XATTR_VERSION);
 	CONST(VEXFS_SYNC_IMMEDIATE);
 	CONST(VEXFS_SYNC_LAZY);
 	CONST(VEXFS_CONFIG_SYNC_MODE);

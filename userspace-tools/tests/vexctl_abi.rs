@@ -69,12 +69,17 @@ fn rust() -> BTreeMap<String, u64> {
     rust_view!(m;
         vexfs_ioc_vector { size, dim, data, flags, reserved }
         vexfs_ioc_batch_set { size, count, dim, flags, fds, vectors, done, reserved }
-        vexfs_ioc_search { size, kind, dim, k, ef, flags, threshold, count, query, results, truncated, reserved }
-        vexfs_ioc_result { ino, distance, generation, file_size, mtime_sec, mtime_nsec, dim }
+        vexfs_ioc_search { size, kind, dim, k, ef, flags, threshold, count, query, results, truncated, reserved,
+                           result_size, reserved2 }
+        vexfs_ioc_result { ino, distance, generation, file_size, mtime_sec, mtime_nsec, dim, chunk, flags, offset, length }
+        vexfs_ioc_chunk { offset, length }
+        vexfs_ioc_chunks { size, dim, count, flags, chunks, vectors, first, total, data_version }
+        vexfs_chunks_xattr { magic, version, dim, count }
         vexfs_ioc_ino_path { size, path_len, ino, path, generation, reserved }
         vexfs_ioc_config { size, set_mask, sync_mode, batch_size, sync_interval_ms, ef_search, auto_rebuild, reserved }
         vexfs_ioc_status { size, flags, sync_mode, pending, last_sync_ns, graph_generation, vector_generation,
-                           vectors, graph_nodes, dim, metric, hnsw_m, hnsw_ef_construction }
+                           vectors, graph_nodes, dim, metric, hnsw_m, hnsw_ef_construction, files, stale_files,
+                           index_memory_bytes }
         vexfs_ioc_stats { size, reserved, inserts, updates, deletes, searches, exact_searches, distance_computations,
                           search_ns_total, search_ns_max, insert_ns_total, syncs, rebuilds, errors }
     );
@@ -83,7 +88,10 @@ fn rust() -> BTreeMap<String, u64> {
     }
     consts!(m; VEXFS_IOCTL_VERSION, VEXFS_IOC_MAX_K, VEXFS_IOC_MAX_EF, VEXFS_IOC_MAX_RESULTS,
         VEXFS_IOC_MAX_BATCH, VEXFS_IOC_MAX_DIM, VEXFS_SEARCH_KNN, VEXFS_SEARCH_RANGE,
-        VEXFS_SEARCH_SIMILAR, VEXFS_SEARCH_F_EXACT, VEXFS_SEARCH_F_SUBTREE, VEXFS_SYNC_IMMEDIATE, VEXFS_SYNC_LAZY,
+        VEXFS_SEARCH_SIMILAR, VEXFS_SEARCH_F_EXACT, VEXFS_SEARCH_F_SUBTREE, VEXFS_SEARCH_F_FRESH, VEXFS_SEARCH_F_PER_FILE,
+        VEXFS_SEARCH_SIZE_VER0, VEXFS_RESULT_SIZE_VER0, VEXFS_STATUS_SIZE_VER0, VEXFS_RESULT_F_STALE,
+        VEXFS_CHUNKS_F_STALE, VEXFS_IOC_MAX_CHUNKS, VEXFS_CHUNKS_XATTR_MAGIC, VEXFS_CHUNKS_XATTR_VERSION,
+        VEXFS_SYNC_IMMEDIATE, VEXFS_SYNC_LAZY,
         VEXFS_CONFIG_SYNC_MODE, VEXFS_CONFIG_BATCH_SIZE, VEXFS_CONFIG_SYNC_INTERVAL,
         VEXFS_CONFIG_EF_SEARCH, VEXFS_CONFIG_AUTO_REBUILD, VEXFS_MAX_PENDING,
         VEXFS_STATUS_GRAPH_VALID, VEXFS_STATUS_REBUILDING, VEXFS_METRIC_L2, VEXFS_METRIC_COSINE,
@@ -130,6 +138,8 @@ fn abi_is_fixed_width_and_8_aligned() {
         ("vexfs_ioc_config", size_of::<vexfs_ioc_config>()),
         ("vexfs_ioc_status", size_of::<vexfs_ioc_status>()),
         ("vexfs_ioc_stats", size_of::<vexfs_ioc_stats>()),
+        ("vexfs_ioc_chunks", size_of::<vexfs_ioc_chunks>()),
+        ("vexfs_ioc_chunk", size_of::<vexfs_ioc_chunk>()),
     ] {
         assert_eq!(sz % 8, 0, "{name} is {sz} bytes");
     }

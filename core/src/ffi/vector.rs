@@ -5,11 +5,11 @@
 //! `kvmalloc`ed u32 arrays (copied from user space or decoded from disk),
 //! records its own `kvmalloc`ed buffers of the stated length, out-parameters
 //! its locals; none overlap, and the core keeps no pointer after returning.
-use super::abi::vexfs_vec_pos;
+use super::abi::{vexfs_chunk_hdr, vexfs_vec_pos};
 use super::{bytes, bytes_mut};
 use crate::bytes::put32;
 use crate::error::Error;
-use crate::hnsw::{vectors, HnswError};
+use crate::hnsw::{chunks, vectors, HnswError};
 
 fn hnsw_errno(e: HnswError) -> i32 {
     match e {
@@ -168,6 +168,118 @@ pub unsafe extern "C" fn vexfs_vec_record_decode(
         Ok(info) => {
             *g = info.generation;
             1
+        }
+        Err(HnswError::Corrupt(_)) => Error::Corrupt.to_errno(),
+        Err(e) => hnsw_errno(e),
+    }
+}
+
+/* ---- format 2: chunk records by slot (hnsw::chunks) ------------------- */
+
+/// # Safety
+/// `out` valid or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_chunk_record_pos(slot: u64, dim: u32, out: *mut vexfs_vec_pos) -> i32 {
+    // SAFETY: out is NULL (-> EINVAL) or the caller's local position struct.
+    let Some(o) = (unsafe { out.as_mut() }) else {
+        return Error::InvalidArgument.to_errno();
+    };
+    match chunks::chunk_record_pos(slot, dim) {
+        Ok(p) => {
+            *o = vexfs_vec_pos { block: p.block, offset: p.offset, len: p.len };
+            0
+        }
+        Err(e) => hnsw_errno(e),
+    }
+}
+
+/// # Safety
+/// `lo` and `hi` valid or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_chunk_block_slots(first: u64, n: u64, dim: u32, lo: *mut u64, hi: *mut u64) -> i32 {
+    // SAFETY: each is NULL (-> EINVAL) or a distinct local u64 of the caller.
+    let (Some(l), Some(h)) = (unsafe { lo.as_mut() }, unsafe { hi.as_mut() }) else {
+        return Error::InvalidArgument.to_errno();
+    };
+    match chunks::slots_in_blocks(first, n, dim) {
+        Ok(Some((a, b))) => {
+            (*l, *h) = (a, b);
+            1
+        }
+        Ok(None) => 0,
+        Err(e) => hnsw_errno(e),
+    }
+}
+
+/// # Safety
+/// `hdr` valid; `bits` valid for `dim` u32 reads; `out` for `len` byte writes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_chunk_record_encode(
+    hdr: *const vexfs_chunk_hdr,
+    bits: *const u32,
+    dim: u32,
+    out: *mut u8,
+    len: u32,
+) -> i32 {
+    // SAFETY: hdr is NULL (-> EINVAL) or the caller's local header struct.
+    let Some(h) = (unsafe { hdr.as_ref() }) else {
+        return Error::InvalidArgument.to_errno();
+    };
+    if dim > vectors::MAX_DIM {
+        return Error::InvalidArgument.to_errno();
+    }
+    // SAFETY: bits is the caller's array of dim vector bit patterns (copied
+    // from user space or decoded), not written during the call.
+    let Some(w) = (unsafe { words(bits, dim) }) else {
+        return Error::InvalidArgument.to_errno();
+    };
+    // SAFETY: out is the caller's record buffer of len bytes, distinct from
+    // bits and hdr.
+    let o = match unsafe { bytes_mut(out, len) } {
+        Ok(o) => o,
+        Err(e) => return e.to_errno(),
+    };
+    let ch = chunks::ChunkHeader { ino: h.ino, generation: h.generation, chunk: h.chunk, offset: h.offset, length: h.length };
+    match chunks::encode_chunk_record(&ch, w, o) {
+        Ok(()) => 0,
+        Err(e) => hnsw_errno(e),
+    }
+}
+
+/// # Safety
+/// `rec` valid for `len` bytes; `hdr` valid; `bits` NULL or valid for `dim` writes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_chunk_record_decode(
+    rec: *const u8,
+    len: u32,
+    dim: u32,
+    hdr: *mut vexfs_chunk_hdr,
+    bits: *mut u32,
+) -> i32 {
+    // SAFETY: rec is the caller's copy of one record (or a held buffer's
+    // bytes) of len bytes, not written during the call.
+    let r = match unsafe { bytes(rec, len) } {
+        Ok(r) => r,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: hdr is NULL (-> EINVAL) or the caller's local header struct.
+    let Some(h) = (unsafe { hdr.as_mut() }) else {
+        return Error::InvalidArgument.to_errno();
+    };
+    if dim > vectors::MAX_DIM {
+        return Error::InvalidArgument.to_errno();
+    }
+    let out = if bits.is_null() {
+        None
+    } else {
+        // SAFETY: bits is non-NULL (checked) and the caller's array of dim
+        // u32s, distinct from rec and hdr, used by no one else meanwhile.
+        Some(unsafe { core::slice::from_raw_parts_mut(bits, dim as usize) })
+    };
+    match chunks::decode_chunk_record(r, dim, out) {
+        Ok(c) => {
+            *h = vexfs_chunk_hdr { offset: c.offset, length: c.length, ino: c.ino, generation: c.generation, chunk: c.chunk, pad: 0 };
+            0
         }
         Err(HnswError::Corrupt(_)) => Error::Corrupt.to_errno(),
         Err(e) => hnsw_errno(e),

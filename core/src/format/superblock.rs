@@ -158,11 +158,19 @@ pub fn validate(block: &[u8], dev_blocks: u64, msg: &mut impl Write) -> Result<G
         return Err(Error::Corrupt);
     }
     let missing = VEXFS_FEATURE_INCOMPAT_REQUIRED & !incompat;
-    if missing != 0 {
+    if missing & VEXFS_FEATURE_INCOMPAT_IND_CSUM != 0 {
         explain!(
             msg,
             "required incompatible features 0x{missing:x} missing (checksummed indirect blocks): \
              the image predates this format, reformat it"
+        );
+        return Err(Error::Corrupt);
+    }
+    if missing != 0 {
+        explain!(
+            msg,
+            "vector store format 1 (required incompatible feature 0x{missing:x}, chunked vector store, \
+             missing): made by an older mkfs.vexfs; nothing converts it, reformat with this mkfs.vexfs"
         );
         return Err(Error::Corrupt);
     }

@@ -19,6 +19,7 @@ pub mod graph;
 pub mod heap;
 pub mod layout;
 pub mod vectors;
+pub mod chunks;
 
 #[cfg(test)]
 mod tests;

@@ -234,7 +234,8 @@ impl VexFile {
         let cap = req.k as usize;
         let mut results = vec![vexfs_ioc_result::default(); cap];
         let mut a = vexfs_ioc_search {
-            size: sz::<vexfs_ioc_search>(),
+            // The first version until the kernel's chunk results are used here.
+            size: VEXFS_SEARCH_SIZE_VER0,
             kind: req.kind.raw(),
             dim: req.query.len() as u32,
             k: req.k,
@@ -247,6 +248,8 @@ impl VexFile {
             results: results.as_mut_ptr() as u64,
             truncated: 0,
             reserved: 0,
+            result_size: 0,
+            reserved2: 0,
         };
         // SAFETY: query holds dim floats, results has room for k entries.
         unsafe { ioctl_ptr(self.fd(), VEXFS_IOC_SEARCH, &mut a)? };
@@ -298,7 +301,8 @@ impl VexFile {
     }
 
     pub fn status(&self) -> Result<vexfs_ioc_status, Errno> {
-        let mut a = vexfs_ioc_status { size: sz::<vexfs_ioc_status>(), ..Default::default() };
+        // The first version until the chunk counters are reported here.
+        let mut a = vexfs_ioc_status { size: VEXFS_STATUS_SIZE_VER0, ..Default::default() };
         // SAFETY: a plain out struct.
         unsafe { ioctl_ptr(self.fd(), VEXFS_IOC_GET_STATUS, &mut a)? };
         Ok(a)

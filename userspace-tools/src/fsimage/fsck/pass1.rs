@@ -69,7 +69,9 @@ impl<'o> Checker<'o> {
                 Some(Slot::Valid(m)) => (None, is_dir(m)),
                 None => continue,
             };
-            if ino < VEXFS_FIRST_INO && ino != VEXFS_ROOT_INO && ino != VEXFS_VECSTORE_INO && ino != VEXFS_GRAPH_INO {
+            if ino < VEXFS_FIRST_INO
+                && ![VEXFS_ROOT_INO, VEXFS_VECSTORE_INO, VEXFS_GRAPH_INO, VEXFS_SLOTMAP_INO].contains(&ino)
+            {
                 if self.problem(format!("reserved inode {ino} is not zero"), true) {
                     self.clear.insert(ino);
                 }
