@@ -14,9 +14,10 @@
 
 /*
  * fsync: write the data back, then commit the journal (the inode, its block
- * map and, for files with a vector, the vector-store record were logged as
- * they changed) and flush the device cache. Without a journal: the data,
- * the buffers tied to the inode, the inode, and the vector-store blocks.
+ * map and, for files with a chunk set, the vector-store records and slot
+ * bitmap were logged as they changed) and flush the device cache. Without a
+ * journal: the data, the buffers tied to the inode, the inode, and the
+ * vector-store and slot-bitmap blocks.
  */
 int vexfs_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 {
@@ -38,7 +39,11 @@ int vexfs_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 		return err;
 	err = sync_mapping_buffers(vi->store->i_mapping);
 	if (!err)
+		err = sync_mapping_buffers(vi->slotmap->i_mapping);
+	if (!err)
 		err = write_inode_now(vi->store, 1);
+	if (!err)
+		err = write_inode_now(vi->slotmap, 1);
 	return err;
 }
 
