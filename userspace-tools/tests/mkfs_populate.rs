@@ -11,7 +11,7 @@ use std::path::Path;
 use vexfs_core::format::defs::mode;
 use vexfs_core::format::inode::InodeMem;
 use vexfs_core::format::*;
-use vexfs_core::hnsw::vectors::{decode_record, record_pos};
+use vexfs_core::hnsw::chunks::{chunk_record_pos, decode_chunk_record, slot_bit};
 use vexfs_tools::fsimage::Fs;
 
 fn read_all(fs: &Fs, ino: u32, m: &InodeMem) -> Vec<u8> {
@@ -125,20 +125,26 @@ fn populate_tree_and_vectors_fsck_clean() {
         let many = fs.read_inode(resolve(&fs, "many")).unwrap().unwrap();
         assert!(many.size > BLOCK_SIZE as u64);
 
-        // The vector store: inode 3, records at record_pos, owners flagged.
+        // The vector store: inode 3, one-chunk sets by slot, allocated in
+        // the slot bitmap (inode 5), named by the owners' chunk fields.
         let store = fs.read_inode(VEXFS_VECSTORE_INO).unwrap().expect("vector store inode");
         assert_eq!((store.mode, store.links_count), (mode::S_IFREG | 0o600, 1));
         let store_data = read_all(&fs, VEXFS_VECSTORE_INO, &store);
+        let smap = fs.read_inode(VEXFS_SLOTMAP_INO).unwrap().expect("slot bitmap inode");
+        let smap_data = read_all(&fs, VEXFS_SLOTMAP_INO, &smap);
+        assert_eq!(smap.size, 103u64.div_ceil(8));
+        assert!((0..103).all(|s| slot_bit(&smap_data, s)) && !slot_bit(&smap_data, 103));
         let check = |rel: &str, want: &[f32]| {
             let ino = resolve(&fs, rel);
             let m = fs.read_inode(ino).unwrap().unwrap();
             assert!(m.flags & VEXFS_INODE_FL_HAS_VECTOR != 0, "{rel}");
-            assert_eq!(m.vector_dim, dim);
-            let p = record_pos(ino as u64, dim).unwrap();
+            assert_eq!((m.vector_dim, m.chunk_count, m.data_version, m.chunk_version), (dim, 1, 0, 0));
+            let p = chunk_record_pos(m.chunk_first as u64, dim).unwrap();
             let off = (p.block * BLOCK_SIZE as u64 + p.offset as u64) as usize;
-            let mut got = vec![0f32; dim as usize];
-            let info = decode_record(&store_data[off..off + p.len as usize], ino, dim, &mut got).unwrap();
-            assert_eq!((info.ino, info.generation), (ino, m.generation));
+            let mut got = vec![0u32; dim as usize];
+            let h = decode_chunk_record(&store_data[off..off + p.len as usize], dim, Some(&mut got)).unwrap();
+            assert_eq!((h.ino, h.generation, h.chunk, h.offset, h.length), (ino, m.generation, 0, 0, 0));
+            let got: Vec<f32> = got.iter().map(|b| f32::from_bits(*b)).collect();
             assert_eq!(got, want, "{rel}");
         };
         check("docs/a.txt", &vector_of(0, dim as usize));
@@ -162,6 +168,7 @@ fn populate_tree_and_vectors_fsck_clean() {
         assert!((0..g.capacity()).any(|s| g.node_key(s) == Some(a_ino as u64)));
         let unflagged = fs.read_inode(resolve(&fs, "many/file-0001-with-a-longish-name.txt")).unwrap().unwrap();
         assert_eq!((unflagged.flags & VEXFS_INODE_FL_HAS_VECTOR, unflagged.vector_dim), (0, 0));
+        assert_eq!((unflagged.chunk_first, unflagged.chunk_count), (0, 0));
     }
 }
 

@@ -112,7 +112,8 @@ pub fn encode_chunk_record(h: &ChunkHeader, bits: &[u32], out: &mut [u8]) -> Res
     if bits.iter().any(|&b| !super::element_bits_ok(b)) {
         return Err(HnswError::BadVector);
     }
-    let (hd, data) = out.split_at_mut(CHUNK_HEADER);
+    // split_at_mut_checked: the length was checked above, but no panic path.
+    let (hd, data) = out.split_at_mut_checked(CHUNK_HEADER).ok_or(HnswError::NoSpace)?;
     hd.fill(0);
     put32(hd, 0, h.ino).ok_or(HnswError::NoSpace)?;
     put32(hd, 4, h.generation).ok_or(HnswError::NoSpace)?;

@@ -33,7 +33,7 @@ use vexfs_core::format::defs::mode;
 use vexfs_core::format::inode::InodeMem;
 use vexfs_core::format::*;
 use vexfs_core::ffi::abi::{VEXFS_HNSW_MIN_CAPACITY, VEXFS_HNSW_SEED};
-use vexfs_core::hnsw::vectors::{encode_record, record_pos};
+use vexfs_core::hnsw::chunks::{chunk_record_pos, encode_chunk_record, ChunkHeader};
 use vexfs_core::hnsw::{encode_block, scratch_size, DistanceProvider, Graph, HnswError, Params, Query, Scratch};
 use vexfs_simd::{Kernel, CAP_AVX2_FMA};
 
@@ -284,15 +284,17 @@ pub fn populate(fs: &mut Fs, src: &Path, manifest: &[ManifestEntry], build_graph
         return Ok(sum);
     }
 
-    // The vector store, assembled block by block in memory, then written
-    // through the block map like any file.
+    // The vector store, assembled block by block in memory: slot s = the
+    // s-th file in inode order, a one-chunk set covering the whole file.
     let mut blocks: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
     let mut end = 0u64;
-    for (&ino, e) in &by_ino {
+    for (slot, (&ino, e)) in by_ino.iter().enumerate() {
         let mut owner = fs.read_inode(ino)?.ok_or_else(|| err(format!("inode {ino} vanished")))?;
-        let pos = record_pos(ino as u64, dim).map_err(|e| err(format!("record position: {e:?}")))?;
+        let pos = chunk_record_pos(slot as u64, dim).map_err(|e| err(format!("record position: {e:?}")))?;
         let mut rec = vec![0u8; pos.len as usize];
-        encode_record(ino, owner.generation, &e.vector, &mut rec)
+        let bits: Vec<u32> = e.vector.iter().map(|f| f.to_bits()).collect();
+        let h = ChunkHeader { ino, generation: owner.generation, chunk: 0, offset: 0, length: 0 };
+        encode_chunk_record(&h, &bits, &mut rec)
             .map_err(|x| err(format!("manifest line {}: cannot encode the vector: {x:?}", e.line)))?;
         let mut done = 0usize;
         let mut b = pos.block;
@@ -307,19 +309,13 @@ pub fn populate(fs: &mut Fs, src: &Path, manifest: &[ManifestEntry], build_graph
         end = end.max(pos.block * BLOCK_SIZE as u64 + pos.offset as u64 + pos.len as u64);
         owner.flags |= VEXFS_INODE_FL_HAS_VECTOR;
         owner.vector_dim = dim;
+        owner.chunk_first = slot as u32;
+        owner.chunk_count = 1;
         fs.write_inode(ino, &owner)?;
         sum.vectors += 1;
     }
-    // As the kernel brings it to life (inode.c: mode S_IFREG|0600, one
-    // link, generation 0).
-    let mut store = InodeMem::default();
-    store.mode = mode::S_IFREG | 0o600;
-    store.links_count = 1;
-    let now = super::mkfs::now_sec() as i64;
-    store.atime = now;
-    store.mtime = now;
-    store.ctime = now;
-    store.crtime = now;
+    write_slot_bitmap(fs, by_ino.len() as u64)?;
+    let mut store = hidden_inode();
     for (&fb, data) in &blocks {
         let pb = fs.bmap_alloc(VEXFS_VECSTORE_INO, &mut store, fb)?;
         fs.img.write_blocks(pb as u64, data)?;
@@ -401,6 +397,33 @@ fn write_graph(fs: &mut Fs, by_ino: &BTreeMap<u32, &ManifestEntry>, generation: 
     gi.size = (nblocks * BLOCK_SIZE) as u64;
     fs.write_inode(VEXFS_GRAPH_INO, &gi)?;
     Ok(n as u64)
+}
+
+/// A hidden file's inode as the kernel brings it to life (inode.c: mode
+/// S_IFREG|0600, one link, generation 0).
+fn hidden_inode() -> InodeMem {
+    let mut m = InodeMem::default();
+    m.mode = mode::S_IFREG | 0o600;
+    m.links_count = 1;
+    let now = super::mkfs::now_sec() as i64;
+    (m.atime, m.mtime, m.ctime, m.crtime) = (now, now, now, now);
+    m
+}
+
+/// The slot bitmap (inode 5) with slots `0..n` allocated.
+fn write_slot_bitmap(fs: &mut Fs, n: u64) -> io::Result<()> {
+    let bytes = n.div_ceil(8) as usize;
+    let mut map = vec![0u8; bytes.div_ceil(BLOCK_SIZE) * BLOCK_SIZE];
+    for s in 0..n {
+        map[(s / 8) as usize] |= 1 << (s % 8);
+    }
+    let mut bi = hidden_inode();
+    for (fb, data) in map.chunks(BLOCK_SIZE).enumerate() {
+        let pb = fs.bmap_alloc(VEXFS_SLOTMAP_INO, &mut bi, fb as u64)?;
+        fs.img.write_blocks(pb as u64, data)?;
+    }
+    bi.size = bytes as u64;
+    fs.write_inode(VEXFS_SLOTMAP_INO, &bi)
 }
 
 fn free_counts(fs: &Fs, sum: &mut PopulateSummary) {
