@@ -190,6 +190,9 @@ fn populated_chunk_image_is_clean() {
 fn record_checksum_damage_drops_the_set() {
     let t = image();
     edit_record(&t.path, 1, |r| r[40] ^= 0x01);
+    // The set's slots go with it: not reported again as strays.
+    let (_, out) = fsck_lib(&t.path, vexfs_tools::fsimage::fsck::Repair::No);
+    assert!(out.contains("dropping the set and freeing its slots") && !out.contains("no file's chunk set covers"), "{out}");
     check_drop(&t, t.a, &format!("inode {}: chunk set (slots 0..3, 3 chunks) is damaged: slot 1 (chunk 1): chunk record checksum mismatch", t.a), &[(t.b, 1), (t.c, 2)]);
 }
 

@@ -88,6 +88,9 @@ impl<'o> Checker<'o> {
         let mut owner = vec![0u32; nslots as usize];
         // first claimer of each slot, to name both sides of an overlap.
         let mut claim = vec![0u32; nslots as usize];
+        // Slots in the runs of damaged sets: freed with their set, not
+        // reported again as strays.
+        let mut in_dropped = vec![false; nslots as usize];
         let mut store_changed = false;
         let mut inos: Vec<u32> = self.live.iter().copied().collect();
         inos.sort_unstable();
@@ -124,8 +127,12 @@ impl<'o> Checker<'o> {
                     }
                 }
                 Some(why) => {
+                    let end = (m.chunk_first as u64 + m.chunk_count as u64).min(nslots);
+                    for s in (m.chunk_first as u64).min(end)..end {
+                        in_dropped[s as usize] = true;
+                    }
                     let msg = format!(
-                        "inode {ino}: chunk set (slots {}..{}, {} chunks) is damaged: {why}; dropping the set",
+                        "inode {ino}: chunk set (slots {}..{}, {} chunks) is damaged: {why}; dropping the set and freeing its slots",
                         m.chunk_first,
                         m.chunk_first as u64 + m.chunk_count as u64,
                         m.chunk_count
@@ -138,16 +145,29 @@ impl<'o> Checker<'o> {
             }
         }
 
-        // Allocated slots no valid set covers: report in runs, free them.
+        // Allocated slots no valid set covers: those of dropped sets go
+        // with their set (reported above); the others are strays, reported
+        // in runs. -y frees both.
         let mut s = 0u64;
         let mut dirty_bytes: Vec<usize> = Vec::new();
+        let mut free_slot = |slotmap: &mut [u8], x: u64| {
+            slotmap[(x / 8) as usize] &= !(1u8 << (x % 8));
+            dirty_bytes.push((x / 8) as usize);
+        };
         while s < nslots {
             if !slot_bit(&slotmap, s) || owner[s as usize] != 0 {
                 s += 1;
                 continue;
             }
+            if in_dropped[s as usize] {
+                if self.repairing() {
+                    free_slot(&mut slotmap, s);
+                }
+                s += 1;
+                continue;
+            }
             let start = s;
-            while s < nslots && slot_bit(&slotmap, s) && owner[s as usize] == 0 {
+            while s < nslots && slot_bit(&slotmap, s) && owner[s as usize] == 0 && !in_dropped[s as usize] {
                 s += 1;
             }
             let what = match &store {
@@ -173,8 +193,7 @@ impl<'o> Checker<'o> {
             };
             if self.problem(msg, true) {
                 for x in start..s {
-                    slotmap[(x / 8) as usize] &= !(1u8 << (x % 8));
-                    dirty_bytes.push((x / 8) as usize);
+                    free_slot(&mut slotmap, x);
                 }
                 store_changed = true;
             }
