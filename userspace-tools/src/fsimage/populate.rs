@@ -30,7 +30,7 @@
 //! held once (the manifest's array), the graph build reads them in place.
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, IsTerminal, Read};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -40,6 +40,7 @@ use vexfs_core::format::*;
 use vexfs_core::ffi::abi::{VEXFS_HNSW_MIN_CAPACITY, VEXFS_HNSW_SEED};
 use vexfs_core::hnsw::chunks::{chunk_record_pos, encode_chunk_record, ChunkHeader};
 use vexfs_core::hnsw::{encode_block, scratch_size, DistanceProvider, Graph, HnswError, Params, Query, Scratch};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use vexfs_simd::{Kernel, CAP_AVX2_FMA};
 
 use super::fs::Fs;
@@ -411,9 +412,19 @@ fn write_graph(fs: &mut Fs, base: &[f32], slot_src: &[u32], slot_ino: &[u32], ge
     {
         let mut s = Scratch::new(&mut s32, &mut s64, cap, g.hnsw_m, g.hnsw_ef_construction).map_err(ge)?;
         let mut p = Provider { kernel, base, dim, slot_src, rows: Vec::new() };
+        // A bulk build takes minutes: show progress on a terminal.
+        let target = if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        let pb = ProgressBar::with_draw_target(Some(n as u64), target);
+        if let Ok(st) = ProgressStyle::with_template("HNSW graph [{elapsed_precise}] [{wide_bar}] {pos}/{len} ({per_sec}, eta {eta})") {
+            pb.set_style(st.progress_chars("=> "));
+        }
         for (slot, &ino) in slot_ino.iter().enumerate() {
             graph.insert(&mut p, &mut s, slot as u32, ino as u64).map_err(ge)?;
+            if slot % 1024 == 0 {
+                pb.set_position(slot as u64);
+            }
         }
+        pb.finish_and_clear();
     }
     graph.set_generation(generation).map_err(ge)?;
     let words = graph.words();
