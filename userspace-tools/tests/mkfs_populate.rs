@@ -468,3 +468,98 @@ fn chunk_manifest_refusals() {
     let (code, _) = mkfs_bin(&["-d", src.to_str().unwrap(), "--vectors", vec2.to_str().unwrap(), img.to_str().unwrap()]);
     assert_eq!(code, 2);
 }
+
+/// Searches over the vectors read back by slot, for the recall check.
+struct SlotProvider<'a> {
+    kernel: vexfs_simd::Kernel,
+    by_slot: &'a [f32],
+    dim: usize,
+    query: Vec<f32>,
+}
+
+impl vexfs_core::hnsw::DistanceProvider for SlotProvider<'_> {
+    fn dist_batch(&mut self, q: vexfs_core::hnsw::Query, ids: &[u32], out: &mut [u32]) -> Result<(), vexfs_core::hnsw::HnswError> {
+        let qv: &[f32] = match q {
+            vexfs_core::hnsw::Query::Input => &self.query,
+            vexfs_core::hnsw::Query::Node(n) => &self.by_slot[n as usize * self.dim..(n as usize + 1) * self.dim],
+        };
+        self.kernel.dist_batch_strided(qv, self.by_slot, self.dim, ids, out).map_err(|_| vexfs_core::hnsw::HnswError::Provider(-22))
+    }
+}
+
+#[test]
+fn bulk_graph_finds_the_nearest_chunks() {
+    // 3000 rows in 30 files x 100 chunks, rows referenced out of order: the
+    // graph the host builds (node s = slot s, its vector row slot_src[s])
+    // must be a graph over the vectors the slots hold.
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let dim = 16usize;
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    let rows: Vec<Vec<f32>> = (0..3000).map(|_| (0..dim).map(|_| rnd()).collect()).collect();
+    let mut lines = Vec::new();
+    for f in 0..30usize {
+        std::fs::write(src.join(format!("f{f:02}")), "y").unwrap();
+        for c in 0..100usize {
+            let r = (f * 100 + c) * 7 % 3000; // a permutation of 0..3000
+            lines.push(format!("{{\"path\": \"f{f:02}\", \"offset\": {c}, \"length\": 1, \"row\": {r}}}"));
+        }
+    }
+    let man = d.path().join("m.jsonl");
+    std::fs::write(&man, lines.join("\n")).unwrap();
+    let vp = d.path().join("v.fvecs");
+    write_fvecs(&vp, &rows);
+    let img = d.path().join("g.img");
+    let (code, out) = mkfs_bin(&[
+        "--dim", "16", "-d", src.to_str().unwrap(), "--manifest", man.to_str().unwrap(),
+        "--vectors", vp.to_str().unwrap(), img.to_str().unwrap(), "64M",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let fs = open_fs(&img);
+    let inos: Vec<u32> = (0..30).map(|f| resolve(&fs, &format!("f{f:02}"))).collect();
+    let sets = read_sets(&fs, &inos);
+    let by_slot: Vec<f32> = sets.iter().flat_map(|(_, ch)| ch.iter().flat_map(|c| c.2.iter().copied())).collect();
+    assert_eq!(by_slot.len(), 3000 * dim);
+    let gi = fs.read_inode(VEXFS_GRAPH_INO).unwrap().unwrap();
+    let gdata = read_all(&fs, VEXFS_GRAPH_INO, &gi);
+    let mut words = vec![0u32; gdata.len() / 4];
+    for (b, blk) in gdata.chunks_exact(BLOCK_SIZE).enumerate() {
+        vexfs_core::hnsw::decode_block(blk, b, &mut words).unwrap();
+    }
+    let g = vexfs_core::hnsw::Graph::open(&mut words).unwrap();
+    let (cap, m) = (g.capacity(), g.params().m);
+    let sz = vexfs_core::hnsw::scratch_size(cap, m, 200);
+    let (mut s32, mut s64) = (vec![0u32; sz.u32_words], vec![0u64; sz.u64_words]);
+    let mut s = vexfs_core::hnsw::Scratch::new(&mut s32, &mut s64, cap, m, 200).unwrap();
+    let kernel = vexfs_simd::Kernel::new(VEXFS_METRIC_L2, 0).unwrap();
+    let mut p = SlotProvider { kernel, by_slot: &by_slot, dim, query: Vec::new() };
+    let mut found = 0usize;
+    for _ in 0..20 {
+        p.query = (0..dim).map(|_| rnd()).collect();
+        let mut out = [vexfs_core::hnsw::Hit::default(); 10];
+        let n = g.search_knn(&mut p, &mut s, 10, 100, |_| true, &mut out).unwrap();
+        assert_eq!(n, 10);
+        let mut exact: Vec<(f32, u32)> = (0..3000u32)
+            .map(|sl| {
+                let v = &by_slot[sl as usize * dim..(sl as usize + 1) * dim];
+                (v.iter().zip(&p.query).map(|(a, b)| (a - b) * (a - b)).sum::<f32>(), sl)
+            })
+            .collect();
+        exact.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let truth: Vec<u32> = exact[..10].iter().map(|e| e.1).collect();
+        found += out.iter().filter(|h| truth.contains(&h.slot)).count();
+        // Keys are the slots' owners.
+        for h in &out {
+            assert_eq!(h.key, inos[h.slot as usize / 100] as u64);
+        }
+    }
+    let recall = found as f64 / 200.0;
+    assert!(recall >= 0.9, "recall@10 {recall}");
+}
