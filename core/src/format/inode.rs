@@ -119,6 +119,12 @@ pub fn decode(g: &Geom, raw: &[u8], ino: u32, msg: &mut impl Write) -> Result<In
         explain!(msg, "inode {ino}: orphan link {orphan_next} beyond the inode table");
         return Err(Error::Corrupt);
     }
+    let chunk_first = u32::from_le(d.i_chunk_first);
+    let chunk_count = u32::from_le(d.i_chunk_count);
+    if chunk_count > VEXFS_MAX_CHUNKS || chunk_first.checked_add(chunk_count).is_none() {
+        explain!(msg, "inode {ino}: chunk set of {chunk_count} slots from slot {chunk_first} out of range");
+        return Err(Error::Corrupt);
+    }
     let nsec_ok = |n: u32| n < 1_000_000_000;
     let (an, mn, cn, crn) = (
         u32::from_le(d.i_atime_nsec),
@@ -130,9 +136,6 @@ pub fn decode(g: &Geom, raw: &[u8], ino: u32, msg: &mut impl Write) -> Result<In
         explain!(msg, "inode {ino}: nanosecond field out of range");
         return Err(Error::Corrupt);
     }
-    // The chunk-set fields are checked against the slot bitmap and the
-    // store by their readers (the index at mount, fsck): a bad set costs
-    // the file its vectors, never the file.
     Ok(InodeMem {
         mode: imode,
         links_count: u16::from_le(d.i_links_count) as u32,
@@ -156,12 +159,12 @@ pub fn decode(g: &Geom, raw: &[u8], ino: u32, msg: &mut impl Write) -> Result<In
         orphan_next,
         vector_dim,
         parent,
-        chunk_first: u32::from_le(d.i_chunk_first),
-        chunk_count: u32::from_le(d.i_chunk_count),
         pad: 0,
+        block,
+        chunk_first,
+        chunk_count,
         data_version: u64::from_le(d.i_data_version),
         chunk_version: u64::from_le(d.i_chunk_version),
-        block,
     })
 }
 
