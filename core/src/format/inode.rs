@@ -232,6 +232,10 @@ mod tests {
         encode(&regular_file(), 12, &mut raw).unwrap();
         let mut msg = heapless::String::<128>::new();
         assert_eq!(decode(&g, &raw, 12, &mut msg).unwrap().flags, VEXFS_INODE_FL_HAS_VECTOR);
+        let chunked = InodeMem { chunk_first: 70_000, chunk_count: 16384, data_version: 9, chunk_version: u64::MAX, ..regular_file() };
+        encode(&chunked, 12, &mut raw).unwrap();
+        let back = decode(&g, &raw, 12, &mut msg).unwrap();
+        assert_eq!((back.chunk_first, back.chunk_count, back.data_version, back.chunk_version), (70_000, 16384, 9, u64::MAX));
         // A flag bit no version defines, even correctly checksummed, is corruption.
         let mut bad = regular_file();
         bad.flags |= 0x100;
