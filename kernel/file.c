@@ -67,6 +67,8 @@ ssize_t vexfs_direct_IO(struct kiocb *iocb, struct iov_iter *iter)
 
 	if (!S_ISREG(inode->i_mode) || inode->i_ino < VEXFS_FIRST_INO)
 		return -EINVAL;
+	if (iov_iter_rw(iter) == WRITE)
+		vexfs_data_changed(inode);	/* the chunk set no longer describes the data */
 	return blockdev_direct_IO(iocb, inode, iter, vexfs_get_block_dio);
 }
 
@@ -90,6 +92,7 @@ static vm_fault_t vexfs_page_mkwrite(struct vm_fault *vmf)
 	if (IS_ERR(handle)) {
 		err = PTR_ERR(handle);
 	} else {
+		vexfs_data_changed(inode);	/* the chunk set no longer describes the data */
 		err = block_page_mkwrite(vma, vmf, vexfs_get_block);
 		if (!err)
 			vexfs_journal_order_data(inode, page_offset(vmf->page), PAGE_SIZE);
