@@ -506,7 +506,7 @@ fn cmd_search(
     let st = status_of(&f, path)?;
     check_dim(path, "query", q.len(), st.dim)?;
     let subtree = scoped(&f, out.all);
-    let base = SearchReq { kind, query: q, k, ef, exact: out.exact, subtree, threshold };
+    let base = SearchReq { kind, query: q, k, ef, exact: out.exact, subtree, threshold, fresh: false, per_file: false };
     let res = match kind {
         Kind::Knn => f.search(&base).map_err(|e| Error::errno(disp(path), e, Op::Search))?,
         _ => search_growing(&f, path, base, limit)?,
@@ -565,7 +565,7 @@ fn cmd_batch_search(
                 format!("queries have {} elements, this filesystem stores {}", q.len(), st.dim),
             ));
         }
-        let req = SearchReq { kind: Kind::Knn, query: &q, k, ef, exact, subtree, threshold: 0.0 };
+        let req = SearchReq { kind: Kind::Knn, query: &q, k, ef, exact, subtree, threshold: 0.0, fresh: false, per_file: false };
         let res = f.search(&req).map_err(|e| {
             pb.abandon();
             let mut err = Error::errno(disp(path), e, Op::Search);

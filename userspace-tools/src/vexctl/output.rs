@@ -334,7 +334,7 @@ mod tests {
     use super::*;
 
     fn hit(ino: u64, d: f32) -> Hit {
-        Hit { ino, distance: d, generation: 1, size: 42, mtime_sec: 1_700_000_000, mtime_nsec: 5, dim: 4 }
+        Hit { ino, distance: d, generation: 1, size: 42, mtime_sec: 1_700_000_000, mtime_nsec: 5, dim: 4, chunk: 0, offset: 0, length: 0, stale: false }
     }
 
     #[test]
