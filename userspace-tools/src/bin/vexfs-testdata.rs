@@ -50,6 +50,10 @@ enum Cmd {
         intrinsic: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Consecutive vectors drawn from one cluster (e.g. the chunks of one
+        /// document: set to the chunks per file); 1 = a new cluster each.
+        #[arg(long, default_value_t = 1)]
+        run: usize,
         #[arg(long)]
         out: String,
     },
@@ -241,15 +245,18 @@ fn chunk_of(path: &str, n: usize, r: &serde_json::Value) -> Result<(usize, usize
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.cmd {
-        Cmd::Gen { n, dim, clusters, intrinsic, seed, out } => {
+        Cmd::Gen { n, dim, clusters, intrinsic, seed, run, out } => {
             // Model and parameters are fixed by the seed: the same bytes on every run.
             let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
             let centres: Vec<f32> = (0..clusters * dim).map(|_| rng.gauss() * 0.5).collect();
             let bases: Vec<f32> = (0..clusters * intrinsic * dim).map(|_| rng.gauss() / (dim as f32).sqrt()).collect();
             let mut buf = Vec::with_capacity(n * (dim + 1) * 4);
             let mut z = vec![0f32; intrinsic];
-            for _ in 0..n {
-                let c = (rng.next() % clusters as u64) as usize;
+            let mut c = 0;
+            for i in 0..n {
+                if i % run.max(1) == 0 {
+                    c = (rng.next() % clusters as u64) as usize;
+                }
                 for x in z.iter_mut() {
                     *x = rng.gauss() * 1.5;
                 }
