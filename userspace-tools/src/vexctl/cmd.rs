@@ -184,6 +184,16 @@ fn cmd_set(file: &Path, src: &SetSrc) -> Res<()> {
     f.set_vector(&v).map_err(|e| Error::errno(disp(file), e, Op::SetVector))
 }
 
+/// The message for a line that is not JSON; NaN and Infinity (which
+/// Python's json.dumps writes) get their own cause.
+fn json_error(line: &str, e: &serde_json::Error) -> String {
+    if line.contains("NaN") || line.contains("Infinity") {
+        format!("invalid JSON: NaN and Infinity are not JSON numbers, and vectors must be finite ({e})")
+    } else {
+        format!("invalid JSON: {e}")
+    }
+}
+
 /// One chunk of a chunks file or manifest: its 1-based line, byte range
 /// and vector.
 #[derive(Debug, Clone, PartialEq)]
@@ -232,7 +242,7 @@ pub fn parse_chunks(name: &str, r: impl BufRead) -> Res<Vec<ChunkLine>> {
             continue;
         }
         let v: serde_json::Value =
-            serde_json::from_str(&line).map_err(|e| at(format!("invalid JSON: {e}")))?;
+            serde_json::from_str(&line).map_err(|e| at(json_error(&line, &e)))?;
         let obj = v
             .as_object()
             .ok_or_else(|| at("expected an object {\"offset\": N, \"length\": N, \"vector\": [...]}".into()))?;
@@ -449,7 +459,7 @@ pub fn parse_manifest(name: &str, r: impl BufRead) -> Res<Vec<ManifestLine>> {
             continue;
         }
         let v: serde_json::Value =
-            serde_json::from_str(&line).map_err(|e| at(format!("invalid JSON: {e}")))?;
+            serde_json::from_str(&line).map_err(|e| at(json_error(&line, &e)))?;
         let obj = v.as_object().ok_or_else(|| at("expected an object {\"path\": ..., \"vector\": [...]}".into()))?;
         let path = obj
             .get("path")
@@ -851,7 +861,7 @@ mod tests {
         let err = parse_chunks("c", "{\"offset\": 0, \"length\": 1, \"vector\": [1, NaN]}".as_bytes())
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("vexctl: c:1: invalid JSON"), "{err}");
+        assert!(err.starts_with("vexctl: c:1: invalid JSON: NaN and Infinity"), "{err}");
         let err = parse_chunks("c", "{\"offset\": 0, \"length\": 1, \"vector\": [1e39]}".as_bytes())
             .unwrap_err()
             .to_string();
