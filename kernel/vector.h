@@ -16,12 +16,15 @@
 #define VSLOT_LIVE	0x1	/* holds a file's current vector */
 #define VSLOT_IN_GRAPH	0x2	/* the graph has a node for it */
 #define VSLOT_PENDING	0x4	/* queued for the graph (lazy sync or rebuild) */
+#define VSLOT_STALE	0x8	/* its file's data changed after the set was written */
 
 /* A search's working memory; pooled, one per concurrent searcher. */
 struct vexfs_scratch {
 	struct list_head list;
 	struct vexfs_hnsw_ctx ctx;	/* scratch buffers and visited epoch */
 	u32 capacity;			/* graph capacity the buffers were sized for */
+	struct vexfs_vindex *vi;	/* whose scratch_bytes count it */
+	u64 bytes;			/* allocated for it, struct included */
 };
 
 struct vexfs_vstats {
@@ -77,6 +80,7 @@ struct vexfs_vindex {
 	spinlock_t scratch_lock;
 	struct semaphore scratch_sem;
 	u32 nr_scratch;
+	atomic64_t scratch_bytes;	/* allocated scratch areas (pooled, in use, the writer's) */
 
 	struct delayed_work sync_work;
 	struct work_struct rebuild_work;
@@ -136,7 +140,7 @@ struct vexfs_search_req {
 	u32 kind;			/* VEXFS_SEARCH_* */
 	u32 k;				/* results wanted / capacity */
 	u32 ef;
-	u32 flags;
+	u32 flags;			/* VEXFS_SEARCH_F_*: FRESH and PER_FILE act here */
 	u32 max_key;			/* range/similar: largest distance key */
 	const u32 *query;		/* dim float32 bits, kernel memory */
 	struct vexfs_dirv *dirv;	/* directory filter; NULL: none needed */
@@ -147,5 +151,6 @@ int vexfs_vindex_force_sync(struct vexfs_vindex *vi);
 int vexfs_vindex_rebuild(struct vexfs_vindex *vi);
 u32 vexfs_dist_key_for_threshold(struct vexfs_vindex *vi, u32 kind, u32 t_bits, int *err);
 u32 vexfs_dist_bits(u32 key);
+u64 vexfs_vindex_memory_bytes(struct vexfs_vindex *vi);
 
 #endif /* _VEXFS_VECTOR_H */
