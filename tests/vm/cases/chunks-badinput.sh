@@ -62,7 +62,7 @@ bad() {
 }
 for c in dim:"/extra/dim.jsonl:2: vector has 3 elements, this filesystem stores 8" \
          nan:"/extra/nan.jsonl:1: invalid JSON: NaN and Infinity are not JSON numbers" \
-         inf:"/extra/inf.jsonl:1: element 2 (1e39) is not a finite float32" \
+         inf:"/extra/inf.jsonl:1: element 2 (1e+39) is not a finite float32" \
          overflow:"/extra/overflow.jsonl:1: offset 18446744073709551615 + length 1 overflows 64 bits" \
          malformed:"/extra/malformed.jsonl:2: invalid JSON" \
          nolength:"/extra/nolength.jsonl:1: \"offset\" without \"length\"" \
