@@ -263,8 +263,12 @@ pub fn parse_chunks(name: &str, r: impl BufRead) -> Res<Vec<ChunkLine>> {
     Ok(out)
 }
 
+/// A chunk set packed for SET_CHUNKS: the (offset, length) ranges and the
+/// vectors back to back.
+type PackedSet = (Vec<(u64, u64)>, Vec<f32>);
+
 /// Checks every chunk's dimension and packs the set for SET_CHUNKS.
-fn pack_chunks(subject: &str, chunks: &[ChunkLine], fs_dim: u32) -> Res<(Vec<(u64, u64)>, Vec<f32>)> {
+fn pack_chunks(subject: &str, chunks: &[ChunkLine], fs_dim: u32) -> Res<PackedSet> {
     let mut ranges = Vec::with_capacity(chunks.len());
     let mut vecs = Vec::with_capacity(chunks.len() * fs_dim as usize);
     for c in chunks {
