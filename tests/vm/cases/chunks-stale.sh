@@ -68,21 +68,21 @@ rm /mnt/docs/00000009
 S u1 \$q9 -k 20
 S u1x \$q9 -k 20 --exact
 S u1p \$q9 -k 20 --per-file
-run_ok /tmp/o/u1r.json vexctl range /mnt \$q9 --max-distance 1e30 --json
+run_ok /tmp/o/u1r.json vexctl range /mnt \$q9 --max-distance 1e30 --exact --json
 # New files (may reuse the inode number); one carries chunks of its own.
 for f in n1 n2 n3 n4; do echo new > /mnt/docs/\$f; done
 printf '{"offset": 0, "length": 4, "vector": [%s]}\n' "\$(sed -n 1p /extra/m.jsonl | sed 's/.*"vector":\[\(.*\)\].*/\1/')" > /tmp/n1.jsonl
 run_ok /tmp/o/setn.txt vexctl set /mnt/docs/n1 --chunks /tmp/n1.jsonl
 ls -i /mnt/docs/n1 /mnt/docs/n2 /mnt/docs/n3 /mnt/docs/n4 > /tmp/o/inon.txt
 S u2 \$q9 -k 20
-run_ok /tmp/o/u2r.json vexctl range /mnt \$q9 --max-distance 1e30 --json
+run_ok /tmp/o/u2r.json vexctl range /mnt \$q9 --max-distance 1e30 --exact --json
 # Append to file 11 and remount: its set stays stale, file 7's fresh.
 echo more >> /mnt/docs/00000011
 umount /mnt
 mount -t vexfs /dev/vda /mnt
 S u3 \$q9 -k 20
 S u3x \$q9 -k 20 --exact
-run_ok /tmp/o/u3r.json vexctl range /mnt \$q9 --max-distance 1e30 --json
+run_ok /tmp/o/u3r.json vexctl range /mnt \$q9 --max-distance 1e30 --exact --json
 S s4x \$q7 -k 10 --exact
 run_ok /tmp/o/g11.json vexctl get /mnt/docs/00000011 --json
 run_ok /tmp/o/st3.json vexctl status /mnt --json
