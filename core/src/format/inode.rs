@@ -136,6 +136,9 @@ pub fn decode(g: &Geom, raw: &[u8], ino: u32, msg: &mut impl Write) -> Result<In
         explain!(msg, "inode {ino}: nanosecond field out of range");
         return Err(Error::Corrupt);
     }
+    // The chunk-set fields are checked against the slot bitmap and the
+    // store by their readers (the index at mount, fsck): a bad set costs
+    // the file its vectors, never the file.
     Ok(InodeMem {
         mode: imode,
         links_count: u16::from_le(d.i_links_count) as u32,
@@ -159,7 +162,11 @@ pub fn decode(g: &Geom, raw: &[u8], ino: u32, msg: &mut impl Write) -> Result<In
         orphan_next,
         vector_dim,
         parent,
+        chunk_first: u32::from_le(d.i_chunk_first),
+        chunk_count: u32::from_le(d.i_chunk_count),
         pad: 0,
+        data_version: u64::from_le(d.i_data_version),
+        chunk_version: u64::from_le(d.i_chunk_version),
         block,
         chunk_first,
         chunk_count,
@@ -232,6 +239,10 @@ mod tests {
         encode(&regular_file(), 12, &mut raw).unwrap();
         let mut msg = heapless::String::<128>::new();
         assert_eq!(decode(&g, &raw, 12, &mut msg).unwrap().flags, VEXFS_INODE_FL_HAS_VECTOR);
+        let chunked = InodeMem { chunk_first: 70_000, chunk_count: 16384, data_version: 9, chunk_version: u64::MAX, ..regular_file() };
+        encode(&chunked, 12, &mut raw).unwrap();
+        let back = decode(&g, &raw, 12, &mut msg).unwrap();
+        assert_eq!((back.chunk_first, back.chunk_count, back.data_version, back.chunk_version), (70_000, 16384, 9, u64::MAX));
         // A flag bit no version defines, even correctly checksummed, is corruption.
         let mut bad = regular_file();
         bad.flags |= 0x100;
