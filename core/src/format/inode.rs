@@ -136,9 +136,6 @@ pub fn decode(g: &Geom, raw: &[u8], ino: u32, msg: &mut impl Write) -> Result<In
         explain!(msg, "inode {ino}: nanosecond field out of range");
         return Err(Error::Corrupt);
     }
-    // The chunk-set fields are checked against the slot bitmap and the
-    // store by their readers (the index at mount, fsck): a bad set costs
-    // the file its vectors, never the file.
     Ok(InodeMem {
         mode: imode,
         links_count: u16::from_le(d.i_links_count) as u32,
@@ -162,11 +159,7 @@ pub fn decode(g: &Geom, raw: &[u8], ino: u32, msg: &mut impl Write) -> Result<In
         orphan_next,
         vector_dim,
         parent,
-        chunk_first: u32::from_le(d.i_chunk_first),
-        chunk_count: u32::from_le(d.i_chunk_count),
         pad: 0,
-        data_version: u64::from_le(d.i_data_version),
-        chunk_version: u64::from_le(d.i_chunk_version),
         block,
         chunk_first,
         chunk_count,
