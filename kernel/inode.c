@@ -844,6 +844,7 @@ static int vexfs_truncate(struct inode *inode, loff_t size)
 	handle = vexfs_journal_begin(inode->i_sb, VEXFS_CREDITS_TRUNCATE);
 	if (IS_ERR(handle))
 		return PTR_ERR(handle);
+	vexfs_data_changed(inode);	/* the chunk set no longer describes the data */
 	err = block_truncate_page(inode->i_mapping, size, vexfs_get_block);
 	if (err)
 		goto out;
@@ -1036,6 +1037,7 @@ static int vexfs_write_begin(struct file *file, struct address_space *mapping,
 	handle = vexfs_journal_begin(mapping->host->i_sb, VEXFS_CREDITS_WRITE);
 	if (IS_ERR(handle))
 		return PTR_ERR(handle);
+	vexfs_data_changed(mapping->host);	/* the chunk set no longer describes the data */
 	err = block_write_begin(mapping, pos, len, pagep, vexfs_get_block);
 	if (err < 0) {
 		vexfs_write_failed(mapping, pos + len);

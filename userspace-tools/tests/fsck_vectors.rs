@@ -259,6 +259,14 @@ fn bad_inode_chunk_fields() {
     edit_inode(&t.path, t.c, |m| m.chunk_count = VEXFS_MAX_CHUNKS + 1);
     assert_detect_and_repair(&t.path, &format!("inode {}: chunk set (slots 4..16389, 16385 chunks) is damaged: chunk count 16385 outside", t.c));
     assert_dropped(&t.path, t.c, 4, 2);
+    // A run that overflows the slot numbers (the core's inode decode
+    // refuses it: the file is kept, its set dropped).
+    let t = image();
+    edit_inode(&t.path, t.c, |m| m.chunk_first = u32::MAX);
+    assert_detect_and_repair(&t.path, &format!("inode {}: chunk set (slots 4294967295..4294967297, 2 chunks) is damaged", t.c));
+    assert_dropped(&t.path, t.c, 4, 2);
+    let (code, out) = fsck_bin(&t.path, &["-n"]);
+    assert!(code == 0 && !out.contains("clearing"), "{out}");
     // Wrong dimension.
     let t = image();
     edit_inode(&t.path, t.a, |m| m.vector_dim = DIM + 1);
