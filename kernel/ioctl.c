@@ -211,14 +211,19 @@ static long vexfs_ioc_batch_set(struct file *file, void __user *uarg)
 }
 
 /*
- * Fill r for hit h, or return 1 when the hit is not to be reported: its file
- * is gone or has no vector any more, or the caller may not reach it. <0 on
- * error.
+ * Fill r for hit h (chunk c), or return 1 when the hit is not to be
+ * reported: its file is gone, or its set no longer holds the chunk (the
+ * file was replaced, or the set: a vanished hit), the caller may not reach
+ * it, or (FRESH) the set went stale after the search. <0 on error.
  */
 static int vexfs_search_result(struct super_block *sb, const struct vexfs_hnsw_hit *h,
-			       struct vexfs_dirv *dirv, struct vexfs_ioc_result *r)
+			       const struct vexfs_hit_chunk *c, struct vexfs_dirv *dirv,
+			       u32 flags, struct vexfs_ioc_result *r)
 {
+	struct vexfs_inode_info *ei;
 	struct inode *inode;
+	u32 first, count;
+	bool stale;
 	int err = 0;
 
 	inode = ilookup(sb, h->key);
@@ -227,7 +232,13 @@ static int vexfs_search_result(struct super_block *sb, const struct vexfs_hnsw_h
 		if (IS_ERR(inode))
 			return 1;
 	}
-	if (!inode->i_nlink || !(VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_HAS_VECTOR)) {
+	ei = VEXFS_I(inode);
+	first = READ_ONCE(ei->i_chunk_first);
+	count = READ_ONCE(ei->i_chunk_count);
+	stale = c->stale || READ_ONCE(ei->i_data_version) != READ_ONCE(ei->i_chunk_version);
+	if (!inode->i_nlink || !c->live || c->generation != inode->i_generation ||
+	    h->slot < first || h->slot - first >= count || c->chunk != h->slot - first ||
+	    ((flags & VEXFS_SEARCH_F_FRESH) && stale)) {
 		err = 1;
 		goto out;
 	}
@@ -247,11 +258,11 @@ static int vexfs_search_result(struct super_block *sb, const struct vexfs_hnsw_h
 	r->file_size = i_size_read(inode);
 	r->mtime_sec = inode->i_mtime.tv_sec;
 	r->mtime_nsec = inode->i_mtime.tv_nsec;
-	r->dim = VEXFS_I(inode)->i_vector_dim;
-	/*
-	 * Format 1: a file's vector is chunk 0 covering the whole file
-	 * (offset 0, length 0) and never stale: the zeros above.
-	 */
+	r->dim = ei->i_vector_dim;
+	r->chunk = c->chunk;
+	r->flags = stale ? VEXFS_RESULT_F_STALE : 0;
+	r->offset = c->offset;
+	r->length = c->length;
 out:
 	iput(inode);
 	return err;
@@ -265,6 +276,7 @@ static long vexfs_ioc_search(struct file *file, void __user *uarg)
 	struct vexfs_search_req req = {};
 	struct vexfs_ioc_search a;
 	struct vexfs_hnsw_hit *hits = NULL;
+	struct vexfs_hit_chunk *chunks = NULL;
 	struct vexfs_dirv *dirv = NULL;
 	u32 *query = NULL, count = 0, i, out = 0, scope_ino = VEXFS_ROOT_INO;
 	u32 result_size, copy_size;
@@ -310,10 +322,12 @@ static long vexfs_ioc_search(struct file *file, void __user *uarg)
 		return err;
 	req.query = query;
 	hits = kvmalloc_array(a.k, sizeof(*hits), GFP_KERNEL);
-	if (!hits) {
+	chunks = kvmalloc_array(a.k, sizeof(*chunks), GFP_KERNEL);
+	if (!hits || !chunks) {
 		err = -ENOMEM;
 		goto out;
 	}
+	req.chunks = chunks;
 	/*
 	 * Results are what path resolution would reach: search permission on
 	 * every directory from the root down (CAP_DAC_READ_SEARCH skips it),
@@ -347,7 +361,7 @@ static long vexfs_ioc_search(struct file *file, void __user *uarg)
 		struct vexfs_ioc_result r;
 		u8 __user *dst = ures + (size_t)out * result_size;
 
-		err = vexfs_search_result(sb, &hits[i], dirv, &r);
+		err = vexfs_search_result(sb, &hits[i], &chunks[i], dirv, a.flags, &r);
 		if (err < 0)
 			goto out;
 		if (err) {
@@ -369,6 +383,7 @@ out:
 		vexfs_dirv_destroy(dirv);
 		kfree(dirv);
 	}
+	kvfree(chunks);
 	kvfree(hits);
 	kvfree(query);
 	return err;
@@ -594,9 +609,8 @@ static long vexfs_ioc_status(struct super_block *sb, void __user *uarg)
 	a.vectors = vi->nr_live;
 	for (u32 i = 0; i < vi->capacity; i++)
 		a.graph_nodes += !!(vi->slot_state[i] & VSLOT_IN_GRAPH);
-	/* Format 1: every file with a vector has one slot, and no set is stale. */
-	a.files = vi->nr_live;
-	a.stale_files = 0;
+	a.files = vi->files;
+	a.stale_files = vi->stale_files;
 	a.index_memory_bytes = vexfs_vindex_memory_bytes(vi);
 	up_read(&vi->lock);
 	a.dim = vi->dim;

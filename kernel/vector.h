@@ -165,6 +165,15 @@ int vexfs_dirv_resolve_misses(struct vexfs_dirv *dv);
 int vexfs_dirv_file_ok(struct vexfs_dirv *dv, struct inode *inode, bool *ok);
 int vexfs_dirv_members(struct vexfs_dirv *dv, u32 cap);
 
+/* The chunk a search hit names, read under the index lock after the search. */
+struct vexfs_hit_chunk {
+	u64 offset, length;		/* the chunk's byte range (length 0: the whole file) */
+	u32 chunk;			/* index in the owner's set */
+	u32 generation;			/* the owner's, as its record says */
+	bool live;			/* the slot still held a live chunk of the hit's file */
+	bool stale;			/* VSLOT_STALE */
+};
+
 /* Search entry point for ioctl.c; hits sorted nearest first. */
 struct vexfs_search_req {
 	u32 kind;			/* VEXFS_SEARCH_* */
@@ -174,6 +183,7 @@ struct vexfs_search_req {
 	u32 max_key;			/* range/similar: largest distance key */
 	const u32 *query;		/* dim float32 bits, kernel memory */
 	struct vexfs_dirv *dirv;	/* directory filter; NULL: none needed */
+	struct vexfs_hit_chunk *chunks;	/* out, k entries: the chunk of each hit; NULL: not wanted */
 };
 int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *req,
 			struct vexfs_hnsw_hit *hits, u32 *count, bool *truncated);

@@ -446,14 +446,24 @@ static s64 vexfs_scan_members(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u3
 {
 	const struct vexfs_dirv *dv = kc->dirv;
 	u32 ids[VINDEX_SCAN_BATCH / 4];
-	u32 m = 0, nb;
+	u32 m = 0, c = 0, nb, first, count;
 	s64 matches = 0, got;
 
+	/* Every chunk of every member: member m's run, chunk c next. */
 	while (m < dv->nr_members) {
-		for (nb = 0; m < dv->nr_members && nb < ARRAY_SIZE(ids); m++) {
-			int slot = vexfs_slot_of(vi, dv->members[m]);
+		for (nb = 0; m < dv->nr_members && nb < ARRAY_SIZE(ids); ) {
+			u32 slot;
 
-			if (slot < 0 || !(vi->slot_state[slot] & VSLOT_LIVE))
+			if (vexfs_run_of(vi, dv->members[m], &first, &count)) {
+				m++;
+				continue;
+			}
+			slot = first + c;
+			if (++c == count) {
+				m++;
+				c = 0;
+			}
+			if (!(vi->slot_state[slot] & VSLOT_LIVE))
 				continue;
 			if (!vexfs_slot_visible(kc, slot))
 				continue;
@@ -595,6 +605,23 @@ static int vexfs_ftop_widen(struct vexfs_ftop *ft, u32 gmax)
 	return 0;
 }
 
+/* What the slot of hit h holds now, if it is still a live chunk of h's file. */
+static void vexfs_hit_chunk_fill(struct vexfs_vindex *vi, const struct vexfs_hnsw_hit *h,
+				 struct vexfs_hit_chunk *c)
+{
+	u32 s = h->slot;
+
+	memset(c, 0, sizeof(*c));
+	if (s >= vi->capacity || !(vi->slot_state[s] & VSLOT_LIVE) || vi->slot_ino[s] != h->key)
+		return;
+	c->live = true;
+	c->chunk = vi->slot_chunk[s];
+	c->offset = vi->slot_off[s];
+	c->length = vi->slot_len[s];
+	c->generation = vi->slot_gen[s];
+	c->stale = vi->slot_state[s] & VSLOT_STALE;
+}
+
 /*
  * Passes a search may take: each one resolves (unlocked) the directories
  * the previous one met without a verdict. After the last, directories still
@@ -711,6 +738,13 @@ int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *
 		return err;
 	}
 	sort(hits, n, sizeof(*hits), vexfs_hit_cmp, NULL);
+	/* The final hits only: their chunks, as the slots hold them now. */
+	if (req->chunks) {
+		down_read(&vi->lock);
+		for (u32 i = 0; i < n; i++)
+			vexfs_hit_chunk_fill(vi, &hits[i], &req->chunks[i]);
+		up_read(&vi->lock);
+	}
 	*count = n;
 	ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
 	atomic64_inc(&vi->st.searches);
@@ -762,7 +796,8 @@ u64 vexfs_vindex_memory_bytes(struct vexfs_vindex *vi)
 {
 	u64 per_slot = (u64)vi->dim * sizeof(*vi->vecs) + sizeof(*vi->slot_ino) +
 		       sizeof(*vi->slot_gen) + sizeof(*vi->slot_uid) + sizeof(*vi->slot_gid) +
-		       sizeof(*vi->slot_parent) + sizeof(*vi->slot_mode) + sizeof(*vi->slot_state);
+		       sizeof(*vi->slot_parent) + sizeof(*vi->slot_chunk) + sizeof(*vi->slot_off) +
+		       sizeof(*vi->slot_len) + sizeof(*vi->slot_mode) + sizeof(*vi->slot_state);
 	u64 bytes = per_slot * vi->capacity;
 
 	if (vi->gw)
