@@ -39,7 +39,7 @@ mod imp {
 
     use super::super::vecfile::{encode_fvecs, encode_npy, VecFormat};
     use super::{EmbedArgs, Error, Res};
-    use crate::embed::{cache_key, model_dir, Embedder};
+    use crate::embed::{cache_get, cache_key, cache_put, model_dir, Embedder};
 
     fn load(a: &EmbedArgs) -> Res<Embedder> {
         let dir = model_dir(a.model.as_deref()).map_err(|m| Error::new("embed", m))?;
@@ -112,27 +112,6 @@ mod imp {
             }
         }
         Ok(())
-    }
-
-    fn cache_path(cache: &Path, key: &str) -> PathBuf {
-        cache.join(&key[..2]).join(format!("{key}.f32"))
-    }
-
-    fn cache_get(cache: &Path, key: &str, dim: usize) -> Option<Vec<f32>> {
-        let b = std::fs::read(cache_path(cache, key)).ok()?;
-        if b.len() != dim * 4 {
-            return None;
-        }
-        let v: Vec<f32> = b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        v.iter().all(|x| x.is_finite()).then_some(v)
-    }
-
-    fn cache_put(cache: &Path, key: &str, v: &[f32]) -> std::io::Result<()> {
-        let p = cache_path(cache, key);
-        std::fs::create_dir_all(p.parent().unwrap_or(cache))?;
-        let tmp = p.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())?;
-        std::fs::rename(&tmp, &p)
     }
 
     fn embed_dir(a: &EmbedArgs, dir: &Path, manifest: &Path) -> Res<()> {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cmd;
 pub mod embed;
 pub mod errors;
+pub mod index;
 pub mod ioctl;
 pub mod output;
 pub mod vecfile;

@@ -397,7 +397,7 @@ mod tests {
             size: 0, flags: VEXFS_STATUS_GRAPH_VALID, sync_mode: VEXFS_SYNC_LAZY, pending: 3,
             last_sync_ns: 0, graph_generation: 7, vector_generation: 8, vectors: 10,
             graph_nodes: 9, dim: 128, metric: VEXFS_METRIC_COSINE, hnsw_m: 16,
-            hnsw_ef_construction: 200,
+            hnsw_ef_construction: 200, ..Default::default()
         };
         let j = status_json(&s);
         assert_eq!(j["sync_mode"], "lazy");
