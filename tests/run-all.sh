@@ -39,6 +39,11 @@ if [ "$host" = 1 ] && [ "${#cases[@]}" -eq 0 ]; then
   python3 python/tests/test_abi.py > "$log" 2>&1; rc=$?
   [ "$rc" -eq 0 ] || tail -n 20 "$log"
   record "python/tests/test_abi.py" "$rc"
+  # The package's chunk-set calls over the LD_PRELOAD ioctl fake.
+  log=$logdir/python-chunks-fake.log
+  python3 python/tests/test_chunks_fake.py > "$log" 2>&1; rc=$?
+  [ "$rc" -eq 0 ] || tail -n 20 "$log"
+  record "python/tests/test_chunks_fake.py" "$rc"
 fi
 
 if [ "$vm" = 1 ]; then

@@ -12,6 +12,17 @@ sequence of numbers)::
         print(dist, path)                              # path relative to the mount root
     vexfs.remove_vector("/mnt/docs/a.txt")
 
+A file may carry many vectors ("chunks"), each tied to a byte range of its
+data (length 0 = the whole file)::
+
+    vexfs.set_chunks("/mnt/docs/manual.txt", [0, 900], [900, 850], matrix)  # matrix: (2, dim)
+    c = vexfs.get_chunks("/mnt/docs/manual.txt")       # c.offsets, c.lengths, c.vectors, c.stale
+    for hit in vexfs.search("/mnt", q, k=10, per_file=True, fresh=True):
+        print(hit.distance, hit.path, hit.offset, hit.length, hit.stale)
+
+Search results are :class:`Hit` objects: 3-tuples (path, ino, distance) with
+the chunk fields as attributes (chunk, offset, length, stale).
+
 Errors are :class:`VexfsError` (an :class:`OSError`) with the errno the
 kernel returned and the file name set (``ENOTTY``: not a VexFS file or an old
 module; ``ENODATA``: no vector; ``EACCES``: setting needs write permission).
@@ -37,7 +48,8 @@ import struct
 
 __all__ = [
     "search", "search_range", "search_similar", "set_vector", "get_vector",
-    "remove_vector", "status", "sync", "LAYOUTS", "IOCTLS", "VexfsError", "DimensionError",
+    "remove_vector", "set_chunks", "get_chunks", "status", "sync", "Hit", "Chunks",
+    "LAYOUTS", "IOCTLS", "VexfsError", "DimensionError",
 ]
 
 __version__ = "0.1.0"
@@ -82,10 +94,17 @@ LAYOUTS = {
     "vexfs_ioc_search": _Layout("vexfs_ioc_search", [
         ("size", "I"), ("kind", "I"), ("dim", "I"), ("k", "I"), ("ef", "I"), ("flags", "I"),
         ("threshold", "I"), ("count", "I"), ("query", "Q"), ("results", "Q"),
-        ("truncated", "I"), ("reserved", "I")]),
+        ("truncated", "I"), ("reserved", "I"), ("result_size", "I"), ("reserved2", "I")]),
     "vexfs_ioc_result": _Layout("vexfs_ioc_result", [
         ("ino", "Q"), ("distance", "I"), ("generation", "I"), ("file_size", "Q"),
-        ("mtime_sec", "q"), ("mtime_nsec", "I"), ("dim", "I")]),
+        ("mtime_sec", "q"), ("mtime_nsec", "I"), ("dim", "I"), ("chunk", "I"), ("flags", "I"),
+        ("offset", "Q"), ("length", "Q")]),
+    "vexfs_ioc_chunk": _Layout("vexfs_ioc_chunk", [("offset", "Q"), ("length", "Q")]),
+    "vexfs_ioc_chunks": _Layout("vexfs_ioc_chunks", [
+        ("size", "I"), ("dim", "I"), ("count", "I"), ("flags", "I"), ("chunks", "Q"),
+        ("vectors", "Q"), ("first", "I"), ("total", "I"), ("data_version", "Q")]),
+    "vexfs_chunks_xattr": _Layout("vexfs_chunks_xattr", [
+        ("magic", "I"), ("version", "I"), ("dim", "I"), ("count", "I")]),
     "vexfs_ioc_ino_path": _Layout("vexfs_ioc_ino_path", [
         ("size", "I"), ("path_len", "I"), ("ino", "Q"), ("path", "Q"),
         ("generation", "I"), ("reserved", "I")]),
@@ -97,7 +116,8 @@ LAYOUTS = {
         ("size", "I"), ("flags", "I"), ("sync_mode", "I"), ("pending", "I"),
         ("last_sync_ns", "Q"), ("graph_generation", "Q"), ("vector_generation", "Q"),
         ("vectors", "Q"), ("graph_nodes", "Q"), ("dim", "I"), ("metric", "I"),
-        ("hnsw_m", "I"), ("hnsw_ef_construction", "I")]),
+        ("hnsw_m", "I"), ("hnsw_ef_construction", "I"), ("files", "Q"), ("stale_files", "Q"),
+        ("index_memory_bytes", "Q")]),
     "vexfs_ioc_stats": _Layout("vexfs_ioc_stats", [
         ("size", "I"), ("reserved", "I"), ("inserts", "Q"), ("updates", "Q"),
         ("deletes", "Q"), ("searches", "Q"), ("exact_searches", "Q"),
@@ -117,6 +137,16 @@ VEXFS_SEARCH_RANGE = 1
 VEXFS_SEARCH_SIMILAR = 2
 VEXFS_SEARCH_F_EXACT = 1
 VEXFS_SEARCH_F_SUBTREE = 2
+VEXFS_SEARCH_F_FRESH = 4
+VEXFS_SEARCH_F_PER_FILE = 8
+VEXFS_SEARCH_SIZE_VER0 = 56
+VEXFS_RESULT_SIZE_VER0 = 40
+VEXFS_STATUS_SIZE_VER0 = 72
+VEXFS_RESULT_F_STALE = 1
+VEXFS_CHUNKS_F_STALE = 1
+VEXFS_IOC_MAX_CHUNKS = 16384
+VEXFS_CHUNKS_XATTR_MAGIC = 0x4b435856
+VEXFS_CHUNKS_XATTR_VERSION = 1
 VEXFS_SYNC_IMMEDIATE = 0
 VEXFS_SYNC_LAZY = 1
 VEXFS_CONFIG_SYNC_MODE = 0x01
@@ -142,6 +172,16 @@ CONSTANTS = {n: globals()[n] for n in (
     "VEXFS_SEARCH_SIMILAR",
     "VEXFS_SEARCH_F_EXACT",
     "VEXFS_SEARCH_F_SUBTREE",
+    "VEXFS_SEARCH_F_FRESH",
+    "VEXFS_SEARCH_F_PER_FILE",
+    "VEXFS_SEARCH_SIZE_VER0",
+    "VEXFS_RESULT_SIZE_VER0",
+    "VEXFS_STATUS_SIZE_VER0",
+    "VEXFS_RESULT_F_STALE",
+    "VEXFS_CHUNKS_F_STALE",
+    "VEXFS_IOC_MAX_CHUNKS",
+    "VEXFS_CHUNKS_XATTR_MAGIC",
+    "VEXFS_CHUNKS_XATTR_VERSION",
     "VEXFS_SYNC_IMMEDIATE",
     "VEXFS_SYNC_LAZY",
     "VEXFS_CONFIG_SYNC_MODE",
@@ -157,6 +197,7 @@ CONSTANTS = {n: globals()[n] for n in (
     "VEXFS_METRIC_DOT",
 )}
 VEXFS_XATTR_VECTOR = "user.vexfs.vector"
+VEXFS_XATTR_CHUNKS = "user.vexfs.chunks"
 
 
 def _ioc(direction, nr, size):
@@ -173,14 +214,18 @@ IOCTLS = {
     "VEXFS_IOC_GET_VECTOR": _iowr(2, "vexfs_ioc_vector"),
     "VEXFS_IOC_DEL_VECTOR": _iowr(3, "vexfs_ioc_vector"),
     "VEXFS_IOC_BATCH_SET": _iowr(4, "vexfs_ioc_batch_set"),
-    "VEXFS_IOC_SEARCH": _iowr(5, "vexfs_ioc_search"),
+    # SEARCH and GET_STATUS encode their first version's size: the number
+    # stays as the structs grow (their size field says which version).
+    "VEXFS_IOC_SEARCH": _ioc(3, 5, VEXFS_SEARCH_SIZE_VER0),
     "VEXFS_IOC_INO_PATH": _iowr(6, "vexfs_ioc_ino_path"),
     "VEXFS_IOC_SYNC": _ioc(0, 7, 0),
-    "VEXFS_IOC_GET_STATUS": _iowr(8, "vexfs_ioc_status"),
+    "VEXFS_IOC_GET_STATUS": _ioc(3, 8, VEXFS_STATUS_SIZE_VER0),
     "VEXFS_IOC_GET_STATS": _iowr(9, "vexfs_ioc_stats"),
     "VEXFS_IOC_GET_CONFIG": _iowr(10, "vexfs_ioc_config"),
     "VEXFS_IOC_SET_CONFIG": _iowr(11, "vexfs_ioc_config"),
     "VEXFS_IOC_REBUILD": _ioc(0, 12, 0),
+    "VEXFS_IOC_SET_CHUNKS": _iowr(13, "vexfs_ioc_chunks"),
+    "VEXFS_IOC_GET_CHUNKS": _iowr(14, "vexfs_ioc_chunks"),
 }
 globals().update(IOCTLS)
 
@@ -300,16 +345,35 @@ class _Open:
         os.close(self.fd)
 
 
+# Set once a module answered EINVAL to the grown search/status structs and
+# accepted their first versions (a module older than chunk sets).
+_old_abi = False
+
+
 def _status(fd, path):
+    global _old_abi
     L = LAYOUTS["vexfs_ioc_status"]
-    buf = L.pack()
+    if not _old_abi:
+        buf = L.pack()
+        try:
+            _ioctl(fd, "VEXFS_IOC_GET_STATUS", buf, path)
+            return L.unpack(buf)
+        except VexfsError as e:
+            if e.errno != _errno.EINVAL:
+                raise
+    buf = L.pack(size=VEXFS_STATUS_SIZE_VER0)
     _ioctl(fd, "VEXFS_IOC_GET_STATUS", buf, path)
-    return L.unpack(buf)
+    _old_abi = True
+    s = L.unpack(buf)
+    s.update(files=0, stale_files=0, index_memory_bytes=0)
+    return s
 
 
 def status(path):
     """The index status of the filesystem holding path, as a dict (the
-    fields of struct vexfs_ioc_status, plus metric/sync_mode names)."""
+    fields of struct vexfs_ioc_status, plus metric/sync_mode names):
+    "vectors" counts chunks, "files" files with a chunk set, "stale_files"
+    those of them that are stale (0 from a module older than chunk sets)."""
     with _Open(path, os.O_RDONLY) as fd:
         s = _status(fd, path)
     s["metric_name"] = METRICS.get(s["metric"], str(s["metric"]))
@@ -396,21 +460,68 @@ def _ino_path(fd, path, ino, generation=0):
     return out.raw[:n].rstrip(b"\0").decode("utf-8", "surrogateescape").lstrip("/")
 
 
-def _search(path, vector, kind, k, ef, threshold, exact, subtree):
+class Hit(tuple):
+    """A search result: the 3-tuple (path, ino, distance), so ``for path,
+    ino, dist in search(...)`` works, with the chunk's fields as attributes:
+    chunk (index in the file's set), offset and length (its byte range,
+    length 0 = the whole file), stale (the file's data changed after the set
+    was written), and generation, file_size, mtime_sec, mtime_nsec, dim."""
+
+    def __new__(cls, path, ino, distance, **fields):
+        t = super().__new__(cls, (path, ino, distance))
+        t.__dict__.update(fields)
+        return t
+
+    path = property(lambda self: self[0])
+    ino = property(lambda self: self[1])
+    distance = property(lambda self: self[2])
+
+    def __repr__(self):
+        return "Hit(path=%r, ino=%d, distance=%r, chunk=%d, offset=%d, length=%d, stale=%r)" % (
+            self.path, self.ino, self.distance, self.chunk, self.offset, self.length, self.stale)
+
+
+def _search_call(fd, path, SL, RL, n, kw):
+    """One SEARCH with the current structs, or the first versions after a
+    module answered EINVAL to them; returns (arg, results, result stride)."""
+    global _old_abi
+    for old in ((True,) if _old_abi else (False, True)):
+        rsize = VEXFS_RESULT_SIZE_VER0 if old else RL.size
+        results = ctypes.create_string_buffer(rsize * kw["k"])
+        if old:
+            arg = SL.pack(size=VEXFS_SEARCH_SIZE_VER0, results=ctypes.addressof(results), **kw)
+        else:
+            arg = SL.pack(result_size=RL.size, results=ctypes.addressof(results), **kw)
+        try:
+            _vector_ioctl(fd, path, "VEXFS_IOC_SEARCH", arg, n, "query")
+        except DimensionError:
+            raise
+        except VexfsError as e:
+            if e.errno == _errno.EINVAL and not old:
+                continue
+            raise
+        if old and not _old_abi:
+            _old_abi = True
+        return arg, results, rsize
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _search(path, vector, kind, k, ef, threshold, exact, subtree, per_file, fresh):
     buf, n = _as_f32(vector)
     RL = LAYOUTS["vexfs_ioc_result"]
     SL = LAYOUTS["vexfs_ioc_search"]
     flags = VEXFS_SEARCH_F_EXACT if exact else 0
+    flags |= VEXFS_SEARCH_F_PER_FILE if per_file else 0
+    flags |= VEXFS_SEARCH_F_FRESH if fresh else 0
     thr = struct.unpack("<I", struct.pack("<f", threshold))[0]
     with _Open(path, os.O_RDONLY) as fd:
         # A directory scopes the search to its subtree (as vexctl without --all).
         if subtree and stat.S_ISDIR(os.fstat(fd).st_mode):
             flags |= VEXFS_SEARCH_F_SUBTREE
         while True:
-            results = ctypes.create_string_buffer(RL.size * k)
-            arg = SL.pack(kind=kind, dim=n, k=k, ef=ef, flags=flags, threshold=thr,
-                          query=ctypes.addressof(buf), results=ctypes.addressof(results))
-            _vector_ioctl(fd, path, "VEXFS_IOC_SEARCH", arg, n, "query")
+            kw = dict(kind=kind, dim=n, k=k, ef=ef, flags=flags, threshold=thr,
+                      query=ctypes.addressof(buf))
+            arg, results, rsize = _search_call(fd, path, SL, RL, n, kw)
             a = SL.unpack(arg)
             grow = kind != VEXFS_SEARCH_KNN and a["truncated"] and k < VEXFS_IOC_MAX_RESULTS
             if not grow:
@@ -418,36 +529,172 @@ def _search(path, vector, kind, k, ef, threshold, exact, subtree):
             k = min(k * 8, VEXFS_IOC_MAX_RESULTS)
         out = []
         for i in range(min(a["count"], k)):
-            r = RL.unpack(results.raw, i * RL.size)
+            raw = results.raw[i * rsize:(i + 1) * rsize].ljust(RL.size, b"\0")
+            r = RL.unpack(raw)
             p = _ino_path(fd, path, r["ino"], r["generation"])
             if p is None:
                 continue
             dist = struct.unpack("<f", struct.pack("<I", r["distance"]))[0]
-            out.append((p, r["ino"], dist))
+            out.append(Hit(p, r["ino"], dist, chunk=r["chunk"], offset=r["offset"],
+                           length=r["length"], stale=bool(r["flags"] & VEXFS_RESULT_F_STALE),
+                           generation=r["generation"], file_size=r["file_size"],
+                           mtime_sec=r["mtime_sec"], mtime_nsec=r["mtime_nsec"], dim=r["dim"]))
         return out
 
 
-def search(path, vector, k=10, ef=0, exact=False, subtree=True):
-    """The k files nearest to vector, as a list of (path relative to the
-    mount root, inode number, distance), nearest first. When path is a
-    directory and subtree is true, only files under it (at any depth) are
-    searched; otherwise (or at the mount root) the whole volume. Only files
-    the caller could open by path are returned. ef=0 uses the mount's
-    default ef_search."""
+def search(path, vector, k=10, ef=0, exact=False, subtree=True, per_file=False, fresh=False):
+    """The k chunks nearest to vector, as a list of :class:`Hit` (a tuple
+    (path relative to the mount root, inode number, distance) with the
+    chunk fields as attributes), nearest first. per_file: the k nearest
+    files instead, each once with its nearest chunk; fresh: leave out files
+    whose chunk set is stale. When path is a directory and subtree is true,
+    only files under it (at any depth) are searched; otherwise (or at the
+    mount root) the whole volume. Only files the caller could open by path
+    are returned. ef=0 uses the mount's default ef_search."""
     if not 1 <= int(k) <= VEXFS_IOC_MAX_K:
         raise ValueError("k must be in 1..%d" % VEXFS_IOC_MAX_K)
     if not 0 <= int(ef) <= VEXFS_IOC_MAX_EF:
         raise ValueError("ef must be in 0..%d" % VEXFS_IOC_MAX_EF)
-    return _search(path, vector, VEXFS_SEARCH_KNN, int(k), int(ef), 0.0, exact, subtree)
+    return _search(path, vector, VEXFS_SEARCH_KNN, int(k), int(ef), 0.0, exact, subtree,
+                   per_file, fresh)
 
 
-def search_range(path, vector, max_distance, exact=False, subtree=True):
-    """Every file within max_distance of vector: [(path, ino, distance)].
-    subtree: as for search()."""
-    return _search(path, vector, VEXFS_SEARCH_RANGE, 1024, 0, float(max_distance), exact, subtree)
+def search_range(path, vector, max_distance, exact=False, subtree=True, per_file=False,
+                 fresh=False):
+    """Every chunk (per_file: file) within max_distance of vector: [Hit].
+    subtree, per_file, fresh: as for search()."""
+    return _search(path, vector, VEXFS_SEARCH_RANGE, 1024, 0, float(max_distance), exact,
+                   subtree, per_file, fresh)
 
 
-def search_similar(path, vector, threshold, exact=False, subtree=True):
-    """Every file with similarity >= threshold to vector: [(path, ino, distance)].
-    subtree: as for search()."""
-    return _search(path, vector, VEXFS_SEARCH_SIMILAR, 1024, 0, float(threshold), exact, subtree)
+def search_similar(path, vector, threshold, exact=False, subtree=True, per_file=False,
+                   fresh=False):
+    """Every chunk (per_file: file) with similarity >= threshold to vector:
+    [Hit]. subtree, per_file, fresh: as for search()."""
+    return _search(path, vector, VEXFS_SEARCH_SIMILAR, 1024, 0, float(threshold), exact,
+                   subtree, per_file, fresh)
+
+
+class Chunks(tuple):
+    """A file's chunk set from :func:`get_chunks`: offsets and lengths
+    (numpy uint64 arrays of n), vectors (numpy float32 of shape (n, dim)),
+    stale (bool) and data_version (the file's data version)."""
+
+    def __new__(cls, offsets, lengths, vectors, stale, data_version):
+        return super().__new__(cls, (offsets, lengths, vectors, stale, data_version))
+
+    offsets = property(lambda self: self[0])
+    lengths = property(lambda self: self[1])
+    vectors = property(lambda self: self[2])
+    stale = property(lambda self: self[3])
+    data_version = property(lambda self: self[4])
+
+
+def _range_array(values, what, n=None):
+    out = []
+    for x in values:
+        try:
+            i = int(x)
+        except (TypeError, ValueError):
+            raise ValueError("%s must be non-negative integers, not %r" % (what, x)) from None
+        if i != x or not 0 <= i < 1 << 64:
+            raise ValueError("%s must be integers in 0..2^64-1, not %r" % (what, x))
+        out.append(i)
+    return out
+
+
+def set_chunks(path, offsets, lengths, matrix):
+    """Replace the file's chunk set (needs write permission): chunk i covers
+    bytes [offsets[i], offsets[i] + lengths[i]) of the file (length 0 = the
+    whole file) and has vector matrix[i]. matrix is (n, dim) (numpy array or
+    sequence of rows); n = 0 drops the set. Ranges may overlap, come in any
+    order and pass the end of file. On any error nothing changes: bad
+    arguments raise ValueError before the call, the kernel's refusal a
+    VexfsError (E2BIG: more than 16384 chunks; EINVAL: wrong dimension,
+    also raised as DimensionError)."""
+    offs = _range_array(offsets, "offsets")
+    lens = _range_array(lengths, "lengths")
+    if len(offs) != len(lens):
+        raise ValueError("%d offsets but %d lengths" % (len(offs), len(lens)))
+    for o, l in zip(offs, lens):
+        if o + l >= 1 << 64:
+            raise ValueError("offset %d + length %d overflows 64 bits" % (o, l))
+    try:
+        import numpy as np
+    except ImportError:
+        np = None
+    if np is not None and isinstance(matrix, np.ndarray):
+        if matrix.ndim != 2 and not (matrix.ndim == 1 and matrix.size == 0):
+            raise ValueError("matrix must be 2-D (chunks x dim), not shape %s" % (matrix.shape,))
+        rows = [matrix[i] for i in range(matrix.shape[0])] if matrix.ndim == 2 else []
+    else:
+        rows = list(matrix)
+    if len(rows) != len(offs):
+        raise ValueError("%d offsets but %d vectors" % (len(offs), len(rows)))
+    if len(rows) > VEXFS_IOC_MAX_CHUNKS:
+        raise ValueError("%d chunks, more than %d" % (len(rows), VEXFS_IOC_MAX_CHUNKS))
+    raw = bytearray()
+    dim = None
+    for i, row in enumerate(rows):
+        try:
+            b, n = _as_f32(row)
+        except ValueError as e:
+            raise ValueError("chunk %d: %s" % (i, e)) from None
+        if dim is None:
+            dim = n
+        elif n != dim:
+            raise ValueError("chunk %d has %d elements, chunk 0 has %d" % (i, n, dim))
+        raw += b.raw
+    recs = b"".join(struct.pack("<QQ", o, l) for o, l in zip(offs, lens))
+    cbuf = ctypes.create_string_buffer(recs, max(len(recs), 1))
+    vbuf = ctypes.create_string_buffer(bytes(raw), max(len(raw), 1))
+    with _Open(path, os.O_WRONLY) as fd:
+        if dim is None:
+            dim = _status(fd, path)["dim"]
+        arg = LAYOUTS["vexfs_ioc_chunks"].pack(dim=dim, count=len(rows),
+                                               chunks=ctypes.addressof(cbuf),
+                                               vectors=ctypes.addressof(vbuf))
+        _vector_ioctl(fd, path, "VEXFS_IOC_SET_CHUNKS", arg, dim, "the chunks' vectors")
+
+
+def get_chunks(path):
+    """The file's whole chunk set as :class:`Chunks` (offsets, lengths,
+    vectors (n, dim) float32, stale, data_version); VexfsError ENODATA if it
+    has none. Read a page of chunks per call; a set replaced between two
+    pages is read again."""
+    np = _numpy()
+    L = LAYOUTS["vexfs_ioc_chunks"]
+    page = 1024
+    with _Open(path, os.O_RDONLY) as fd:
+        dim = _status(fd, path)["dim"]
+        for _ in range(8):
+            offs, lens, vecs = [], [], []
+            first, total, version, stale = 0, None, None, False
+            while True:
+                cbuf = ctypes.create_string_buffer(16 * page)
+                vbuf = ctypes.create_string_buffer(4 * dim * page)
+                arg = L.pack(dim=dim, count=page, chunks=ctypes.addressof(cbuf),
+                             vectors=ctypes.addressof(vbuf), first=first)
+                _ioctl(fd, "VEXFS_IOC_GET_CHUNKS", arg, path)
+                a = L.unpack(arg)
+                if a["dim"] != dim or a["count"] > page:
+                    raise _error(_errno.EIO, path)
+                if total is None:
+                    total, version = a["total"], a["data_version"]
+                    stale = bool(a["flags"] & VEXFS_CHUNKS_F_STALE)
+                elif (a["total"], a["data_version"]) != (total, version):
+                    break  # replaced meanwhile: read again
+                n = a["count"]
+                for i in range(n):
+                    o, l = struct.unpack_from("<QQ", cbuf.raw, 16 * i)
+                    offs.append(o)
+                    lens.append(l)
+                vecs.append(np.frombuffer(vbuf.raw[:4 * dim * n], dtype="<f4"))
+                first += n
+                if first >= total or n == 0:
+                    if len(offs) != total:
+                        break
+                    m = (np.concatenate(vecs) if vecs else np.zeros(0, "<f4"))
+                    return Chunks(np.array(offs, dtype=np.uint64), np.array(lens, dtype=np.uint64),
+                                  m.astype(np.float32).reshape(total, dim), stale, version)
+    raise _error(_errno.EAGAIN, path)

@@ -1,6 +1,6 @@
 //! vexctl end to end on the host, over tests/vexctl_fake.c: an LD_PRELOAD
-//! stand-in for the VexFS ioctls (vectors in the user.vexfs.vector xattr,
-//! brute-force L2 search, INO_PATH by walking the tree). It exercises
+//! stand-in for the VexFS ioctls (chunk sets in the user.vexfs.chunks xattr,
+//! brute-force L2 search over chunks, INO_PATH by walking the tree). It exercises
 //! vexctl's own logic (batching, path resolution, JSON shapes, dims,
 //! errors); the real kernel is tested in the VM. Skipped with a message
 //! when gcc or user xattrs are unavailable.
@@ -64,12 +64,17 @@ fn setup() -> Option<Fake> {
 
 impl Fake {
     fn run_in(&self, cwd: &Path, args: &[&str]) -> Output {
+        self.run_env(cwd, args, false)
+    }
+    /// `old`: the fake plays a module older than chunk sets.
+    fn run_env(&self, cwd: &Path, args: &[&str], old: bool) -> Output {
         Command::new(env!("CARGO_BIN_EXE_vexctl"))
             .args(args)
             .current_dir(cwd)
             .env("LD_PRELOAD", &self.so)
             .env("VEXFS_FAKE_ROOT", &self.root)
             .env("VEXFS_FAKE_DIM", DIM.to_string())
+            .env("VEXFS_FAKE_OLD", if old { "1" } else { "0" })
             .output()
             .unwrap()
     }
@@ -132,7 +137,12 @@ fn import_search_get_rm_end_to_end() {
     assert_eq!(arr[0]["path"], "data/00000020");
     assert_eq!(arr[0]["distance"], 0.0);
     assert!(arr[0]["ino"].as_u64().unwrap() > 0);
-    assert_eq!(arr[1].as_object().unwrap().len(), 3);
+    // path, ino, distance, chunk, offset, length, stale.
+    assert_eq!(arr[1].as_object().unwrap().len(), 7);
+    assert_eq!(arr[0]["chunk"], 0);
+    assert_eq!(arr[0]["offset"], 0);
+    assert_eq!(arr[0]["length"], 0);
+    assert_eq!(arr[0]["stale"], false);
     let d: Vec<f64> = arr.iter().map(|r| r["distance"].as_f64().unwrap()).collect();
     assert!(d.windows(2).all(|w| w[0] <= w[1]));
     // --metadata adds size, mtime, dim.
@@ -227,4 +237,205 @@ fn import_search_get_rm_end_to_end() {
     assert!(f.ok(&["config", "."]).contains("sync mode"));
     f.ok(&["sync", "."]);
     f.ok(&["rebuild", "."]);
+}
+
+/// Writes a chunks file: one line per (offset, length, vector).
+fn chunks_jsonl(chunks: &[(u64, u64, Vec<f32>)]) -> String {
+    chunks
+        .iter()
+        .map(|(o, l, v)| format!("{{\"offset\": {o}, \"length\": {l}, \"vector\": {}}}\n", serde_json::json!(v)))
+        .collect()
+}
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
+}
+
+#[test]
+fn chunk_sets_end_to_end() {
+    let Some(f) = setup() else { return };
+    // Three files: a has 7 chunks (more than the fake's GET page of 3),
+    // b and c one whole-file vector each.
+    for n in ["a.txt", "b.txt", "c.txt"] {
+        std::fs::write(f.root.join(n), vec![b'x'; 1000]).unwrap();
+    }
+    let a: Vec<(u64, u64, Vec<f32>)> =
+        (0..7).map(|i| (i * 100, 150, vec![10.0 + i as f32, 0.0, 0.0, 0.0])).collect();
+    std::fs::write(f.root.join("a.jsonl"), chunks_jsonl(&a)).unwrap();
+    f.ok(&["set", "a.txt", "--chunks", "a.jsonl"]);
+    f.ok(&["set", "b.txt", "--vector", "10.4,0,0,0"]);
+    f.ok(&["set", "c.txt", "--vector", "50,0,0,0"]);
+
+    // get --json: every chunk, in order, and the one-chunk shape.
+    let j = json(&f.ok(&["get", "a.txt", "--json"]));
+    assert_eq!(j["dim"], 4);
+    assert_eq!(j["stale"], false);
+    assert_eq!(j["vector"], Value::Null);
+    let cs = j["chunks"].as_array().unwrap();
+    assert_eq!(cs.len(), 7);
+    for (i, c) in cs.iter().enumerate() {
+        assert_eq!(c["offset"], i as u64 * 100);
+        assert_eq!(c["length"], 150);
+        assert_eq!(c["vector"][0], 10.0 + i as f64);
+    }
+    let t = f.ok(&["get", "a.txt"]);
+    assert_eq!(t.lines().count(), 7);
+    assert_eq!(t.lines().nth(2).unwrap(), "200 150 12,0,0,0");
+    let j = json(&f.ok(&["get", "b.txt", "--json"]));
+    assert_eq!(j["vector"], serde_json::json!([10.4, 0.0, 0.0, 0.0]));
+    assert_eq!(j["chunks"], serde_json::json!([{"offset": 0, "length": 0, "vector": [10.4, 0.0, 0.0, 0.0]}]));
+    assert_eq!(f.ok(&["get", "b.txt"]).trim(), "10.4,0,0,0");
+
+    // search: chunks, nearest first; a.txt appears once per chunk.
+    let j = json(&f.ok(&["search", ".", "--vector", "10,0,0,0", "-k", "4", "--json"]));
+    let arr = j.as_array().unwrap();
+    let got: Vec<(String, u64, u64)> = arr
+        .iter()
+        .map(|r| (r["path"].as_str().unwrap().to_string(), r["chunk"].as_u64().unwrap(), r["offset"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("a.txt".into(), 0, 0), ("b.txt".into(), 0, 0), ("a.txt".into(), 1, 100), ("a.txt".into(), 2, 200)]
+    );
+    assert_eq!(arr[0]["length"], 150);
+    // --per-file: each file once, with its nearest chunk.
+    let j = json(&f.ok(&["search", ".", "--vector", "12.9,0,0,0", "-k", "10", "--json", "--per-file"]));
+    let arr = j.as_array().unwrap();
+    assert_eq!(arr.len(), 3);
+    assert_eq!(arr[0]["path"], "a.txt");
+    assert_eq!(arr[0]["chunk"], 3);
+    assert_eq!(arr[1]["path"], "b.txt");
+    assert_eq!(arr[2]["path"], "c.txt");
+    // The table shows byte ranges.
+    let t = f.ok(&["search", ".", "--vector", "13,0,0,0", "-k", "1"]);
+    assert!(t.lines().nth(1).unwrap().contains(" 300-450 "), "{t}");
+    // range / similar carry the chunk fields too.
+    let j = json(&f.ok(&["range", ".", "--vector", "10,0,0,0", "--max-distance", "1.1", "--json"]));
+    assert_eq!(j.as_array().unwrap().len(), 3);
+    assert!(j.as_array().unwrap().iter().all(|r| r.get("chunk").is_some() && r.get("stale").is_some()));
+    let j = json(&f.ok(&["range", ".", "--vector", "10,0,0,0", "--max-distance", "1.1", "--json", "--per-file"]));
+    assert_eq!(j.as_array().unwrap().len(), 2);
+
+    // Append to a.txt: its hits are stale, --fresh drops them, b unchanged.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let mut fa = std::fs::OpenOptions::new().append(true).open(f.root.join("a.txt")).unwrap();
+    std::io::Write::write_all(&mut fa, b"more").unwrap();
+    drop(fa);
+    let j = json(&f.ok(&["search", ".", "--vector", "10,0,0,0", "-k", "3", "--json"]));
+    assert_eq!(j[0]["path"], "a.txt");
+    assert_eq!(j[0]["stale"], true);
+    assert_eq!(j[1]["path"], "b.txt");
+    assert_eq!(j[1]["stale"], false);
+    assert!(f.ok(&["search", ".", "--vector", "10,0,0,0", "-k", "1"]).contains("a.txt (stale)"));
+    let j = json(&f.ok(&["search", ".", "--vector", "10,0,0,0", "-k", "3", "--json", "--fresh"]));
+    assert_eq!(j.as_array().unwrap().iter().map(|r| r["path"].as_str().unwrap()).collect::<Vec<_>>(),
+               vec!["b.txt", "c.txt"]);
+    assert_eq!(json(&f.ok(&["get", "a.txt", "--json"]))["stale"], true);
+    // batch-search takes the same flags.
+    std::fs::write(f.root.join("q.fvecs"), encode_fvecs(&[vec![10.0, 0.0, 0.0, 0.0]])).unwrap();
+    f.ok(&["batch-search", ".", "--queries", "q.fvecs", "-k", "5", "--out", "r.jsonl", "--fresh", "--per-file"]);
+    let line = json(std::fs::read_to_string(f.root.join("r.jsonl")).unwrap().trim());
+    assert_eq!(line.as_array().unwrap().len(), 2);
+    assert_eq!(line[0]["path"], "b.txt");
+    // Setting the chunks again clears it.
+    f.ok(&["set", "a.txt", "--chunks", "a.jsonl"]);
+    let j = json(&f.ok(&["search", ".", "--vector", "10,0,0,0", "-k", "1", "--json", "--fresh"]));
+    assert_eq!(j[0]["path"], "a.txt");
+    assert_eq!(j[0]["stale"], false);
+
+    // Bad input: the message names the file, the line and the cause; exit 1;
+    // the set is unchanged.
+    let before = f.ok(&["get", "a.txt", "--json"]);
+    let bad: [(&str, &str, &str); 6] = [
+        ("dim.jsonl", "{\"offset\": 0, \"length\": 1, \"vector\": [1, 2, 3, 4]}\n{\"offset\": 0, \"length\": 1, \"vector\": [1, 2]}\n",
+         "dim.jsonl:2: vector has 2 elements, this filesystem stores 4"),
+        ("nan.jsonl", "{\"offset\": 0, \"length\": 1, \"vector\": [1, NaN, 3, 4]}\n", "nan.jsonl:1: invalid JSON"),
+        ("big.jsonl", "{\"offset\": 0, \"length\": 1, \"vector\": [1, 1e39, 3, 4]}\n", "big.jsonl:1: element 1"),
+        ("malformed.jsonl", "{\"offset\": 0, \"length\": 1, \"vector\": [1, 2, 3, 4]}\n{\"offset\": 0,\n",
+         "malformed.jsonl:2: invalid JSON"),
+        ("norange.jsonl", "{\"vector\": [1, 2, 3, 4]}\n", "norange.jsonl:1: missing \"offset\" and \"length\""),
+        ("overflow.jsonl", "{\"offset\": 18446744073709551615, \"length\": 2, \"vector\": [1, 2, 3, 4]}\n",
+         "overflow.jsonl:1: offset 18446744073709551615 + length 2 overflows 64 bits"),
+    ];
+    for (name, text, want) in bad {
+        std::fs::write(f.root.join(name), text).unwrap();
+        let e = f.fail(&["set", "a.txt", "--chunks", name]);
+        assert!(e.contains(want), "{name}: {e}");
+        assert_eq!(f.ok(&["get", "a.txt", "--json"]), before, "{name} changed the set");
+    }
+    let many: Vec<(u64, u64, Vec<f32>)> = (0..16385).map(|i| (i, 1, vec![1.0, 2.0, 3.0, 4.0])).collect();
+    std::fs::write(f.root.join("many.jsonl"), chunks_jsonl(&many)).unwrap();
+    let e = f.fail(&["set", "a.txt", "--chunks", "many.jsonl"]);
+    assert!(e.contains("many.jsonl: more than 16384 chunks"), "{e}");
+    assert_eq!(f.ok(&["get", "a.txt", "--json"]), before);
+    let e = f.fail(&["set", "a.txt", "--chunks", "missing.jsonl"]);
+    assert!(e.contains("missing.jsonl: No such file or directory (ENOENT)"), "{e}");
+
+    // import --manifest with chunk lines: a path on several lines is its set.
+    for n in ["d.txt", "e.txt"] {
+        std::fs::write(f.root.join(n), b"data").unwrap();
+    }
+    std::fs::write(
+        f.root.join("m.jsonl"),
+        "{\"path\": \"d.txt\", \"offset\": 0, \"length\": 2, \"vector\": [-1, 0, 0, 0]}\n\
+         {\"path\": \"e.txt\", \"vector\": [-5, 0, 0, 0]}\n\
+         {\"path\": \"d.txt\", \"offset\": 2, \"length\": 2, \"vector\": [-2, 0, 0, 0]}\n\
+         {\"path\": \"d.txt\", \"vector\": [-3, 0, 0, 0]}\n",
+    )
+    .unwrap();
+    let out = f.ok(&["import", "--manifest", "m.jsonl"]);
+    assert!(out.starts_with("attached 4 vectors (1 chunk sets) to 2 files"), "{out}");
+    let j = json(&f.ok(&["get", "d.txt", "--json"]));
+    assert_eq!(
+        j["chunks"],
+        serde_json::json!([{"offset": 0, "length": 2, "vector": [-1.0, 0.0, 0.0, 0.0]},
+                           {"offset": 2, "length": 2, "vector": [-2.0, 0.0, 0.0, 0.0]},
+                           {"offset": 0, "length": 0, "vector": [-3.0, 0.0, 0.0, 0.0]}])
+    );
+    assert_eq!(f.ok(&["get", "e.txt"]).trim(), "-5,0,0,0");
+    // A bad line anywhere: nothing is set.
+    std::fs::write(f.root.join("d.txt"), b"data").unwrap();
+    let d_before = f.ok(&["get", "d.txt", "--json"]);
+    std::fs::write(
+        f.root.join("m2.jsonl"),
+        "{\"path\": \"d.txt\", \"offset\": 0, \"length\": 2, \"vector\": [7, 7, 7, 7]}\n\
+         {\"path\": \"e.txt\", \"offset\": 0, \"length\": 2, \"vector\": [7, 7, 7]}\n",
+    )
+    .unwrap();
+    let e = f.fail(&["import", "--manifest", "m2.jsonl"]);
+    assert!(e.contains("m2.jsonl:2: e.txt: vector has 3 elements, this filesystem stores 4"), "{e}");
+    assert_eq!(f.ok(&["get", "d.txt", "--json"]), d_before);
+    assert_eq!(f.ok(&["get", "e.txt"]).trim(), "-5,0,0,0");
+    std::fs::write(f.root.join("m3.jsonl"), "{\"path\": \"d.txt\", \"length\": 2, \"vector\": [7, 7, 7, 7]}\n").unwrap();
+    let e = f.fail(&["import", "--manifest", "m3.jsonl"]);
+    assert!(e.contains("m3.jsonl:1: d.txt: \"length\" without \"offset\""), "{e}");
+
+    // An empty chunks file drops the set.
+    std::fs::write(f.root.join("empty.jsonl"), "").unwrap();
+    f.ok(&["set", "e.txt", "--chunks", "empty.jsonl"]);
+    let e = f.fail(&["get", "e.txt"]);
+    assert!(e.contains("e.txt") && e.contains("ENODATA"), "{e}");
+
+    // status --json: the chunk counters, vectors kept.
+    let s = json(&f.ok(&["status", ".", "--json"]));
+    for k in ["files", "stale_files", "index_memory_bytes", "vectors"] {
+        assert!(s.get(k).is_some(), "missing {k}");
+    }
+    assert_eq!(s["index_memory_bytes"], 4096);
+    assert!(f.ok(&["status", "."]).contains("files with chunks"));
+
+    // An older module: search and status fall back to the first struct
+    // versions (chunk fields read as chunk 0 / whole file / fresh); get falls
+    // back to GET_VECTOR.
+    let o = f.run_env(&f.root, &["search", ".", "--vector", "10.4,0,0,0", "-k", "1", "--json"], true);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j = json(&String::from_utf8(o.stdout).unwrap());
+    assert_eq!(j[0]["path"], "b.txt");
+    assert_eq!(j[0]["chunk"], 0);
+    let o = f.run_env(&f.root, &["status", ".", "--json"], true);
+    assert!(o.status.success());
+    assert_eq!(json(&String::from_utf8(o.stdout).unwrap())["index_memory_bytes"], 0);
+    let o = f.run_env(&f.root, &["get", "b.txt", "--json"], true);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json(&String::from_utf8(o.stdout).unwrap())["chunks"][0]["length"], 0);
 }

@@ -3,10 +3,15 @@
  * end-to-end tests of vexctl (tests/vexctl_e2e.rs) without the kernel module.
  *
  * Files under $VEXFS_FAKE_ROOT act as a VexFS mount of dimension
- * $VEXFS_FAKE_DIM with the L2 metric: vectors live in the user.vexfs.vector
- * xattr, searches are brute-force scans of the tree, INO_PATH walks it.
+ * $VEXFS_FAKE_DIM with the L2 metric: a file's chunk set lives in the
+ * user.vexfs.chunks xattr in the documented format (a single vector is a
+ * one-chunk set covering the whole file), stamped with the file's size and
+ * mtime in user.vexfs.fake_stamp (a different stamp = stale); searches are
+ * brute-force scans of the tree over chunks, INO_PATH walks it.
  * Configuration and statistics live in the process. Anything outside the
- * root, or any other ioctl, goes to the real ioctl().
+ * root, or any other ioctl, goes to the real ioctl(). $VEXFS_FAKE_OLD=1
+ * plays a module older than chunk sets: SEARCH and GET_STATUS accept only
+ * their first struct size (else -EINVAL), SET/GET_CHUNKS are -ENOTTY.
  *
  * Build: gcc -shared -fPIC -I shim -I shim/uapi -o fake.so vexctl_fake.c -ldl
  */
@@ -26,7 +31,9 @@
 #include <unistd.h>
 #include "vexfs_ioctl.h"
 
-#define XATTR "user.vexfs.vector"
+#define XATTR VEXFS_XATTR_CHUNKS
+#define STAMP "user.vexfs.fake_stamp"
+#define MAX_SET (64 * 1024)	/* bytes of one stored set (an xattr value) */
 
 static struct vexfs_ioc_config cfg = { .sync_mode = 0, .batch_size = 64,
 	.sync_interval_ms = 100, .ef_search = 64, .auto_rebuild = 1 };
@@ -34,6 +41,82 @@ static unsigned long long n_searches;
 
 static const char *root(void) { return getenv("VEXFS_FAKE_ROOT"); }
 static unsigned dim(void) { const char *d = getenv("VEXFS_FAKE_DIM"); return d ? atoi(d) : 4; }
+static int old_abi(void) { const char *o = getenv("VEXFS_FAKE_OLD"); return o && *o == '1'; }
+
+static int finite_all(const float *v, unsigned n);
+
+/* A stored set: the xattr value (header, then count records). */
+struct set {
+	struct vexfs_chunks_xattr h;
+	unsigned char rec[MAX_SET];
+};
+
+static size_t rec_size(unsigned d) { return 16 + 4 * (size_t)d; }
+
+/* The stamp of a file's data: its size and mtime. */
+static void stamp_of(const struct stat *st, unsigned long long out[3])
+{
+	out[0] = st->st_size;
+	out[1] = st->st_mtim.tv_sec;
+	out[2] = st->st_mtim.tv_nsec;
+}
+
+static int load_set(int fd, const char *path, struct set *s)
+{
+	ssize_t n = fd >= 0 ? fgetxattr(fd, XATTR, s, sizeof(*s)) : getxattr(path, XATTR, s, sizeof(*s));
+	if (n < 0)
+		return errno == ENODATA ? -ENODATA : -errno;
+	if (n < (ssize_t)sizeof(s->h) || s->h.count == 0)
+		return -ENODATA;
+	return 0;
+}
+
+static int is_stale(int fd, const char *path, const struct stat *st)
+{
+	unsigned long long have[3], want[3];
+	ssize_t n = fd >= 0 ? fgetxattr(fd, STAMP, want, sizeof(want)) : getxattr(path, STAMP, want, sizeof(want));
+	stamp_of(st, have);
+	return n != sizeof(want) || memcmp(have, want, sizeof(have)) != 0;
+}
+
+/* Replaces fd's set with count chunks (ranges may be NULL: whole file). */
+static int store_set(int fd, unsigned count, const struct vexfs_ioc_chunk *c, const float *v)
+{
+	static struct set s;
+	unsigned d = dim();
+	unsigned long long st3[3];
+	struct stat st;
+
+	if (count > VEXFS_IOC_MAX_CHUNKS)
+		return -E2BIG;
+	if (count * rec_size(d) > sizeof(s.rec))
+		return -ENOSPC;	/* the fake's storage limit, not the kernel's */
+	for (unsigned i = 0; i < count; i++) {
+		if (!finite_all(v + (size_t)i * d, d))
+			return -EINVAL;
+		if (c && c[i].offset + c[i].length < c[i].offset)
+			return -EINVAL;
+	}
+	if (!count)
+		return fremovexattr(fd, XATTR) && errno != ENODATA ? -errno : 0;
+	s.h.magic = VEXFS_CHUNKS_XATTR_MAGIC;
+	s.h.version = VEXFS_CHUNKS_XATTR_VERSION;
+	s.h.dim = d;
+	s.h.count = count;
+	for (unsigned i = 0; i < count; i++) {
+		unsigned char *r = s.rec + i * rec_size(d);
+		unsigned long long ol[2] = { c ? c[i].offset : 0, c ? c[i].length : 0 };
+		memcpy(r, ol, 16);
+		memcpy(r + 16, v + (size_t)i * d, 4 * d);
+	}
+	if (fstat(fd, &st))
+		return -errno;
+	stamp_of(&st, st3);
+	if (fsetxattr(fd, XATTR, &s, sizeof(s.h) + count * rec_size(d), 0) ||
+	    fsetxattr(fd, STAMP, st3, sizeof(st3), 0))
+		return -errno;
+	return 0;
+}
 
 static int in_root(int fd)
 {
@@ -63,30 +146,57 @@ static int finite_all(const float *v, unsigned n)
 static const float *g_query;
 static struct vexfs_ioc_result *g_hits;
 static size_t g_n, g_cap;
+static unsigned g_flags;
 static unsigned long long g_find_ino;
 static char g_found[PATH_MAX];
 
-static int scan_cb(const char *p, const struct stat *st, int type, struct FTW *ftw)
+static void add_hit(const struct vexfs_ioc_result *r)
 {
-	unsigned d = dim();
-	float v[VEXFS_IOC_MAX_DIM];
-	double s = 0;
-
-	(void)ftw;
-	if (type != FTW_F || getxattr(p, XATTR, v, sizeof(v)) != (ssize_t)(d * 4))
-		return 0;
-	for (unsigned i = 0; i < d; i++)
-		s += (double)(v[i] - g_query[i]) * (v[i] - g_query[i]);
 	if (g_n == g_cap) {
 		g_cap = g_cap ? 2 * g_cap : 64;
 		g_hits = realloc(g_hits, g_cap * sizeof(*g_hits));
 	}
-	float f = (float)s;
-	struct vexfs_ioc_result r = { .ino = st->st_ino, .generation = 0,
-		.file_size = st->st_size, .mtime_sec = st->st_mtim.tv_sec,
-		.mtime_nsec = st->st_mtim.tv_nsec, .dim = d };
-	memcpy(&r.distance, &f, 4);
-	g_hits[g_n++] = r;
+	g_hits[g_n++] = *r;
+}
+
+static int scan_cb(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	static struct set s;
+	unsigned d = dim();
+	float best = INFINITY;
+	struct vexfs_ioc_result best_r;
+	int stale;
+
+	(void)ftw;
+	if (type != FTW_F || load_set(-1, p, &s) || s.h.dim != d)
+		return 0;
+	stale = is_stale(-1, p, st);
+	if (stale && (g_flags & VEXFS_SEARCH_F_FRESH))
+		return 0;
+	for (unsigned c = 0; c < s.h.count; c++) {
+		const unsigned char *rec = s.rec + c * rec_size(d);
+		unsigned long long ol[2];
+		float v[VEXFS_IOC_MAX_DIM];
+		double sum = 0;
+		memcpy(ol, rec, 16);
+		memcpy(v, rec + 16, 4 * d);
+		for (unsigned i = 0; i < d; i++)
+			sum += (double)(v[i] - g_query[i]) * (v[i] - g_query[i]);
+		float f = (float)sum;
+		struct vexfs_ioc_result r = { .ino = st->st_ino, .generation = 0,
+			.file_size = st->st_size, .mtime_sec = st->st_mtim.tv_sec,
+			.mtime_nsec = st->st_mtim.tv_nsec, .dim = d, .chunk = c,
+			.flags = stale ? VEXFS_RESULT_F_STALE : 0, .offset = ol[0], .length = ol[1] };
+		memcpy(&r.distance, &f, 4);
+		if (!(g_flags & VEXFS_SEARCH_F_PER_FILE))
+			add_hit(&r);
+		else if (f < best) {
+			best = f;
+			best_r = r;
+		}
+	}
+	if ((g_flags & VEXFS_SEARCH_F_PER_FILE) && best < INFINITY)
+		add_hit(&best_r);
 	return 0;
 }
 
@@ -115,8 +225,12 @@ static int fake(int fd, unsigned long req, void *arg)
 	switch (req) {
 	case VEXFS_IOC_GET_STATUS: {
 		struct vexfs_ioc_status *s = arg;
-		memset(s, 0, sizeof(*s));
-		s->size = sizeof(*s);
+		size_t size = s->size;
+		if (size < VEXFS_STATUS_SIZE_VER0 || size > sizeof(*s) ||
+		    (old_abi() && size != VEXFS_STATUS_SIZE_VER0))
+			return -EINVAL;
+		memset(s, 0, size);
+		s->size = size;
 		s->dim = d;
 		s->sync_mode = cfg.sync_mode;
 		s->flags = VEXFS_STATUS_GRAPH_VALID;
@@ -124,27 +238,72 @@ static int fake(int fd, unsigned long req, void *arg)
 		s->hnsw_ef_construction = 200;
 		s->graph_generation = 1;
 		s->last_sync_ns = 1700000000123456789ull;
+		if (size >= sizeof(*s))
+			s->index_memory_bytes = 4096;
 		return 0;
 	}
 	case VEXFS_IOC_SET_VECTOR: {
 		struct vexfs_ioc_vector *a = arg;
-		if (a->dim != d || !finite_all((float *)(uintptr_t)a->data, d))
+		if (a->dim != d)
 			return -EINVAL;
-		return fsetxattr(fd, XATTR, (void *)(uintptr_t)a->data, d * 4, 0) ? -errno : 0;
+		return store_set(fd, 1, NULL, (float *)(uintptr_t)a->data);
 	}
 	case VEXFS_IOC_GET_VECTOR: {
 		struct vexfs_ioc_vector *a = arg;
+		static struct set s;
+		int r;
 		if (a->dim < d) {
 			a->dim = d;
 			return -ERANGE;
 		}
-		if (fgetxattr(fd, XATTR, (void *)(uintptr_t)a->data, d * 4) < 0)
-			return -errno;
+		if ((r = load_set(fd, NULL, &s)))
+			return r;
+		if (s.h.count > 1)
+			return -E2BIG;
+		memcpy((void *)(uintptr_t)a->data, s.rec + 16, d * 4);
 		a->dim = d;
 		return 0;
 	}
 	case VEXFS_IOC_DEL_VECTOR:
 		return fremovexattr(fd, XATTR) ? -errno : 0;
+	case VEXFS_IOC_SET_CHUNKS: {
+		struct vexfs_ioc_chunks *a = arg;
+		if (old_abi())
+			return -ENOTTY;
+		if (a->dim != d || a->flags || a->first)
+			return -EINVAL;
+		return store_set(fd, a->count, (const struct vexfs_ioc_chunk *)(uintptr_t)a->chunks,
+				 (const float *)(uintptr_t)a->vectors);
+	}
+	case VEXFS_IOC_GET_CHUNKS: {
+		struct vexfs_ioc_chunks *a = arg;
+		static struct set s;
+		struct vexfs_ioc_chunk *c = (struct vexfs_ioc_chunk *)(uintptr_t)a->chunks;
+		float *v = (float *)(uintptr_t)a->vectors;
+		struct stat st;
+		unsigned n = 0;
+		int r;
+		if (old_abi())
+			return -ENOTTY;
+		if (a->dim < d)
+			return -EINVAL;
+		if ((r = load_set(fd, NULL, &s)))
+			return r;
+		if (fstat(fd, &st))
+			return -errno;
+		/* A page of at most 3 chunks per call, to exercise the caller's paging. */
+		for (unsigned i = a->first; i < s.h.count && n < a->count && n < 3; i++, n++) {
+			const unsigned char *rec = s.rec + i * rec_size(d);
+			memcpy(&c[n], rec, 16);
+			memcpy(v + (size_t)n * d, rec + 16, 4 * d);
+		}
+		a->count = n;
+		a->total = s.h.count;
+		a->dim = d;
+		a->flags = is_stale(fd, NULL, &st) ? VEXFS_CHUNKS_F_STALE : 0;
+		a->data_version = 1;
+		return 0;
+	}
 	case VEXFS_IOC_BATCH_SET: {
 		struct vexfs_ioc_batch_set *a = arg;
 		const int *fds = (const int *)(uintptr_t)a->fds;
@@ -154,22 +313,31 @@ static int fake(int fd, unsigned long req, void *arg)
 		if (a->count > VEXFS_IOC_MAX_BATCH)
 			return -E2BIG;
 		for (a->done = 0; a->done < a->count; a->done++) {
+			int r;
 			if (!in_root(fds[a->done]))
 				return -EXDEV;
-			if (!finite_all(v + (size_t)a->done * d, d))
-				return -EINVAL;
-			if (fsetxattr(fds[a->done], XATTR, v + (size_t)a->done * d, d * 4, 0))
-				return -errno;
+			if ((r = store_set(fds[a->done], 1, NULL, v + (size_t)a->done * d)))
+				return r;
 		}
 		return 0;
 	}
 	case VEXFS_IOC_SEARCH: {
 		struct vexfs_ioc_search *a = arg;
+		size_t rsize = VEXFS_RESULT_SIZE_VER0;
 		float thr;
 		size_t out = 0;
-		if (a->dim != d || !a->k)
+		if (a->size < VEXFS_SEARCH_SIZE_VER0 || a->size > sizeof(*a) ||
+		    (old_abi() && a->size != VEXFS_SEARCH_SIZE_VER0))
+			return -EINVAL;
+		if (a->size >= sizeof(*a) && a->result_size) {
+			if (a->result_size < VEXFS_RESULT_SIZE_VER0)
+				return -EINVAL;
+			rsize = a->result_size;
+		}
+		if (a->dim != d || !a->k || (a->flags & ~VEXFS_SEARCH_F_ALL))
 			return -EINVAL;
 		g_query = (const float *)(uintptr_t)a->query;
+		g_flags = a->flags;
 		g_n = 0;
 		nftw(root(), scan_cb, 16, FTW_PHYS);
 		qsort(g_hits, g_n, sizeof(*g_hits), by_dist);
@@ -186,7 +354,9 @@ static int fake(int fd, unsigned long req, void *arg)
 				a->truncated = a->kind != VEXFS_SEARCH_KNN;
 				break;
 			}
-			((struct vexfs_ioc_result *)(uintptr_t)a->results)[out++] = g_hits[i];
+			memcpy((char *)(uintptr_t)a->results + out * rsize, &g_hits[i],
+			       rsize < sizeof(g_hits[i]) ? rsize : sizeof(g_hits[i]));
+			out++;
 		}
 		a->count = out;
 		n_searches++;

@@ -8,6 +8,8 @@ use vexfs_core::uapi::{
     VEXFS_MAX_PENDING,
 };
 
+use super::ioctl::SearchReq;
+
 use super::vecfile;
 
 const TOP_HELP: &str = "\
@@ -19,8 +21,14 @@ takes raw little-endian float32 (.f32), .fvecs (first vector), NumPy .npy
 (float32, 1-D or first row of 2-D) or .json (array of numbers). The vector must
 have the filesystem's dimension (see `vexctl status`); NaN and Inf are refused.
 
+A file carries a set of vectors (\"chunks\"), each tied to a byte range of its
+data (offset, length; length 0 = the whole file); a single vector is a set of
+one chunk covering the whole file. Writing to a file after its set was written
+makes the set \"stale\" (searches say so; --fresh leaves stale sets out).
+
 Examples:
   vexctl set /mnt/docs/a.txt --vector-file a.npy
+  vexctl set /mnt/docs/manual.txt --chunks manual.chunks.jsonl
   vexctl get /mnt/docs/a.txt --json
   vexctl import /mnt/sift --fvecs sift_base.fvecs
   vexctl search /mnt --vector-file q.json -k 5 --json
@@ -59,6 +67,21 @@ fn parse_finite(s: &str) -> Result<f32, String> {
     Ok(x)
 }
 
+/// Exactly one of --vector / --vector-file / --chunks (set).
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct SetSrc {
+    /// The vector as comma-separated numbers, e.g. 0.1,-0.2,0.3
+    #[arg(long, value_name = "CSV", allow_hyphen_values = true, value_parser = parse_csv_arg)]
+    pub vector: Option<CsvVector>,
+    /// The vector from a file: .f32 (raw LE float32), .fvecs (first vector), .npy, .json
+    #[arg(long, value_name = "FILE")]
+    pub vector_file: Option<PathBuf>,
+    /// The file's chunk set: JSON lines {"offset": N, "length": N, "vector": [...]}
+    #[arg(long, value_name = "C.jsonl")]
+    pub chunks: Option<PathBuf>,
+}
+
 /// Exactly one of --vector / --vector-file.
 #[derive(Args, Debug, Clone)]
 #[group(required = true, multiple = false)]
@@ -95,7 +118,7 @@ impl QuerySrc {
 
 #[derive(Args, Debug, Clone)]
 pub struct ResultOpts {
-    /// Print one JSON array of {"path", "ino", "distance"} objects
+    /// Print one JSON array of {"path", "ino", "distance", "chunk", "offset", "length", "stale"} objects
     #[arg(long)]
     pub json: bool,
     /// Add each file's size, mtime (seconds; mtime_nsec too in JSON) and vector dim
@@ -107,6 +130,26 @@ pub struct ResultOpts {
     /// Search the whole volume even when PATH is a directory below the mount root
     #[arg(long)]
     pub all: bool,
+    #[command(flatten)]
+    pub chunk: ChunkOpts,
+}
+
+/// How chunks are searched (search, range, similar, batch-search).
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct ChunkOpts {
+    /// One result per file: the nearest files, each with its nearest chunk
+    #[arg(long)]
+    pub per_file: bool,
+    /// Leave out files whose chunk set is stale (data changed since it was set)
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+impl ChunkOpts {
+    /// Applies the flags to a request.
+    pub fn apply<'a>(&self, r: SearchReq<'a>) -> SearchReq<'a> {
+        SearchReq { per_file: self.per_file, fresh: self.fresh, ..r }
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -125,30 +168,44 @@ pub enum OnOff {
 
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    /// Attach a vector to a file (needs write permission on it)
+    /// Attach a vector, or a set of chunk vectors, to a file (needs write permission on it)
     #[command(after_help = "\
 Examples:
   vexctl set /mnt/docs/a.txt --vector 0.1,0.2,0.3,0.4
   vexctl set /mnt/docs/a.txt --vector-file a.npy
   vexctl set /mnt/docs/a.txt --vector-file a.f32
+  vexctl set /mnt/docs/manual.txt --chunks manual.jsonl
 
-Setting a vector replaces the file's previous one. Directories carry no vector.")]
+Setting replaces the file's whole set atomically: a single vector is a set of one
+chunk covering the whole file. --chunks reads one JSON line per chunk,
+{\"offset\": 0, \"length\": 900, \"vector\": [...]}, in chunk order (length 0 = the
+whole file; ranges may overlap, come in any order and pass the end of file); at
+most 16384 chunks; a file with no lines drops the set. On any error (the message
+names the file, the line and the cause) the file's set is unchanged.
+Directories carry no vector.")]
     Set {
         /// The file (on a VexFS mount)
         file: PathBuf,
         #[command(flatten)]
-        src: VectorSrc,
+        src: SetSrc,
     },
-    /// Print a file's vector (CSV, or JSON with --json)
+    /// Print a file's vector or chunks (CSV, or JSON with --json)
     #[command(after_help = "\
 Examples:
   vexctl get /mnt/docs/a.txt
-  vexctl get /mnt/docs/a.txt --json     # {\"path\": ..., \"dim\": ..., \"vector\": [...]}
+  vexctl get /mnt/docs/a.txt --json
 
+Text: a one-chunk set covering the whole file prints its vector as CSV; any other
+set prints one line per chunk, `OFFSET LENGTH CSV`.
+JSON: {\"path\": ..., \"dim\": ..., \"vector\": [...], \"stale\": false,
+\"chunks\": [{\"offset\": 0, \"length\": 0, \"vector\": [...]}, ...]}: \"chunks\" lists
+every chunk (also for a single vector); \"vector\" is the vector of a one-chunk set
+and null for a set of several chunks; \"stale\" is true when the file's data
+changed after the set was written.
 A file without a vector gives `no vector attached to this file (ENODATA)`, exit 1.")]
     Get {
         file: PathBuf,
-        /// Print {"path": ..., "dim": ..., "vector": [...]}
+        /// Print {"path", "dim", "vector", "stale", "chunks": [{"offset", "length", "vector"}]}
         #[arg(long)]
         json: bool,
     },
@@ -166,9 +223,14 @@ Examples:
 
 With --fvecs, DIR is created if missing and record i becomes the file DIR/NNNNNNNN
 (i zero-padded to 8 digits; existing files are reused, their data kept). With
---manifest, each line is {\"path\": \"...\", \"vector\": [...]} for an existing file;
-relative paths are relative to the current directory (not the manifest's).
-Vectors are set in batches (VEXFS_IOC_BATCH_SET); a progress bar shows on a terminal.")]
+--manifest, each line is {\"path\": \"...\", \"vector\": [...]} for an existing file,
+or a chunk {\"path\": \"...\", \"offset\": N, \"length\": N, \"vector\": [...]}: all lines
+of one path form its chunk set, in line order (a line without offset and length
+is a chunk covering the whole file); relative paths are relative to the current
+directory (not the manifest's). The whole manifest is checked before anything is
+set. Files with one whole-file vector are set in batches (VEXFS_IOC_BATCH_SET),
+chunk sets one file at a time (VEXFS_IOC_SET_CHUNKS); a progress bar shows on a
+terminal.")]
     Import {
         /// Directory to create the files in (with --fvecs)
         #[arg(required_unless_present = "manifest", conflicts_with = "manifest")]
@@ -176,7 +238,7 @@ Vectors are set in batches (VEXFS_IOC_BATCH_SET); a progress bar shows on a term
         /// Vectors to import, one file per record
         #[arg(long, value_name = "B.fvecs", required_unless_present = "manifest")]
         fvecs: Option<PathBuf>,
-        /// JSON lines {"path": ..., "vector": [...]} attaching vectors to existing files
+        /// JSON lines {"path": ..., ["offset": N, "length": N,] "vector": [...]} for existing files
         #[arg(long, value_name = "M.jsonl", conflicts_with = "fvecs")]
         manifest: Option<PathBuf>,
         /// Vectors per batch ioctl
@@ -187,13 +249,14 @@ Vectors are set in batches (VEXFS_IOC_BATCH_SET); a progress bar shows on a term
         #[arg(long, value_name = "TEXT", requires = "fvecs")]
         content: Option<String>,
     },
-    /// The k files nearest to a vector
+    /// The k chunks (or with --per-file, files) nearest to a vector
     #[command(after_help = "\
 Examples:
   vexctl search /mnt --vector 0.1,0.2,0.3,0.4 -k 5
   vexctl search /mnt/docs --vector-file q.npy -k 10 --ef 200 --json
   vexctl search /mnt --vector-file q.json --json --metadata
   vexctl search /mnt --vector-file q.f32 --exact
+  vexctl search /mnt --vector-file q.f32 -k 10 --per-file --fresh
   vexctl search /mnt/docs --text \"how do I limit memory use\" -k 5
 
 --text embeds the query with the built-in model (as `vexctl index` does; a vexctl
@@ -201,8 +264,15 @@ built with the cargo feature `embed`) and prints each hit with its path, byte ra
 distance and the first lines of the chunk's text, read from the file; with --json
 each object also has \"text\" (the chunk's text, null when it cannot be read).
 
-Output: a table RANK DISTANCE PATH, or with --json one array of
-{\"path\": \"docs/a.txt\", \"ino\": 12, \"distance\": 0.25} nearest first; --metadata adds
+Results are chunks: a file with several chunks may appear several times, once
+per chunk; --per-file returns the k nearest files instead, each once with its
+nearest chunk. --fresh leaves out files whose chunk set is stale (the data
+changed after the set was written).
+
+Output: a table RANK DISTANCE BYTES PATH (BYTES = the chunk's range START-END,
+\"all\" for a whole-file chunk; \" (stale)\" follows the path of a stale hit), or
+with --json one array of {\"path\": \"docs/a.txt\", \"ino\": 12, \"distance\": 0.25,
+\"chunk\": 0, \"offset\": 0, \"length\": 0, \"stale\": false} nearest first; --metadata adds
 \"size\", \"mtime\" (integer seconds), \"mtime_nsec\" and \"dim\". Paths are relative to the
 mount root. Distances are the filesystem's metric: l2 (squared), cosine (1-cos),
 dot (negative inner product).
@@ -235,7 +305,7 @@ linked it, or any other of its names the kernel has cached.")]
         #[command(flatten)]
         out: ResultOpts,
     },
-    /// All files within a distance of a vector
+    /// All chunks (or with --per-file, files) within a distance of a vector
     #[command(after_help = "\
 Examples:
   vexctl range /mnt --vector 0.1,0.2,0.3,0.4 --max-distance 0.5
@@ -258,7 +328,7 @@ still truncated.")]
         #[command(flatten)]
         out: ResultOpts,
     },
-    /// All files at least as similar as a threshold to a vector
+    /// All chunks (or with --per-file, files) at least as similar as a threshold to a vector
     #[command(after_help = "\
 Examples:
   vexctl similar /mnt --vector-file q.npy --threshold 0.8
@@ -287,7 +357,8 @@ Examples:
   vexctl batch-search /mnt --queries sift_query.fvecs -k 10 --out results.jsonl
   vexctl batch-search /mnt --queries q.fvecs -k 100 --ef 400 --out r.jsonl --exact
 
-Line i of the output holds the results of query i, as `search --json` prints them.")]
+Line i of the output holds the results of query i, as `search --json` prints them
+(with --per-file and --fresh as for search).")]
     BatchSearch {
         path: PathBuf,
         /// Queries, one per fvecs record
@@ -311,6 +382,8 @@ Line i of the output holds the results of query i, as `search --json` prints the
         /// Search the whole volume even when PATH is a directory below the mount root
         #[arg(long)]
         all: bool,
+        #[command(flatten)]
+        chunk: ChunkOpts,
     },
     /// Apply every pending change to the graph now (lazy mode)
     #[command(after_help = "Examples:\n  vexctl sync /mnt")]
@@ -322,8 +395,11 @@ Examples:
   vexctl status /mnt --json
 
 JSON fields: sync_mode, pending, last_sync_ns, last_sync (ISO 8601 UTC or null),
-graph_generation, vector_generation, vectors, graph_nodes, dim, metric,
-graph_valid, rebuilding, hnsw_m, ef_construction, flags.")]
+graph_generation, vector_generation, vectors (chunks in the index), graph_nodes,
+files (files with a chunk set), stale_files (of which stale), index_memory_bytes
+(kernel memory the index pins), dim, metric, graph_valid, rebuilding, hnsw_m,
+ef_construction, flags. files, stale_files and index_memory_bytes read 0 from
+a module older than chunk sets.")]
     Status {
         path: PathBuf,
         #[arg(long)]
@@ -518,6 +594,20 @@ mod tests {
             _ => panic!(),
         }
         assert!(Cli::try_parse_from(["vexctl", "batch-search", "/m", "--queries", "q", "--out", "r"]).is_ok());
+        let c = Cli::try_parse_from(["vexctl", "batch-search", "/m", "--queries", "q", "--out", "r",
+                                     "--per-file", "--fresh"]).unwrap();
+        match c.cmd {
+            Cmd::BatchSearch { chunk, .. } => assert!(chunk.per_file && chunk.fresh),
+            _ => panic!(),
+        }
+        let c = Cli::try_parse_from(["vexctl", "search", "/m", "--vector", "1", "--per-file"]).unwrap();
+        match c.cmd {
+            Cmd::Search { out, .. } => assert!(out.chunk.per_file && !out.chunk.fresh),
+            _ => panic!(),
+        }
+        assert!(Cli::try_parse_from(["vexctl", "set", "/a", "--chunks", "c.jsonl"]).is_ok());
+        assert!(Cli::try_parse_from(["vexctl", "set", "/a", "--chunks", "c.jsonl", "--vector", "1"]).is_err());
+        assert!(Cli::try_parse_from(["vexctl", "set", "/a"]).is_err());
         assert!(Cli::try_parse_from(["vexctl", "embed", "--text", "a", "--text", "b", "-o", "q.npy"]).is_ok());
         assert!(Cli::try_parse_from(["vexctl", "embed", "--dir", "d", "--manifest", "m.jsonl", "--cache", "c"]).is_ok());
         assert!(Cli::try_parse_from(["vexctl", "embed"]).is_err());

@@ -10,9 +10,9 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use vexfs_core::uapi::*;
 
-use super::cli::{Cli, Cmd, OnOff, ResultOpts, SyncModeArg, VectorSrc};
+use super::cli::{ChunkOpts, Cli, Cmd, OnOff, ResultOpts, SetSrc, SyncModeArg, VectorSrc};
 use super::errors::{io_text, Error, Op};
-use super::ioctl::{raise_nofile_limit, Hit, Kind, SearchReq, SearchOut, VexFile};
+use super::ioctl::{raise_nofile_limit, ChunkSet, Hit, Kind, SearchReq, SearchOut, VexFile};
 use super::output::{self, Resolved};
 use super::vecfile::{self, FvecsReader};
 
@@ -106,8 +106,8 @@ pub fn run(cli: Cli) -> Res<()> {
             let q = load_vector(&src)?;
             cmd_search(&path, &q, Kind::Similar, 0, 0, threshold, limit, &out)
         }
-        Cmd::BatchSearch { path, queries, k, ef, out, metadata, exact, all } => {
-            cmd_batch_search(&path, &queries, k, ef, &out, metadata, exact, all)
+        Cmd::BatchSearch { path, queries, k, ef, out, metadata, exact, all, chunk } => {
+            cmd_batch_search(&path, &queries, k, ef, &out, metadata, exact, all, chunk)
         }
         Cmd::Sync { path } => {
             let f = open_read(&path)?;
@@ -191,27 +191,140 @@ pub fn run(cli: Cli) -> Res<()> {
     }
 }
 
-fn cmd_set(file: &Path, src: &VectorSrc) -> Res<()> {
-    let v = load_vector(src)?;
+fn cmd_set(file: &Path, src: &SetSrc) -> Res<()> {
+    if let Some(c) = &src.chunks {
+        return cmd_set_chunks(file, c);
+    }
+    let vsrc = VectorSrc { vector: src.vector.clone(), vector_file: src.vector_file.clone() };
+    let v = load_vector(&vsrc)?;
     let f = open_write(file, "setting a vector on a directory")?;
     let st = status_of(&f, file)?;
     check_dim(file, "vector", v.len(), st.dim)?;
     f.set_vector(&v).map_err(|e| Error::errno(disp(file), e, Op::SetVector))
 }
 
+/// One chunk of a chunks file or manifest: its 1-based line, byte range
+/// and vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkLine {
+    pub line: usize,
+    pub offset: u64,
+    pub length: u64,
+    pub vector: Vec<f32>,
+}
+
+/// The byte range of a JSON object's "offset" and "length": both or
+/// neither (None), non-negative integers whose sum fits in 64 bits.
+fn chunk_range(obj: &serde_json::Map<String, serde_json::Value>) -> Result<Option<(u64, u64)>, String> {
+    let get = |k: &str| -> Result<Option<u64>, String> {
+        match obj.get(k) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| format!("\"{k}\" must be a non-negative integer, not {v}")),
+        }
+    };
+    match (get("offset")?, get("length")?) {
+        (None, None) => Ok(None),
+        (Some(o), Some(l)) => {
+            if o.checked_add(l).is_none() {
+                return Err(format!("offset {o} + length {l} overflows 64 bits"));
+            }
+            Ok(Some((o, l)))
+        }
+        (Some(_), None) => Err("\"offset\" without \"length\"".into()),
+        (None, Some(_)) => Err("\"length\" without \"offset\"".into()),
+    }
+}
+
+/// Parses a chunks file for `set --chunks`: `{"offset": N, "length": N,
+/// "vector": [...]}` per line, blank lines skipped. Errors name the file and
+/// the line (1-based).
+pub fn parse_chunks(name: &str, r: impl BufRead) -> Res<Vec<ChunkLine>> {
+    let mut out = Vec::new();
+    for (i, line) in r.lines().enumerate() {
+        let lno = i + 1;
+        let at = |m: String| Error::new(format!("{name}:{lno}"), m);
+        let line = line.map_err(|e| at(io_text(&e)))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&line).map_err(|e| at(format!("invalid JSON: {e}")))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| at("expected an object {\"offset\": N, \"length\": N, \"vector\": [...]}".into()))?;
+        let (offset, length) = chunk_range(obj)
+            .map_err(at)?
+            .ok_or_else(|| at("missing \"offset\" and \"length\"".into()))?;
+        let vec = obj.get("vector").ok_or_else(|| at("missing \"vector\" array".into()))?;
+        let vector = vecfile::json_numbers(vec).map_err(at)?;
+        vecfile::validate(&vector).map_err(at)?;
+        out.push(ChunkLine { line: lno, offset, length, vector });
+        if out.len() > VEXFS_IOC_MAX_CHUNKS as usize {
+            return Err(Error::new(
+                name,
+                format!("more than {VEXFS_IOC_MAX_CHUNKS} chunks (the most one file can carry)"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Checks every chunk's dimension and packs the set for SET_CHUNKS.
+fn pack_chunks(subject: &str, chunks: &[ChunkLine], fs_dim: u32) -> Res<(Vec<(u64, u64)>, Vec<f32>)> {
+    let mut ranges = Vec::with_capacity(chunks.len());
+    let mut vecs = Vec::with_capacity(chunks.len() * fs_dim as usize);
+    for c in chunks {
+        if c.vector.len() != fs_dim as usize {
+            return Err(Error::new(
+                format!("{subject}:{}", c.line),
+                format!("vector has {} elements, this filesystem stores {fs_dim}", c.vector.len()),
+            ));
+        }
+        ranges.push((c.offset, c.length));
+        vecs.extend_from_slice(&c.vector);
+    }
+    Ok((ranges, vecs))
+}
+
+fn cmd_set_chunks(file: &Path, chunks_file: &Path) -> Res<()> {
+    let name = disp(chunks_file);
+    let r = File::open(chunks_file).map_err(|e| Error::io(&name, &e))?;
+    let chunks = parse_chunks(&name, BufReader::new(r))?;
+    let f = open_write(file, "setting chunks on a directory")?;
+    let st = status_of(&f, file)?;
+    let (ranges, vecs) = pack_chunks(&name, &chunks, st.dim)?;
+    f.set_chunks(&ranges, &vecs, st.dim).map_err(|e| Error::errno(disp(file), e, Op::SetChunks))
+}
+
+/// Reads a file's whole set; a module without GET_CHUNKS (ENOTTY) is asked
+/// for the single vector instead.
+fn read_set(f: &VexFile, file: &Path, fs_dim: u32) -> Res<ChunkSet> {
+    match f.get_chunks() {
+        Ok(s) => Ok(s),
+        Err(libc::ENOTTY) => {
+            let cap = if fs_dim == 0 { VEXFS_IOC_MAX_DIM } else { fs_dim };
+            let v = match f.get_vector(cap) {
+                Err(libc::ERANGE) if cap < VEXFS_IOC_MAX_DIM => f.get_vector(VEXFS_IOC_MAX_DIM),
+                r => r,
+            }
+            .map_err(|e| Error::errno(disp(file), e, Op::GetVector))?;
+            Ok(ChunkSet { dim: v.len() as u32, stale: false, data_version: 0, chunks: vec![(0, 0)], vectors: v })
+        }
+        Err(e) => Err(Error::errno(disp(file), e, Op::GetChunks)),
+    }
+}
+
 fn cmd_get(file: &Path, json: bool) -> Res<()> {
     let f = open_read(file)?;
     let st = status_of(&f, file)?;
-    let cap = if st.dim == 0 { VEXFS_IOC_MAX_DIM } else { st.dim };
-    let v = match f.get_vector(cap) {
-        Err(libc::ERANGE) if cap < VEXFS_IOC_MAX_DIM => f.get_vector(VEXFS_IOC_MAX_DIM),
-        r => r,
-    }
-    .map_err(|e| Error::errno(disp(file), e, Op::GetVector))?;
+    let set = read_set(&f, file, st.dim)?;
     if json {
-        println!("{}", output::vector_json(&disp(file), &v));
+        println!("{}", output::chunks_json(&disp(file), &set));
     } else {
-        println!("{}", output::vector_csv(&v));
+        print!("{}", output::chunks_text(&set));
     }
     Ok(())
 }
@@ -333,15 +446,19 @@ fn import_fvecs(dir: &Path, fvecs: &Path, batch: u32, content: Option<&str>) -> 
     Ok(())
 }
 
-struct ManifestEntry {
-    line: usize,
-    path: PathBuf,
-    vector: Vec<f32>,
+/// One manifest line: a whole-file vector (range None) or a chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestLine {
+    pub line: usize,
+    pub path: PathBuf,
+    pub range: Option<(u64, u64)>,
+    pub vector: Vec<f32>,
 }
 
-/// Parses a manifest: `{"path": ..., "vector": [...]}` per line; blank lines
-/// are skipped. Errors name the manifest and the line (1-based).
-pub fn parse_manifest(name: &str, r: impl BufRead) -> Res<Vec<(usize, PathBuf, Vec<f32>)>> {
+/// Parses a manifest: `{"path": ..., "vector": [...]}` or `{"path": ...,
+/// "offset": N, "length": N, "vector": [...]}` per line; blank lines are
+/// skipped. Errors name the manifest and the line (1-based).
+pub fn parse_manifest(name: &str, r: impl BufRead) -> Res<Vec<ManifestLine>> {
     let mut out = Vec::new();
     for (i, line) in r.lines().enumerate() {
         let lno = i + 1;
@@ -360,39 +477,105 @@ pub fn parse_manifest(name: &str, r: impl BufRead) -> Res<Vec<(usize, PathBuf, V
         if path.is_empty() {
             return Err(at("empty \"path\"".into()));
         }
+        let range = chunk_range(obj).map_err(|m| at(format!("{path}: {m}")))?;
         let vec = obj.get("vector").ok_or_else(|| at("missing \"vector\" array".into()))?;
         let vec = vecfile::json_numbers(vec).map_err(|m| at(format!("{path}: {m}")))?;
         vecfile::validate(&vec).map_err(|m| at(format!("{path}: {m}")))?;
-        out.push((lno, PathBuf::from(path), vec));
+        out.push(ManifestLine { line: lno, path: PathBuf::from(path), range, vector: vec });
     }
     Ok(out)
+}
+
+/// A manifest's lines grouped by path, in order of first appearance: a
+/// path on one line without a range is a whole-file vector (batched), any
+/// other path a chunk set.
+fn group_manifest(name: &str, lines: Vec<ManifestLine>) -> Res<Vec<(PathBuf, Vec<ManifestLine>)>> {
+    let mut order: Vec<(PathBuf, Vec<ManifestLine>)> = Vec::new();
+    let mut at: HashMap<PathBuf, usize> = HashMap::new();
+    for l in lines {
+        match at.get(&l.path) {
+            Some(&i) => order[i].1.push(l),
+            None => {
+                at.insert(l.path.clone(), order.len());
+                order.push((l.path.clone(), vec![l]));
+            }
+        }
+    }
+    for (p, ls) in &order {
+        if ls.len() > VEXFS_IOC_MAX_CHUNKS as usize {
+            return Err(Error::new(
+                format!("{name}:{}: {}", ls[VEXFS_IOC_MAX_CHUNKS as usize].line, disp(p)),
+                format!("more than {VEXFS_IOC_MAX_CHUNKS} chunks (the most one file can carry)"),
+            ));
+        }
+    }
+    Ok(order)
+}
+
+fn open_for_import(subject: &str, path: &Path) -> Res<VexFile> {
+    match VexFile::open_write(path) {
+        Ok(f) => Ok(f),
+        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => {
+            Err(Error::new(subject, "is a directory: setting a vector on a directory is not supported"))
+        }
+        Err(e) => Err(Error::io(subject, &e)),
+    }
 }
 
 fn import_manifest(manifest: &Path, batch: u32) -> Res<()> {
     let t0 = Instant::now();
     let name = disp(manifest);
     let f = File::open(manifest).map_err(|e| Error::io(&name, &e))?;
-    let entries = parse_manifest(&name, BufReader::new(f))?;
+    let groups = group_manifest(&name, parse_manifest(&name, BufReader::new(f))?)?;
     let batch = batch_for_fd_limit(batch) as usize;
-    let pb = progress(Some(entries.len() as u64), "importing");
-    // Per device: the filesystem's dimension.
-    let mut dims: HashMap<u64, u32> = HashMap::new();
-    let mut pending: Vec<(ManifestEntry, VexFile)> = Vec::new();
-    let mut pending_dev: Option<u64> = None;
-    let mut applied = 0u64;
 
-    let flush = |pending: &mut Vec<(ManifestEntry, VexFile)>, applied: &mut u64| -> Res<()> {
+    // Check everything first: every file opens, sits on a VexFS and every
+    // vector has that filesystem's dimension; nothing is set before.
+    let mut dims: HashMap<u64, u32> = HashMap::new();
+    let mut is_set = false;
+    for (path, ls) in &groups {
+        let subject = format!("{name}:{}: {}", ls[0].line, disp(path));
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(&subject, &e))?;
+        if meta.is_dir() {
+            return Err(Error::new(subject, "is a directory: setting a vector on a directory is not supported"));
+        }
+        let dim = match dims.get(&meta.dev()) {
+            Some(&d) => d,
+            None => {
+                let vf = open_for_import(&subject, path)?;
+                let st = vf.status().map_err(|e| Error::errno(&subject, e, Op::Status))?;
+                dims.insert(meta.dev(), st.dim);
+                st.dim
+            }
+        };
+        for l in ls {
+            if l.vector.len() != dim as usize {
+                return Err(Error::new(
+                    format!("{name}:{}: {}", l.line, disp(path)),
+                    format!("vector has {} elements, this filesystem stores {dim}", l.vector.len()),
+                ));
+            }
+        }
+        is_set |= ls.len() > 1 || ls[0].range.is_some();
+    }
+    let total: u64 = groups.iter().map(|(_, ls)| ls.len() as u64).sum();
+    let pb = progress(Some(total), "importing");
+    let mut pending: Vec<(&ManifestLine, VexFile, u64)> = Vec::new();
+    let mut applied = 0u64;
+    let mut sets = 0u64;
+
+    let flush = |pending: &mut Vec<(&ManifestLine, VexFile, u64)>, applied: &mut u64| -> Res<()> {
         if pending.is_empty() {
             return Ok(());
         }
         let dim = pending[0].0.vector.len();
-        let fds: Vec<RawFd> = pending.iter().map(|(_, f)| f.fd()).collect();
+        let fds: Vec<RawFd> = pending.iter().map(|(_, f, _)| f.fd()).collect();
         let mut vecs = Vec::with_capacity(pending.len() * dim);
-        for (e, _) in pending.iter() {
+        for (e, _, _) in pending.iter() {
             vecs.extend_from_slice(&e.vector);
         }
         if let Err((e, done)) = pending[0].1.batch_set(&fds, &vecs, dim as u32) {
-            let (ent, _) = &pending[(done as usize).min(pending.len() - 1)];
+            let (ent, _, _) = &pending[(done as usize).min(pending.len() - 1)];
             let mut err = Error::errno(format!("{name}:{}: {}", ent.line, disp(&ent.path)), e, Op::BatchSet);
             err.msg = format!("{} ({} vectors attached before it)", err.msg, *applied + done as u64);
             return Err(err);
@@ -403,48 +586,48 @@ fn import_manifest(manifest: &Path, batch: u32) -> Res<()> {
         Ok(())
     };
 
-    for (line, path, vector) in entries {
-        let subject = format!("{name}:{line}: {}", disp(&path));
-        let f = match VexFile::open_write(&path) {
-            Ok(f) => f,
-            Err(e) if e.raw_os_error() == Some(libc::EISDIR) => {
-                pb.abandon();
-                return Err(Error::new(subject, "is a directory: setting a vector on a directory is not supported"));
-            }
-            Err(e) => {
-                pb.abandon();
-                return Err(Error::io(subject, &e));
-            }
-        };
-        let dev = f.file().metadata().map(|m| m.dev()).map_err(|e| Error::io(&subject, &e))?;
-        let dim = match dims.get(&dev) {
-            Some(&d) => d,
-            None => {
-                let st = f.status().map_err(|e| {
-                    pb.abandon();
-                    Error::errno(&subject, e, Op::Status)
-                })?;
-                dims.insert(dev, st.dim);
-                st.dim
-            }
-        };
-        if vector.len() != dim as usize {
+    for (path, ls) in &groups {
+        let subject = format!("{name}:{}: {}", ls[0].line, disp(path));
+        let f = open_for_import(&subject, path).inspect_err(|_| pb.abandon())?;
+        let dev = f.file().metadata().map(|m| m.dev()).map_err(|e| {
             pb.abandon();
-            return Err(Error::new(
-                subject,
-                format!("vector has {} elements, this filesystem stores {dim}", vector.len()),
-            ));
+            Error::io(&subject, &e)
+        })?;
+        if ls.len() == 1 && ls[0].range.is_none() {
+            if pending.first().is_some_and(|p| p.2 != dev) || pending.len() >= batch {
+                flush(&mut pending, &mut applied).inspect_err(|_| pb.abandon())?;
+            }
+            pending.push((&ls[0], f, dev));
+            continue;
         }
-        if pending_dev != Some(dev) || pending.len() >= batch {
-            flush(&mut pending, &mut applied).inspect_err(|_| pb.abandon())?;
-            pending_dev = Some(dev);
+        let dim = dims[&dev];
+        let mut ranges = Vec::with_capacity(ls.len());
+        let mut vecs = Vec::with_capacity(ls.len() * dim as usize);
+        for l in ls {
+            ranges.push(l.range.unwrap_or((0, 0)));
+            vecs.extend_from_slice(&l.vector);
         }
-        pending.push((ManifestEntry { line, path, vector }, f));
+        f.set_chunks(&ranges, &vecs, dim).map_err(|e| {
+            pb.abandon();
+            let mut err = Error::errno(&subject, e, Op::SetChunks);
+            err.msg = format!("{} ({} vectors attached before it)", err.msg, applied);
+            err
+        })?;
+        applied += ls.len() as u64;
+        sets += 1;
+        pb.inc(ls.len() as u64);
     }
     flush(&mut pending, &mut applied).inspect_err(|_| pb.abandon())?;
     pb.finish_and_clear();
     let secs = t0.elapsed().as_secs_f64();
-    println!("attached {applied} vectors from {name} in {secs:.2}s");
+    if is_set {
+        println!(
+            "attached {applied} vectors ({sets} chunk sets) to {} files from {name} in {secs:.2}s",
+            groups.len()
+        );
+    } else {
+        println!("attached {applied} vectors from {name} in {secs:.2}s");
+    }
     Ok(())
 }
 
@@ -500,7 +683,7 @@ fn search_growing(
         if !out.truncated || limit.is_some() || cap >= VEXFS_IOC_MAX_RESULTS {
             if out.truncated && limit.is_none() {
                 eprintln!(
-                    "vexctl: {}: warning: more than {cap} files matched; results truncated",
+                    "vexctl: {}: warning: more than {cap} results matched; results truncated",
                     disp(path)
                 );
             }
@@ -546,7 +729,17 @@ fn search_resolved(
     let st = status_of(&f, path)?;
     check_dim(path, "query", q.len(), st.dim)?;
     let subtree = scoped(&f, out.all);
-    let base = SearchReq { kind, query: q, k, ef, exact: out.exact, subtree, threshold, fresh: false, per_file: false };
+    let base = out.chunk.apply(SearchReq {
+        kind,
+        query: q,
+        k,
+        ef,
+        exact: out.exact,
+        subtree,
+        threshold,
+        fresh: false,
+        per_file: false,
+    });
     let res = match kind {
         Kind::Knn => f.search(&base).map_err(|e| Error::errno(disp(path), e, Op::Search))?,
         _ => search_growing(&f, path, base, limit)?,
@@ -565,6 +758,7 @@ fn cmd_batch_search(
     metadata: bool,
     exact: bool,
     all: bool,
+    chunk: ChunkOpts,
 ) -> Res<()> {
     let t0 = Instant::now();
     let f = open_read(path)?;
@@ -599,7 +793,7 @@ fn cmd_batch_search(
                 format!("queries have {} elements, this filesystem stores {}", q.len(), st.dim),
             ));
         }
-        let req = SearchReq { kind: Kind::Knn, query: &q, k, ef, exact, subtree, threshold: 0.0, fresh: false, per_file: false };
+        let req = chunk.apply(SearchReq { ef, exact, subtree, ..SearchReq::knn(&q, k) });
         let res = f.search(&req).map_err(|e| {
             pb.abandon();
             let mut err = Error::errno(disp(path), e, Op::Search);
@@ -635,8 +829,27 @@ mod tests {
         let m = "{\"path\": \"a.txt\", \"vector\": [1, 2]}\n\n{\"path\": \"/x/b\", \"vector\": [0.5, -1]}\n";
         let e = parse_manifest("m.jsonl", m.as_bytes()).unwrap();
         assert_eq!(e.len(), 2);
-        assert_eq!(e[0], (1, PathBuf::from("a.txt"), vec![1.0, 2.0]));
-        assert_eq!(e[1].0, 3);
+        assert_eq!(
+            e[0],
+            ManifestLine { line: 1, path: PathBuf::from("a.txt"), range: None, vector: vec![1.0, 2.0] }
+        );
+        assert_eq!(e[1].line, 3);
+        let m = "{\"path\": \"a\", \"offset\": 10, \"length\": 5, \"vector\": [1]}\n\
+                 {\"path\": \"b\", \"vector\": [2]}\n\
+                 {\"path\": \"a\", \"offset\": 0, \"length\": 0, \"vector\": [3]}\n";
+        let g = group_manifest("m", parse_manifest("m", m.as_bytes()).unwrap()).unwrap();
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0].0, PathBuf::from("a"));
+        assert_eq!(g[0].1.iter().map(|l| l.range).collect::<Vec<_>>(), vec![Some((10, 5)), Some((0, 0))]);
+        assert_eq!(g[1].1[0].range, None);
+        let err = parse_manifest("m", "{\"path\": \"a\", \"offset\": 1, \"vector\": [1]}".as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "vexctl: m:1: a: \"offset\" without \"length\"");
+        let err = parse_manifest("m", "{\"path\": \"a\", \"offset\": -1, \"length\": 1, \"vector\": [1]}".as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("non-negative integer"), "{err}");
         let bad = "{\"path\": \"a\", \"vector\": [1]}\n{\"path\": \"b\"}\n";
         let err = parse_manifest("m.jsonl", bad.as_bytes()).unwrap_err().to_string();
         assert_eq!(err, "vexctl: m.jsonl:2: missing \"vector\" array");
@@ -650,5 +863,37 @@ mod tests {
         assert!(err.contains("empty"), "{err}");
         let err = parse_manifest("m", "[1,2]".as_bytes()).unwrap_err().to_string();
         assert!(err.contains("expected an object"), "{err}");
+    }
+
+    #[test]
+    fn chunks_parsing() {
+        let c = "{\"offset\": 0, \"length\": 100, \"vector\": [1, 2]}\n\n{\"offset\": 50, \"length\": 0, \"vector\": [3, 4]}\n";
+        let e = parse_chunks("c.jsonl", c.as_bytes()).unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[1], ChunkLine { line: 3, offset: 50, length: 0, vector: vec![3.0, 4.0] });
+        let (r, v) = pack_chunks("c.jsonl", &e, 2).unwrap();
+        assert_eq!(r, vec![(0, 100), (50, 0)]);
+        assert_eq!(v, vec![1.0, 2.0, 3.0, 4.0]);
+        let err = pack_chunks("c.jsonl", &e, 3).unwrap_err().to_string();
+        assert_eq!(err, "vexctl: c.jsonl:1: vector has 2 elements, this filesystem stores 3");
+        let err = parse_chunks("c", "{\"vector\": [1]}".as_bytes()).unwrap_err().to_string();
+        assert_eq!(err, "vexctl: c:1: missing \"offset\" and \"length\"");
+        let err = parse_chunks("c", "{\"offset\": 18446744073709551615, \"length\": 1, \"vector\": [1]}".as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("overflows"), "{err}");
+        let err = parse_chunks("c", "{\"offset\": 0, \"length\": 1, \"vector\": [1, NaN]}".as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("vexctl: c:1: invalid JSON"), "{err}");
+        let err = parse_chunks("c", "{\"offset\": 0, \"length\": 1, \"vector\": [1e39]}".as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("vexctl: c:1: "), "{err}");
+        let many: String = (0..=VEXFS_IOC_MAX_CHUNKS)
+            .map(|i| format!("{{\"offset\": {i}, \"length\": 1, \"vector\": [1]}}\n"))
+            .collect();
+        let err = parse_chunks("c", many.as_bytes()).unwrap_err().to_string();
+        assert_eq!(err, "vexctl: c: more than 16384 chunks (the most one file can carry)");
     }
 }

@@ -19,6 +19,8 @@ pub enum Op {
     GetConfig,
     SetConfig,
     Rebuild,
+    SetChunks,
+    GetChunks,
 }
 
 /// An operational error: exit status 1.
@@ -125,8 +127,15 @@ pub fn errno_text(e: i32, op: Op) -> String {
             return "VexFS ioctl not supported (ENOTTY): not a file on a VexFS mount, or the vexfs module is too old".into()
         }
         libc::ENODATA => return "no vector attached to this file (ENODATA)".into(),
+        libc::E2BIG if op == Op::SetChunks => {
+            return format!("{base}: too many chunks (at most {} per file)", vexfs_core::uapi::VEXFS_IOC_MAX_CHUNKS)
+        }
+        libc::E2BIG if op == Op::GetVector => {
+            return format!("{base}: the file has several chunks; read them with `vexctl get --json`")
+        }
         libc::EINVAL => Some(match op {
             Op::SetVector | Op::BatchSet => "the kernel refused the vector (wrong dimension, NaN/Inf or |x| >= 2^56, or bad flags)",
+            Op::SetChunks => "the kernel refused the chunks (wrong dimension, NaN/Inf or |x| >= 2^56, offset + length overflows, or bad flags)",
             Op::Search => "the kernel refused the query (wrong dimension, NaN/Inf or |x| >= 2^56, k or ef out of range)",
             Op::SetConfig => "a configuration value is out of range",
             Op::InoPath => "the inode is not in use",
@@ -139,7 +148,7 @@ pub fn errno_text(e: i32, op: Op) -> String {
             _ => "operation not permitted",
         }),
         libc::EACCES => Some(match op {
-            Op::SetVector | Op::DelVector | Op::BatchSet => "needs write permission on the file",
+            Op::SetVector | Op::DelVector | Op::BatchSet | Op::SetChunks => "needs write permission on the file",
             Op::SetConfig | Op::Rebuild => "needs CAP_SYS_ADMIN",
             _ => "",
         }),
@@ -154,7 +163,7 @@ pub fn errno_text(e: i32, op: Op) -> String {
             _ => "",
         }),
         libc::EISDIR => Some(match op {
-            Op::SetVector | Op::DelVector | Op::BatchSet => "directories carry no vector: setting a vector on a directory is not supported",
+            Op::SetVector | Op::DelVector | Op::BatchSet | Op::SetChunks => "directories carry no vector: setting a vector on a directory is not supported",
             _ => "",
         }),
         _ => None,
@@ -193,6 +202,8 @@ mod tests {
         assert!(errno_text(libc::EIO, Op::Search).contains("EIO"));
         assert!(errno_text(libc::EINVAL, Op::SetVector).contains("EINVAL"));
         assert!(errno_text(9999, Op::Search).contains("errno 9999"));
+        assert!(errno_text(libc::E2BIG, Op::SetChunks).contains("at most 16384 per file"));
+        assert!(errno_text(libc::EINVAL, Op::SetChunks).contains("offset + length"));
         assert_eq!(Error::bare("x").to_string(), "vexctl: x");
     }
 }

@@ -170,7 +170,7 @@ impl Indexer {
             Ok(set) if !set.stale && !set.chunks.is_empty() => return Ok(Outcome::UpToDate),
             Ok(set) => !set.chunks.is_empty(),
             Err(libc::ENODATA) => false,
-            Err(e) => return Err((false, Error::errno(&name, e, Op::GetVector))),
+            Err(e) => return Err((false, Error::errno(&name, e, Op::GetChunks))),
         };
         // The data may change while it is read and embedded: the kernel
         // stamps the set with the data version of the moment it is set, so
@@ -232,7 +232,7 @@ impl Indexer {
         let wf = VexFile::open_write(path).map_err(|e| (false, Error::io(&name, &e)))?;
         if chunks.is_empty() {
             if had_set {
-                wf.set_chunks(&[], &[], fs_dim).map_err(|e| (false, Error::errno(&name, e, Op::SetVector)))?;
+                wf.set_chunks(&[], &[], fs_dim).map_err(|e| (false, Error::errno(&name, e, Op::SetChunks)))?;
             }
             return Ok(Outcome::Empty);
         }
@@ -240,7 +240,7 @@ impl Indexer {
         let (vecs, cached) = m.embed(&texts).map_err(|e| (false, Error::new(&name, e)))?;
         let ranges: Vec<(u64, u64)> = chunks.iter().map(|c| (c.offset as u64, c.length as u64)).collect();
         let flat: Vec<f32> = vecs.concat();
-        wf.set_chunks(&ranges, &flat, fs_dim).map_err(|e| (false, Error::errno(&name, e, Op::SetVector)))?;
+        wf.set_chunks(&ranges, &flat, fs_dim).map_err(|e| (false, Error::errno(&name, e, Op::SetChunks)))?;
         Ok(Outcome::Indexed { chunks: chunks.len(), cached })
     }
 }

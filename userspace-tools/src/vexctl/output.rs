@@ -2,19 +2,22 @@
 //! configuration (text or JSON).
 //!
 //! JSON shapes (a contract with scripts and tests):
-//! * a search result: `{"path": "docs/a.txt", "ino": 12, "distance": 0.25}`;
-//!   `--metadata` adds `"size"` (bytes), `"mtime"` (integer seconds since the
+//! * a search result (a chunk): `{"path": "docs/a.txt", "ino": 12,
+//!   "distance": 0.25, "chunk": 3, "offset": 4096, "length": 900,
+//!   "stale": false}` (length 0 = the whole file); `--metadata` adds `"size"` (bytes), `"mtime"` (integer seconds since the
 //!   epoch), `"mtime_nsec"` (nanoseconds within that second) and `"dim"`.
 //!   `path` is relative to the mount root, without a leading slash.
 //!   Distances are the float32 the kernel returned, printed in its shortest
 //!   decimal form.
+//! * `get --json`: `{"path", "dim", "vector", "stale", "chunks": [{"offset",
+//!   "length", "vector"}]}`, see [`chunks_json`].
 //! * status, stats, config: one object, see [`status_json`], [`stats_json`],
 //!   [`config_json`].
 use serde_json::{json, Map, Value};
 use vexfs_core::format::{VEXFS_METRIC_COSINE, VEXFS_METRIC_DOT, VEXFS_METRIC_L2};
 use vexfs_core::uapi::*;
 
-use super::ioctl::Hit;
+use super::ioctl::{ChunkSet, Hit};
 
 /// A search result with its resolved path.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +44,10 @@ pub fn result_json(r: &Resolved, metadata: bool) -> Value {
     m.insert("path".into(), Value::String(r.path.clone()));
     m.insert("ino".into(), json!(r.hit.ino));
     m.insert("distance".into(), f32_json(r.hit.distance));
+    m.insert("chunk".into(), json!(r.hit.chunk));
+    m.insert("offset".into(), json!(r.hit.offset));
+    m.insert("length".into(), json!(r.hit.length));
+    m.insert("stale".into(), json!(r.hit.stale));
     if metadata {
         m.insert("size".into(), json!(r.hit.size));
         m.insert("mtime".into(), json!(r.hit.mtime_sec));
@@ -51,7 +58,8 @@ pub fn result_json(r: &Resolved, metadata: bool) -> Value {
 }
 
 /// The results as one JSON array (one line), keys in the documented order
-/// (path, ino, distance[, size, mtime, mtime_nsec, dim]).
+/// (path, ino, distance, chunk, offset, length, stale[, size, mtime,
+/// mtime_nsec, dim]).
 pub fn results_json(rs: &[Resolved], metadata: bool) -> String {
     let mut out = String::from("[");
     for (i, r) in rs.iter().enumerate() {
@@ -59,10 +67,14 @@ pub fn results_json(rs: &[Resolved], metadata: bool) -> String {
             out.push(',');
         }
         out.push_str(&format!(
-            "{{\"path\":{},\"ino\":{},\"distance\":{}",
+            "{{\"path\":{},\"ino\":{},\"distance\":{},\"chunk\":{},\"offset\":{},\"length\":{},\"stale\":{}",
             Value::String(r.path.clone()),
             r.hit.ino,
-            f32_json(r.hit.distance)
+            f32_json(r.hit.distance),
+            r.hit.chunk,
+            r.hit.offset,
+            r.hit.length,
+            r.hit.stale
         ));
         if metadata {
             out.push_str(&format!(
@@ -76,8 +88,23 @@ pub fn results_json(rs: &[Resolved], metadata: bool) -> String {
     out
 }
 
-/// The results as a table: rank, distance, path (and size, mtime, dim with
-/// metadata).
+/// A chunk's byte range for the table: `START-END` (end exclusive), `all`
+/// for a whole-file chunk.
+pub fn byte_range(offset: u64, length: u64) -> String {
+    if length == 0 {
+        if offset == 0 {
+            "all".into()
+        } else {
+            format!("{offset}-")
+        }
+    } else {
+        format!("{offset}-{}", offset.saturating_add(length))
+    }
+}
+
+/// The results as a table: rank, distance, the chunk's byte range, path
+/// (and size, mtime, dim with metadata); " (stale)" after the path of a hit
+/// whose file changed since its chunks were set.
 pub fn results_table(rs: &[Resolved], metadata: bool) -> String {
     let mut out = String::new();
     if rs.is_empty() {
@@ -86,26 +113,29 @@ pub fn results_table(rs: &[Resolved], metadata: bool) -> String {
     }
     if metadata {
         out.push_str(&format!(
-            "{:>4}  {:<14}  {:>12}  {:<20}  {:>5}  {}\n",
-            "RANK", "DISTANCE", "SIZE", "MTIME", "DIM", "PATH"
+            "{:>4}  {:<14}  {:<21}  {:>12}  {:<20}  {:>5}  {}\n",
+            "RANK", "DISTANCE", "BYTES", "SIZE", "MTIME", "DIM", "PATH"
         ));
     } else {
-        out.push_str(&format!("{:>4}  {:<14}  {}\n", "RANK", "DISTANCE", "PATH"));
+        out.push_str(&format!("{:>4}  {:<14}  {:<21}  {}\n", "RANK", "DISTANCE", "BYTES", "PATH"));
     }
     for (i, r) in rs.iter().enumerate() {
         let d = format!("{}", r.hit.distance);
+        let bytes = byte_range(r.hit.offset, r.hit.length);
+        let stale = if r.hit.stale { " (stale)" } else { "" };
         if metadata {
             out.push_str(&format!(
-                "{:>4}  {:<14}  {:>12}  {:<20}  {:>5}  {}\n",
+                "{:>4}  {:<14}  {:<21}  {:>12}  {:<20}  {:>5}  {}{stale}\n",
                 i + 1,
                 d,
+                bytes,
                 r.hit.size,
                 iso_time(r.hit.mtime_sec, 0),
                 r.hit.dim,
                 r.path
             ));
         } else {
-            out.push_str(&format!("{:>4}  {:<14}  {}\n", i + 1, d, r.path));
+            out.push_str(&format!("{:>4}  {:<14}  {:<21}  {}{stale}\n", i + 1, d, bytes, r.path));
         }
     }
     out
@@ -165,9 +195,13 @@ pub fn iso_from_ns(ns: u64) -> Option<String> {
 /// `status --json`: sync_mode (name), pending, last_sync_ns (0 = never),
 /// last_sync (ISO 8601 UTC or null), graph_generation, vector_generation,
 /// vectors, graph_nodes, dim, metric (name), graph_valid, rebuilding,
-/// hnsw_m, ef_construction, flags (raw).
+/// hnsw_m, ef_construction, flags (raw), files (files with a chunk set),
+/// stale_files, index_memory_bytes; `vectors` counts chunks.
 pub fn status_json(s: &vexfs_ioc_status) -> Value {
     json!({
+        "files": s.files,
+        "stale_files": s.stale_files,
+        "index_memory_bytes": s.index_memory_bytes,
         "sync_mode": sync_mode_name(s.sync_mode),
         "pending": s.pending,
         "last_sync_ns": s.last_sync_ns,
@@ -198,7 +232,9 @@ pub fn status_text(s: &vexfs_ioc_status) -> String {
          last sync:         {}\n\
          graph generation:  {}\n\
          vector generation: {}\n\
-         vectors:           {}\n\
+         vectors (chunks):  {}\n\
+         files with chunks: {} ({} stale)\n\
+         index memory:      {} bytes\n\
          graph nodes:       {}\n\
          dimension:         {}\n\
          metric:            {}\n\
@@ -212,6 +248,9 @@ pub fn status_text(s: &vexfs_ioc_status) -> String {
         s.graph_generation,
         s.vector_generation,
         s.vectors,
+        s.files,
+        s.stale_files,
+        s.index_memory_bytes,
         s.graph_nodes,
         s.dim,
         metric_name(s.metric),
@@ -320,13 +359,52 @@ pub fn vector_csv(v: &[f32]) -> String {
     v.iter().map(|x| format!("{x}")).collect::<Vec<_>>().join(",")
 }
 
-/// `get --json`: `{"path": ..., "dim": ..., "vector": [...]}`.
+fn floats_json(v: &[f32]) -> Value {
+    Value::Array(v.iter().map(|&x| f32_json(x)).collect())
+}
+
+/// A single vector: `{"path": ..., "dim": ..., "vector": [...]}`.
 pub fn vector_json(path: &str, v: &[f32]) -> Value {
     json!({
         "path": path,
         "dim": v.len(),
-        "vector": v.iter().map(|&x| f32_json(x)).collect::<Vec<_>>(),
+        "vector": floats_json(v),
     })
+}
+
+/// `get --json`: `{"path", "dim", "vector", "stale", "chunks": [{"offset",
+/// "length", "vector"}, ...]}`; "vector" is the one chunk's vector of a
+/// one-chunk set, null for a set of several chunks.
+pub fn chunks_json(path: &str, set: &ChunkSet) -> Value {
+    let chunks: Vec<Value> = (0..set.chunks.len())
+        .map(|i| {
+            json!({
+                "offset": set.chunks[i].0,
+                "length": set.chunks[i].1,
+                "vector": floats_json(set.vector(i)),
+            })
+        })
+        .collect();
+    json!({
+        "path": path,
+        "dim": set.dim,
+        "vector": if set.chunks.len() == 1 { floats_json(set.vector(0)) } else { Value::Null },
+        "stale": set.stale,
+        "chunks": chunks,
+    })
+}
+
+/// `get` text: a one-chunk set covering the whole file as one CSV line,
+/// any other set as one `OFFSET LENGTH CSV` line per chunk.
+pub fn chunks_text(set: &ChunkSet) -> String {
+    if set.chunks.len() == 1 && set.chunks[0] == (0, 0) {
+        return format!("{}\n", vector_csv(set.vector(0)));
+    }
+    let mut out = String::new();
+    for (i, (o, l)) in set.chunks.iter().enumerate() {
+        out.push_str(&format!("{o} {l} {}\n", vector_csv(set.vector(i))));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -345,15 +423,28 @@ mod tests {
         ];
         let v: Value = serde_json::from_str(&results_json(&r, false)).unwrap();
         assert_eq!(v, json!([
-            {"path": "docs/a.txt", "ino": 12, "distance": 0.1},
-            {"path": "b", "ino": 13, "distance": 2.5},
+            {"path": "docs/a.txt", "ino": 12, "distance": 0.1, "chunk": 0, "offset": 0, "length": 0,
+             "stale": false},
+            {"path": "b", "ino": 13, "distance": 2.5, "chunk": 0, "offset": 0, "length": 0, "stale": false},
         ]));
         let v: Value = serde_json::from_str(&results_json(&r[..1], true)).unwrap();
         assert_eq!(v, json!([{"path": "docs/a.txt", "ino": 12, "distance": 0.1,
+            "chunk": 0, "offset": 0, "length": 0, "stale": false,
             "size": 42, "mtime": 1_700_000_000i64, "mtime_nsec": 5, "dim": 4}]));
         assert_eq!(results_json(&[], false), "[]");
         assert!(!results_json(&r, false).contains('\n'));
-        assert!(results_json(&r, false).starts_with("[{\"path\":\"docs/a.txt\",\"ino\":12,\"distance\":0.1}"));
+        assert!(results_json(&r, false).starts_with(
+            "[{\"path\":\"docs/a.txt\",\"ino\":12,\"distance\":0.1,\"chunk\":0,\"offset\":0,\"length\":0,\"stale\":false}"));
+        let c = Resolved {
+            path: "m.txt".into(),
+            hit: Hit { chunk: 7, offset: 4096, length: 900, stale: true, ..hit(5, 1.5) },
+        };
+        let v: Value = serde_json::from_str(&results_json(&[c.clone()], false)).unwrap();
+        assert_eq!(v[0]["chunk"], 7);
+        assert_eq!(v[0]["offset"], 4096);
+        assert_eq!(v[0]["length"], 900);
+        assert_eq!(v[0]["stale"], true);
+        assert_eq!(result_json(&c, false), v[0]);
     }
 
     #[test]
@@ -363,8 +454,17 @@ mod tests {
         assert!(t.lines().next().unwrap().contains("DISTANCE"));
         assert!(t.lines().nth(1).unwrap().contains("0.25"));
         assert!(t.lines().nth(1).unwrap().ends_with("docs/a.txt"));
+        assert!(t.lines().nth(1).unwrap().contains(" all "));
         let t = results_table(&r, true);
         assert!(t.contains("2023-11-14T22:13:20Z"), "{t}");
+        let c = Resolved {
+            path: "m.txt".into(),
+            hit: Hit { chunk: 7, offset: 4096, length: 900, stale: true, ..hit(5, 1.5) },
+        };
+        let t = results_table(&[c], false);
+        assert!(t.lines().nth(1).unwrap().contains(" 4096-4996 "), "{t}");
+        assert!(t.lines().nth(1).unwrap().ends_with("m.txt (stale)"), "{t}");
+        assert_eq!(byte_range(10, 0), "10-");
         assert_eq!(results_table(&[], false), "no results\n");
     }
 
@@ -379,6 +479,21 @@ mod tests {
             vector_json("a", &[1.0, 0.5]),
             json!({"path": "a", "dim": 2, "vector": [1.0, 0.5]})
         );
+        let one = ChunkSet { dim: 2, stale: false, data_version: 3, chunks: vec![(0, 0)], vectors: vec![1.0, 0.5] };
+        assert_eq!(
+            chunks_json("a", &one),
+            json!({"path": "a", "dim": 2, "vector": [1.0, 0.5], "stale": false,
+                   "chunks": [{"offset": 0, "length": 0, "vector": [1.0, 0.5]}]})
+        );
+        assert_eq!(chunks_text(&one), "1,0.5\n");
+        let two = ChunkSet {
+            dim: 1, stale: true, data_version: 3, chunks: vec![(0, 10), (10, 5)], vectors: vec![1.0, 2.0],
+        };
+        let j = chunks_json("a", &two);
+        assert_eq!(j["vector"], Value::Null);
+        assert_eq!(j["stale"], true);
+        assert_eq!(j["chunks"][1], json!({"offset": 10, "length": 5, "vector": [2.0]}));
+        assert_eq!(chunks_text(&two), "0 10 1\n10 5 2\n");
     }
 
     #[test]
@@ -397,7 +512,7 @@ mod tests {
             size: 0, flags: VEXFS_STATUS_GRAPH_VALID, sync_mode: VEXFS_SYNC_LAZY, pending: 3,
             last_sync_ns: 0, graph_generation: 7, vector_generation: 8, vectors: 10,
             graph_nodes: 9, dim: 128, metric: VEXFS_METRIC_COSINE, hnsw_m: 16,
-            hnsw_ef_construction: 200, ..Default::default()
+            hnsw_ef_construction: 200, files: 4, stale_files: 1, index_memory_bytes: 65536,
         };
         let j = status_json(&s);
         assert_eq!(j["sync_mode"], "lazy");
@@ -406,6 +521,10 @@ mod tests {
         assert_eq!(j["graph_valid"], true);
         assert_eq!(j["rebuilding"], false);
         assert_eq!(j["ef_construction"], 200);
+        assert_eq!(j["files"], 4);
+        assert_eq!(j["stale_files"], 1);
+        assert_eq!(j["index_memory_bytes"], 65536);
+        assert_eq!(j["vectors"], 10);
         for k in ["pending", "last_sync_ns", "graph_generation", "vector_generation", "vectors",
                   "graph_nodes", "dim", "hnsw_m"] {
             assert!(j.get(k).is_some(), "{k}");
