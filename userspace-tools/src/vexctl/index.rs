@@ -184,7 +184,17 @@ impl Indexer {
             let Some(text) = (!bytes.contains(&0)).then(|| std::str::from_utf8(&bytes).ok()).flatten() else {
                 return Ok(Outcome::NotText);
             };
-            let out = self.set_text(path, &rf, text, had_set)?;
+            // Nothing to embed: no need for the model.
+            let out = if text.trim().is_empty() {
+                if had_set {
+                    let dim = rf.status().map_err(|e| (false, Error::errno(&name, e, Op::Status)))?.dim;
+                    let wf = VexFile::open_write(path).map_err(|e| (false, Error::io(&name, &e)))?;
+                    wf.set_chunks(&[], &[], dim).map_err(|e| (false, Error::errno(&name, e, Op::SetChunks)))?;
+                }
+                Outcome::Empty
+            } else {
+                self.set_text(path, &rf, text)?
+            };
             let after = rf.file().metadata().map_err(|e| (false, Error::io(&name, &e)))?;
             if data_stamp(&before) == data_stamp(&after) {
                 return Ok(out);
@@ -193,7 +203,7 @@ impl Indexer {
         Err((false, Error::new(name, "the file kept changing while it was indexed (3 tries); index it again later")))
     }
 
-    fn set_text(&mut self, path: &Path, rf: &VexFile, text: &str, had_set: bool) -> Result<Outcome, (bool, Error)> {
+    fn set_text(&mut self, path: &Path, rf: &VexFile, text: &str) -> Result<Outcome, (bool, Error)> {
         let name = disp(path);
         let dev = rf.file().metadata().map(|m| m.dev()).map_err(|e| (false, Error::io(&name, &e)))?;
         let fs_dim = match self.fs_dims.get(&dev) {
@@ -229,13 +239,11 @@ impl Indexer {
                 Error::new(&name, format!("{} chunks, more than a file can carry ({VEXFS_IOC_MAX_CHUNKS})", chunks.len())),
             ));
         }
-        let wf = VexFile::open_write(path).map_err(|e| (false, Error::io(&name, &e)))?;
         if chunks.is_empty() {
-            if had_set {
-                wf.set_chunks(&[], &[], fs_dim).map_err(|e| (false, Error::errno(&name, e, Op::SetChunks)))?;
-            }
+            // Only characters the tokenizer drops.
             return Ok(Outcome::Empty);
         }
+        let wf = VexFile::open_write(path).map_err(|e| (false, Error::io(&name, &e)))?;
         let texts: Vec<&str> = chunks.iter().map(|c| &text[c.offset..c.offset + c.length]).collect();
         let (vecs, cached) = m.embed(&texts).map_err(|e| (false, Error::new(&name, e)))?;
         let ranges: Vec<(u64, u64)> = chunks.iter().map(|c| (c.offset as u64, c.length as u64)).collect();
@@ -495,15 +503,26 @@ pub fn query_vector(text: &str, model: Option<PathBuf>) -> Res<Vec<f32>> {
     v.pop().ok_or_else(|| Error::new("search --text", "the model returned no vector"))
 }
 
-/// The mount point of the filesystem holding `path`: the highest directory
-/// above it on the same device.
+/// The mount point of the filesystem holding `path`, which search result
+/// paths are relative to: `path` less its own INO_PATH answer, or failing
+/// that the highest directory above it on the same device.
 pub fn mount_root(path: &Path) -> Res<PathBuf> {
     let p = std::fs::canonicalize(path).map_err(|e| Error::io(disp(path), &e))?;
-    let dev = std::fs::metadata(&p).map_err(|e| Error::io(disp(&p), &e))?.dev();
-    let mut root = if p.is_dir() { p.clone() } else { p.parent().unwrap_or(&p).to_path_buf() };
+    let md = std::fs::metadata(&p).map_err(|e| Error::io(disp(&p), &e))?;
+    if let Ok(rel) = VexFile::open_read(&p).map_err(|_| 0).and_then(|f| f.ino_path(md.ino(), 0)) {
+        let mut root = p.clone();
+        let mut ok = true;
+        for _ in Path::new(&rel).components() {
+            ok &= root.pop();
+        }
+        if ok && root.join(&rel) == p {
+            return Ok(root);
+        }
+    }
+    let mut root = if md.is_dir() { p.clone() } else { p.parent().unwrap_or(&p).to_path_buf() };
     while let Some(up) = root.parent() {
         match std::fs::metadata(up) {
-            Ok(m) if m.dev() == dev => root = up.to_path_buf(),
+            Ok(m) if m.dev() == md.dev() => root = up.to_path_buf(),
             _ => break,
         }
     }
