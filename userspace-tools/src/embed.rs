@@ -95,7 +95,11 @@ impl Embedder {
 
         let tok_path = dir.join("tokenizer.json");
         let mut tok = Tokenizer::from_file(&tok_path).map_err(|e| format!("{}: {e}", tok_path.display()))?;
-        let counter = tok.clone();
+        // tokenizer.json may carry its own truncation and padding: the
+        // counter has neither.
+        let mut counter = tok.clone();
+        counter.with_truncation(None).map_err(|e| format!("{}: {e}", tok_path.display()))?;
+        counter.with_padding(None);
         tok.with_truncation(Some(TruncationParams { max_length: max_tokens, ..Default::default() }))
             .map_err(|e| format!("{}: {e}", tok_path.display()))?;
         let pad_id = cfg.pad_token_id as u32;

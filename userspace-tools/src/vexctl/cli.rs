@@ -522,6 +522,12 @@ file, paths relative to DIR (or under --path-prefix). --cache keeps each vector
 under the SHA-256 of the model and the text, so reruns only embed what changed.
 -o takes .f32, .npy, .json or .fvecs (several --text: .npy, .json or .fvecs).
 
+--dir --chunks splits every UTF-8 text file (files with NUL bytes or not UTF-8 are
+left out) into chunks exactly as `vexctl index` does and writes one line
+{\"path\", \"offset\", \"length\", \"vector\"} per chunk (a manifest for
+`mkfs.vexfs --manifest` or `vexctl import --manifest`); with the same --cache, a later
+`vexctl index` of the same files finds every vector there.
+
 Only in a vexctl built with the cargo feature `embed` (host builds; the static
 tools are built without it).")]
     Embed {
@@ -549,6 +555,15 @@ tools are built without it).")]
         /// Texts per model batch
         #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
         batch: u32,
+        /// With --dir: split each text file into chunks as `vexctl index` does, one manifest line per chunk
+        #[arg(long, requires = "dir")]
+        chunks: bool,
+        /// With --chunks: most tokens per chunk (as `vexctl index --chunk-tokens`)
+        #[arg(long, default_value_t = 200, requires = "chunks", value_parser = clap::value_parser!(u32).range(16..=4096))]
+        chunk_tokens: u32,
+        /// With --chunks: overlap (as `vexctl index --overlap-tokens`)
+        #[arg(long, default_value_t = 32, requires = "chunks", value_parser = clap::value_parser!(u32).range(0..=2048))]
+        overlap_tokens: u32,
     },
 }
 

@@ -113,7 +113,7 @@ pub fn run(cli: Cli) -> Res<()> {
             let f = open_read(&path)?;
             f.sync().map_err(|e| Error::errno(disp(&path), e, Op::Sync))
         }
-        Cmd::Embed { model, text, dir, manifest, path_prefix, cache, out, batch } => {
+        Cmd::Embed { model, text, dir, manifest, path_prefix, cache, out, batch, chunks, chunk_tokens, overlap_tokens } => {
             super::embed::run(super::embed::EmbedArgs {
                 model,
                 text,
@@ -123,6 +123,10 @@ pub fn run(cli: Cli) -> Res<()> {
                 cache,
                 out,
                 batch: batch as usize,
+                chunks: chunks.then_some(super::chunker::Params {
+                    max_tokens: chunk_tokens as usize,
+                    overlap_tokens: overlap_tokens as usize,
+                }),
             })
         }
         Cmd::Rebuild { path } => {
