@@ -488,7 +488,10 @@ fn watch(a: &IndexArgs, ix: &mut Indexer, dirs: &[PathBuf]) -> Res<()> {
                 Ok(Outcome::Indexed { chunks, .. }) => {
                     println!("vexctl index: {}: {chunks} chunks ({:.1} s)", disp(&p), t0.elapsed().as_secs_f64())
                 }
-                Ok(_) => {}
+                Ok(Outcome::NotText) => println!("vexctl index: {}: not text", disp(&p)),
+                Ok(Outcome::Empty) => println!("vexctl index: {}: empty", disp(&p)),
+                // Our own SET_CHUNKS closes a written file: that event lands here.
+                Ok(Outcome::UpToDate) => {}
                 Err((true, e)) => return Err(e),
                 Err((false, e)) => eprintln!("{e}"),
             }
