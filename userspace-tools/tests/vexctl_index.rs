@@ -165,9 +165,11 @@ fn index_then_search_text_with_the_model() {
         (0..n).map(|i| format!("The {topic} subsystem handles case {i} of its work carefully and logs what it did. ")).collect()
     };
     let planted = "The zebra firmware loader refuses every unsigned blob that arrives from the moon.";
-    f.write("docs/a.txt", format!("{}\n\n{}\n", para("scheduler", 30), para("memory", 30)).as_bytes());
-    f.write("docs/b.txt", format!("{}\n\n{planted}\n\n{}\n", para("network", 6), para("sound", 6)).as_bytes());
-    f.write("docs/c.md", format!("# Title\n\n{}\n", para("block", 4)).as_bytes());
+    // Small sets: the fake keeps a set in one xattr (4 KiB on ext4: two
+    // 384-float chunks).
+    f.write("docs/a.txt", format!("{}\n\n{}\n", para("scheduler", 3), para("memory", 3)).as_bytes());
+    f.write("docs/b.txt", format!("{}\n\n{planted}\n\n{}\n", para("network", 2), para("sound", 2)).as_bytes());
+    f.write("docs/c.md", format!("# Title\n\n{}\n", para("block", 1)).as_bytes());
 
     let out = f.ok(&["index", "docs", "-r", "--model", m, "--chunk-tokens", "64", "--overlap-tokens", "8"]);
     let s = summary(&out);
@@ -175,7 +177,7 @@ fn index_then_search_text_with_the_model() {
     let a = std::fs::read_to_string(f.root.join("docs/a.txt")).unwrap();
     let j: serde_json::Value = serde_json::from_str(&f.ok(&["get", "docs/a.txt", "--json"])).unwrap();
     let cs = j["chunks"].as_array().unwrap();
-    assert!(cs.len() > 4, "a.txt: {} chunks", cs.len());
+    assert_eq!(cs.len(), 2, "a.txt: one chunk per paragraph");
     assert_eq!(cs[0]["offset"], 0);
     let last = cs.last().unwrap();
     assert_eq!(last["offset"].as_u64().unwrap() + last["length"].as_u64().unwrap(), a.len() as u64);
