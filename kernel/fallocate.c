@@ -309,6 +309,14 @@ long vexfs_fallocate(struct file *file, int mode, loff_t offset, loff_t len)
 		err = file_modified(file);
 	if (err)
 		goto out;
+	/*
+	 * Punch and zero change what the file reads; growing it changes its
+	 * size. Only preallocation within the size (KEEP_SIZE) leaves the
+	 * data as it was, and the chunk set fresh.
+	 */
+	if ((mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) ||
+	    (!keep_size && end > i_size_read(inode)))
+		vexfs_data_changed(inode);
 	filemap_invalidate_lock(mapping);
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
 		err = vexfs_punch_hole(inode, offset, end);

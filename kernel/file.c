@@ -14,9 +14,10 @@
 
 /*
  * fsync: write the data back, then commit the journal (the inode, its block
- * map and, for files with a vector, the vector-store record were logged as
- * they changed) and flush the device cache. Without a journal: the data,
- * the buffers tied to the inode, the inode, and the vector-store blocks.
+ * map and, for files with a chunk set, the vector-store records and slot
+ * bitmap were logged as they changed) and flush the device cache. Without a
+ * journal: the data, the buffers tied to the inode, the inode, and the
+ * vector-store and slot-bitmap blocks.
  */
 int vexfs_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 {
@@ -38,7 +39,11 @@ int vexfs_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 		return err;
 	err = sync_mapping_buffers(vi->store->i_mapping);
 	if (!err)
+		err = sync_mapping_buffers(vi->slotmap->i_mapping);
+	if (!err)
 		err = write_inode_now(vi->store, 1);
+	if (!err)
+		err = write_inode_now(vi->slotmap, 1);
 	return err;
 }
 
@@ -67,6 +72,8 @@ ssize_t vexfs_direct_IO(struct kiocb *iocb, struct iov_iter *iter)
 
 	if (!S_ISREG(inode->i_mode) || inode->i_ino < VEXFS_FIRST_INO)
 		return -EINVAL;
+	if (iov_iter_rw(iter) == WRITE)
+		vexfs_data_changed(inode);	/* the chunk set no longer describes the data */
 	return blockdev_direct_IO(iocb, inode, iter, vexfs_get_block_dio);
 }
 
@@ -90,6 +97,7 @@ static vm_fault_t vexfs_page_mkwrite(struct vm_fault *vmf)
 	if (IS_ERR(handle)) {
 		err = PTR_ERR(handle);
 	} else {
+		vexfs_data_changed(inode);	/* the chunk set no longer describes the data */
 		err = block_page_mkwrite(vma, vmf, vexfs_get_block);
 		if (!err)
 			vexfs_journal_order_data(inode, page_offset(vmf->page), PAGE_SIZE);

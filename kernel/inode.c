@@ -162,6 +162,10 @@ struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned i
 	vi->i_dir_depth = im.dir_depth;
 	vi->i_vector_dim = im.vector_dim;
 	vi->i_parent = im.parent;
+	vi->i_chunk_first = im.chunk_first;
+	vi->i_chunk_count = im.chunk_count;
+	vi->i_data_version = im.data_version;
+	vi->i_chunk_version = im.chunk_version;
 	if (vi->i_flags & VEXFS_INODE_FL_INLINE_SYMLINK)
 		((char *)vi->i_data)[inode->i_size] = '\0';	/* size < 60, checked by the core */
 
@@ -208,6 +212,10 @@ static void vexfs_fill_inode_mem(struct inode *inode, struct vexfs_inode_mem *im
 	im->dir_depth = vi->i_dir_depth;	/* xattr_block, orphan_next: reserved, zero */
 	im->vector_dim = vi->i_vector_dim;
 	im->parent = vi->i_parent;
+	im->chunk_first = vi->i_chunk_first;
+	im->chunk_count = vi->i_chunk_count;
+	im->data_version = vi->i_data_version;
+	im->chunk_version = vi->i_chunk_version;
 	memcpy(im->block, vi->i_data, sizeof(im->block));
 }
 
@@ -618,7 +626,8 @@ struct buffer_head *vexfs_meta_bread(struct inode *inode, u64 iblock, bool creat
 /* Is a block of this inode journaled metadata (revoked when freed)? */
 static bool vexfs_data_is_metadata(struct inode *inode)
 {
-	return !S_ISREG(inode->i_mode) || inode->i_ino == VEXFS_VECSTORE_INO;
+	return !S_ISREG(inode->i_mode) || inode->i_ino == VEXFS_VECSTORE_INO ||
+	       inode->i_ino == VEXFS_SLOTMAP_INO;
 }
 
 /*
@@ -835,6 +844,7 @@ static int vexfs_truncate(struct inode *inode, loff_t size)
 	handle = vexfs_journal_begin(inode->i_sb, VEXFS_CREDITS_TRUNCATE);
 	if (IS_ERR(handle))
 		return PTR_ERR(handle);
+	vexfs_data_changed(inode);	/* the chunk set no longer describes the data */
 	err = block_truncate_page(inode->i_mapping, size, vexfs_get_block);
 	if (err)
 		goto out;
@@ -924,6 +934,9 @@ void vexfs_evict_inode(struct inode *inode)
 	}
 	truncate_inode_pages_final(&inode->i_data);
 	if (drop) {
+		/* Normally gone with the last link already (vexfs_drop_link). */
+		if (VEXFS_I(inode)->i_chunk_count)
+			vexfs_vector_remove(inode);
 		inode->i_size = 0;
 		if (!(VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_INLINE_SYMLINK))
 			vexfs_truncate_blocks(inode, 0, true);
@@ -965,6 +978,10 @@ struct inode *vexfs_new_inode(struct inode *dir, umode_t mode)
 	vi->i_dir_depth = 0;
 	vi->i_vector_dim = 0;
 	vi->i_parent = dir->i_ino;
+	vi->i_chunk_first = 0;
+	vi->i_chunk_count = 0;
+	vi->i_data_version = 0;
+	vi->i_chunk_version = 0;
 	vi->i_crtime = inode->i_mtime;
 	if (insert_inode_locked(inode) < 0) {
 		/* The bitmap said free but the inode is live: refuse, keep both. */
@@ -1020,6 +1037,7 @@ static int vexfs_write_begin(struct file *file, struct address_space *mapping,
 	handle = vexfs_journal_begin(mapping->host->i_sb, VEXFS_CREDITS_WRITE);
 	if (IS_ERR(handle))
 		return PTR_ERR(handle);
+	vexfs_data_changed(mapping->host);	/* the chunk set no longer describes the data */
 	err = block_write_begin(mapping, pos, len, pagep, vexfs_get_block);
 	if (err < 0) {
 		vexfs_write_failed(mapping, pos + len);

@@ -646,6 +646,10 @@ long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VEXFS_IOC_GET_CONFIG:
 	case VEXFS_IOC_SET_CONFIG:
 		return vexfs_ioc_config(sb, cmd, uarg);
+	case VEXFS_IOC_SET_CHUNKS:
+		return vexfs_ioc_set_chunks(file, uarg);
+	case VEXFS_IOC_GET_CHUNKS:
+		return vexfs_ioc_get_chunks(file, uarg);
 	case VEXFS_IOC_REBUILD:
 		if (!capable(CAP_SYS_ADMIN))
 			return -EPERM;

@@ -1,29 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vector.c - the vector store and its HNSW index on a mounted VexFS (the
- * storage-graph bridge): the public API (vector set/get/remove, attribute
+ * storage-graph bridge): the public API (replacing and reading a file's
+ * chunk set, the single-vector calls on top of it, staleness, attribute
  * changes) and the index's life cycle (load at mount, unload at unmount).
  * The rest is in the vindex-*.c files (kernel/vindex.h lists them).
  *
- * Vectors are user data of their inode: the record of inode n lives in the
- * hidden vector-store file (inode 3) at a position the core computes, and
- * the inode carries VEXFS_INODE_FL_HAS_VECTOR. At mount every record is
- * read into memory (one flat array, so distance kernels stream it), checked
- * against its inode (in use, same generation), and the persisted graph
- * (inode 4) is loaded if it belongs to the same vector generation and the
- * volume was cleanly unmounted; otherwise it is rebuilt in the background
- * while exact search serves.
+ * A file's vectors are its chunk set: a run of slots [i_chunk_first,
+ * +i_chunk_count) of the store file (inode 3), slot s holding chunk
+ * s - i_chunk_first, allocated in the slot bitmap (inode 5). A set is
+ * replaced copy-on-write: a free run is reserved in memory, its records are
+ * written through the journal while nothing references them, then one
+ * handle switches the bitmap bits and the inode (docs/FORMAT.md). At mount
+ * every allocated slot's record is read into memory (one flat array, so
+ * distance kernels stream it) and checked against its owner, and the
+ * persisted graph (inode 4, node s = slot s) is loaded if it belongs to the
+ * same vector generation and the volume was cleanly unmounted; otherwise
+ * it is rebuilt in the background while exact search serves.
  *
  * Sync modes: immediate applies a change to the graph before the call
  * returns; lazy queues it (bounded ring) for a worker that applies batches.
  * Either way a search sees every change at once: queued slots are excluded
- * from graph results and scanned exactly instead, and removed vectors leave
- * the store (and so every result) immediately.
+ * from graph results and scanned exactly instead, and removed chunks leave
+ * the index (and so every result) immediately.
  *
- * Locking: vector changes write the store record first (vi->store_mutex,
- * inside the caller's journal handle), then change the slot under vi->lock
- * held for writing. Unmount sets vi->stopping under vi->lock before it
- * cancels the workers, and destroys the workqueue before freeing anything.
+ * Locking: a set is replaced under the inode lock; records and bitmap
+ * blocks are written under vi->store_mutex inside journal handles, then the
+ * slots and the inode's set fields change under vi->lock held for writing.
+ * Unmount sets vi->stopping under vi->lock before it cancels the workers,
+ * and destroys the workqueue before freeing anything.
  */
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -49,142 +54,403 @@ static void vexfs_vector_generation_bump(struct vexfs_vindex *vi)
 	VEXFS_SB(vi->sb)->geom.vector_generation++;
 }
 
-static int __vexfs_vector_set(struct inode *inode, const u32 *bits, u32 dim);
-
-/*
- * Set inode's vector: the record and the inode's flag change in one
- * journal transaction (nested in the caller's when there is one).
- */
-int vexfs_vector_set(struct inode *inode, const u32 *bits, u32 dim)
+/* The owner's attributes searches filter on, copied into slot s. */
+static void vexfs_slot_owner(struct vexfs_vindex *vi, u32 s, struct inode *inode)
 {
-	handle_t *handle;
-	int err, err2;
-
-	handle = vexfs_journal_begin(inode->i_sb, VEXFS_CREDITS_VECTOR);
-	if (IS_ERR(handle))
-		return PTR_ERR(handle);
-	err = __vexfs_vector_set(inode, bits, dim);
-	err2 = vexfs_journal_end(handle);
-	return err ? err : err2;
+	vi->slot_ino[s] = inode->i_ino;
+	vi->slot_gen[s] = inode->i_generation;
+	vi->slot_uid[s] = i_uid_read(inode);
+	vi->slot_gid[s] = i_gid_read(inode);
+	vi->slot_mode[s] = inode->i_mode;
+	vi->slot_parent[s] = READ_ONCE(VEXFS_I(inode)->i_parent);
 }
 
-static int __vexfs_vector_set(struct inode *inode, const u32 *bits, u32 dim)
+/* Slot s holds a live chunk of inode (lock held). */
+static bool vexfs_slot_owned(struct vexfs_vindex *vi, u32 s, struct inode *inode)
+{
+	return s < vi->capacity && (vi->slot_state[s] & VSLOT_LIVE) &&
+	       vi->slot_ino[s] == inode->i_ino;
+}
+
+/*
+ * The run to clear in the slot bitmap when inode's set goes: its run, when
+ * every slot of it is the inode's live chunk or a damaged slot (lock held).
+ * A run that disagrees with the index (a damaged inode) is left allocated
+ * for fsck rather than clearing bits another file may own.
+ */
+static u32 vexfs_old_run(struct vexfs_vindex *vi, struct inode *inode, u32 *first)
+{
+	struct vexfs_inode_info *ii = VEXFS_I(inode);
+	u32 s;
+
+	*first = ii->i_chunk_first;
+	if (!ii->i_chunk_count)
+		return 0;
+	for (s = ii->i_chunk_first; s < ii->i_chunk_first + ii->i_chunk_count; s++) {
+		if (!vexfs_slot_owned(vi, s, inode) &&
+		    !(s < vi->capacity && (vi->slot_state[s] & VSLOT_BAD))) {
+			pr_err("vexfs (%s): inode %lu: chunk set slots %u..%u disagree with the vector store at slot %u; left allocated, run fsck.vexfs\n",
+			       vi->sb->s_id, inode->i_ino, ii->i_chunk_first,
+			       ii->i_chunk_first + ii->i_chunk_count - 1, s);
+			VEXFS_SB(vi->sb)->geom.state |= VEXFS_STATE_ERROR;
+			return 0;
+		}
+	}
+	return ii->i_chunk_count;
+}
+
+/*
+ * Switch inode's set to the written run [first, first + n) in memory (write
+ * lock held; the bitmap and inode changes are in the caller's handle).
+ * Returns true when the caller must apply queued graph work unlocked.
+ */
+static bool vexfs_switch_mem(struct vexfs_vindex *vi, struct inode *inode, u32 first, u32 n,
+			     u32 cleared)
+{
+	struct vexfs_inode_info *ii = VEXFS_I(inode);
+	u32 s;
+
+	for (s = ii->i_chunk_first; s < ii->i_chunk_first + ii->i_chunk_count; s++) {
+		if (vexfs_slot_owned(vi, s, inode)) {
+			vi->slot_state[s] &= ~(VSLOT_LIVE | VSLOT_STALE);
+			vi->nr_live--;
+			vexfs_slot_changed(vi, s);
+		} else if (cleared && s < vi->capacity && (vi->slot_state[s] & VSLOT_BAD)) {
+			vi->slot_state[s] &= ~VSLOT_BAD;	/* freed on disk with the set */
+			vexfs_slot_release(vi, s);
+		}
+	}
+	if (ii->i_chunk_count) {
+		vi->files--;
+		if (ii->i_data_version != ii->i_chunk_version)
+			vi->stale_files--;
+	}
+	for (s = first; s < first + n; s++) {
+		vexfs_slot_owner(vi, s, inode);
+		vi->slot_state[s] = (vi->slot_state[s] & ~VSLOT_RESV) | VSLOT_LIVE;
+	}
+	vi->nr_live += n;
+	if (n) {
+		vi->files++;
+		/* Reserved before the disk switch: the store allocates nothing. */
+		xa_store(&vi->ino_slot, inode->i_ino, vexfs_run_entry(first, n), GFP_NOFS);
+	} else {
+		xa_erase(&vi->ino_slot, inode->i_ino);
+	}
+	ii->i_chunk_first = n ? first : 0;
+	ii->i_chunk_count = n;
+	ii->i_chunk_version = ii->i_data_version;
+	if (n) {
+		ii->i_flags |= VEXFS_INODE_FL_HAS_VECTOR;
+		ii->i_vector_dim = vi->dim;
+	} else {
+		ii->i_flags &= ~VEXFS_INODE_FL_HAS_VECTOR;
+		ii->i_vector_dim = 0;
+	}
+	vexfs_vector_generation_bump(vi);
+	return n ? vexfs_run_changed(vi, first, n) : false;
+}
+
+/* Credits to write one record: its blocks, each possibly allocated, and the store inode. */
+static int vexfs_record_credits(struct vexfs_vindex *vi)
+{
+	u32 len = VEXFS_CHUNK_RECORD_HEADER_SIZE + 4 * vi->dim;
+
+	return (DIV_ROUND_UP(len, VEXFS_BLOCK_SIZE) + 1) * (VEXFS_CREDITS_ALLOC + 1) +
+	       VEXFS_CREDITS_INODE;
+}
+
+/*
+ * Replace inode's chunk set with src's count chunks (0: drop it), atomically
+ * across a crash. The caller holds the inode lock and checked permission.
+ * Chunks are read from src, checked and written a page at a time; on any
+ * error the reservation is given back and nothing visible changed.
+ */
+int vexfs_chunks_replace(struct inode *inode, struct vexfs_chunk_src *src)
+{
+	struct super_block *sb = inode->i_sb;
+	struct vexfs_vindex *vi = VEXFS_VI(sb);
+	u32 n = src->count, dim, per, len, first = 0, i, old_first, cleared;
+	struct vexfs_ioc_chunk *ch = NULL;
+	handle_t *handle = NULL;
+	bool reserved = false, xa_held = false, queued = false;
+	u32 *bits = NULL;
+	u8 *rec = NULL;
+	int err, err2;
+
+	if (!vi)
+		return -EOPNOTSUPP;
+	if (!S_ISREG(inode->i_mode))
+		return -EINVAL;
+	if (n > VEXFS_MAX_CHUNKS)
+		return -E2BIG;
+	/* A set needs a file that is still reachable; dropping one never does. */
+	if (inode->i_ino < VEXFS_FIRST_INO || (n && !inode->i_nlink))
+		return -ENOENT;
+	dim = vi->dim;
+	len = VEXFS_CHUNK_RECORD_HEADER_SIZE + 4 * dim;
+	per = max_t(u32, 1, PAGE_SIZE / (4 * dim));
+	if (n) {
+		ch = kmalloc_array(per, sizeof(*ch), GFP_KERNEL);
+		bits = kvmalloc_array((size_t)per * dim, sizeof(u32), GFP_KERNEL);
+		rec = kvmalloc(len, GFP_KERNEL);
+		err = (!ch || !bits || !rec) ? -ENOMEM : 0;
+		if (err)
+			goto out;
+		down_write(&vi->lock);
+		err = vexfs_run_alloc(vi, n, &first);
+		up_write(&vi->lock);
+		if (err)
+			goto out;
+		reserved = true;
+		err = xa_reserve(&vi->ino_slot, inode->i_ino, GFP_KERNEL);
+		if (err)
+			goto out;
+		xa_held = true;
+	}
+	handle = vexfs_journal_begin(sb, n ? VEXFS_CREDITS_VECTOR : VEXFS_CREDITS_CHUNK_SWITCH);
+	if (IS_ERR(handle)) {
+		err = PTR_ERR(handle);
+		handle = NULL;
+		goto out;
+	}
+	/* The new run's records: unreferenced until the switch, so partial progress is invisible. */
+	for (i = 0; i < n; i += per) {
+		u32 k = min(per, n - i), j;
+
+		err = src->read(src, i, k, ch, bits);
+		if (err)
+			goto out;
+		for (j = 0; j < k; j++) {
+			struct vexfs_chunk_hdr h = {
+				.offset = ch[j].offset, .length = ch[j].length, .ino = inode->i_ino,
+				.generation = inode->i_generation, .chunk = i + j,
+			};
+
+			if (vexfs_vec_check(bits + (size_t)j * dim, dim) ||
+			    ch[j].offset + ch[j].length < ch[j].offset) {
+				err = -EINVAL;	/* NaN, Inf, |x| >= 2^56, or a range that overflows */
+				goto out;
+			}
+			if (vexfs_chunk_record_encode(&h, bits + (size_t)j * dim, dim, rec, len)) {
+				err = -EINVAL;
+				goto out;
+			}
+			err = vexfs_journal_ensure_restart(sb, vexfs_record_credits(vi));
+			if (!err)
+				err = vexfs_store_write_slot(vi, first + i + j, rec);
+			if (err)
+				goto out;
+		}
+		/* Reserved slots are this call's: the read lock keeps the arrays in place. */
+		down_read(&vi->lock);
+		for (j = 0; j < k; j++) {
+			u32 s = first + i + j;
+
+			memcpy(vi->vecs + (size_t)s * dim, bits + (size_t)j * dim, dim * sizeof(u32));
+			vi->slot_chunk[s] = i + j;
+			vi->slot_off[s] = ch[j].offset;
+			vi->slot_len[s] = ch[j].length;
+		}
+		up_read(&vi->lock);
+		cond_resched();
+	}
+	/* One handle switches the bitmap and the inode. */
+	err = vexfs_journal_ensure_restart(sb, VEXFS_CREDITS_CHUNK_SWITCH);
+	if (err)
+		goto out;
+	down_read(&vi->lock);
+	cleared = vexfs_old_run(vi, inode, &old_first);
+	up_read(&vi->lock);
+	if (!n && !VEXFS_I(inode)->i_chunk_count && !(VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_HAS_VECTOR)) {
+		err = -ENODATA;	/* nothing to drop */
+		goto out;
+	}
+	err = vexfs_slotmap_update(vi, first, n, old_first, cleared);
+	if (err)
+		goto out;
+	down_write(&vi->lock);
+	queued = vexfs_switch_mem(vi, inode, first, n, cleared);
+	up_write(&vi->lock);
+	reserved = false;
+	xa_held = false;
+	inode->i_ctime = current_time(inode);
+	mark_inode_dirty(inode);
+out:
+	if (reserved) {
+		down_write(&vi->lock);
+		vexfs_run_unreserve(vi, first, n);
+		up_write(&vi->lock);
+	}
+	if (xa_held)
+		xa_release(&vi->ino_slot, inode->i_ino);
+	err2 = vexfs_journal_end(handle);
+	if (!err)
+		err = err2;
+	if (queued)
+		vexfs_pending_apply(vi);
+	kfree(ch);
+	kvfree(bits);
+	kvfree(rec);
+	if (err && err != -ENODATA && err != -EINVAL && err != -EFAULT && err != -E2BIG) {
+		atomic64_inc(&vi->st.errors);
+		if (err != -ENOSPC && err != -ENOMEM)
+			pr_warn_ratelimited("vexfs (%s): replacing the chunk set of inode %lu failed: %d\n",
+					    sb->s_id, inode->i_ino, err);
+	}
+	return err;
+}
+
+/* One vector covering the whole file: the source of the single-vector calls. */
+struct vexfs_one_src {
+	struct vexfs_chunk_src src;
+	const u32 *bits;
+	u32 dim;
+};
+
+static int vexfs_one_read(struct vexfs_chunk_src *src, u32 first, u32 n,
+			  struct vexfs_ioc_chunk *ch, u32 *bits)
+{
+	struct vexfs_one_src *o = container_of(src, struct vexfs_one_src, src);
+
+	ch[0].offset = 0;
+	ch[0].length = 0;
+	memcpy(bits, o->bits, o->dim * sizeof(u32));
+	return 0;
+}
+
+/* Set inode's vector: its set becomes one chunk (0, 0). */
+int vexfs_vector_set(struct inode *inode, const u32 *bits, u32 dim)
 {
 	struct vexfs_vindex *vi = VEXFS_VI(inode->i_sb);
-	int slot, err;
-	u32 s;
+	struct vexfs_one_src o = {
+		.src = { .count = 1, .read = vexfs_one_read }, .bits = bits, .dim = dim,
+	};
 
 	if (!vi)
 		return -EOPNOTSUPP;
 	if (dim != vi->dim)
 		return -EINVAL;
-	if (!S_ISREG(inode->i_mode))
-		return -EINVAL;
-	if (inode->i_ino < VEXFS_FIRST_INO || !inode->i_nlink)
-		return -ENOENT;
-	err = vexfs_vec_check(bits, dim);
-	if (err)
-		return -EINVAL;
-
-	/* The record first: the index never holds what the disk does not. */
-	err = vexfs_store_write(vi, inode, bits);
-	if (err)
-		goto fail;
-
-	down_write(&vi->lock);
-	slot = vexfs_slot_of(vi, inode->i_ino);
-	if (slot < 0) {
-		err = vexfs_slot_alloc(vi, &s);
-		if (err) {
-			up_write(&vi->lock);
-			goto fail;
-		}
-		err = xa_err(xa_store(&vi->ino_slot, inode->i_ino, xa_mk_value(s + 1), GFP_NOFS));
-		if (err) {
-			up_write(&vi->lock);
-			goto fail;
-		}
-		slot = s;
-		vi->slot_ino[slot] = inode->i_ino;
-		vi->nr_live++;
-	}
-	memcpy(vi->vecs + (size_t)slot * vi->dim, bits, dim * sizeof(u32));
-	vi->slot_gen[slot] = inode->i_generation;
-	vi->slot_uid[slot] = i_uid_read(inode);
-	vi->slot_gid[slot] = i_gid_read(inode);
-	vi->slot_mode[slot] = inode->i_mode;
-	vi->slot_parent[slot] = READ_ONCE(VEXFS_I(inode)->i_parent);
-	vi->slot_state[slot] |= VSLOT_LIVE;
-	vexfs_vector_generation_bump(vi);
-	vexfs_slot_changed(vi, slot);
-	up_write(&vi->lock);
-
-	VEXFS_I(inode)->i_flags |= VEXFS_INODE_FL_HAS_VECTOR;
-	VEXFS_I(inode)->i_vector_dim = dim;
-	inode->i_ctime = current_time(inode);
-	mark_inode_dirty(inode);
-	return 0;
-fail:
-	atomic64_inc(&vi->st.errors);
-	if (err != -ENOSPC && err != -ENOMEM)
-		pr_warn_ratelimited("vexfs (%s): storing the vector of inode %lu failed: %d\n",
-				    inode->i_sb->s_id, inode->i_ino, err);
-	return err;
+	return vexfs_chunks_replace(inode, &o.src);
 }
 
+/*
+ * The vector of a one-chunk set; -E2BIG when the set has several chunks
+ * (there is no single vector: VEXFS_IOC_GET_CHUNKS reads them).
+ */
 int vexfs_vector_get(struct inode *inode, u32 *bits, u32 dim)
 {
 	struct vexfs_vindex *vi = VEXFS_VI(inode->i_sb);
-	int slot;
+	struct vexfs_inode_info *ii = VEXFS_I(inode);
+	int err;
 
 	if (!vi)
 		return -EOPNOTSUPP;
 	if (dim < vi->dim)
 		return -ERANGE;
 	down_read(&vi->lock);
-	slot = vexfs_slot_of(vi, inode->i_ino);
-	if (slot < 0 || !(vi->slot_state[slot] & VSLOT_LIVE)) {
-		up_read(&vi->lock);
-		return -ENODATA;
-	}
-	memcpy(bits, vi->vecs + (size_t)slot * vi->dim, vi->dim * sizeof(u32));
+	if (!ii->i_chunk_count)
+		err = -ENODATA;
+	else if (ii->i_chunk_count > 1)
+		err = -E2BIG;
+	else if (!vexfs_slot_owned(vi, ii->i_chunk_first, inode))
+		err = -EIO;	/* the slot was damaged (reported at mount) */
+	else
+		err = vi->dim;
+	if (err > 0)
+		memcpy(bits, vi->vecs + (size_t)ii->i_chunk_first * vi->dim, vi->dim * sizeof(u32));
 	up_read(&vi->lock);
-	return vi->dim;
+	return err;
 }
 
-/* Remove inode's vector (explicitly, or because its last link went). */
-int vexfs_vector_remove(struct inode *inode)
+/*
+ * The file's set as it stands (lock-free snapshot for listxattr and
+ * getxattr sizing): chunk count, 0 without a set.
+ */
+u32 vexfs_chunk_count(struct inode *inode)
+{
+	return READ_ONCE(VEXFS_I(inode)->i_chunk_count);
+}
+
+/*
+ * Chunks [first, first + n) of inode's set into ch[] and bits[n * dim]
+ * (kernel memory). *total = chunks in the set, *stale, *data_version.
+ * -ENODATA without a set; first beyond the set returns nothing (n = 0).
+ */
+int vexfs_chunks_get(struct inode *inode, u32 first, u32 *n, struct vexfs_ioc_chunk *ch,
+		     u32 *bits, u32 *total, bool *stale, u64 *data_version)
 {
 	struct vexfs_vindex *vi = VEXFS_VI(inode->i_sb);
-	handle_t *handle;
-	int slot, err;
+	struct vexfs_inode_info *ii = VEXFS_I(inode);
+	u32 i, k;
+	int err = 0;
 
 	if (!vi)
 		return -EOPNOTSUPP;
-	handle = vexfs_journal_begin(inode->i_sb, VEXFS_CREDITS_VECTOR);
-	if (IS_ERR(handle))
-		return PTR_ERR(handle);
-	down_write(&vi->lock);
-	slot = vexfs_slot_of(vi, inode->i_ino);
-	if (slot < 0) {
-		up_write(&vi->lock);
-		vexfs_journal_end(handle);
-		return -ENODATA;
+	down_read(&vi->lock);
+	*total = ii->i_chunk_count;
+	*stale = ii->i_data_version != ii->i_chunk_version;
+	*data_version = ii->i_data_version;
+	if (!ii->i_chunk_count) {
+		err = -ENODATA;
+		goto out;
 	}
-	xa_erase(&vi->ino_slot, inode->i_ino);
-	vi->slot_state[slot] &= ~VSLOT_LIVE;
-	vi->nr_live--;
-	vexfs_vector_generation_bump(vi);
-	vexfs_slot_changed(vi, slot);
-	up_write(&vi->lock);
+	k = first < ii->i_chunk_count ? min(*n, ii->i_chunk_count - first) : 0;
+	for (i = 0; i < k; i++) {
+		u32 s = ii->i_chunk_first + first + i;
 
-	err = vexfs_store_clear(vi, inode->i_ino);
-	VEXFS_I(inode)->i_flags &= ~VEXFS_INODE_FL_HAS_VECTOR;
-	VEXFS_I(inode)->i_vector_dim = 0;
-	inode->i_ctime = current_time(inode);
-	mark_inode_dirty(inode);
-	vexfs_journal_end(handle);
+		if (!vexfs_slot_owned(vi, s, inode)) {
+			err = -EIO;	/* the slot was damaged (reported at mount) */
+			goto out;
+		}
+		ch[i].offset = vi->slot_off[s];
+		ch[i].length = vi->slot_len[s];
+		memcpy(bits + (size_t)i * vi->dim, vi->vecs + (size_t)s * vi->dim,
+		       vi->dim * sizeof(u32));
+	}
+	*n = k;
+out:
+	up_read(&vi->lock);
 	return err;
+}
+
+/* Drop inode's set (explicitly, or because its last link went): -ENODATA without one. */
+int vexfs_vector_remove(struct inode *inode)
+{
+	struct vexfs_chunk_src none = { .count = 0 };
+
+	return vexfs_chunks_replace(inode, &none);
+}
+
+/*
+ * The file's data changed (write, truncate, fallocate, mmap write): the
+ * first change after its set was written makes the set stale. Cheap when
+ * there is no set or it is already stale (no lock). The inode is dirtied
+ * in the caller's journal handle, if any.
+ */
+void vexfs_data_changed(struct inode *inode)
+{
+	struct vexfs_vindex *vi = VEXFS_VI(inode->i_sb);
+	struct vexfs_inode_info *ii = VEXFS_I(inode);
+	bool changed = false;
+	u32 s;
+
+	if (!vi || !READ_ONCE(ii->i_chunk_count) ||
+	    READ_ONCE(ii->i_data_version) != READ_ONCE(ii->i_chunk_version))
+		return;
+	down_write(&vi->lock);
+	if (ii->i_chunk_count && ii->i_data_version == ii->i_chunk_version) {
+		ii->i_data_version++;
+		for (s = ii->i_chunk_first; s < ii->i_chunk_first + ii->i_chunk_count; s++)
+			if (vexfs_slot_owned(vi, s, inode))
+				vi->slot_state[s] |= VSLOT_STALE;
+		vi->stale_files++;
+		changed = true;
+	}
+	up_write(&vi->lock);
+	/* After the lock: dirtying may start a journal handle. */
+	if (changed)
+		mark_inode_dirty(inode);
 }
 
 /*
@@ -194,14 +460,15 @@ int vexfs_vector_remove(struct inode *inode)
 void vexfs_vector_parent_changed(struct inode *inode)
 {
 	struct vexfs_vindex *vi = VEXFS_VI(inode->i_sb);
-	int slot;
+	struct vexfs_inode_info *ii = VEXFS_I(inode);
+	u32 s;
 
-	if (!vi || !(VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_HAS_VECTOR))
+	if (!vi || !READ_ONCE(ii->i_chunk_count))
 		return;
 	down_write(&vi->lock);
-	slot = vexfs_slot_of(vi, inode->i_ino);
-	if (slot >= 0)
-		vi->slot_parent[slot] = READ_ONCE(VEXFS_I(inode)->i_parent);
+	for (s = ii->i_chunk_first; s < ii->i_chunk_first + ii->i_chunk_count; s++)
+		if (vexfs_slot_owned(vi, s, inode))
+			vi->slot_parent[s] = READ_ONCE(ii->i_parent);
 	up_write(&vi->lock);
 }
 
@@ -209,16 +476,18 @@ void vexfs_vector_parent_changed(struct inode *inode)
 void vexfs_vector_attr_changed(struct inode *inode)
 {
 	struct vexfs_vindex *vi = VEXFS_VI(inode->i_sb);
-	int slot;
+	struct vexfs_inode_info *ii = VEXFS_I(inode);
+	u32 s;
 
-	if (!vi || !(VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_HAS_VECTOR))
+	if (!vi || !READ_ONCE(ii->i_chunk_count))
 		return;
 	down_write(&vi->lock);
-	slot = vexfs_slot_of(vi, inode->i_ino);
-	if (slot >= 0) {
-		vi->slot_uid[slot] = i_uid_read(inode);
-		vi->slot_gid[slot] = i_gid_read(inode);
-		vi->slot_mode[slot] = inode->i_mode;
+	for (s = ii->i_chunk_first; s < ii->i_chunk_first + ii->i_chunk_count; s++) {
+		if (!vexfs_slot_owned(vi, s, inode))
+			continue;
+		vi->slot_uid[s] = i_uid_read(inode);
+		vi->slot_gid[s] = i_gid_read(inode);
+		vi->slot_mode[s] = inode->i_mode;
 	}
 	up_write(&vi->lock);
 }
@@ -242,6 +511,9 @@ static void vexfs_vindex_free(struct vexfs_vindex *vi)
 	kvfree(vi->slot_uid);
 	kvfree(vi->slot_gid);
 	kvfree(vi->slot_parent);
+	kvfree(vi->slot_chunk);
+	kvfree(vi->slot_off);
+	kvfree(vi->slot_len);
 	kvfree(vi->slot_mode);
 	kvfree(vi->slot_state);
 	kvfree(vi->gw);
@@ -250,6 +522,7 @@ static void vexfs_vindex_free(struct vexfs_vindex *vi)
 	kvfree(vi->del_batch);
 	iput(vi->store);
 	iput(vi->graph_file);
+	iput(vi->slotmap);
 	kfree(vi);
 }
 
@@ -257,7 +530,6 @@ int vexfs_vindex_load(struct super_block *sb)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 	struct vexfs_vindex *vi;
-	struct vexfs_slot_arrays a;
 	int cap, err;
 	u32 i;
 
@@ -308,77 +580,65 @@ int vexfs_vindex_load(struct super_block *sb)
 		goto fail;
 	}
 
-	/* The persisted graph decides the slot of every vector it holds. */
+	vi->slotmap = vexfs_iget(sb, VEXFS_SLOTMAP_INO);
+	if (IS_ERR(vi->slotmap)) {
+		err = PTR_ERR(vi->slotmap);
+		vi->slotmap = NULL;
+		pr_err("vexfs (%s): cannot read the slot bitmap inode: %d\n", sb->s_id, err);
+		goto fail;
+	}
+
+	/* The graph first: the slot arrays are at least as large as it. */
 	cap = vexfs_graph_load(vi);
+	err = vexfs_store_load(vi, cap > 0 ? cap : 0);
+	if (err)
+		goto fail;
 	if (cap > 0) {
-		u32 *gw = vi->gw;
+		/* Node s is slot s: every live slot has its node, keyed by its owner, and no other. */
+		bool match = vi->capacity == (u32)cap;
 
-		/* Slot arrays only: the loaded graph is adopted as it is. */
-		vi->gw = NULL;
-		err = vexfs_arrays_alloc(vi, cap, false, &a);
-		if (!err)
-			err = vexfs_arrays_adopt(vi, &a);
-		vexfs_arrays_free(&a);
-		vi->gw = gw;
-		for (i = 0; !err && i < vi->capacity; i++) {
+		for (i = 0; match && i < vi->capacity; i++) {
+			bool live = vi->slot_state[i] & VSLOT_LIVE;
 			u64 key;
+			int has = vexfs_hnsw_node_key(vi->gh, i, &key) == 1;
 
-			if (vexfs_hnsw_node_key(vi->gh, i, &key) != 1)
-				continue;
-			vi->slot_state[i] = VSLOT_IN_GRAPH;
-			vi->slot_ino[i] = key;
-			err = xa_err(xa_store(&vi->ino_slot, key, xa_mk_value(i + 1), GFP_KERNEL));
+			if (has && live && key == vi->slot_ino[i])
+				vi->slot_state[i] |= VSLOT_IN_GRAPH;
+			else if (has || live)
+				match = false;
 		}
-		if (err)
-			goto fail;
-		err = vexfs_store_load(vi, true);
-		/* Every graph node must have found its vector. */
-		for (i = 0; !err && i < vi->capacity; i++)
-			if (vi->slot_state[i] == VSLOT_IN_GRAPH)
-				err = -ESTALE;
-		if (!err) {
+		if (match) {
 			vi->graph_valid = true;
-		} else if (err == -ESTALE) {
+		} else {
 			pr_warn("vexfs (%s): persisted HNSW graph disagrees with the vector store, rebuilding\n",
 				sb->s_id);
+			for (i = 0; i < vi->capacity; i++)
+				vi->slot_state[i] &= ~VSLOT_IN_GRAPH;
 			kvfree(vi->gw);
 			kfree(vi->gh);
 			vi->gw = NULL;
 			vi->gh = NULL;
 			vi->gw_len = 0;
-			vexfs_vindex_reset_slots(vi);
 			cap = 0;
-			err = 0;
-		} else {
-			goto fail;
 		}
-	} else if (cap != -ESTALE && cap < 0) {
+	} else if (cap != -ESTALE) {
 		pr_warn("vexfs (%s): persisted HNSW graph unusable (%d), rebuilding\n", sb->s_id, cap);
 	}
 	if (cap <= 0) {
-		err = vexfs_store_load(vi, false);
-		if (err)
-			goto fail;
 		/* The graph is derived data: rebuild it; exact search serves meanwhile. */
 		if (vi->nr_live) {
 			down_write(&vi->lock);
 			vexfs_vwork_queue(vi, VWORK_REBUILD, 0);
 			up_write(&vi->lock);
-		} else if (vi->capacity || !vi->gw) {
+		} else {
 			struct vexfs_hnsw_params p = {
-				.capacity = max(vi->capacity, VEXFS_HNSW_MIN_CAPACITY), .m = vi->m,
+				.capacity = vi->capacity, .m = vi->m,
 				.ef_construction = vi->efc, .metric = vi->metric, .dim = vi->dim,
 				.seed = VEXFS_HNSW_SEED,
 			};
 			s64 words = vexfs_hnsw_words_needed(&p);
 
 			err = words < 0 ? words : 0;
-			if (!err && !vi->capacity) {
-				err = vexfs_arrays_alloc(vi, p.capacity, false, &a);
-				if (!err)
-					err = vexfs_arrays_adopt(vi, &a);
-				vexfs_arrays_free(&a);
-			}
 			if (!err) {
 				vi->gw = kvcalloc(words, sizeof(u32), GFP_KERNEL);
 				vi->gh = kzalloc(vexfs_hnsw_handle_size(), GFP_KERNEL);
@@ -392,8 +652,9 @@ int vexfs_vindex_load(struct super_block *sb)
 		}
 	}
 	sbi->vindex = vi;
-	pr_info("vexfs (%s): %u vectors of dimension %u, graph %s\n", sb->s_id, vi->nr_live,
-		vi->dim, vi->graph_valid ? "loaded" : "rebuilding");
+	pr_info("vexfs (%s): %u vectors of dimension %u, graph %s (chunk sets of %llu files, %llu stale)\n",
+		sb->s_id, vi->nr_live, vi->dim, vi->graph_valid ? "loaded" : "rebuilding",
+		vi->files, vi->stale_files);
 	return 0;
 fail:
 	vexfs_vindex_free(vi);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * vector.h - the per-mount vector index: the in-memory copy of the vector
- * store, the HNSW graph (its logic is the Rust core's), the pending queue of
- * lazy sync, statistics and configuration. Owned by vector.c and the
- * vindex-*.c files (their private declarations are in vindex.h); ioctl.c
- * searches, reports and configures it through what is declared here.
+ * store (one slot per chunk; a file's chunk set is a run of slots), the
+ * HNSW graph (its logic is the Rust core's; node s = slot s), the pending
+ * queue of lazy sync, statistics and configuration. Owned by vector.c and
+ * the vindex-*.c files (their private declarations are in vindex.h);
+ * ioctl.c and chunks.c search, report, configure and set it through what
+ * is declared here.
  */
 #ifndef _VEXFS_VECTOR_H
 #define _VEXFS_VECTOR_H
@@ -13,9 +15,12 @@
 #include "../shim/uapi/vexfs_ioctl.h"
 
 /* slot_state bits */
-#define VSLOT_LIVE	0x1	/* holds a file's current vector */
+#define VSLOT_LIVE	0x1	/* holds a chunk of a file's current set */
 #define VSLOT_IN_GRAPH	0x2	/* the graph has a node for it */
 #define VSLOT_PENDING	0x4	/* queued for the graph (lazy sync or rebuild) */
+#define VSLOT_STALE	0x8	/* LIVE, and the owner's data changed after the set was written */
+#define VSLOT_RESV	0x10	/* reserved for a set being written (not yet in the slot bitmap) */
+#define VSLOT_BAD	0x20	/* allocated on disk but its record is damaged: never reused (fsck) */
 
 /* A search's working memory; pooled, one per concurrent searcher. */
 struct vexfs_scratch {
@@ -31,8 +36,9 @@ struct vexfs_vstats {
 
 struct vexfs_vindex {
 	struct super_block *sb;
-	struct inode *store;		/* VEXFS_VECSTORE_INO: records by inode number */
+	struct inode *store;		/* VEXFS_VECSTORE_INO: chunk records by slot */
 	struct inode *graph_file;	/* VEXFS_GRAPH_INO: the persisted graph */
+	struct inode *slotmap;		/* VEXFS_SLOTMAP_INO: slot bitmap */
 
 	/*
 	 * Readers (searches, graph persistence) share it; writers (vector
@@ -40,20 +46,25 @@ struct vexfs_vindex {
 	 * them. Nothing allocates with reclaim into the fs while holding it.
 	 */
 	struct rw_semaphore lock;
-	struct mutex store_mutex;	/* serialises record writes to the store file */
+	/* Serialises block writes to the store and slot-bitmap files (their size, allocation). */
+	struct mutex store_mutex;
 
 	u32 dim, metric, m, efc, caps;
 	u32 capacity;			/* slots in the arrays below */
-	u32 slot_hint;			/* where the next free-slot search starts */
-	u32 nr_live;
+	u32 slot_hint;			/* where the next free-run search starts */
+	u32 nr_live;			/* live slots (chunks) */
+	u64 files;			/* files with a chunk set */
+	u64 stale_files;		/* of which stale */
 	u32 *vecs;			/* capacity * dim float32 bit patterns */
-	u64 *slot_ino;
+	u64 *slot_ino;			/* owner inode (the graph node's key) */
 	u32 *slot_gen;
 	u32 *slot_uid, *slot_gid;
 	u32 *slot_parent;		/* the file's i_parent hint: search filters on its directory */
+	u32 *slot_chunk;		/* index of the chunk in its owner's set */
+	u64 *slot_off, *slot_len;	/* the chunk's byte range (length 0: whole file) */
 	u16 *slot_mode;
 	u8 *slot_state;			/* VSLOT_* */
-	struct xarray ino_slot;		/* ino -> slot + 1 */
+	struct xarray ino_slot;		/* ino -> its run, vexfs_run_of() */
 
 	u32 *gw;			/* graph words (NULL: no graph) */
 	u64 gw_len;
@@ -91,6 +102,26 @@ static inline struct vexfs_vindex *VEXFS_VI(struct super_block *sb)
 {
 	return VEXFS_SB(sb)->vindex;
 }
+
+/*
+ * Where a new chunk set comes from (user memory, an xattr value, one
+ * vector): read() copies chunks [first, first + n) (n at most a page's
+ * worth) into ch[] and their vectors, host-order float32 bits, into
+ * bits[n * dim]; it returns 0 or an errno (-EFAULT, -EINVAL).
+ */
+struct vexfs_chunk_src {
+	u32 count;
+	int (*read)(struct vexfs_chunk_src *src, u32 first, u32 n,
+		    struct vexfs_ioc_chunk *ch, u32 *bits);
+};
+int vexfs_chunks_replace(struct inode *inode, struct vexfs_chunk_src *src);
+int vexfs_chunks_get(struct inode *inode, u32 first, u32 *n, struct vexfs_ioc_chunk *ch,
+		     u32 *bits, u32 *total, bool *stale, u64 *data_version);
+u32 vexfs_chunk_count(struct inode *inode);
+
+/* chunks.c: the ioctl bodies */
+long vexfs_ioc_set_chunks(struct file *file, void __user *uarg);
+long vexfs_ioc_get_chunks(struct file *file, void __user *uarg);
 
 /*
  * A search's verdicts on directories (vindex-scope.c): may the caller reach

@@ -63,6 +63,17 @@ struct vexfs_inode_info {
 	__u32 i_dir_depth;
 	__u32 i_vector_dim;
 	__u32 i_parent;			/* directory that last linked it (path hint) */
+	/*
+	 * Chunk set (regular files): slots [i_chunk_first, +i_chunk_count) of
+	 * the vector store. Changed, with i_chunk_version, only under the
+	 * inode lock and the vector index lock held for writing (vector.c);
+	 * i_data_version only under the index lock (vexfs_data_changed), so
+	 * searches holding it for reading see a consistent set and staleness.
+	 */
+	__u32 i_chunk_first;
+	__u32 i_chunk_count;
+	__u64 i_data_version;
+	__u64 i_chunk_version;
 	struct timespec64 i_crtime;
 	/* Protects i_data and the indirect blocks against concurrent map/truncate. */
 	struct mutex i_map_lock;
@@ -192,6 +203,12 @@ void vexfs_journal_inode_release(struct inode *inode);
 #define VEXFS_CREDITS_RENAME	(3 * VEXFS_CREDITS_DIRENT + 4 * VEXFS_CREDITS_INODE + 6)
 #define VEXFS_CREDITS_WRITE	(VEXFS_CREDITS_ALLOC + 4)
 #define VEXFS_CREDITS_VECTOR	(5 * VEXFS_CREDITS_ALLOC + 4)	/* record up to 5 blocks */
+/*
+ * Switching a file's chunk set: up to 4 slot-bitmap blocks (a run of at
+ * most VEXFS_MAX_CHUNKS bits spans 2; old and new run), each possibly
+ * allocated, the file's inode and the bitmap file's inode.
+ */
+#define VEXFS_CREDITS_CHUNK_SWITCH (4 * (VEXFS_CREDITS_ALLOC + 1) + 2 * VEXFS_CREDITS_INODE + 2)
 #define VEXFS_TRUNCATE_STEP	64	/* blocks freed per truncate step */
 #define VEXFS_CREDITS_TRUNCATE	(VEXFS_TRUNCATE_STEP + 8)	/* per step; restarts between */
 
@@ -256,6 +273,7 @@ int vexfs_vindex_sync(struct super_block *sb, bool wait);
 int vexfs_vector_set(struct inode *inode, const u32 *bits, u32 dim);
 int vexfs_vector_get(struct inode *inode, u32 *bits, u32 dim);
 int vexfs_vector_remove(struct inode *inode);
+void vexfs_data_changed(struct inode *inode);
 void vexfs_vector_attr_changed(struct inode *inode);
 void vexfs_vector_parent_changed(struct inode *inode);
 u32 vexfs_vindex_dim(struct super_block *sb);

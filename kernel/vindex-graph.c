@@ -3,8 +3,8 @@
  * vindex-graph.c - keeping the HNSW graph in line with the store: applying
  * changes to the graph (one at a time, or deletes in a batch), the pending
  * queue of lazy sync, the background workers (lazy sync, rebuild), and
- * persistence of the graph file (inode 4): writing it at sync, loading it at
- * mount.
+ * persistence of the graph file (inode 4; node s = slot s, keyed by the
+ * owner's inode number): writing it at sync, loading it at mount.
  *
  * Locking: vi->lock guards the graph (gw, gh, graph_valid, graph_dirty,
  * rebuilding), the pending ring (pq, pq_head, pq_count, pq_drops, del_batch),
@@ -280,6 +280,58 @@ void vexfs_slot_changed(struct vexfs_vindex *vi, u32 slot)
 	}
 	vexfs_graph_apply(vi, slot);
 	vexfs_slot_release(vi, slot);
+}
+
+/*
+ * The slots of a new run [first, first + n) became live (write lock held).
+ * A small run goes through vexfs_slot_changed(); a large one in the
+ * immediate mode is queued (searches scan queued slots exactly) and true is
+ * returned: the caller then applies it with vexfs_pending_apply() once it
+ * has dropped the lock, so searches are not held up by thousands of inserts.
+ */
+bool vexfs_run_changed(struct vexfs_vindex *vi, u32 first, u32 n)
+{
+	u32 s;
+
+	if (n <= VEXFS_RUN_INLINE || vi->sync_mode == VEXFS_SYNC_LAZY || vi->rebuilding ||
+	    !vi->gw || !vi->graph_valid) {
+		for (s = first; s < first + n; s++)
+			vexfs_slot_changed(vi, s);
+		return false;
+	}
+	for (s = first; s < first + n; s++)
+		vexfs_pending_add(vi, s);
+	/* Should the caller's batches stop early (a rebuild began), the worker finishes. */
+	vexfs_vwork_queue(vi, VWORK_SYNC, msecs_to_jiffies(vi->sync_interval_ms));
+	return true;
+}
+
+/*
+ * Apply what is queued (immediate mode) in batches of VEXFS_RUN_INLINE,
+ * taking the write lock for each: called without the lock after
+ * vexfs_run_changed() returned true. Bounded by the queue's length at the
+ * start, so concurrent writers cannot keep it going.
+ */
+void vexfs_pending_apply(struct vexfs_vindex *vi)
+{
+	u32 budget;
+
+	down_read(&vi->lock);
+	budget = vi->pq_count;
+	up_read(&vi->lock);
+	while (budget) {
+		u32 step = min(budget, VEXFS_RUN_INLINE);
+
+		down_write(&vi->lock);
+		if (!vi->pq_count || vi->rebuilding || vi->sync_mode != VEXFS_SYNC_IMMEDIATE) {
+			up_write(&vi->lock);
+			break;
+		}
+		vexfs_pending_drain(vi, step);
+		up_write(&vi->lock);
+		budget -= step;
+		cond_resched();
+	}
 }
 
 /* ---- background work: lazy sync and rebuild ------------------------------------ */
@@ -590,7 +642,11 @@ int vexfs_vindex_sync(struct super_block *sb, bool wait)
 		if (!err && !VEXFS_SB(sb)->journal) {
 			err = sync_mapping_buffers(vi->store->i_mapping);
 			if (!err)
+				err = sync_mapping_buffers(vi->slotmap->i_mapping);
+			if (!err)
 				err = write_inode_now(vi->store, 1);
+			if (!err)
+				err = write_inode_now(vi->slotmap, 1);
 			if (!err)
 				err = write_inode_now(vi->graph_file, 1);
 		}
@@ -650,7 +706,7 @@ int vexfs_graph_load(struct vexfs_vindex *vi)
 		bool fresh;
 
 		if (vexfs_scan_window(b, nblocks, VEXFS_GRAPH_READAHEAD, &ra_from, &ra_n))
-			vexfs_file_readahead(gi, ra_from, ra_n, NULL);
+			vexfs_file_readahead(gi, ra_from, ra_n);
 		bh = vexfs_meta_bread(gi, b, false, &fresh, &err);
 		if (!bh) {
 			if (!err)

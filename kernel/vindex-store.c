@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vindex-store.c - the vector-store file (inode 3): reading, writing and
- * clearing the record of an inode, and the mount-time scan that reads every
- * record into the slot arrays (with read-ahead of the records and of the
- * inodes that own them).
+ * vindex-store.c - the vector-store file (inode 3: one chunk record per
+ * slot) and the slot bitmap (inode 5: bit s set = slot s allocated):
+ * writing a slot's record, switching runs in the bitmap, and the mount-time
+ * scan that reads every allocated slot's record into the slot arrays and
+ * checks it against its owner inode (with read-ahead of the records and of
+ * the owners' inode-table blocks).
  *
- * Locking: record writes are serialised by vi->store_mutex (taken inside a
- * journal handle, never with vi->lock held). The mount scan runs before the
- * index is published; it takes vi->lock for writing only around slot
- * allocation, which expects it.
+ * Locking: block writes to both files are serialised by vi->store_mutex
+ * (taken inside a journal handle, never with vi->lock held). The mount scan
+ * runs before the index is published and needs no lock.
  */
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <linux/bitops.h>
 
 #include "vindex.h"
 
@@ -19,43 +21,39 @@
 
 static u32 vexfs_record_len(struct vexfs_vindex *vi)
 {
-	return VEXFS_VEC_RECORD_HEADER_SIZE + 4 * vi->dim;
+	return VEXFS_CHUNK_RECORD_HEADER_SIZE + 4 * vi->dim;
 }
 
 /*
- * Read (create = false) or write the record bytes of inode ino in the store
- * file. rec == NULL on write clears the record. The record may span several
- * whole blocks (dim > 1020).
+ * Read or write the record bytes at pos of the store file (several whole
+ * blocks when dim > 1016). A read of a hole sets *absent; a write
+ * allocates, within the caller's journal handle.
  */
-static int vexfs_store_io(struct vexfs_vindex *vi, u64 ino, u8 *rec, bool write, bool *absent)
+static int vexfs_store_io(struct vexfs_vindex *vi, const struct vexfs_vec_pos *pos, u8 *rec,
+			  bool write, bool *absent)
 {
 	struct inode *store = vi->store;
 	struct super_block *sb = vi->sb;
-	struct vexfs_vec_pos pos;
 	u32 done = 0;
 	u64 block;
 	int err;
 
-	err = vexfs_vec_record_pos(ino, vi->dim, &pos);
-	if (err)
-		return err;
 	if (absent)
 		*absent = false;
-	for (block = pos.block; done < pos.len; block++) {
+	for (block = pos->block; done < pos->len; block++) {
 		struct buffer_head *bh;
-		u32 off = done ? 0 : pos.offset;
-		u32 n = min_t(u32, pos.len - done, VEXFS_BLOCK_SIZE - off);
+		u32 off = done ? 0 : pos->offset;
+		u32 n = min_t(u32, pos->len - done, VEXFS_BLOCK_SIZE - off);
 		bool fresh;
 
 		/* A fresh block comes back locked, zeroed and taken for create access. */
-		bh = vexfs_meta_bread(store, block, write && rec, &fresh, &err);
+		bh = vexfs_meta_bread(store, block, write, &fresh, &err);
 		if (!bh) {
 			if (err)
 				return err;
-			/* A hole: nothing was ever stored there. */
-			if (!write && absent)
+			if (absent)
 				*absent = true;
-			return 0;	/* reading or clearing an absent record */
+			return 0;	/* a hole: nothing was ever stored there */
 		}
 		if (write) {
 			if (!fresh) {
@@ -66,10 +64,7 @@ static int vexfs_store_io(struct vexfs_vindex *vi, u64 ino, u8 *rec, bool write,
 				}
 				lock_buffer(bh);
 			}
-			if (rec)
-				memcpy(bh->b_data + off, rec + done, n);
-			else
-				memset(bh->b_data + off, 0, n);
+			memcpy(bh->b_data + off, rec + done, n);
 			set_buffer_uptodate(bh);
 			unlock_buffer(bh);
 			err = vexfs_journal_dirty(sb, store, bh);
@@ -83,8 +78,8 @@ static int vexfs_store_io(struct vexfs_vindex *vi, u64 ino, u8 *rec, bool write,
 		brelse(bh);
 		done += n;
 	}
-	if (write && rec) {
-		loff_t end = (loff_t)(pos.block << VEXFS_BLOCK_SIZE_BITS) + pos.offset + pos.len;
+	if (write) {
+		loff_t end = (loff_t)(pos->block << VEXFS_BLOCK_SIZE_BITS) + pos->offset + pos->len;
 
 		if (end > i_size_read(store)) {
 			i_size_write(store, end);
@@ -94,58 +89,129 @@ static int vexfs_store_io(struct vexfs_vindex *vi, u64 ino, u8 *rec, bool write,
 	return 0;
 }
 
-int vexfs_store_write(struct vexfs_vindex *vi, struct inode *inode, const u32 *bits)
+/* Write an encoded record into slot's place (journal handle held). */
+int vexfs_store_write_slot(struct vexfs_vindex *vi, u64 slot, const u8 *rec)
 {
-	u32 len = vexfs_record_len(vi);
-	u8 *rec;
+	struct vexfs_vec_pos pos;
 	int err;
 
-	rec = kvmalloc(len, GFP_KERNEL);
-	if (!rec)
-		return -ENOMEM;
-	err = vexfs_vec_record_encode(inode->i_ino, inode->i_generation, bits, vi->dim, rec, len);
-	if (!err) {
-		mutex_lock(&vi->store_mutex);
-		err = vexfs_store_io(vi, inode->i_ino, rec, true, NULL);
-		mutex_unlock(&vi->store_mutex);
-	}
-	kvfree(rec);
-	return err;
-}
-
-int vexfs_store_clear(struct vexfs_vindex *vi, u64 ino)
-{
-	handle_t *handle;
-	int err;
-
-	handle = vexfs_journal_begin(vi->sb, VEXFS_CREDITS_VECTOR);
-	if (IS_ERR(handle))
-		return PTR_ERR(handle);
+	err = vexfs_chunk_record_pos(slot, vi->dim, &pos);
+	if (err)
+		return err;
 	mutex_lock(&vi->store_mutex);
-	err = vexfs_store_io(vi, ino, NULL, true, NULL);
+	err = vexfs_store_io(vi, &pos, (u8 *)rec, true, NULL);
 	mutex_unlock(&vi->store_mutex);
-	vexfs_journal_end(handle);
 	return err;
 }
+
+/* ---- the slot bitmap -------------------------------------------------------- */
+
+#define VEXFS_SLOTMAP_MAX_BH	4	/* two runs of at most VEXFS_MAX_CHUNKS bits: 2 blocks each */
+
+struct vexfs_slotmap_bh {
+	u64 block;
+	struct buffer_head *bh;
+};
+
+/* Add the bitmap blocks of run [first, first + n) to the list (no duplicates). */
+static void vexfs_slotmap_blocks(struct vexfs_slotmap_bh *b, int *nb, u32 first, u32 n)
+{
+	u64 blk;
+
+	if (!n)
+		return;
+	for (blk = first / VEXFS_SLOTMAP_BITS; blk <= ((u64)first + n - 1) / VEXFS_SLOTMAP_BITS; blk++) {
+		int i;
+
+		for (i = 0; i < *nb && b[i].block != blk; i++)
+			;
+		if (i == *nb && *nb < VEXFS_SLOTMAP_MAX_BH)
+			b[(*nb)++].block = blk;
+	}
+}
+
+/*
+ * In the caller's journal handle: set the bits of run [set_first, +set_n)
+ * and clear those of [clr_first, +clr_n). Every block is read (or
+ * allocated) and taken for write access before any bit changes, so an
+ * error leaves the bitmap as it was.
+ */
+int vexfs_slotmap_update(struct vexfs_vindex *vi, u32 set_first, u32 set_n,
+			 u32 clr_first, u32 clr_n)
+{
+	struct vexfs_slotmap_bh b[VEXFS_SLOTMAP_MAX_BH] = {};
+	struct super_block *sb = vi->sb;
+	struct inode *map = vi->slotmap;
+	int nb = 0, i, err = 0;
+	u64 s, end = 0;
+
+	if (set_n > VEXFS_MAX_CHUNKS || clr_n > VEXFS_MAX_CHUNKS)
+		return -EINVAL;
+	vexfs_slotmap_blocks(b, &nb, set_first, set_n);
+	vexfs_slotmap_blocks(b, &nb, clr_first, clr_n);
+	mutex_lock(&vi->store_mutex);
+	for (i = 0; i < nb; i++) {
+		bool create = set_n && b[i].block >= set_first / VEXFS_SLOTMAP_BITS &&
+			      b[i].block <= ((u64)set_first + set_n - 1) / VEXFS_SLOTMAP_BITS;
+		bool fresh;
+
+		b[i].bh = vexfs_meta_bread(map, b[i].block, create, &fresh, &err);
+		if (!b[i].bh) {
+			if (err)
+				goto out;
+			continue;	/* a hole holds no set bits: nothing to clear */
+		}
+		if (fresh) {
+			set_buffer_uptodate(b[i].bh);
+			unlock_buffer(b[i].bh);
+		} else {
+			err = vexfs_journal_write_access(sb, b[i].bh);
+			if (err)
+				goto out;
+		}
+		end = max(end, (b[i].block + 1) << VEXFS_BLOCK_SIZE_BITS);
+	}
+	for (i = 0; i < nb; i++) {
+		u64 lo = b[i].block * VEXFS_SLOTMAP_BITS, hi = lo + VEXFS_SLOTMAP_BITS;
+
+		if (!b[i].bh)
+			continue;
+		lock_buffer(b[i].bh);
+		for (s = max_t(u64, clr_first, lo); s < min_t(u64, (u64)clr_first + clr_n, hi); s++)
+			__clear_bit_le(s - lo, b[i].bh->b_data);
+		for (s = max_t(u64, set_first, lo); s < min_t(u64, (u64)set_first + set_n, hi); s++)
+			__set_bit_le(s - lo, b[i].bh->b_data);
+		unlock_buffer(b[i].bh);
+		err = vexfs_journal_dirty(sb, map, b[i].bh);
+		if (err)
+			goto out;
+	}
+	if (end > i_size_read(map)) {
+		i_size_write(map, end);
+		mark_inode_dirty(map);
+	}
+out:
+	mutex_unlock(&vi->store_mutex);
+	for (i = 0; i < nb; i++)
+		brelse(b[i].bh);
+	return err;
+}
+
+/* ---- read-ahead ------------------------------------------------------------ */
 
 /*
  * Start reads of file blocks [first, first + n) of @file (mapped in runs,
  * holes skipped) without waiting: the mount-time scans read every block in
  * order, and one synchronous read at a time left the disk idle between them.
- * For the vector store (@vi set), also the inode-table blocks of the inodes
- * whose records are in the mapped runs (the scan checks each record's owner):
- * holes have no records, so a sparse store reads no inodes for them.
  */
-void vexfs_file_readahead(struct inode *file, u64 first, u64 n, struct vexfs_vindex *vi)
+void vexfs_file_readahead(struct inode *file, u64 first, u64 n)
 {
 	struct super_block *sb = file->i_sb;
-	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 	u64 b = first, end = first + n;
 
 	while (b < end) {
 		struct vexfs_map map;
-		u64 i, run, lo, hi;
-		u32 it_first, it_last, off;
+		u64 i;
 
 		if (vexfs_map_blocks(file, b, min_t(u64, end - b, U32_MAX), false, &map))
 			return;
@@ -153,16 +219,9 @@ void vexfs_file_readahead(struct inode *file, u64 first, u64 n, struct vexfs_vin
 			b++;
 			continue;
 		}
-		run = map.len;
-		for (i = 0; i < run; i++)
+		for (i = 0; i < map.len; i++)
 			vexfs_breadahead(sb, map.block_nr + i);
-		/* The inode table is contiguous: the blocks of inodes lo..hi. */
-		if (vi && vexfs_vec_block_inos(b, run, vi->dim, &lo, &hi) == 1 &&
-		    !vexfs_inode_locate(&sbi->geom, max_t(u64, lo, VEXFS_FIRST_INO), &it_first, &off) &&
-		    !vexfs_inode_locate(&sbi->geom, min_t(u64, hi, sbi->geom.inodes_count), &it_last, &off))
-			for (i = it_first; i <= it_last; i++)
-				vexfs_breadahead(sb, i);
-		b += run;
+		b += map.len;
 	}
 }
 
@@ -182,120 +241,246 @@ bool vexfs_scan_window(u64 pos, u64 total, u64 window, u64 *from, u64 *n)
 	return true;
 }
 
-/* Read ahead the store records, and their inodes, of inodes [from, from + n). */
-static void vexfs_store_readahead(struct vexfs_vindex *vi, u64 from, u64 n)
-{
-	struct vexfs_vec_pos a, z;
-	u64 last = from + n - 1;
+/* ---- the mount scan ------------------------------------------------------------ */
 
-	if (!n || vexfs_vec_record_pos(from, vi->dim, &a) || vexfs_vec_record_pos(last, vi->dim, &z))
-		return;
-	vexfs_file_readahead(vi->store, a.block,
-			     z.block + DIV_ROUND_UP(z.offset + z.len, VEXFS_BLOCK_SIZE) - a.block, vi);
+/* Working memory of the mount scan: one window of allocated slots. */
+struct vexfs_load {
+	u8 *map;			/* the whole slot bitmap */
+	u64 nbits;
+	u8 *rec;			/* one record */
+	u32 *slot;			/* the window's slots */
+	struct vexfs_chunk_hdr *hdr;	/* and their decoded headers */
+	bool *ok;			/* record decoded */
+	u32 n;
+	struct vexfs_inode_mem im;	/* the last owner read */
+	u32 im_ino;			/* its number, 0: none */
+	int im_err;			/* why it is not a valid owner, 0: it is */
+	u64 bad;
+};
+
+/* Read the slot bitmap into memory: returns the highest set bit + 1 in *used. */
+static int vexfs_load_bitmap(struct vexfs_vindex *vi, struct vexfs_load *ld, u64 *used)
+{
+	u64 nblocks = DIV_ROUND_UP(i_size_read(vi->slotmap), VEXFS_BLOCK_SIZE), b, s;
+	int err = 0;
+
+	*used = 0;
+	ld->nbits = nblocks * VEXFS_SLOTMAP_BITS;
+	if (!nblocks)
+		return 0;
+	if (ld->nbits > (u64)U32_MAX + 1) {
+		pr_err("vexfs (%s): slot bitmap of %llu blocks is larger than 2^32 slots; run fsck.vexfs\n",
+		       vi->sb->s_id, nblocks);
+		return -EUCLEAN;
+	}
+	ld->map = kvzalloc(nblocks << VEXFS_BLOCK_SIZE_BITS, GFP_KERNEL);
+	if (!ld->map)
+		return -ENOMEM;
+	vexfs_file_readahead(vi->slotmap, 0, nblocks);
+	for (b = 0; b < nblocks; b++) {
+		struct buffer_head *bh;
+		bool fresh;
+
+		bh = vexfs_meta_bread(vi->slotmap, b, false, &fresh, &err);
+		if (!bh) {
+			if (err)
+				return err;
+			continue;	/* a hole: all free */
+		}
+		memcpy(ld->map + (b << VEXFS_BLOCK_SIZE_BITS), bh->b_data, VEXFS_BLOCK_SIZE);
+		brelse(bh);
+	}
+	for (s = 0; s < ld->nbits; s++) {
+		s = find_next_bit_le(ld->map, ld->nbits, s);
+		if (s >= ld->nbits)
+			break;
+		*used = s + 1;
+	}
+	return 0;
 }
 
 /*
- * Is inode ino in use with this generation and a vector? Reads the inode
- * table; on success *im holds the owner (for the permission filter).
+ * Is the slot's record owned as it says? The owner must be a live regular
+ * file with a set, of this generation, whose run holds slot as chunk
+ * hdr->chunk. NULL when it is; else what is wrong (for the message).
  */
-static bool vexfs_record_owner_ok(struct vexfs_vindex *vi, u32 ino, u32 gen,
-				  struct vexfs_inode_mem *im)
+static const char *vexfs_load_owner_check(struct vexfs_vindex *vi, struct vexfs_load *ld,
+					  u32 slot, const struct vexfs_chunk_hdr *hdr)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
-	struct buffer_head *bh;
-	u32 block_nr, offset;
-	bool ok;
+	struct vexfs_inode_mem *im = &ld->im;
 
-	if (ino < VEXFS_FIRST_INO || vexfs_inode_locate(&sbi->geom, ino, &block_nr, &offset))
-		return false;
-	bh = vexfs_bread(vi->sb, block_nr);
-	if (!bh)
-		return false;
-	ok = !vexfs_inode_decode(&sbi->geom, (u8 *)bh->b_data + offset, VEXFS_INODE_SIZE, ino,
-				 im, NULL, 0) &&
-	     im->links_count && im->generation == gen &&
-	     (im->flags & VEXFS_INODE_FL_HAS_VECTOR) && (im->mode & S_IFMT) == S_IFREG;
-	brelse(bh);
-	return ok;
+	if (ld->im_ino != hdr->ino) {
+		struct buffer_head *bh;
+		u32 block_nr, offset;
+
+		ld->im_ino = hdr->ino;
+		ld->im_err = -EINVAL;
+		if (hdr->ino < VEXFS_FIRST_INO ||
+		    vexfs_inode_locate(&sbi->geom, hdr->ino, &block_nr, &offset))
+			return "owner inode number out of range";
+		bh = vexfs_bread(vi->sb, block_nr);
+		if (!bh) {
+			ld->im_ino = 0;	/* read again for the next slot */
+			return "owner inode unreadable";
+		}
+		ld->im_err = vexfs_inode_decode(&sbi->geom, (u8 *)bh->b_data + offset,
+						VEXFS_INODE_SIZE, hdr->ino, im, NULL, 0);
+		brelse(bh);
+	}
+	if (ld->im_err)
+		return "owner inode free or damaged";
+	if (!im->links_count || (im->mode & S_IFMT) != S_IFREG)
+		return "owner is not a linked regular file";
+	if (im->generation != hdr->generation)
+		return "owner generation differs (inode reused)";
+	if (!(im->flags & VEXFS_INODE_FL_HAS_VECTOR) || !im->chunk_count)
+		return "owner has no chunk set";
+	if (slot < im->chunk_first || slot - im->chunk_first >= im->chunk_count)
+		return "slot outside the owner's chunk set";
+	if (hdr->chunk != slot - im->chunk_first)
+		return "chunk index differs from the slot's place in the owner's set";
+	return NULL;
 }
 
-/* Read every record of the store file into slots. */
-int vexfs_store_load(struct vexfs_vindex *vi, bool graph_slots)
+/* Read, decode and check the window's records; fill the slot arrays. */
+static int vexfs_load_window(struct vexfs_vindex *vi, struct vexfs_load *ld)
 {
-	u32 len = vexfs_record_len(vi), *bits;
-	struct vexfs_inode_mem *im;
-	u64 nrec, ino, stale = 0, ra_from, ra_n;
-	u8 *rec;
-	int err = 0;
+	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
+	u32 len = vexfs_record_len(vi), i;
+	struct vexfs_vec_pos a, z;
+	int err;
 
-	rec = kvmalloc(len, GFP_KERNEL);
-	bits = kvmalloc_array(vi->dim, sizeof(u32), GFP_KERNEL);
-	im = kmalloc(sizeof(*im), GFP_KERNEL);
-	if (!rec || !bits || !im) {
-		err = -ENOMEM;
+	if (!ld->n)
+		return 0;
+	if (!vexfs_chunk_record_pos(ld->slot[0], vi->dim, &a) &&
+	    !vexfs_chunk_record_pos(ld->slot[ld->n - 1], vi->dim, &z))
+		vexfs_file_readahead(vi->store, a.block,
+				     z.block + DIV_ROUND_UP(z.offset + z.len, VEXFS_BLOCK_SIZE) - a.block);
+	for (i = 0; i < ld->n; i++) {
+		u32 s = ld->slot[i];
+		struct vexfs_vec_pos pos;
+		bool absent;
+
+		err = vexfs_chunk_record_pos(s, vi->dim, &pos);
+		if (!err)
+			err = vexfs_store_io(vi, &pos, ld->rec, false, &absent);
+		if (err)
+			return err;
+		ld->ok[i] = !absent && !vexfs_chunk_record_decode(ld->rec, len, vi->dim, &ld->hdr[i],
+								 vi->vecs + (size_t)s * vi->dim);
+	}
+	/* The owners' inode-table blocks, then the checks that read them. */
+	for (i = 0; i < ld->n; i++) {
+		u32 block_nr, offset;
+
+		if (ld->ok[i] && (!i || ld->hdr[i].ino != ld->hdr[i - 1].ino) &&
+		    ld->hdr[i].ino >= VEXFS_FIRST_INO &&
+		    !vexfs_inode_locate(&sbi->geom, ld->hdr[i].ino, &block_nr, &offset))
+			vexfs_breadahead(vi->sb, block_nr);
+	}
+	for (i = 0; i < ld->n; i++) {
+		const struct vexfs_chunk_hdr *h = &ld->hdr[i];
+		u32 s = ld->slot[i], first, count;
+		const char *why = ld->ok[i] ? vexfs_load_owner_check(vi, ld, s, h) :
+				  "record missing or damaged (checksum, inode 0, range or element)";
+		bool stale;
+
+		if (why) {
+			if (ld->bad++ < 16)
+				pr_err("vexfs (%s): vector store slot %u (owner inode %u): %s; slot skipped, run fsck.vexfs\n",
+				       vi->sb->s_id, s, ld->ok[i] ? h->ino : 0, why);
+			memset(vi->vecs + (size_t)s * vi->dim, 0, vi->dim * sizeof(u32));
+			vi->slot_state[s] = VSLOT_BAD;
+			continue;
+		}
+		stale = ld->im.data_version != ld->im.chunk_version;
+		vi->slot_ino[s] = h->ino;
+		vi->slot_gen[s] = h->generation;
+		vi->slot_uid[s] = ld->im.uid;
+		vi->slot_gid[s] = ld->im.gid;
+		vi->slot_mode[s] = ld->im.mode;
+		vi->slot_parent[s] = ld->im.parent;
+		vi->slot_chunk[s] = h->chunk;
+		vi->slot_off[s] = h->offset;
+		vi->slot_len[s] = h->length;
+		vi->slot_state[s] = VSLOT_LIVE | (stale ? VSLOT_STALE : 0);
+		vi->nr_live++;
+		if (vexfs_run_of(vi, h->ino, &first, &count)) {
+			/* The file's first valid chunk: the file counts once. */
+			err = xa_err(xa_store(&vi->ino_slot, h->ino,
+					      vexfs_run_entry(ld->im.chunk_first, ld->im.chunk_count),
+					      GFP_KERNEL));
+			if (err)
+				return err;
+			vi->files++;
+			vi->stale_files += stale;
+		}
+	}
+	ld->n = 0;
+	cond_resched();
+	return 0;
+}
+
+/*
+ * Read every allocated slot's record into the slot arrays (at least
+ * min_capacity slots; more when the bitmap reaches further). A damaged
+ * record, or one its owner does not claim, is skipped and reported, and the
+ * volume is marked as needing fsck; the slot stays allocated (VSLOT_BAD).
+ */
+int vexfs_store_load(struct vexfs_vindex *vi, u32 min_capacity)
+{
+	struct vexfs_load *ld;
+	u64 used, cap, s;
+	int err;
+
+	ld = kzalloc(sizeof(*ld), GFP_KERNEL);
+	if (!ld)
+		return -ENOMEM;
+	ld->rec = kvmalloc(vexfs_record_len(vi), GFP_KERNEL);
+	ld->slot = kvmalloc_array(VEXFS_SCAN_READAHEAD, sizeof(*ld->slot), GFP_KERNEL);
+	ld->hdr = kvmalloc_array(VEXFS_SCAN_READAHEAD, sizeof(*ld->hdr), GFP_KERNEL);
+	ld->ok = kvmalloc_array(VEXFS_SCAN_READAHEAD, sizeof(*ld->ok), GFP_KERNEL);
+	err = (!ld->rec || !ld->slot || !ld->hdr || !ld->ok) ? -ENOMEM : 0;
+	if (!err)
+		err = vexfs_load_bitmap(vi, ld, &used);
+	if (err)
+		goto out;
+	cap = max_t(u64, max(min_capacity, VEXFS_HNSW_MIN_CAPACITY), vi->capacity);
+	while (cap < used)
+		cap *= 2;
+	if (cap > U32_MAX) {
+		err = -EFBIG;
 		goto out;
 	}
-	/* Records are indexed by inode number; scan every possible one. */
-	nrec = VEXFS_SB(vi->sb)->geom.inodes_count + 1ULL;
-	for (ino = VEXFS_FIRST_INO; ino < nrec; ino++) {
-		bool absent;
-		int slot, rc;
-		u32 gen;
-
-		if (vexfs_scan_window(ino - VEXFS_FIRST_INO, nrec - VEXFS_FIRST_INO,
-				      VEXFS_SCAN_READAHEAD, &ra_from, &ra_n))
-			vexfs_store_readahead(vi, VEXFS_FIRST_INO + ra_from, ra_n);
-
-		err = vexfs_store_io(vi, ino, rec, false, &absent);
+	if (cap > vi->capacity) {
+		err = vexfs_arrays_grow(vi, cap);
 		if (err)
 			goto out;
-		if (absent)
-			continue;
-		rc = vexfs_vec_record_decode(rec, len, ino, vi->dim, &gen, bits);
-		if (rc == 0)
-			continue;
-		if (rc < 0 || !vexfs_record_owner_ok(vi, ino, gen, im)) {
-			stale++;
-			if (!sb_rdonly(vi->sb))
-				vexfs_store_clear(vi, ino);
-			continue;
-		}
-		slot = vexfs_slot_of(vi, ino);
-		if (slot < 0) {
-			u32 s;
-
-			if (graph_slots) {
-				/* A vector the graph does not know: the graph is stale. */
-				err = -ESTALE;
-				goto out;
-			}
-			down_write(&vi->lock);
-			err = vexfs_slot_alloc(vi, &s);
-			if (!err)
-				err = xa_err(xa_store(&vi->ino_slot, ino, xa_mk_value(s + 1), GFP_KERNEL));
-			up_write(&vi->lock);
+	}
+	for (s = 0; s < used; s++) {
+		s = find_next_bit_le(ld->map, used, s);
+		if (s >= used)
+			break;
+		ld->slot[ld->n++] = s;
+		if (ld->n == VEXFS_SCAN_READAHEAD) {
+			err = vexfs_load_window(vi, ld);
 			if (err)
 				goto out;
-			slot = s;
-			vi->slot_ino[slot] = ino;
 		}
-		memcpy(vi->vecs + (size_t)slot * vi->dim, bits, vi->dim * sizeof(u32));
-		vi->slot_gen[slot] = gen;
-		vi->slot_uid[slot] = im->uid;
-		vi->slot_gid[slot] = im->gid;
-		vi->slot_mode[slot] = im->mode;
-		vi->slot_parent[slot] = im->parent;
-		vi->slot_state[slot] |= VSLOT_LIVE;
-		vi->nr_live++;
-		if ((ino & 1023) == 0)
-			cond_resched();
 	}
-	if (stale)
-		pr_warn("vexfs (%s): dropped %llu vector records whose file is gone or damaged\n",
-			vi->sb->s_id, stale);
+	err = vexfs_load_window(vi, ld);
+	if (!err && ld->bad) {
+		pr_err("vexfs (%s): %llu allocated vector store slots are damaged or unowned; marking the volume for fsck.vexfs\n",
+		       vi->sb->s_id, ld->bad);
+		VEXFS_SB(vi->sb)->geom.state |= VEXFS_STATE_ERROR;
+	}
 out:
-	kvfree(rec);
-	kvfree(bits);
-	kfree(im);
+	kvfree(ld->map);
+	kvfree(ld->rec);
+	kvfree(ld->slot);
+	kvfree(ld->hdr);
+	kvfree(ld->ok);
+	kfree(ld);
 	return err;
 }

@@ -2,9 +2,9 @@
 /*
  * vindex.h - declarations shared by the files of the vector index and
  * private to them (vector.h is what the rest of the module uses):
- *   vector.c         public API (vector set/get/remove), load and unload
- *   vindex-store.c   store-file records and the mount scan over them
- *   vindex-slots.c   slot arrays: slot of an inode, allocation, growth
+ *   vector.c         public API (chunk sets: replace, get; staleness), load, unload
+ *   vindex-store.c   store-file records, the slot bitmap, the mount scan over them
+ *   vindex-slots.c   slot arrays: run of an inode, run allocation, growth
  *   vindex-graph.c   graph changes, pending queue, workers, persistence
  *   vindex-search.c  distance/filter callbacks, scratch pool, searches
  * Locking is that of struct vexfs_vindex (vector.h): vi->lock guards the
@@ -20,8 +20,19 @@
  * Read-ahead windows of the mount-time scans: while one window is being
  * read, the next is in flight.
  */
-#define VEXFS_SCAN_READAHEAD	1024u	/* inodes: their store records and inode-table blocks */
+#define VEXFS_SCAN_READAHEAD	1024u	/* slots: their store records, then their owners' inodes */
 #define VEXFS_GRAPH_READAHEAD	64u	/* graph file blocks */
+
+/* Slot-bitmap bits per file block. */
+#define VEXFS_SLOTMAP_BITS	(VEXFS_BLOCK_SIZE * 8u)
+
+/*
+ * Sets of more chunks than this are handed to the graph through the
+ * pending queue even in the immediate mode, and applied in batches with
+ * the lock dropped between them: searches are not held up by thousands
+ * of inserts.
+ */
+#define VEXFS_RUN_INLINE	32u
 
 struct vexfs_kctx {
 	struct vexfs_vindex *vi;
@@ -33,8 +44,8 @@ struct vexfs_kctx {
 
 struct vexfs_slot_arrays {
 	u32 capacity;
-	u32 *vecs, *gen, *uid, *gid, *parent;
-	u64 *ino;
+	u32 *vecs, *gen, *uid, *gid, *parent, *chunk;
+	u64 *ino, *off, *len;
 	u16 *mode;
 	u8 *state;
 	u32 *gw;
@@ -54,25 +65,31 @@ struct vexfs_scratch *vexfs_scratch_alloc(struct vexfs_vindex *vi, u32 capacity)
 void vexfs_scratch_free(struct vexfs_scratch *s);
 
 /* vindex-store.c */
-int vexfs_store_write(struct vexfs_vindex *vi, struct inode *inode, const u32 *bits);
-int vexfs_store_clear(struct vexfs_vindex *vi, u64 ino);
-int vexfs_store_load(struct vexfs_vindex *vi, bool graph_slots);
-void vexfs_file_readahead(struct inode *file, u64 first, u64 n, struct vexfs_vindex *vi);
+int vexfs_store_write_slot(struct vexfs_vindex *vi, u64 slot, const u8 *rec);
+int vexfs_slotmap_update(struct vexfs_vindex *vi, u32 set_first, u32 set_n,
+			 u32 clr_first, u32 clr_n);
+int vexfs_store_load(struct vexfs_vindex *vi, u32 min_capacity);
+void vexfs_file_readahead(struct inode *file, u64 first, u64 n);
 bool vexfs_scan_window(u64 pos, u64 total, u64 window, u64 *from, u64 *n);
 
 /* vindex-slots.c (write lock held, except where said) */
+int vexfs_run_of(struct vexfs_vindex *vi, u64 ino, u32 *first, u32 *count);
 int vexfs_slot_of(struct vexfs_vindex *vi, u64 ino);
+void *vexfs_run_entry(u32 first, u32 count);
 void vexfs_arrays_free(struct vexfs_slot_arrays *a);
 int vexfs_arrays_alloc(struct vexfs_vindex *vi, u32 capacity, bool with_graph,
 		       struct vexfs_slot_arrays *a);
 int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a);
-int vexfs_slot_alloc(struct vexfs_vindex *vi, u32 *slot);
+int vexfs_arrays_grow(struct vexfs_vindex *vi, u32 want);
+int vexfs_run_alloc(struct vexfs_vindex *vi, u32 n, u32 *first);
+void vexfs_run_unreserve(struct vexfs_vindex *vi, u32 first, u32 n);
 void vexfs_slot_release(struct vexfs_vindex *vi, u32 slot);
-void vexfs_vindex_reset_slots(struct vexfs_vindex *vi);
 
 /* vindex-graph.c */
 void vexfs_vwork_queue(struct vexfs_vindex *vi, enum vexfs_vwork w, unsigned long delay);
 void vexfs_slot_changed(struct vexfs_vindex *vi, u32 slot);
+bool vexfs_run_changed(struct vexfs_vindex *vi, u32 first, u32 n);
+void vexfs_pending_apply(struct vexfs_vindex *vi);
 void vexfs_pending_drain(struct vexfs_vindex *vi, u32 max);
 void vexfs_sync_worker(struct work_struct *work);
 void vexfs_rebuild_worker(struct work_struct *work);

@@ -80,6 +80,10 @@ struct vexfs_inode_mem {
 	__u32	parent;		/* i_parent */
 	__u32	pad;
 	__u32	block[VEXFS_N_BLOCKS];
+	__u32	chunk_first;	/* i_chunk_first */
+	__u32	chunk_count;	/* i_chunk_count, 0..VEXFS_MAX_CHUNKS */
+	__u64	data_version;	/* i_data_version */
+	__u64	chunk_version;	/* i_chunk_version */
 };
 
 /* One directory record, as found by vexfs_dir_next. */

@@ -37,9 +37,10 @@ fn expected() -> BTreeMap<String, String> {
         ("IND_TAIL", (VEXFS_BLOCK_SIZE - VEXFS_IND_TAIL_SIZE) as u64),
         ("DIR_USABLE", VEXFS_DIR_USABLE as u64),
         ("DIRENT_HDR", VEXFS_DIRENT_HEADER_SIZE as u64),
-        ("VREC_HDR", VEXFS_VEC_RECORD_HEADER_SIZE as u64),
+        ("CREC_HDR", VEXFS_CHUNK_RECORD_HEADER_SIZE as u64),
         ("VECSTORE_INO", VEXFS_VECSTORE_INO as u64),
         ("GRAPH_INO", VEXFS_GRAPH_INO as u64),
+        ("SLOTMAP_INO", VEXFS_SLOTMAP_INO as u64),
         ("FL_INLINE_SYMLINK", VEXFS_INODE_FL_INLINE_SYMLINK as u64),
         ("NDIR", VEXFS_NDIR_BLOCKS as u64),
         ("N_BLOCKS", VEXFS_N_BLOCKS as u64),
@@ -69,7 +70,7 @@ fn expected() -> BTreeMap<String, String> {
     fields!(m, vexfs_ind_tail: it_magic, it_ino, it_level, it_checksum);
     fields!(m, vexfs_dirent: d_ino, d_rec_len, d_name_len, d_file_type);
     fields!(m, vexfs_dir_tail: dt_magic, dt_checksum);
-    fields!(m, vexfs_vec_record: vr_ino, vr_generation, vr_dim, vr_checksum);
+    fields!(m, vexfs_chunk_record: cr_ino, cr_generation, cr_chunk, cr_checksum, cr_offset, cr_length);
     m
 }
 

@@ -11,7 +11,7 @@ use std::path::Path;
 use vexfs_core::format::defs::mode;
 use vexfs_core::format::inode::InodeMem;
 use vexfs_core::format::*;
-use vexfs_core::hnsw::vectors::{decode_record, record_pos};
+use vexfs_core::hnsw::chunks::{chunk_record_pos, decode_chunk_record, slot_bit};
 use vexfs_tools::fsimage::Fs;
 
 fn read_all(fs: &Fs, ino: u32, m: &InodeMem) -> Vec<u8> {
@@ -125,20 +125,26 @@ fn populate_tree_and_vectors_fsck_clean() {
         let many = fs.read_inode(resolve(&fs, "many")).unwrap().unwrap();
         assert!(many.size > BLOCK_SIZE as u64);
 
-        // The vector store: inode 3, records at record_pos, owners flagged.
+        // The vector store: inode 3, one-chunk sets by slot, allocated in
+        // the slot bitmap (inode 5), named by the owners' chunk fields.
         let store = fs.read_inode(VEXFS_VECSTORE_INO).unwrap().expect("vector store inode");
         assert_eq!((store.mode, store.links_count), (mode::S_IFREG | 0o600, 1));
         let store_data = read_all(&fs, VEXFS_VECSTORE_INO, &store);
+        let smap = fs.read_inode(VEXFS_SLOTMAP_INO).unwrap().expect("slot bitmap inode");
+        let smap_data = read_all(&fs, VEXFS_SLOTMAP_INO, &smap);
+        assert_eq!(smap.size, 103u64.div_ceil(8));
+        assert!((0..103).all(|s| slot_bit(&smap_data, s)) && !slot_bit(&smap_data, 103));
         let check = |rel: &str, want: &[f32]| {
             let ino = resolve(&fs, rel);
             let m = fs.read_inode(ino).unwrap().unwrap();
             assert!(m.flags & VEXFS_INODE_FL_HAS_VECTOR != 0, "{rel}");
-            assert_eq!(m.vector_dim, dim);
-            let p = record_pos(ino as u64, dim).unwrap();
+            assert_eq!((m.vector_dim, m.chunk_count, m.data_version, m.chunk_version), (dim, 1, 0, 0));
+            let p = chunk_record_pos(m.chunk_first as u64, dim).unwrap();
             let off = (p.block * BLOCK_SIZE as u64 + p.offset as u64) as usize;
-            let mut got = vec![0f32; dim as usize];
-            let info = decode_record(&store_data[off..off + p.len as usize], ino, dim, &mut got).unwrap();
-            assert_eq!((info.ino, info.generation), (ino, m.generation));
+            let mut got = vec![0u32; dim as usize];
+            let h = decode_chunk_record(&store_data[off..off + p.len as usize], dim, Some(&mut got)).unwrap();
+            assert_eq!((h.ino, h.generation, h.chunk, h.offset, h.length), (ino, m.generation, 0, 0, 0));
+            let got: Vec<f32> = got.iter().map(|b| f32::from_bits(*b)).collect();
             assert_eq!(got, want, "{rel}");
         };
         check("docs/a.txt", &vector_of(0, dim as usize));
@@ -162,6 +168,7 @@ fn populate_tree_and_vectors_fsck_clean() {
         assert!((0..g.capacity()).any(|s| g.node_key(s) == Some(a_ino as u64)));
         let unflagged = fs.read_inode(resolve(&fs, "many/file-0001-with-a-longish-name.txt")).unwrap().unwrap();
         assert_eq!((unflagged.flags & VEXFS_INODE_FL_HAS_VECTOR, unflagged.vector_dim), (0, 0));
+        assert_eq!((unflagged.chunk_first, unflagged.chunk_count), (0, 0));
     }
 }
 
@@ -183,7 +190,7 @@ fn populate_without_manifest_and_refusals() {
     std::fs::write(d.path().join("one.jsonl"), r#"{"path": "docs/a.txt", "vector": [1, 2]}"#).unwrap();
     let (code, out) = mkfs_bin(&["--dim", "2", "-d", src.to_str().unwrap(), "--manifest",
         d.path().join("one.jsonl").to_str().unwrap(), "--no-graph", img.to_str().unwrap()]);
-    assert!(code == 0 && out.contains("1 vectors, HNSW graph left to the kernel"), "{out}");
+    assert!(code == 0 && out.contains("1 vectors in 1 files, HNSW graph left to the kernel"), "{out}");
     let (code, out) = fsck_bin(&img, &["-n", "-f"]);
     assert_eq!(code, 0, "{out}");
     let fs = open_fs(&img);
@@ -217,4 +224,342 @@ fn populate_without_manifest_and_refusals() {
     std::fs::write(big.join("f"), vec![1u8; 8 << 20]).unwrap();
     let (code, out) = mkfs_bin(&["-d", big.to_str().unwrap(), small.to_str().unwrap(), "6M"]);
     assert!(code == 1 && out.contains("no free block"), "{out}");
+}
+
+/// Every file's chunk set read back from the image: (chunk_first, records'
+/// (offset, length, vector)); checks the slot bitmap covers exactly the
+/// runs and the graph has node s keyed by slot s's owner.
+fn read_sets(fs: &Fs, inos: &[u32]) -> Vec<(u32, Vec<(u64, u64, Vec<f32>)>)> {
+    let dim = fs.geom.vector_dim;
+    let store = fs.read_inode(VEXFS_VECSTORE_INO).unwrap().expect("store");
+    let data = read_all(fs, VEXFS_VECSTORE_INO, &store);
+    let smap = fs.read_inode(VEXFS_SLOTMAP_INO).unwrap().expect("slot bitmap");
+    let map = read_all(fs, VEXFS_SLOTMAP_INO, &smap);
+    let gi = fs.read_inode(VEXFS_GRAPH_INO).unwrap().expect("graph");
+    let gdata = read_all(fs, VEXFS_GRAPH_INO, &gi);
+    let mut words = vec![0u32; gdata.len() / 4];
+    for (b, blk) in gdata.chunks_exact(BLOCK_SIZE).enumerate() {
+        vexfs_core::hnsw::decode_block(blk, b, &mut words).unwrap();
+    }
+    let g = vexfs_core::hnsw::Graph::open(&mut words).unwrap();
+    assert_eq!(g.generation(), fs.geom.vector_generation);
+    assert_eq!(fs.geom.graph_generation, fs.geom.vector_generation);
+    let mut total = 0u64;
+    let mut out = Vec::new();
+    for &ino in inos {
+        let m = fs.read_inode(ino).unwrap().unwrap();
+        assert!(m.flags & VEXFS_INODE_FL_HAS_VECTOR != 0 && m.vector_dim == dim, "inode {ino}");
+        assert_eq!((m.data_version, m.chunk_version), (0, 0), "a fresh set is not stale");
+        let mut chunks = Vec::new();
+        for c in 0..m.chunk_count {
+            let s = (m.chunk_first + c) as u64;
+            assert!(slot_bit(&map, s), "slot {s} free");
+            assert_eq!(g.node_key(s as u32), Some(ino as u64), "graph node {s}");
+            let p = chunk_record_pos(s, dim).unwrap();
+            let off = (p.block * BLOCK_SIZE as u64 + p.offset as u64) as usize;
+            let mut bits = vec![0u32; dim as usize];
+            let h = decode_chunk_record(&data[off..off + p.len as usize], dim, Some(&mut bits)).unwrap();
+            assert_eq!((h.ino, h.generation, h.chunk), (ino, m.generation, c));
+            chunks.push((h.offset, h.length, bits.iter().map(|b| f32::from_bits(*b)).collect()));
+        }
+        total += m.chunk_count as u64;
+        out.push((m.chunk_first, chunks));
+    }
+    // Exactly the runs are allocated, and the graph holds exactly them.
+    assert_eq!((0..smap.size * 8).filter(|&s| slot_bit(&map, s)).count() as u64, total);
+    assert_eq!(g.len() as u64, total);
+    out
+}
+
+fn write_fvecs(p: &Path, rows: &[Vec<f32>]) {
+    let mut b = Vec::new();
+    for r in rows {
+        b.extend_from_slice(&(r.len() as i32).to_le_bytes());
+        for x in r {
+            b.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    std::fs::write(p, b).unwrap();
+}
+
+fn write_npy(p: &Path, rows: &[Vec<f32>], descr: &str) {
+    let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}, {}), }}", rows.len(), rows[0].len());
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    b.extend_from_slice(h.as_bytes());
+    for r in rows {
+        for x in r {
+            b.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    std::fs::write(p, b).unwrap();
+}
+
+#[test]
+fn populate_chunk_sets_round_trip() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    std::fs::create_dir_all(src.join("d")).unwrap();
+    for n in ["a", "b", "c", "e"] {
+        std::fs::write(src.join("d").join(n), n.repeat(3000)).unwrap();
+    }
+    let dim = 6usize;
+    // a: 3 chunks interleaved with c's 40 (line order = chunk order);
+    // b: a whole-file vector; e: no vector. Ranges may overlap, come out of
+    // order and pass the end of file.
+    let mut lines = Vec::new();
+    let mut want_a = Vec::new();
+    let mut want_c = Vec::new();
+    for i in 0..43usize {
+        let v = vector_of(100 + i, dim);
+        if i % 15 == 0 {
+            let (o, l) = (5000 - i as u64 * 10, (i as u64) * 7);
+            lines.push(serde_json::json!({"path": "d/a", "offset": o, "length": l, "vector": v}).to_string());
+            want_a.push((o, l, v));
+        } else {
+            let (o, l) = (i as u64 * 50, 100);
+            lines.push(serde_json::json!({"path": "./d/c", "offset": o, "length": l, "vector": v}).to_string());
+            want_c.push((o, l, v));
+        }
+    }
+    lines.push(manifest_line("d/b", &vector_of(7, dim)));
+    let man = d.path().join("m.jsonl");
+    std::fs::write(&man, lines.join("\n") + "\n").unwrap();
+    let img = d.path().join("c.img");
+    let (code, out) = mkfs_bin(&["--dim", "6", "-d", src.to_str().unwrap(), "--manifest", man.to_str().unwrap(), img.to_str().unwrap(), "32M"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("44 vectors in 3 files, HNSW graph of 44 nodes"), "{out}");
+    let (code, out) = fsck_bin(&img, &["-n", "-f"]);
+    assert_eq!(code, 0, "{out}");
+    let fs = open_fs(&img);
+    let (a, b, c, e) = (resolve(&fs, "d/a"), resolve(&fs, "d/b"), resolve(&fs, "d/c"), resolve(&fs, "d/e"));
+    let sets = read_sets(&fs, &[a, b, c]);
+    // Runs in inode order, contiguous.
+    assert_eq!((sets[0].0, sets[1].0, sets[2].0), (0, 3, 4));
+    assert_eq!(sets[0].1, want_a);
+    assert_eq!(sets[1].1, vec![(0, 0, vector_of(7, dim))]);
+    assert_eq!(sets[2].1, want_c);
+    let em = fs.read_inode(e).unwrap().unwrap();
+    assert_eq!((em.flags & VEXFS_INODE_FL_HAS_VECTOR, em.chunk_count, em.chunk_first), (0, 0, 0));
+}
+
+#[test]
+fn populate_bulk_rows_from_fvecs_and_npy() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let dim = 8usize;
+    let rows: Vec<Vec<f32>> = (0..500).map(|i| vector_of(i, dim)).collect();
+    let mut lines = Vec::new();
+    let mut want: Vec<Vec<(u64, u64, Vec<f32>)>> = vec![Vec::new(); 20];
+    for f in 0..20usize {
+        std::fs::write(src.join(format!("f{f:02}")), "x".repeat(1000)).unwrap();
+    }
+    // 20 files x 20 chunks, rows taken in a scrambled order; a few inline vectors too.
+    for k in 0..400usize {
+        let f = k % 20;
+        let (o, l) = ((k / 20) as u64 * 50, 50);
+        if k % 97 == 0 {
+            let v = vector_of(9000 + k, dim);
+            lines.push(serde_json::json!({"path": format!("f{f:02}"), "offset": o, "length": l, "vector": v}).to_string());
+            want[f].push((o, l, v));
+        } else {
+            let r = (k * 37) % 500;
+            lines.push(serde_json::json!({"path": format!("f{f:02}"), "offset": o, "length": l, "row": r}).to_string());
+            want[f].push((o, l, rows[r].clone()));
+        }
+    }
+    let man = d.path().join("m.jsonl");
+    std::fs::write(&man, lines.join("\n")).unwrap();
+    for (name, write) in [("v.fvecs", 0), ("v.npy", 1)] {
+        let vp = d.path().join(name);
+        if write == 0 {
+            write_fvecs(&vp, &rows);
+        } else {
+            write_npy(&vp, &rows, "<f4");
+        }
+        let img = d.path().join("b.img");
+        let (code, out) = mkfs_bin(&[
+            "--dim", "8", "-d", src.to_str().unwrap(), "--manifest", man.to_str().unwrap(),
+            "--vectors", vp.to_str().unwrap(), img.to_str().unwrap(), "32M",
+        ]);
+        assert_eq!(code, 0, "{name}: {out}");
+        assert!(out.contains("400 vectors in 20 files"), "{out}");
+        let (code, out) = fsck_bin(&img, &["-n", "-f"]);
+        assert_eq!(code, 0, "{name}: {out}");
+        let fs = open_fs(&img);
+        let inos: Vec<u32> = (0..20).map(|f| resolve(&fs, &format!("f{f:02}"))).collect();
+        let sets = read_sets(&fs, &inos);
+        for (f, (first, chunks)) in sets.iter().enumerate() {
+            assert_eq!(*first as usize, f * 20, "{name}: f{f:02}");
+            assert_eq!(chunks, &want[f], "{name}: f{f:02}");
+        }
+    }
+}
+
+#[test]
+fn chunk_manifest_refusals() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a"), "alpha").unwrap();
+    let img = d.path().join("r.img");
+    let man = d.path().join("m.jsonl");
+    let vec2 = d.path().join("v.fvecs");
+    write_fvecs(&vec2, &[vec![1.0, 2.0], vec![3.0, 4.0]]);
+    let run = |text: &str, vectors: Option<&Path>| {
+        std::fs::write(&man, text).unwrap();
+        let mut args = vec!["--dim", "2", "-d", src.to_str().unwrap(), "--manifest", man.to_str().unwrap()];
+        if let Some(v) = vectors {
+            args.extend(["--vectors", v.to_str().unwrap()]);
+        }
+        args.extend([img.to_str().unwrap(), "16M"]);
+        mkfs_bin(&args)
+    };
+    let refuse = |text: &str, vectors: Option<&Path>, needle: &str| {
+        let (code, out) = run(text, vectors);
+        assert!(code == 1 && out.contains(needle), "{text}: want '{needle}', got exit {code}: {out}");
+    };
+    refuse(r#"{"path": "a", "offset": 0, "vector": [1, 2]}"#, None, "m.jsonl:1: \"offset\" and \"length\" go together");
+    refuse(r#"{"path": "a", "offset": -1, "length": 2, "vector": [1, 2]}"#, None, "\"offset\" is not a non-negative integer");
+    refuse(r#"{"path": "a", "offset": 18446744073709551615, "length": 1, "vector": [1, 2]}"#, None, "offset 18446744073709551615 + length 1 overflows");
+    refuse(r#"{"path": "a", "row": 0}"#, None, "\"row\" needs --vectors");
+    refuse(r#"{"path": "a", "row": 2}"#, Some(&vec2), "row 2 but");
+    refuse(r#"{"path": "a", "row": 0, "vector": [1, 2]}"#, Some(&vec2), "both \"vector\" and \"row\"");
+    refuse(r#"{"path": "a", "vector": [1e39, 2]}"#, None, "not a finite float32");
+    refuse(
+        "{\"path\": \"a\", \"vector\": [1, 2]}\n{\"path\": \"a\", \"offset\": 0, \"length\": 1, \"vector\": [1, 2]}",
+        None,
+        "m.jsonl:2: \"a\" already has a vector (line 1)",
+    );
+    refuse(
+        "{\"path\": \"a\", \"offset\": 0, \"length\": 1, \"vector\": [1, 2]}\n{\"path\": \"a\", \"vector\": [1, 2]}",
+        None,
+        "m.jsonl:2: \"a\" already has a vector (line 1)",
+    );
+    let many: String = (0..=VEXFS_MAX_CHUNKS).map(|i| format!("{{\"path\": \"a\", \"offset\": {i}, \"length\": 1, \"row\": 0}}\n")).collect();
+    refuse(&many, Some(&vec2), "m.jsonl:16385: \"a\" has more than 16384 chunks");
+    // Exactly the limit is fine.
+    let most: String = (0..VEXFS_MAX_CHUNKS).map(|i| format!("{{\"path\": \"a\", \"offset\": {i}, \"length\": 1, \"row\": {}}}\n", i % 2)).collect();
+    let (code, out) = run(&most, Some(&vec2));
+    assert!(code == 0 && out.contains("16384 vectors in 1 files"), "{out}");
+    let (code, out) = fsck_bin(&img, &["-n", "-f"]);
+    assert_eq!(code, 0, "{out}");
+    // Vectors files: wrong dimension, bad dtype, truncated, NaN rows, unknown type.
+    let v3 = d.path().join("v3.fvecs");
+    write_fvecs(&v3, &[vec![1.0, 2.0, 3.0]]);
+    refuse(r#"{"path": "a", "row": 0}"#, Some(&v3), "v3.fvecs: 16 bytes is not a whole number of 12-byte fvecs rows of dimension 2");
+    let bad_npy = d.path().join("v.npy");
+    write_npy(&bad_npy, &[vec![1.0, 2.0]], "<f8");
+    refuse(r#"{"path": "a", "row": 0}"#, Some(&bad_npy), "v.npy: dtype '<f8' is not little-endian float32");
+    write_npy(&bad_npy, &[vec![1.0, 2.0, 3.0]], "<f4");
+    refuse(r#"{"path": "a", "row": 0}"#, Some(&bad_npy), "v.npy: rows of dimension 3, the filesystem's is 2");
+    let nan = d.path().join("nan.fvecs");
+    write_fvecs(&nan, &[vec![1.0, f32::NAN]]);
+    refuse(r#"{"path": "a", "row": 0}"#, Some(&nan), "row 0 of");
+    let other = d.path().join("v.bin");
+    std::fs::write(&other, [0u8; 8]).unwrap();
+    refuse(r#"{"path": "a", "row": 0}"#, Some(&other), "unknown vectors file type");
+    // --vectors needs --manifest: a usage error.
+    let (code, _) = mkfs_bin(&["-d", src.to_str().unwrap(), "--vectors", vec2.to_str().unwrap(), img.to_str().unwrap()]);
+    assert_eq!(code, 2);
+}
+
+/// Searches over the vectors read back by slot, for the recall check.
+struct SlotProvider<'a> {
+    kernel: vexfs_simd::Kernel,
+    by_slot: &'a [f32],
+    dim: usize,
+    query: Vec<f32>,
+}
+
+impl vexfs_core::hnsw::DistanceProvider for SlotProvider<'_> {
+    fn dist_batch(&mut self, q: vexfs_core::hnsw::Query, ids: &[u32], out: &mut [u32]) -> Result<(), vexfs_core::hnsw::HnswError> {
+        let qv: &[f32] = match q {
+            vexfs_core::hnsw::Query::Input => &self.query,
+            vexfs_core::hnsw::Query::Node(n) => &self.by_slot[n as usize * self.dim..(n as usize + 1) * self.dim],
+        };
+        self.kernel.dist_batch_strided(qv, self.by_slot, self.dim, ids, out).map_err(|_| vexfs_core::hnsw::HnswError::Provider(-22))
+    }
+}
+
+#[test]
+fn bulk_graph_finds_the_nearest_chunks() {
+    // 3000 rows in 30 files x 100 chunks, rows referenced out of order: the
+    // graph the host builds (node s = slot s, its vector row slot_src[s])
+    // must be a graph over the vectors the slots hold.
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let dim = 16usize;
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    let rows: Vec<Vec<f32>> = (0..3000).map(|_| (0..dim).map(|_| rnd()).collect()).collect();
+    let mut lines = Vec::new();
+    for f in 0..30usize {
+        std::fs::write(src.join(format!("f{f:02}")), "y").unwrap();
+        for c in 0..100usize {
+            let r = (f * 100 + c) * 7 % 3000; // a permutation of 0..3000
+            lines.push(format!("{{\"path\": \"f{f:02}\", \"offset\": {c}, \"length\": 1, \"row\": {r}}}"));
+        }
+    }
+    let man = d.path().join("m.jsonl");
+    std::fs::write(&man, lines.join("\n")).unwrap();
+    let vp = d.path().join("v.fvecs");
+    write_fvecs(&vp, &rows);
+    let img = d.path().join("g.img");
+    let (code, out) = mkfs_bin(&[
+        "--dim", "16", "-d", src.to_str().unwrap(), "--manifest", man.to_str().unwrap(),
+        "--vectors", vp.to_str().unwrap(), img.to_str().unwrap(), "64M",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let fs = open_fs(&img);
+    let inos: Vec<u32> = (0..30).map(|f| resolve(&fs, &format!("f{f:02}"))).collect();
+    let sets = read_sets(&fs, &inos);
+    let by_slot: Vec<f32> = sets.iter().flat_map(|(_, ch)| ch.iter().flat_map(|c| c.2.iter().copied())).collect();
+    assert_eq!(by_slot.len(), 3000 * dim);
+    let gi = fs.read_inode(VEXFS_GRAPH_INO).unwrap().unwrap();
+    let gdata = read_all(&fs, VEXFS_GRAPH_INO, &gi);
+    let mut words = vec![0u32; gdata.len() / 4];
+    for (b, blk) in gdata.chunks_exact(BLOCK_SIZE).enumerate() {
+        vexfs_core::hnsw::decode_block(blk, b, &mut words).unwrap();
+    }
+    let g = vexfs_core::hnsw::Graph::open(&mut words).unwrap();
+    let (cap, m) = (g.capacity(), g.params().m);
+    let sz = vexfs_core::hnsw::scratch_size(cap, m, 200);
+    let (mut s32, mut s64) = (vec![0u32; sz.u32_words], vec![0u64; sz.u64_words]);
+    let mut s = vexfs_core::hnsw::Scratch::new(&mut s32, &mut s64, cap, m, 200).unwrap();
+    let kernel = vexfs_simd::Kernel::new(VEXFS_METRIC_L2, 0).unwrap();
+    let mut p = SlotProvider { kernel, by_slot: &by_slot, dim, query: Vec::new() };
+    let mut found = 0usize;
+    for _ in 0..20 {
+        p.query = (0..dim).map(|_| rnd()).collect();
+        let mut out = [vexfs_core::hnsw::Hit::default(); 10];
+        let n = g.search_knn(&mut p, &mut s, 10, 100, |_| true, &mut out).unwrap();
+        assert_eq!(n, 10);
+        let mut exact: Vec<(f32, u32)> = (0..3000u32)
+            .map(|sl| {
+                let v = &by_slot[sl as usize * dim..(sl as usize + 1) * dim];
+                (v.iter().zip(&p.query).map(|(a, b)| (a - b) * (a - b)).sum::<f32>(), sl)
+            })
+            .collect();
+        exact.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let truth: Vec<u32> = exact[..10].iter().map(|e| e.1).collect();
+        found += out.iter().filter(|h| truth.contains(&h.slot)).count();
+        // Keys are the slots' owners.
+        for h in &out {
+            assert_eq!(h.key, inos[h.slot as usize / 100] as u64);
+        }
+    }
+    let recall = found as f64 / 200.0;
+    assert!(recall >= 0.9, "recall@10 {recall}");
 }

@@ -198,8 +198,20 @@ fn damaged_superblocks_are_rejected() {
             name: "required incompat feature missing",
             reseal: true,
             patch: Box::new(move |b| put32(b, offset_of!(S, s_feature_incompat), VEXFS_FEATURE_INCOMPAT_JOURNAL)),
-            needle: "required incompatible features 0x2 missing",
+            needle: "required incompatible features 0x6 missing",
             exit: 4,
+        },
+        Case {
+            // Vector store format 1: refused, not converted (exit 8: not
+            // damage, a format this fsck does not check).
+            name: "vector store format 1",
+            reseal: true,
+            patch: Box::new(move |b| {
+                put32(b, offset_of!(S, s_feature_incompat), VEXFS_FEATURE_INCOMPAT_JOURNAL | VEXFS_FEATURE_INCOMPAT_IND_CSUM)
+            }),
+            needle: "vector store format 1 (required incompatible feature 0x4, chunked vector store, missing): \
+                     made by an older mkfs.vexfs; nothing converts it, reformat with this mkfs.vexfs",
+            exit: 8,
         },
     ];
     for c in cases {

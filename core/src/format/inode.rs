@@ -119,6 +119,12 @@ pub fn decode(g: &Geom, raw: &[u8], ino: u32, msg: &mut impl Write) -> Result<In
         explain!(msg, "inode {ino}: orphan link {orphan_next} beyond the inode table");
         return Err(Error::Corrupt);
     }
+    let chunk_first = u32::from_le(d.i_chunk_first);
+    let chunk_count = u32::from_le(d.i_chunk_count);
+    if chunk_count > VEXFS_MAX_CHUNKS || chunk_first.checked_add(chunk_count).is_none() {
+        explain!(msg, "inode {ino}: chunk set of {chunk_count} slots from slot {chunk_first} out of range");
+        return Err(Error::Corrupt);
+    }
     let nsec_ok = |n: u32| n < 1_000_000_000;
     let (an, mn, cn, crn) = (
         u32::from_le(d.i_atime_nsec),
@@ -155,6 +161,10 @@ pub fn decode(g: &Geom, raw: &[u8], ino: u32, msg: &mut impl Write) -> Result<In
         parent,
         pad: 0,
         block,
+        chunk_first,
+        chunk_count,
+        data_version: u64::from_le(d.i_data_version),
+        chunk_version: u64::from_le(d.i_chunk_version),
     })
 }
 
@@ -191,6 +201,10 @@ pub fn encode(m: &InodeMem, ino: u32, raw: &mut [u8]) -> Result<()> {
     d.i_orphan_next = m.orphan_next.to_le();
     d.i_vector_dim = m.vector_dim.to_le();
     d.i_parent = m.parent.to_le();
+    d.i_chunk_first = m.chunk_first.to_le();
+    d.i_chunk_count = m.chunk_count.to_le();
+    d.i_data_version = m.data_version.to_le();
+    d.i_chunk_version = m.chunk_version.to_le();
     raw.copy_from_slice(d.as_bytes());
     let sum = checksum(ino, raw).ok_or(Error::InvalidArgument)?;
     raw.get_mut(CHECKSUM_OFF..CHECKSUM_OFF + 4)
@@ -218,6 +232,10 @@ mod tests {
         encode(&regular_file(), 12, &mut raw).unwrap();
         let mut msg = heapless::String::<128>::new();
         assert_eq!(decode(&g, &raw, 12, &mut msg).unwrap().flags, VEXFS_INODE_FL_HAS_VECTOR);
+        let chunked = InodeMem { chunk_first: 70_000, chunk_count: 16384, data_version: 9, chunk_version: u64::MAX, ..regular_file() };
+        encode(&chunked, 12, &mut raw).unwrap();
+        let back = decode(&g, &raw, 12, &mut msg).unwrap();
+        assert_eq!((back.chunk_first, back.chunk_count, back.data_version, back.chunk_version), (70_000, 16384, 9, u64::MAX));
         // A flag bit no version defines, even correctly checksummed, is corruption.
         let mut bad = regular_file();
         bad.flags |= 0x100;

@@ -23,8 +23,9 @@ table and every in-use inode's block map):
   dir        directory data blocks (record blocks, dx index blocks)
   indirect   single/double/triple indirect blocks of any inode
   xattr      extended attribute blocks
-  vecstore   data blocks of the vector store (inode 3)
+  vecstore   data blocks of the vector store (inode 3: chunk records by slot)
   graph      data blocks of the persisted HNSW graph (inode 4)
+  slotmap    data blocks of the slot bitmap (inode 5)
   journal    the jbd2 superblock (first journal block)
 User file data blocks are never touched.
 
@@ -109,7 +110,7 @@ INODE = _struct(_TEXT, DEF, "vexfs_inode", "VEXFS_INODE_STRUCT_SIZE")
 IND = _struct(_TEXT, DEF, "vexfs_ind_tail", "VEXFS_IND_TAIL_SIZE")
 DIRENT = _struct(_TEXT, DEF, "vexfs_dirent", "VEXFS_DIRENT_HEADER_SIZE")
 DTAIL = _struct(_TEXT, DEF, "vexfs_dir_tail", "VEXFS_DIR_TAIL_SIZE")
-VREC = _struct(_TEXT, DEF, "vexfs_vec_record", "VEXFS_VEC_RECORD_HEADER_SIZE")
+CREC = _struct(_TEXT, DEF, "vexfs_chunk_record", "VEXFS_CHUNK_RECORD_HEADER_SIZE")
 FIELDS = sbpatch.layout()
 
 BS = DEF["VEXFS_BLOCK_SIZE"]
@@ -118,9 +119,10 @@ PER = DEF["VEXFS_ADDR_PER_BLOCK"]     # block numbers per indirect block (then t
 IND_TAIL = BS - DEF["VEXFS_IND_TAIL_SIZE"]  # struct vexfs_ind_tail: magic, ino, level, checksum
 DIR_USABLE = DEF["VEXFS_DIR_USABLE"]  # struct vexfs_dir_tail follows
 DIRENT_HDR = DEF["VEXFS_DIRENT_HEADER_SIZE"]
-VREC_HDR = DEF["VEXFS_VEC_RECORD_HEADER_SIZE"]
+CREC_HDR = DEF["VEXFS_CHUNK_RECORD_HEADER_SIZE"]
 VECSTORE_INO = DEF["VEXFS_VECSTORE_INO"]
 GRAPH_INO = DEF["VEXFS_GRAPH_INO"]
+SLOTMAP_INO = DEF["VEXFS_SLOTMAP_INO"]
 FL_INLINE_SYMLINK = DEF["VEXFS_INODE_FL_INLINE_SYMLINK"]
 NDIR = DEF["VEXFS_NDIR_BLOCKS"]
 N_BLOCKS = DEF["VEXFS_N_BLOCKS"]
@@ -236,7 +238,7 @@ class Image:
     def map(self):
         s = self.s
         m = {k: [] for k in ("super", "ibitmap", "bbitmap", "itable", "dir", "indirect",
-                             "xattr", "vecstore", "graph", "journal", "data")}
+                             "xattr", "vecstore", "graph", "slotmap", "journal", "data")}
         m["super"] = [0]
         m["ibitmap"] = list(range(s["s_inode_bitmap_start"], s["s_inode_bitmap_start"] + s["s_inode_bitmap_blocks"]))
         m["bbitmap"] = list(range(s["s_block_bitmap_start"], s["s_block_bitmap_start"] + s["s_block_bitmap_blocks"]))
@@ -259,6 +261,8 @@ class Image:
                 m["vecstore"] += [(b, ino) for b in data]
             elif ino == GRAPH_INO:
                 m["graph"] += [(b, ino, i) for i, b in enumerate(data)]
+            elif ino == SLOTMAP_INO:
+                m["slotmap"] += [(b, ino) for b in data]
             elif mode & 0o170000 == 0o040000:
                 m["dir"] += [(b, ino) for b in data]
             else:
@@ -316,7 +320,8 @@ def raw_damage(rng, blk):
 # array, its first element.
 INODE_FIELDS = [(n, INODE[n][0], INODE[n][2]) for n in (
     "i_mode", "i_links_count", "i_uid", "i_flags", "i_size", "i_blocks", "i_mtime_nsec", "i_generation",
-    "i_rdev", "i_xattr_block", "i_dir_depth", "i_orphan_next", "i_vector_dim", "i_parent", "i_reserved")
+    "i_rdev", "i_xattr_block", "i_dir_depth", "i_orphan_next", "i_vector_dim", "i_parent", "i_chunk_first",
+    "i_chunk_count", "i_data_version", "i_chunk_version", "i_reserved")
 ] + [(f"i_block[{i}]", I_BLOCK + 4 * i, 4) for i in range(N_BLOCKS)]
 
 
@@ -362,7 +367,7 @@ def damage(src, dst, seed, img=None, m=None):
     s = img.s
     # weights per kind (only kinds present in the image)
     weights = {"super": 14, "ibitmap": 8, "bbitmap": 8, "itable": 20, "dir": 16, "indirect": 10,
-               "xattr": 2, "vecstore": 8, "graph": 8, "journal": 4}
+               "xattr": 2, "vecstore": 8, "graph": 8, "slotmap": 4, "journal": 4}
     kinds = [k for k in weights if m[k]]
     kind = rng.choices(kinds, [weights[k] for k in kinds])[0]
     subprocess_copy(src, dst)
@@ -410,7 +415,7 @@ def damage(src, dst, seed, img=None, m=None):
             put(blkno, blk)
             return f"{kind}: block {blkno}: in-use inode {ino} marked free"
         if kind == "bbitmap" and c < 0.4:
-            used = [b for b, *_ in m["dir"] + m["indirect"] + m["vecstore"] + m["graph"]] + [0, s["s_inode_table_start"]]
+            used = [b for b, *_ in m["dir"] + m["indirect"] + m["vecstore"] + m["graph"] + m["slotmap"]] + [0, s["s_inode_table_start"]]
             b = rng.choice(used)
             bit = b - (blkno - s["s_block_bitmap_start"]) * BS * 8
             if 0 <= bit < BS * 8:
@@ -527,20 +532,22 @@ def damage(src, dst, seed, img=None, m=None):
     if kind == "vecstore":
         blkno, _ = rng.choice(m["vecstore"])
         blk = bytearray(img.read(blkno))
-        rs = VREC_HDR + 4 * s["s_vector_dim"]
+        rs = CREC_HDR + 4 * s["s_vector_dim"]
+        # Records fit a block whole (none straddles two); larger ones
+        # (dim > 1016) take whole blocks and get raw damage only.
         recs = [o for o in range(0, BS - rs + 1, rs) if u32(blk, o)]
         if reseal and recs:
             o = rng.choice(recs)
-            which = rng.choice(["vr_ino", "vr_generation", "vr_dim", "data"])
+            which = rng.choice(["cr_ino", "cr_generation", "cr_chunk", "cr_offset", "cr_length", "data"])
             if which == "data":
-                fo = VREC_HDR + 4 * rng.randrange(s["s_vector_dim"])
+                fo, sz = CREC_HDR + 4 * rng.randrange(s["s_vector_dim"]), 4
                 v = rng.choice([0x7fc00000, 0x7f800000, 0xff800000, 0x7f7fffff])  # NaN, Inf, -Inf, FLT_MAX
             else:
-                fo = _off(VREC, which)
-                v = nasty(rng, u32(blk, o + fo), 4, img)
-            orig = u32(blk, o + fo)
-            struct.pack_into("<I", blk, o + fo, v)
-            co = o + _off(VREC, "vr_checksum")
+                fo, sz = _off(CREC, which), CREC[which][1]
+                v = nasty(rng, int.from_bytes(blk[o + fo:o + fo + sz], "little"), sz, img)
+            orig = int.from_bytes(blk[o + fo:o + fo + sz], "little")
+            blk[o + fo:o + fo + sz] = v.to_bytes(sz, "little")
+            co = o + _off(CREC, "cr_checksum")
             struct.pack_into("<I", blk, co, 0)
             struct.pack_into("<I", blk, co, crc32c(bytes(blk[o:o + rs])))
             put(blkno, blk)
@@ -548,6 +555,20 @@ def damage(src, dst, seed, img=None, m=None):
         blk, d = raw_damage(rng, blk)
         put(blkno, blk)
         return f"vecstore: block {blkno}: {d}"
+    if kind == "slotmap":
+        blkno, _ = rng.choice(m["slotmap"])
+        blk = bytearray(img.read(blkno))
+        if reseal:
+            # One slot's bit flipped: an allocated slot freed (its set
+            # loses a chunk) or a free one allocated (a stray).
+            used = [i * 8 + b for i, x in enumerate(blk) if x for b in range(8) if x >> b & 1]
+            bit = rng.choice(used) if used and rng.random() < 0.5 else rng.randrange(8 * (max(used) // 8 + 2) if used else 64)
+            blk[bit // 8] ^= 1 << (bit % 8)
+            put(blkno, blk)
+            return f"slotmap: block {blkno}: bit {bit} flipped to {blk[bit // 8] >> (bit % 8) & 1}"
+        blk, d = raw_damage(rng, blk)
+        put(blkno, blk)
+        return f"slotmap: block {blkno}: {d}"
     if kind == "graph":
         blkno, _, idx = rng.choice(m["graph"])
         blk = bytearray(img.read(blkno))
@@ -595,13 +616,13 @@ def subprocess_copy(src, dst):
 def layout_lines():
     out = [f"{n} {v}" for n, v in (
         ("BS", BS), ("ISZ", ISZ), ("PER", PER), ("IND_TAIL", IND_TAIL), ("DIR_USABLE", DIR_USABLE),
-        ("DIRENT_HDR", DIRENT_HDR), ("VREC_HDR", VREC_HDR), ("VECSTORE_INO", VECSTORE_INO),
-        ("GRAPH_INO", GRAPH_INO), ("FL_INLINE_SYMLINK", FL_INLINE_SYMLINK), ("NDIR", NDIR),
+        ("DIRENT_HDR", DIRENT_HDR), ("CREC_HDR", CREC_HDR), ("VECSTORE_INO", VECSTORE_INO),
+        ("GRAPH_INO", GRAPH_INO), ("SLOTMAP_INO", SLOTMAP_INO), ("FL_INLINE_SYMLINK", FL_INLINE_SYMLINK), ("NDIR", NDIR),
         ("N_BLOCKS", N_BLOCKS), ("IND_BLOCK", DEF["VEXFS_IND_BLOCK"]), ("DIND_BLOCK", DEF["VEXFS_DIND_BLOCK"]),
         ("TIND_BLOCK", DEF["VEXFS_TIND_BLOCK"]), ("DIR_TAIL_MAGIC", DEF["VEXFS_DIR_TAIL_MAGIC"]),
         ("GRAPH_MAGIC", GRAPH_MAGIC), ("GRAPH_PAYLOAD_WORDS", GRAPH_PAYLOAD_WORDS))]
     for sname, fields in (("vexfs_super_block", FIELDS), ("vexfs_inode", INODE), ("vexfs_ind_tail", IND),
-                          ("vexfs_dirent", DIRENT), ("vexfs_dir_tail", DTAIL), ("vexfs_vec_record", VREC)):
+                          ("vexfs_dirent", DIRENT), ("vexfs_dir_tail", DTAIL), ("vexfs_chunk_record", CREC)):
         out += [f"{sname}.{n} {o} {sz}" for n, (o, sz, _) in fields.items()]
     return out
 

@@ -1,8 +1,8 @@
 //! fsck.vexfs: check a VexFS filesystem and repair what is safe.
 //!
 //! Exit status (fsck(8)): 0 no errors, 1 errors corrected, 4 errors left
-//! uncorrected, 8 operational error (cannot open or read, not VexFS),
-//! 16 usage error.
+//! uncorrected, 8 operational error (cannot open or read, not VexFS, or a
+//! vector store format 1 image: reformat), 16 usage error.
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -16,7 +16,10 @@ use vexfs_tools::fsimage::fsck::{self, FsckOptions, Repair};
     version,
     about = "Check a VexFS filesystem (e2fsck conventions)",
     after_help = "Without -n, -y or -p the check is read-only, as with -n.\n\
-Exit status: 0 clean, 1 errors corrected, 4 errors left uncorrected, 8 operational error, 16 usage error.\n\
+Exit status: 0 clean, 1 errors corrected, 4 errors left uncorrected, 8 operational error (also an image \
+of vector store format 1: nothing converts it, reformat), 16 usage error.\n\
+Vector store: a file whose chunk set is damaged loses the whole set with -y; stray slots are freed; \
+the persisted graph is then rebuilt by the kernel at the next mount.\n\
 A journal that needs recovery is replayed by the kernel at mount; fsck.vexfs reports it and exits 4."
 )]
 struct Args {

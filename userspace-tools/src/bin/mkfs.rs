@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use vexfs_core::ffi::abi::{VEXFS_HNSW_DEFAULT_EF_CONSTRUCTION, VEXFS_HNSW_DEFAULT_M};
 use vexfs_tools::fsimage::mkfs::{self, MkfsOptions};
-use vexfs_tools::fsimage::{populate, Fs, Image};
+use vexfs_tools::fsimage::{manifest, populate, Fs, Image};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -23,8 +23,13 @@ the file is created or resized to it. Without SIZE the whole file or device is u
 \n\
 Populating (like mke2fs -d): `-d DIR` copies the tree under DIR (directories, files, symlinks, \
 hard links, FIFOs, devices; modes, owners and times) into the new filesystem; `--manifest M.jsonl` \
-attaches vectors, one JSON line {\"path\": \"a/b.txt\", \"vector\": [...]} per file, paths relative \
-to DIR (the format of `vexctl import --manifest` and `vexctl embed`). The HNSW graph is built by \
+attaches vectors, paths relative to DIR (the format of `vexctl import --manifest` and `vexctl embed`): \
+{\"path\": \"a/b.txt\", \"vector\": [...]} is a file's whole-file vector (its only line); \
+{\"path\": \"a/b.txt\", \"offset\": 0, \"length\": 900, \"vector\": [...]} is a chunk (bytes \
+offset..offset+length, length 0 = to the end), all chunk lines of a path forming its set in line \
+order (at most 16384). For bulk loads `--vectors V.fvecs|V.npy` (float32, C order) lets a line name \
+a row instead of carrying the vector: {\"path\": \"a/b.txt\", \"offset\": 0, \"length\": 900, \
+\"row\": 12345}. The HNSW graph is built by \
 mkfs.vexfs (the volume's M, ef_construction and metric) and loaded by the kernel at mount; with \
 --no-graph the kernel builds it in the background at the first mount (exact search serves meanwhile).\n\n\
 Examples:\n  mkfs.vexfs --dim 384 --metric cosine vexfs.img 1G\n  \
@@ -59,6 +64,9 @@ struct Args {
     /// With -d: JSON lines {"path": ..., "vector": [...]}, paths relative to DIR
     #[arg(long, value_name = "M.jsonl", requires = "root_directory")]
     manifest: Option<PathBuf>,
+    /// With --manifest: float32 vectors (.fvecs or .npy, C order) that manifest lines name by "row"
+    #[arg(long, value_name = "V.fvecs|V.npy", requires = "manifest")]
+    vectors: Option<PathBuf>,
     /// With --manifest: leave the HNSW graph to the kernel (built at the first mount)
     #[arg(long, requires = "manifest")]
     no_graph: bool,
@@ -107,8 +115,8 @@ fn run(a: &Args) -> Result<(), String> {
     mkfs::check_options(&opts).map_err(|e| format!("{t}: {e}"))?;
     // Read and check the manifest before touching the target.
     let manifest = match &a.manifest {
-        Some(m) => populate::read_manifest(m, a.dim)?,
-        None => Vec::new(),
+        Some(m) => manifest::read_manifest(m, a.dim, a.vectors.as_deref())?,
+        None => manifest::Manifest::default(),
     };
     if let Some(d) = &a.root_directory {
         if !d.is_dir() {
@@ -161,8 +169,8 @@ fn run(a: &Args) -> Result<(), String> {
         println!("  UUID {}{}", mkfs::format_uuid(&s.uuid), if a.label.is_empty() { String::new() } else { format!(", label '{}'", a.label) });
         if let (Some(p), Some(d)) = (&populated, &a.root_directory) {
             println!(
-                "  populated from {}: {} directories, {} files ({} bytes), {} symlinks, {} hard links, {} special files; {} vectors, HNSW graph {}",
-                d.display(), p.dirs, p.files, p.bytes, p.symlinks, p.hard_links, p.specials, p.vectors,
+                "  populated from {}: {} directories, {} files ({} bytes), {} symlinks, {} hard links, {} special files; {} vectors in {} files, HNSW graph {}",
+                d.display(), p.dirs, p.files, p.bytes, p.symlinks, p.hard_links, p.specials, p.vectors, p.vector_files,
                 if p.graph_nodes > 0 { format!("of {} nodes", p.graph_nodes) } else { "left to the kernel".into() }
             );
             println!("  now free: {} blocks, {} inodes", p.free_blocks, p.free_inodes);

@@ -3,6 +3,7 @@
 pub mod fs;
 pub mod fsck;
 pub mod image;
+pub mod manifest;
 pub mod mkfs;
 pub mod populate;
 

@@ -8,24 +8,29 @@
 //!   permission bits, owner, group and times; hard links stay hard links;
 //!   every inode's `i_parent` names the directory that links it (search
 //!   results resolve paths through it);
-//! - the vector store (inode 3, `S_IFREG|0600`, one link): one record per
-//!   manifest line at `record_pos(ino, dim)`, encoded by `encode_record`,
-//!   and `HAS_VECTOR` + `i_vector_dim` on each owner;
-//! - the HNSW graph (inode 4), built here with the core's graph code and the
-//!   volume's M, ef_construction and metric, persisted as the kernel persists
-//!   it and stamped with the vector generation, so the kernel loads it at the
+//! - the vector store (format 2): every manifest file's chunk set as a
+//!   contiguous run of slots (files in inode order, chunks in line order),
+//!   one record per slot in the store (inode 3) encoded by
+//!   `encode_chunk_record`, the slots allocated in the slot bitmap (inode
+//!   5), and on each owner `HAS_VECTOR`, `i_vector_dim`, `i_chunk_first`,
+//!   `i_chunk_count` (data and chunk versions 0: a fresh set is not stale);
+//! - the HNSW graph (inode 4, node s = slot s, keyed by the owner's inode),
+//!   built here with the core's graph code and the volume's M,
+//!   ef_construction and metric, persisted as the kernel persists it and
+//!   stamped with the vector generation, so the kernel loads it at the
 //!   first mount instead of rebuilding (a graph build of thousands of
 //!   vectors is seconds on the host, minutes under emulation). With
 //!   `build_graph` false inode 4 stays empty and the kernel builds the graph
 //!   in the background at the first mount (exact search serves meanwhile).
 //!
-//! Manifest: JSON lines `{"path": "a/b.txt", "vector": [0.1, ...]}`, the
-//! format `vexctl import --manifest` and `vexctl embed` use; paths are
-//! relative to DIR (a leading "./" or "/" is ignored). Blank lines and lines
-//! starting with '#' are skipped.
+//! The manifest is read by `super::manifest`: JSON lines `{"path",
+//! "vector"}` (a whole-file vector) or `{"path", "offset", "length",
+//! "vector"}` (chunks), or with `--vectors` a `"row"` instead of "vector".
+//! The store is written block by block as it is encoded; the vectors are
+//! held once (the manifest's array), the graph build reads them in place.
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::{self, BufRead, Read};
+use std::io::{self, IsTerminal, Read};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -33,11 +38,13 @@ use vexfs_core::format::defs::mode;
 use vexfs_core::format::inode::InodeMem;
 use vexfs_core::format::*;
 use vexfs_core::ffi::abi::{VEXFS_HNSW_MIN_CAPACITY, VEXFS_HNSW_SEED};
-use vexfs_core::hnsw::vectors::{encode_record, record_pos};
+use vexfs_core::hnsw::chunks::{chunk_record_pos, encode_chunk_record, ChunkHeader};
 use vexfs_core::hnsw::{encode_block, scratch_size, DistanceProvider, Graph, HnswError, Params, Query, Scratch};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use vexfs_simd::{Kernel, CAP_AVX2_FMA};
 
 use super::fs::Fs;
+use super::manifest::Manifest;
 
 /// What was written.
 #[derive(Clone, Debug, Default)]
@@ -48,7 +55,10 @@ pub struct PopulateSummary {
     pub specials: u64,
     pub hard_links: u64,
     pub bytes: u64,
+    /// Chunks (vectors) written.
     pub vectors: u64,
+    /// Files that carry a chunk set.
+    pub vector_files: u64,
     /// Graph nodes written (0: the kernel builds the graph at mount).
     pub graph_nodes: u64,
     /// Free blocks and inodes left.
@@ -56,57 +66,8 @@ pub struct PopulateSummary {
     pub free_inodes: u64,
 }
 
-/// One manifest line.
-#[derive(Clone, Debug)]
-pub struct ManifestEntry {
-    pub line: usize,
-    pub path: String,
-    pub vector: Vec<f32>,
-}
-
 fn err(msg: impl Into<String>) -> io::Error {
     io::Error::other(msg.into())
-}
-
-/// Normalise a manifest path: relative to DIR, no "." components.
-fn norm_path(p: &str) -> Option<String> {
-    let parts: Vec<&str> = p.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
-    if parts.is_empty() || parts.iter().any(|c| *c == "..") {
-        return None;
-    }
-    Some(parts.join("/"))
-}
-
-/// Read a manifest; every vector must have `dim` finite components.
-pub fn read_manifest(path: &Path, dim: u32) -> Result<Vec<ManifestEntry>, String> {
-    let f = fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut out = Vec::new();
-    for (i, line) in io::BufReader::new(f).lines().enumerate() {
-        let n = i + 1;
-        let line = line.map_err(|e| format!("{}:{n}: {e}", path.display()))?;
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let at = |m: String| format!("{}:{n}: {m}", path.display());
-        let v: serde_json::Value = serde_json::from_str(t).map_err(|e| at(format!("not JSON: {e}")))?;
-        let p = v.get("path").and_then(|p| p.as_str()).ok_or_else(|| at("no \"path\" string".into()))?;
-        let np = norm_path(p).ok_or_else(|| at(format!("bad path {p:?} (must name a file under the directory)")))?;
-        let arr = v.get("vector").and_then(|a| a.as_array()).ok_or_else(|| at("no \"vector\" array".into()))?;
-        if arr.len() != dim as usize {
-            return Err(at(format!("vector of {} components, the filesystem's dimension is {dim}", arr.len())));
-        }
-        let mut vec = Vec::with_capacity(arr.len());
-        for x in arr {
-            let f = x.as_f64().ok_or_else(|| at("vector holds a non-number".into()))? as f32;
-            if !f.is_finite() {
-                return Err(at("vector holds a value that is not a finite float32".into()));
-            }
-            vec.push(f);
-        }
-        out.push(ManifestEntry { line: n, path: np, vector: vec });
-    }
-    Ok(out)
 }
 
 struct Walker<'a> {
@@ -250,8 +211,8 @@ impl Walker<'_> {
 use std::os::unix::ffi::OsStrExt;
 
 /// Copy the tree under `src` into the (empty, just made) volume and store
-/// the manifest's vectors. The volume must not be mounted.
-pub fn populate(fs: &mut Fs, src: &Path, manifest: &[ManifestEntry], build_graph: bool) -> io::Result<PopulateSummary> {
+/// the manifest's chunk sets. The volume must not be mounted.
+pub fn populate(fs: &mut Fs, src: &Path, manifest: &Manifest, build_graph: bool) -> io::Result<PopulateSummary> {
     let md = fs::metadata(src).map_err(|e| err(format!("{}: {e}", src.display())))?;
     if !md.is_dir() {
         return Err(err(format!("{}: not a directory", src.display())));
@@ -266,15 +227,25 @@ pub fn populate(fs: &mut Fs, src: &Path, manifest: &[ManifestEntry], build_graph
 
     let Walker { fs, files, mut sum, .. } = w;
     let dim = fs.geom.vector_dim;
-    let mut by_ino: BTreeMap<u32, &ManifestEntry> = BTreeMap::new();
-    for e in manifest {
-        let ino = *files.get(&e.path).ok_or_else(|| {
-            err(format!("manifest line {}: {:?} is not a regular file under {}", e.line, e.path, src.display()))
+    if manifest.dim != dim && !manifest.chunks.is_empty() {
+        return Err(err(format!("manifest read for dimension {} but the filesystem's is {dim}", manifest.dim)));
+    }
+    // Manifest files by inode (the sets' order on disk); the first line
+    // of each names it in messages.
+    let mut first_line = vec![0u32; manifest.paths.len()];
+    for c in manifest.chunks.iter().rev() {
+        first_line[c.file as usize] = c.line;
+    }
+    let mut by_ino: BTreeMap<u32, u32> = BTreeMap::new();
+    for (i, p) in manifest.paths.iter().enumerate() {
+        let line = first_line[i];
+        let ino = *files.get(p).ok_or_else(|| {
+            err(format!("manifest line {line}: {p:?} is not a regular file under {}", src.display()))
         })?;
-        if let Some(prev) = by_ino.insert(ino, e) {
+        if let Some(prev) = by_ino.insert(ino, i as u32) {
+            let (pp, pl) = (&manifest.paths[prev as usize], first_line[prev as usize]);
             return Err(err(format!(
-                "manifest line {}: {:?} already has a vector (line {}, same file or a hard link to it)",
-                e.line, e.path, prev.line
+                "manifest line {line}: {p:?} already has a vector (line {pl}, {pp:?}: the same file through a hard link)"
             )));
         }
     }
@@ -283,55 +254,58 @@ pub fn populate(fs: &mut Fs, src: &Path, manifest: &[ManifestEntry], build_graph
         free_counts(fs, &mut sum);
         return Ok(sum);
     }
+    // Each file's chunks in line order.
+    let mut per_file: Vec<Vec<u32>> = vec![Vec::new(); manifest.paths.len()];
+    for (i, c) in manifest.chunks.iter().enumerate() {
+        per_file[c.file as usize].push(i as u32);
+    }
+    let n = manifest.chunks.len();
+    if n as u64 > u32::MAX as u64 / 2 {
+        return Err(err(format!("{n} chunks: more than the slot numbers can address")));
+    }
 
-    // The vector store, assembled block by block in memory, then written
-    // through the block map like any file.
-    let mut blocks: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
-    let mut end = 0u64;
-    for (&ino, e) in &by_ino {
+    // Slots in order: each file's run, then its chunks' records, written
+    // to the store as each block fills.
+    let mut slot_src: Vec<u32> = Vec::with_capacity(n);
+    let mut slot_ino: Vec<u32> = Vec::with_capacity(n);
+    let mut store = StoreWriter::new(hidden_inode());
+    let mut rec = vec![0u8; vexfs_core::hnsw::chunks::chunk_record_size(dim).map_err(|e| err(format!("{e:?}")))? as usize];
+    let mut bits = vec![0u32; dim as usize];
+    for (&ino, &file) in &by_ino {
         let mut owner = fs.read_inode(ino)?.ok_or_else(|| err(format!("inode {ino} vanished")))?;
-        let pos = record_pos(ino as u64, dim).map_err(|e| err(format!("record position: {e:?}")))?;
-        let mut rec = vec![0u8; pos.len as usize];
-        encode_record(ino, owner.generation, &e.vector, &mut rec)
-            .map_err(|x| err(format!("manifest line {}: cannot encode the vector: {x:?}", e.line)))?;
-        let mut done = 0usize;
-        let mut b = pos.block;
-        while done < rec.len() {
-            let off = if done == 0 { pos.offset as usize } else { 0 };
-            let n = (rec.len() - done).min(BLOCK_SIZE - off);
-            let blk = blocks.entry(b).or_insert_with(|| vec![0u8; BLOCK_SIZE]);
-            blk[off..off + n].copy_from_slice(&rec[done..done + n]);
-            done += n;
-            b += 1;
+        let first = slot_src.len() as u32;
+        for (c, &ci) in per_file[file as usize].iter().enumerate() {
+            let ch = &manifest.chunks[ci as usize];
+            let slot = slot_src.len() as u64;
+            for (b, f) in bits.iter_mut().zip(manifest.vector(ch.src)) {
+                *b = f.to_bits();
+            }
+            let h = ChunkHeader { ino, generation: owner.generation, chunk: c as u32, offset: ch.offset, length: ch.length };
+            encode_chunk_record(&h, &bits, &mut rec)
+                .map_err(|x| err(format!("manifest line {}: cannot encode the chunk: {x:?}", ch.line)))?;
+            let pos = chunk_record_pos(slot, dim).map_err(|e| err(format!("record position: {e:?}")))?;
+            store.put(fs, pos.block * BLOCK_SIZE as u64 + pos.offset as u64, &rec)?;
+            slot_src.push(ch.src);
+            slot_ino.push(ino);
         }
-        end = end.max(pos.block * BLOCK_SIZE as u64 + pos.offset as u64 + pos.len as u64);
         owner.flags |= VEXFS_INODE_FL_HAS_VECTOR;
         owner.vector_dim = dim;
+        owner.chunk_first = first;
+        owner.chunk_count = slot_src.len() as u32 - first;
+        owner.data_version = 0;
+        owner.chunk_version = 0;
         fs.write_inode(ino, &owner)?;
-        sum.vectors += 1;
+        sum.vector_files += 1;
     }
-    // As the kernel brings it to life (inode.c: mode S_IFREG|0600, one
-    // link, generation 0).
-    let mut store = InodeMem::default();
-    store.mode = mode::S_IFREG | 0o600;
-    store.links_count = 1;
-    let now = super::mkfs::now_sec() as i64;
-    store.atime = now;
-    store.mtime = now;
-    store.ctime = now;
-    store.crtime = now;
-    for (&fb, data) in &blocks {
-        let pb = fs.bmap_alloc(VEXFS_VECSTORE_INO, &mut store, fb)?;
-        fs.img.write_blocks(pb as u64, data)?;
-    }
-    store.size = end;
-    fs.write_inode(VEXFS_VECSTORE_INO, &store)?;
+    sum.vectors = n as u64;
+    store.finish(fs)?;
+    write_slot_bitmap(fs, n as u64)?;
     // The store changed: a new vector generation. Without a graph of the
     // same generation the kernel rebuilds one at mount.
     let generation = fs.geom.vector_generation + 1;
     fs.geom.vector_generation = generation;
     if build_graph {
-        sum.graph_nodes = write_graph(fs, &by_ino, generation)?;
+        sum.graph_nodes = write_graph(fs, &manifest.vectors, &slot_src, &slot_ino, generation)?;
         fs.geom.graph_generation = generation;
     }
     fs.flush()?;
@@ -339,35 +313,93 @@ pub fn populate(fs: &mut Fs, src: &Path, manifest: &[ManifestEntry], build_graph
     Ok(sum)
 }
 
-/// Distances for the graph build: the same SIMD kernels as the module.
+/// Writes the store file (inode 3) front to back: bytes go into the
+/// current block, which is written when a later block is reached.
+struct StoreWriter {
+    inode: InodeMem,
+    block: u64,
+    buf: Vec<u8>,
+    dirty: bool,
+    end: u64,
+}
+
+impl StoreWriter {
+    fn new(inode: InodeMem) -> Self {
+        StoreWriter { inode, block: 0, buf: vec![0u8; BLOCK_SIZE], dirty: false, end: 0 }
+    }
+
+    fn flush_block(&mut self, fs: &mut Fs) -> io::Result<()> {
+        if self.dirty {
+            let pb = fs.bmap_alloc(VEXFS_VECSTORE_INO, &mut self.inode, self.block)?;
+            fs.img.write_blocks(pb as u64, &self.buf)?;
+            self.buf.fill(0);
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Put `data` at byte `at` (never before an earlier put's end).
+    fn put(&mut self, fs: &mut Fs, at: u64, data: &[u8]) -> io::Result<()> {
+        let mut done = 0usize;
+        while done < data.len() {
+            let pos = at + done as u64;
+            let b = pos / BLOCK_SIZE as u64;
+            if b != self.block {
+                self.flush_block(fs)?;
+                self.block = b;
+            }
+            let off = (pos % BLOCK_SIZE as u64) as usize;
+            let k = (data.len() - done).min(BLOCK_SIZE - off);
+            self.buf[off..off + k].copy_from_slice(&data[done..done + k]);
+            self.dirty = true;
+            done += k;
+        }
+        self.end = self.end.max(at + data.len() as u64);
+        Ok(())
+    }
+
+    fn finish(mut self, fs: &mut Fs) -> io::Result<()> {
+        self.flush_block(fs)?;
+        self.inode.size = self.end;
+        fs.write_inode(VEXFS_VECSTORE_INO, &self.inode)
+    }
+}
+
+/// Distances for the graph build: the same SIMD kernels as the module,
+/// over the manifest's vectors through the slot -> row map.
 struct Provider<'a> {
     kernel: Kernel,
     base: &'a [f32],
     dim: usize,
+    slot_src: &'a [u32],
+    rows: Vec<u32>,
 }
 
 impl DistanceProvider for Provider<'_> {
     fn dist_batch(&mut self, q: Query, ids: &[u32], out: &mut [u32]) -> Result<(), HnswError> {
         let Query::Node(n) = q else { return Err(HnswError::InvalidParam("no input query in a build")) };
-        let s = (n as usize).checked_mul(self.dim).ok_or(HnswError::Provider(-22))?;
-        let qv = self.base.get(s..s + self.dim).ok_or(HnswError::Provider(-22))?;
-        self.kernel.dist_batch_strided(qv, self.base, self.dim, ids, out).map_err(|_| HnswError::Provider(-22))
+        let bad = HnswError::Provider(-22);
+        let r = *self.slot_src.get(n as usize).ok_or(bad)? as usize;
+        let s = r.checked_mul(self.dim).ok_or(bad)?;
+        let qv = self.base.get(s..s + self.dim).ok_or(bad)?;
+        self.rows.clear();
+        for &id in ids {
+            self.rows.push(*self.slot_src.get(id as usize).ok_or(bad)?);
+        }
+        self.kernel.dist_batch_strided(qv, self.base, self.dim, &self.rows, out).map_err(|_| bad)
     }
 }
 
-/// Build the HNSW graph over the vectors (slot i = i-th inode in order) and
-/// write it as inode 4. Returns the node count.
-fn write_graph(fs: &mut Fs, by_ino: &BTreeMap<u32, &ManifestEntry>, generation: u64) -> io::Result<u64> {
+/// Build the HNSW graph over the slots (node s = slot s, vector row
+/// `slot_src[s]`, key `slot_ino[s]`) and write it as inode 4. Returns the
+/// node count.
+fn write_graph(fs: &mut Fs, base: &[f32], slot_src: &[u32], slot_ino: &[u32], generation: u64) -> io::Result<u64> {
     let g = fs.geom;
-    let n = by_ino.len();
+    let n = slot_src.len();
     let ge = |e: HnswError| err(format!("building the HNSW graph: {e:?}"));
     // Never below the kernel's minimum capacity (shim/vexfs_core.h).
     let cap = u32::try_from(n.next_power_of_two()).map_err(|_| err("too many vectors"))?.max(VEXFS_HNSW_MIN_CAPACITY);
     let dim = g.vector_dim as usize;
-    let mut base = vec![0f32; cap as usize * dim];
-    for (slot, e) in by_ino.values().enumerate() {
-        base[slot * dim..(slot + 1) * dim].copy_from_slice(&e.vector);
-    }
     let mut prm = Params::new(cap, g.hnsw_m, g.hnsw_ef_construction, g.vector_metric, g.vector_dim);
     // The kernel's seed (shim/vexfs_core.h): a graph it rebuilds picks the same levels.
     prm.seed = VEXFS_HNSW_SEED;
@@ -379,19 +411,25 @@ fn write_graph(fs: &mut Fs, by_ino: &BTreeMap<u32, &ManifestEntry>, generation: 
     let mut graph = Graph::create(&mut words, &prm).map_err(ge)?;
     {
         let mut s = Scratch::new(&mut s32, &mut s64, cap, g.hnsw_m, g.hnsw_ef_construction).map_err(ge)?;
-        let mut p = Provider { kernel, base: &base, dim };
-        for (slot, &ino) in by_ino.keys().enumerate() {
-            graph.insert(&mut p, &mut s, slot as u32, ino as u64).map_err(ge)?;
+        let mut p = Provider { kernel, base, dim, slot_src, rows: Vec::new() };
+        // A bulk build takes minutes: show progress on a terminal.
+        let target = if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        let pb = ProgressBar::with_draw_target(Some(n as u64), target);
+        if let Ok(st) = ProgressStyle::with_template("HNSW graph [{elapsed_precise}] [{wide_bar}] {pos}/{len} ({per_sec}, eta {eta})") {
+            pb.set_style(st.progress_chars("=> "));
         }
+        for (slot, &ino) in slot_ino.iter().enumerate() {
+            graph.insert(&mut p, &mut s, slot as u32, ino as u64).map_err(ge)?;
+            if slot % 1024 == 0 {
+                pb.set_position(slot as u64);
+            }
+        }
+        pb.finish_and_clear();
     }
     graph.set_generation(generation).map_err(ge)?;
     let words = graph.words();
     let nblocks = words.len().div_ceil(1024);
-    let mut gi = InodeMem::default();
-    gi.mode = mode::S_IFREG | 0o600;
-    gi.links_count = 1;
-    let now = super::mkfs::now_sec() as i64;
-    (gi.atime, gi.mtime, gi.ctime, gi.crtime) = (now, now, now, now);
+    let mut gi = hidden_inode();
     let mut buf = vec![0u8; BLOCK_SIZE];
     for b in 0..nblocks {
         encode_block(words, b, &mut buf).map_err(ge)?;
@@ -401,6 +439,33 @@ fn write_graph(fs: &mut Fs, by_ino: &BTreeMap<u32, &ManifestEntry>, generation: 
     gi.size = (nblocks * BLOCK_SIZE) as u64;
     fs.write_inode(VEXFS_GRAPH_INO, &gi)?;
     Ok(n as u64)
+}
+
+/// A hidden file's inode as the kernel brings it to life (inode.c: mode
+/// S_IFREG|0600, one link, generation 0).
+fn hidden_inode() -> InodeMem {
+    let mut m = InodeMem::default();
+    m.mode = mode::S_IFREG | 0o600;
+    m.links_count = 1;
+    let now = super::mkfs::now_sec() as i64;
+    (m.atime, m.mtime, m.ctime, m.crtime) = (now, now, now, now);
+    m
+}
+
+/// The slot bitmap (inode 5) with slots `0..n` allocated.
+fn write_slot_bitmap(fs: &mut Fs, n: u64) -> io::Result<()> {
+    let bytes = n.div_ceil(8) as usize;
+    let mut map = vec![0u8; bytes.div_ceil(BLOCK_SIZE) * BLOCK_SIZE];
+    for s in 0..n {
+        map[(s / 8) as usize] |= 1 << (s % 8);
+    }
+    let mut bi = hidden_inode();
+    for (fb, data) in map.chunks(BLOCK_SIZE).enumerate() {
+        let pb = fs.bmap_alloc(VEXFS_SLOTMAP_INO, &mut bi, fb as u64)?;
+        fs.img.write_blocks(pb as u64, data)?;
+    }
+    bi.size = bytes as u64;
+    fs.write_inode(VEXFS_SLOTMAP_INO, &bi)
 }
 
 fn free_counts(fs: &Fs, sum: &mut PopulateSummary) {

@@ -9,7 +9,7 @@
 //!    not empty: reported, exit 4 - the kernel replays it at mount).
 //! 1. every non-zero inode decodes (checksum, mode, sizes, pointers):
 //!    checksum-only damage is resealed; other damage clears the inode;
-//!    reserved inodes 1, 5..10 must be zero; a free inode must be zero.
+//!    reserved inodes 1, 6..10 must be zero; a free inode must be zero.
 //! 2. every directory block (tail, checksum, records; damaged: emptied),
 //!    '.' and '..' present, entries to free/damaged/reserved inodes
 //!    (removed), file type vs mode (fixed), a second name for a directory
@@ -33,6 +33,15 @@
 //!    to /lost+found, created when missing), unreachable directories (to
 //!    /lost+found), orphans (links 0, no name: freed), '..' (fixed).
 //! 5. link counts (names incl. '.' and '..'; fixed).
+//! 5b. the vector store (format 2): every file's chunk-set fields (only
+//!    regular files with HAS_VECTOR have them; count 1..=16384, the fs
+//!    dimension), every slot of a set allocated in the slot bitmap (inode
+//!    5) with a record (inode 3) that decodes and names the file, its
+//!    generation and the chunk index; a damaged set is dropped whole,
+//!    allocated slots no set covers are freed; the persisted graph
+//!    (inode 4), when current, has live nodes only at slots owned by their
+//!    key. Any repair bumps the vector generation: the kernel rebuilds the
+//!    graph at the next mount.
 //! 6. bitmaps against actual usage (rewritten), superblock free counts
 //!    (hints: noted with -v, rewritten by -y), the ERROR state (cleared).
 //!
@@ -193,6 +202,7 @@ mod pass2;
 mod pass3;
 mod pass4;
 mod pass5;
+mod pass5b;
 mod pass6;
 
 impl<'o> Checker<'o> {
@@ -349,6 +359,7 @@ impl<'o> Checker<'o> {
         self.pass3_blocks()?;
         self.pass4_connect()?;
         self.pass5_links()?;
+        self.pass5b_vectors()?;
         self.pass6_bitmaps()?;
         Ok(())
     }
@@ -388,8 +399,15 @@ pub fn check(path: &Path, opts: FsckOptions, out: &mut dyn Write) -> FsckReport 
     if superblock::validate(&block0, img.blocks(), &mut why).is_err() {
         let magic = u32::from_le_bytes([block0[0], block0[1], block0[2], block0[3]]);
         report.problems.push(format!("superblock: {why}"));
+        let off = core::mem::offset_of!(vexfs_super_block, s_feature_incompat);
+        let incompat = u32::from_le_bytes([block0[off], block0[off + 1], block0[off + 2], block0[off + 3]]);
         if magic != VEXFS_MAGIC {
             let _ = writeln!(out, "fsck.vexfs: {shown}: not a VexFS filesystem: {why}");
+            report.exit_code = EXIT_OPERATIONAL;
+        } else if incompat & VEXFS_FEATURE_INCOMPAT_VINDEX2 == 0 && why.contains("vector store format 1") {
+            // Not damage: a format this fsck does not check (the core's
+            // message says to reformat).
+            let _ = writeln!(out, "fsck.vexfs: {shown}: {why}");
             report.exit_code = EXIT_OPERATIONAL;
         } else {
             let _ = writeln!(out, "fsck.vexfs: {shown}: the superblock is damaged: {why}; cannot check further");

@@ -42,9 +42,17 @@ impl<'o> Checker<'o> {
                                 }
                                 self.slots.insert(ino, Slot::Valid(Box::new(m)));
                             }
-                            _ => {
-                                self.slots.insert(ino, Slot::Corrupt(why));
-                            }
+                            _ => match chunk_fields_only(&g, raw, ino) {
+                                // The chunk-set fields alone are out of range
+                                // (the core refuses them): keep the file,
+                                // pass 5b drops its set.
+                                Some(m) => {
+                                    self.slots.insert(ino, Slot::Valid(Box::new(m)));
+                                }
+                                None => {
+                                    self.slots.insert(ino, Slot::Corrupt(why));
+                                }
+                            },
                         }
                     }
                 }
@@ -210,4 +218,29 @@ impl<'o> Checker<'o> {
         }
         Ok(())
     }
+}
+
+/// An inode whose checksum is right and whose fields are all valid but for
+/// i_chunk_first/i_chunk_count (a count above VEXFS_MAX_CHUNKS, a run that
+/// overflows): decoded with the raw chunk fields, so that the file is kept
+/// and only its set is dropped (pass 5b). None for any other damage.
+fn chunk_fields_only(g: &Geom, raw: &[u8], ino: u32) -> Option<InodeMem> {
+    let csum_off = core::mem::offset_of!(vexfs_inode, i_checksum);
+    let first_off = core::mem::offset_of!(vexfs_inode, i_chunk_first);
+    let count_off = core::mem::offset_of!(vexfs_inode, i_chunk_count);
+    let stored = u32::from_le_bytes(raw.get(csum_off..csum_off + 4)?.try_into().ok()?);
+    if crc32c_skipping(&ino.to_le_bytes(), raw, csum_off)? != stored {
+        return None;
+    }
+    let le32 = |o: usize| raw.get(o..o + 4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
+    let (first, count) = (le32(first_off)?, le32(count_off)?);
+    let mut copy = raw.to_vec();
+    copy[first_off..first_off + 4].fill(0);
+    copy[count_off..count_off + 4].fill(0);
+    let sum = crc32c_skipping(&ino.to_le_bytes(), &copy, csum_off)?;
+    copy[csum_off..csum_off + 4].copy_from_slice(&sum.to_le_bytes());
+    let mut m = inode::decode(g, &copy, ino, &mut String::new()).ok()?;
+    m.chunk_first = first;
+    m.chunk_count = count;
+    Some(m)
 }
