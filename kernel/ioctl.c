@@ -4,9 +4,11 @@
  * get and remove a file's vector, batch set, kNN/range/similarity search,
  * inode-to-path, sync, status, statistics, configuration and rebuild.
  *
- * Every argument struct is copied in whole after its size field is checked,
- * every bound is enforced before memory is allocated for it, and nothing
- * changes when an argument is rejected.
+ * Every argument struct is copied as copy_struct_from_user() does (any
+ * size from the struct's first version up, unknown trailing bytes zero) and
+ * copied back only as far as the caller's size reaches; every bound is
+ * enforced before memory is allocated for it, and nothing changes when an
+ * argument is rejected.
  */
 #include <linux/uaccess.h>
 #include <linux/file.h>
@@ -17,18 +19,38 @@
 
 #include "vector.h"
 
-/* Copy a size-prefixed argument struct of exactly `size` bytes. */
-static int vexfs_copy_arg(void *dst, const void __user *src, u32 size)
+/*
+ * Copy a size-prefixed argument struct as copy_struct_from_user() does: the
+ * caller's size (returned in *usize when asked) may be anything from the
+ * struct's first version (ver0) up to a page; fields the caller does not know
+ * read as zero, and bytes past the kernel's struct must be zero (-E2BIG).
+ * The size is fetched once: a size field changed meanwhile is not reread.
+ */
+static int vexfs_copy_arg_ver(void *dst, size_t ksize, const void __user *src, u32 ver0,
+			      u32 *usize)
 {
 	u32 user_size;
+	int err;
 
 	if (get_user(user_size, (const u32 __user *)src))
 		return -EFAULT;
-	if (user_size != size)
+	if (user_size < ver0 || user_size > PAGE_SIZE)
 		return -EINVAL;
-	if (copy_from_user(dst, src, size))
-		return -EFAULT;
+	err = copy_struct_from_user(dst, ksize, src, user_size);
+	if (err)
+		return err;
+	if (usize)
+		*usize = user_size;
 	return 0;
+}
+
+/*
+ * A struct whose first version is today's: any size from sizeof up. Out
+ * copies of such structs (sizeof bytes) stay within the caller's size.
+ */
+static int vexfs_copy_arg(void *dst, const void __user *src, u32 size)
+{
+	return vexfs_copy_arg_ver(dst, size, src, size, NULL);
 }
 
 /* Copy and check a vector from user space (dim floats, finite). */
@@ -188,24 +210,92 @@ static long vexfs_ioc_batch_set(struct file *file, void __user *uarg)
 	return err;
 }
 
+/*
+ * Fill r for hit h (chunk c), or return 1 when the hit is not to be
+ * reported: its file is gone, or its set no longer holds the chunk (the
+ * file was replaced, or the set: a vanished hit), the caller may not reach
+ * it, or (FRESH) the set went stale after the search. <0 on error.
+ */
+static int vexfs_search_result(struct super_block *sb, const struct vexfs_hnsw_hit *h,
+			       const struct vexfs_hit_chunk *c, struct vexfs_dirv *dirv,
+			       u32 flags, struct vexfs_ioc_result *r)
+{
+	struct vexfs_inode_info *ei;
+	struct inode *inode;
+	u32 first, count;
+	bool stale;
+	int err = 0;
+
+	inode = ilookup(sb, h->key);
+	if (!inode) {
+		inode = __vexfs_iget(sb, h->key, VEXFS_IGET_USER);
+		if (IS_ERR(inode))
+			return 1;
+	}
+	ei = VEXFS_I(inode);
+	first = READ_ONCE(ei->i_chunk_first);
+	count = READ_ONCE(ei->i_chunk_count);
+	stale = c->stale || READ_ONCE(ei->i_data_version) != READ_ONCE(ei->i_chunk_version);
+	if (!inode->i_nlink || !c->live || c->generation != inode->i_generation ||
+	    h->slot < first || h->slot - first >= count || c->chunk != h->slot - first ||
+	    ((flags & VEXFS_SEARCH_F_FRESH) && stale)) {
+		err = 1;
+		goto out;
+	}
+	if (dirv) {
+		bool ok;
+
+		err = vexfs_dirv_file_ok(dirv, inode, &ok);
+		if (err || !ok) {
+			err = err ? err : 1;
+			goto out;
+		}
+	}
+	memset(r, 0, sizeof(*r));
+	r->ino = inode->i_ino;
+	r->distance = vexfs_dist_bits(h->dist);
+	r->generation = inode->i_generation;
+	r->file_size = i_size_read(inode);
+	r->mtime_sec = inode->i_mtime.tv_sec;
+	r->mtime_nsec = inode->i_mtime.tv_nsec;
+	r->dim = ei->i_vector_dim;
+	r->chunk = c->chunk;
+	r->flags = stale ? VEXFS_RESULT_F_STALE : 0;
+	r->offset = c->offset;
+	r->length = c->length;
+out:
+	iput(inode);
+	return err;
+}
+
 static long vexfs_ioc_search(struct file *file, void __user *uarg)
 {
 	struct super_block *sb = file_inode(file)->i_sb;
 	struct vexfs_vindex *vi = VEXFS_VI(sb);
-	struct vexfs_ioc_result __user *ures;
+	u8 __user *ures;
 	struct vexfs_search_req req = {};
 	struct vexfs_ioc_search a;
 	struct vexfs_hnsw_hit *hits = NULL;
+	struct vexfs_hit_chunk *chunks = NULL;
 	struct vexfs_dirv *dirv = NULL;
 	u32 *query = NULL, count = 0, i, out = 0, scope_ino = VEXFS_ROOT_INO;
+	u32 result_size, copy_size;
 	bool truncated, check_perm;
 	int err;
 
-	err = vexfs_copy_arg(&a, uarg, sizeof(a));
+	BUILD_BUG_ON(offsetof(struct vexfs_ioc_search, result_size) != VEXFS_SEARCH_SIZE_VER0);
+	BUILD_BUG_ON(offsetof(struct vexfs_ioc_result, chunk) != VEXFS_RESULT_SIZE_VER0);
+	/* A VER0 caller's struct ends before result_size: it reads as 0 = VER0 results. */
+	err = vexfs_copy_arg_ver(&a, sizeof(a), uarg, VEXFS_SEARCH_SIZE_VER0, NULL);
 	if (err)
 		return err;
-	if (a.reserved || (a.flags & ~VEXFS_SEARCH_F_ALL) || a.kind > VEXFS_SEARCH_SIMILAR || !a.k)
+	if (a.reserved || a.reserved2 || (a.flags & ~VEXFS_SEARCH_F_ALL) ||
+	    a.kind > VEXFS_SEARCH_SIMILAR || !a.k)
 		return -EINVAL;
+	result_size = a.result_size ? a.result_size : VEXFS_RESULT_SIZE_VER0;
+	if (result_size < VEXFS_RESULT_SIZE_VER0 || result_size > PAGE_SIZE)
+		return -EINVAL;
+	copy_size = min_t(u32, result_size, sizeof(struct vexfs_ioc_result));
 	if (a.kind == VEXFS_SEARCH_KNN ? a.k > VEXFS_IOC_MAX_K : a.k > VEXFS_IOC_MAX_RESULTS)
 		return -E2BIG;
 	if (a.ef > VEXFS_IOC_MAX_EF)
@@ -232,10 +322,12 @@ static long vexfs_ioc_search(struct file *file, void __user *uarg)
 		return err;
 	req.query = query;
 	hits = kvmalloc_array(a.k, sizeof(*hits), GFP_KERNEL);
-	if (!hits) {
+	chunks = kvmalloc_array(a.k, sizeof(*chunks), GFP_KERNEL);
+	if (!hits || !chunks) {
 		err = -ENOMEM;
 		goto out;
 	}
+	req.chunks = chunks;
 	/*
 	 * Results are what path resolution would reach: search permission on
 	 * every directory from the root down (CAP_DAC_READ_SEARCH skips it),
@@ -258,42 +350,26 @@ static long vexfs_ioc_search(struct file *file, void __user *uarg)
 	if (dirv)
 		vexfs_dirv_reset(dirv);
 
-	/* Report each hit with its file's current attributes; skip files gone meanwhile. */
+	/*
+	 * Report each hit with its file's current attributes, result_size
+	 * bytes apart: the fields the caller's result struct has room for,
+	 * and zeros in the bytes it has past ours. Files gone meanwhile are
+	 * skipped.
+	 */
 	ures = u64_to_user_ptr(a.results);
 	for (i = 0; i < count; i++) {
-		struct vexfs_ioc_result r = {};
-		struct inode *inode;
+		struct vexfs_ioc_result r;
+		u8 __user *dst = ures + (size_t)out * result_size;
 
-		inode = ilookup(sb, hits[i].key);
-		if (!inode) {
-			inode = __vexfs_iget(sb, hits[i].key, VEXFS_IGET_USER);
-			if (IS_ERR(inode))
-				continue;
-		}
-		if (!inode->i_nlink || !(VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_HAS_VECTOR)) {
-			iput(inode);
+		err = vexfs_search_result(sb, &hits[i], &chunks[i], dirv, a.flags, &r);
+		if (err < 0)
+			goto out;
+		if (err) {
+			err = 0;
 			continue;
 		}
-		if (dirv) {
-			bool ok;
-
-			err = vexfs_dirv_file_ok(dirv, inode, &ok);
-			if (err || !ok) {
-				iput(inode);
-				if (err)
-					goto out;
-				continue;
-			}
-		}
-		r.ino = inode->i_ino;
-		r.distance = vexfs_dist_bits(hits[i].dist);
-		r.generation = inode->i_generation;
-		r.file_size = i_size_read(inode);
-		r.mtime_sec = inode->i_mtime.tv_sec;
-		r.mtime_nsec = inode->i_mtime.tv_nsec;
-		r.dim = VEXFS_I(inode)->i_vector_dim;
-		iput(inode);
-		if (copy_to_user(ures + out, &r, sizeof(r))) {
+		if (copy_to_user(dst, &r, copy_size) ||
+		    (result_size > copy_size && clear_user(dst + copy_size, result_size - copy_size))) {
 			err = -EFAULT;
 			goto out;
 		}
@@ -307,6 +383,7 @@ out:
 		vexfs_dirv_destroy(dirv);
 		kfree(dirv);
 	}
+	kvfree(chunks);
 	kvfree(hits);
 	kvfree(query);
 	return err;
@@ -510,13 +587,17 @@ static long vexfs_ioc_status(struct super_block *sb, void __user *uarg)
 	struct vexfs_vindex *vi = VEXFS_VI(sb);
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 	struct vexfs_ioc_status a;
+	u32 usize, copy_size;
 	int err;
 
-	err = vexfs_copy_arg(&a, uarg, sizeof(a));
+	BUILD_BUG_ON(offsetof(struct vexfs_ioc_status, files) != VEXFS_STATUS_SIZE_VER0);
+	err = vexfs_copy_arg_ver(&a, sizeof(a), uarg, VEXFS_STATUS_SIZE_VER0, &usize);
 	if (err)
 		return err;
+	copy_size = min_t(u32, usize, sizeof(a));
 	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
+	/* The bytes written: the caller's size, or ours when the caller knows more. */
+	a.size = copy_size;
 	down_read(&vi->lock);
 	a.flags = (vi->graph_valid ? VEXFS_STATUS_GRAPH_VALID : 0) |
 		  (vi->rebuilding ? VEXFS_STATUS_REBUILDING : 0);
@@ -528,12 +609,15 @@ static long vexfs_ioc_status(struct super_block *sb, void __user *uarg)
 	a.vectors = vi->nr_live;
 	for (u32 i = 0; i < vi->capacity; i++)
 		a.graph_nodes += !!(vi->slot_state[i] & VSLOT_IN_GRAPH);
+	a.files = vi->files;
+	a.stale_files = vi->stale_files;
+	a.index_memory_bytes = vexfs_vindex_memory_bytes(vi);
 	up_read(&vi->lock);
 	a.dim = vi->dim;
 	a.metric = vi->metric;
 	a.hnsw_m = vi->m;
 	a.hnsw_ef_construction = vi->efc;
-	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+	return copy_to_user(uarg, &a, copy_size) ? -EFAULT : 0;
 }
 
 static long vexfs_ioc_stats(struct super_block *sb, void __user *uarg)

@@ -27,6 +27,8 @@ struct vexfs_scratch {
 	struct list_head list;
 	struct vexfs_hnsw_ctx ctx;	/* scratch buffers and visited epoch */
 	u32 capacity;			/* graph capacity the buffers were sized for */
+	struct vexfs_vindex *vi;	/* whose scratch_bytes count it */
+	u64 bytes;			/* allocated for it, struct included */
 };
 
 struct vexfs_vstats {
@@ -88,6 +90,7 @@ struct vexfs_vindex {
 	spinlock_t scratch_lock;
 	struct semaphore scratch_sem;
 	u32 nr_scratch;
+	atomic64_t scratch_bytes;	/* allocated scratch areas (pooled, in use, the writer's) */
 
 	struct delayed_work sync_work;
 	struct work_struct rebuild_work;
@@ -162,15 +165,25 @@ int vexfs_dirv_resolve_misses(struct vexfs_dirv *dv);
 int vexfs_dirv_file_ok(struct vexfs_dirv *dv, struct inode *inode, bool *ok);
 int vexfs_dirv_members(struct vexfs_dirv *dv, u32 cap);
 
+/* The chunk a search hit names, read under the index lock after the search. */
+struct vexfs_hit_chunk {
+	u64 offset, length;		/* the chunk's byte range (length 0: the whole file) */
+	u32 chunk;			/* index in the owner's set */
+	u32 generation;			/* the owner's, as its record says */
+	bool live;			/* the slot still held a live chunk of the hit's file */
+	bool stale;			/* VSLOT_STALE */
+};
+
 /* Search entry point for ioctl.c; hits sorted nearest first. */
 struct vexfs_search_req {
 	u32 kind;			/* VEXFS_SEARCH_* */
 	u32 k;				/* results wanted / capacity */
 	u32 ef;
-	u32 flags;
+	u32 flags;			/* VEXFS_SEARCH_F_*: FRESH and PER_FILE act here */
 	u32 max_key;			/* range/similar: largest distance key */
 	const u32 *query;		/* dim float32 bits, kernel memory */
 	struct vexfs_dirv *dirv;	/* directory filter; NULL: none needed */
+	struct vexfs_hit_chunk *chunks;	/* out, k entries: the chunk of each hit; NULL: not wanted */
 };
 int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *req,
 			struct vexfs_hnsw_hit *hits, u32 *count, bool *truncated);
@@ -178,5 +191,6 @@ int vexfs_vindex_force_sync(struct vexfs_vindex *vi);
 int vexfs_vindex_rebuild(struct vexfs_vindex *vi);
 u32 vexfs_dist_key_for_threshold(struct vexfs_vindex *vi, u32 kind, u32 t_bits, int *err);
 u32 vexfs_dist_bits(u32 key);
+u64 vexfs_vindex_memory_bytes(struct vexfs_vindex *vi);
 
 #endif /* _VEXFS_VECTOR_H */

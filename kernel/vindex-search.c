@@ -5,6 +5,9 @@
  * scan, and kNN/range search (in passes when directory verdicts are needed:
  * vindex-scope.c computes them between passes, with the lock dropped).
  *
+ * Per-file searches (VEXFS_SEARCH_F_PER_FILE) keep one hit per file in a
+ * struct vexfs_ftop, owned by the search.
+ *
  * Locking: searches hold vi->lock for reading, which keeps the slot arrays,
  * the graph and the pending queue still; the scratch free list is guarded
  * by vi->scratch_lock, and vi->scratch_sem bounds the scratch areas in use.
@@ -20,6 +23,8 @@
 #include <linux/capability.h>
 #include <linux/ktime.h>
 #include <linux/sort.h>
+#include <linux/hash.h>
+#include <linux/log2.h>
 #include <asm/fpu/api.h>
 
 #include "vindex.h"
@@ -66,11 +71,16 @@ static bool vexfs_slot_readable(struct vexfs_vindex *vi, u32 slot)
 	return mode & 4;
 }
 
-/* The caller may see this live slot: readable file in a passing directory. */
+/*
+ * The caller may see this live slot: readable file in a passing directory,
+ * and (FRESH) a set that is not stale.
+ */
 static bool vexfs_slot_visible(struct vexfs_kctx *kc, u32 slot)
 {
 	struct vexfs_vindex *vi = kc->vi;
 
+	if (kc->fresh && (vi->slot_state[slot] & VSLOT_STALE))
+		return false;
 	if (kc->check_perm && !vexfs_slot_readable(vi, slot))
 		return false;
 	return !kc->dirv || vexfs_dirv_slot_ok(kc->dirv, vi->slot_parent[slot]);
@@ -98,6 +108,8 @@ void vexfs_scratch_free(struct vexfs_scratch *s)
 {
 	if (!s)
 		return;
+	if (s->vi)
+		atomic64_sub(s->bytes, &s->vi->scratch_bytes);
 	kvfree(s->ctx.scratch32);
 	kvfree(s->ctx.scratch64);
 	kfree(s);
@@ -121,6 +133,9 @@ struct vexfs_scratch *vexfs_scratch_alloc(struct vexfs_vindex *vi, u32 capacity)
 		vexfs_scratch_free(s);
 		return ERR_PTR(-ENOMEM);
 	}
+	s->vi = vi;
+	s->bytes = sizeof(*s) + n32 * sizeof(u32) + n64 * sizeof(u64);
+	atomic64_add(s->bytes, &vi->scratch_bytes);
 	s->ctx.scratch32_len = n32;
 	s->ctx.scratch64_len = n64;
 	s->ctx.ef_max = VINDEX_SCRATCH_EF;
@@ -200,6 +215,166 @@ static bool vexfs_hits_offer(struct vexfs_hnsw_hit *hits, u32 cap, u32 *n,
 }
 
 /*
+ * Per-file selection: the best `cap` hits with at most one per key (file),
+ * each the nearest of its key's offered hits. hits[] keeps them at fixed
+ * positions; heap[] orders the positions worst first (a max-heap by
+ * vexfs_hit_cmp) and pos[p] is position p's place in heap[]; table[] maps
+ * a key to its position + 1 (open addressing, linear probing, 0 = empty).
+ * Offers cost O(1) when rejected, O(log cap) when kept.
+ */
+struct vexfs_ftop {
+	struct vexfs_hnsw_hit *hits;	/* cap entries: the caller's result array */
+	u32 cap, n;
+	u32 *heap, *pos, *table;	/* one allocation: cap, cap, 1 << table_bits */
+	u32 table_bits;
+	bool overflow;			/* an offered file did not fit */
+	/* Graph searches: a wider walk, deduplicated into hits[]. */
+	struct vexfs_hnsw_hit *gbuf;
+	u32 gcap;			/* entries in gbuf */
+	bool exact;			/* the widest walk was not enough: scan exactly */
+};
+
+#define VINDEX_FTOP_GRAPH_MULT	4u	/* first graph walk: this many chunks per wanted file */
+#define VINDEX_FTOP_RANGE_MAX	VEXFS_IOC_MAX_RESULTS	/* widest range walk, chunks */
+
+static int vexfs_ftop_init(struct vexfs_ftop *ft, struct vexfs_hnsw_hit *hits, u32 cap)
+{
+	memset(ft, 0, sizeof(*ft));
+	ft->hits = hits;
+	ft->cap = cap;
+	/* At most half full: probes stay short. */
+	ft->table_bits = ilog2(roundup_pow_of_two(2 * (unsigned long)cap));
+	ft->heap = kvmalloc_array(2 * (size_t)cap + (1UL << ft->table_bits), sizeof(u32), GFP_KERNEL);
+	if (!ft->heap)
+		return -ENOMEM;
+	ft->pos = ft->heap + cap;
+	ft->table = ft->pos + cap;
+	return 0;
+}
+
+static void vexfs_ftop_destroy(struct vexfs_ftop *ft)
+{
+	kvfree(ft->heap);
+	kvfree(ft->gbuf);
+}
+
+static void vexfs_ftop_reset(struct vexfs_ftop *ft)
+{
+	ft->n = 0;
+	ft->overflow = false;
+	memset(ft->table, 0, sizeof(u32) << ft->table_bits);
+}
+
+static u32 vexfs_ftop_bucket(const struct vexfs_ftop *ft, u64 key)
+{
+	return hash_64(key, ft->table_bits);
+}
+
+/* The table index holding key, or the empty one where it would go. */
+static u32 vexfs_ftop_probe(const struct vexfs_ftop *ft, u64 key)
+{
+	u32 mask = (1U << ft->table_bits) - 1, i = vexfs_ftop_bucket(ft, key);
+
+	while (ft->table[i] && ft->hits[ft->table[i] - 1].key != key)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Remove table entry i, shifting back the entries whose probe passed it. */
+static void vexfs_ftop_unlink(struct vexfs_ftop *ft, u32 i)
+{
+	u32 mask = (1U << ft->table_bits) - 1, j = i, home;
+
+	for (;;) {
+		ft->table[i] = 0;
+		for (;;) {
+			j = (j + 1) & mask;
+			if (!ft->table[j])
+				return;
+			home = vexfs_ftop_bucket(ft, ft->hits[ft->table[j] - 1].key);
+			/* Entry j may move to i unless its home lies in (i, j]. */
+			if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
+				break;
+		}
+		ft->table[i] = ft->table[j];
+		i = j;
+	}
+}
+
+static bool vexfs_ftop_worse(const struct vexfs_ftop *ft, u32 a, u32 b)
+{
+	return vexfs_hit_cmp(&ft->hits[ft->heap[a]], &ft->hits[ft->heap[b]]) > 0;
+}
+
+static void vexfs_ftop_swap(struct vexfs_ftop *ft, u32 a, u32 b)
+{
+	swap(ft->heap[a], ft->heap[b]);
+	ft->pos[ft->heap[a]] = a;
+	ft->pos[ft->heap[b]] = b;
+}
+
+static void vexfs_ftop_sift_up(struct vexfs_ftop *ft, u32 i)
+{
+	while (i && vexfs_ftop_worse(ft, i, (i - 1) / 2)) {
+		vexfs_ftop_swap(ft, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void vexfs_ftop_sift_down(struct vexfs_ftop *ft, u32 i)
+{
+	for (;;) {
+		u32 l = 2 * i + 1, r = l + 1, w = i;
+
+		if (l < ft->n && vexfs_ftop_worse(ft, l, w))
+			w = l;
+		if (r < ft->n && vexfs_ftop_worse(ft, r, w))
+			w = r;
+		if (w == i)
+			return;
+		vexfs_ftop_swap(ft, i, w);
+		i = w;
+	}
+}
+
+static void vexfs_ftop_offer(struct vexfs_ftop *ft, const struct vexfs_hnsw_hit *h)
+{
+	u32 t, p;
+
+	if (ft->n == ft->cap && vexfs_hit_cmp(h, &ft->hits[ft->heap[0]]) >= 0) {
+		/* Not better than the worst kept: a file not kept did not fit. */
+		if (!ft->overflow && !ft->table[vexfs_ftop_probe(ft, h->key)])
+			ft->overflow = true;
+		return;
+	}
+	t = vexfs_ftop_probe(ft, h->key);
+	if (ft->table[t]) {
+		p = ft->table[t] - 1;
+		if (vexfs_hit_cmp(h, &ft->hits[p]) < 0) {
+			ft->hits[p] = *h;
+			vexfs_ftop_sift_down(ft, ft->pos[p]);
+		}
+		return;
+	}
+	if (ft->n < ft->cap) {
+		p = ft->n++;
+		ft->hits[p] = *h;
+		ft->table[t] = p + 1;
+		ft->heap[ft->n - 1] = p;
+		ft->pos[p] = ft->n - 1;
+		vexfs_ftop_sift_up(ft, ft->n - 1);
+		return;
+	}
+	/* Full: the worst file makes room, and no longer fits. */
+	ft->overflow = true;
+	p = ft->heap[0];
+	vexfs_ftop_unlink(ft, vexfs_ftop_probe(ft, ft->hits[p].key));
+	ft->hits[p] = *h;
+	ft->table[vexfs_ftop_probe(ft, h->key)] = p + 1;
+	vexfs_ftop_sift_down(ft, 0);
+}
+
+/*
  * Exact distances from the query to slots ids[0..nb), each within max_key
  * offered to hits. Returns how many were within max_key, or <0.
  */
@@ -224,7 +399,10 @@ static s64 vexfs_scan_batch(struct vexfs_vindex *vi, struct vexfs_kctx *kc, cons
 		if (keys[i] > max_key)
 			continue;
 		matches++;
-		vexfs_hits_offer(hits, cap, n, &h);
+		if (kc->ftop)
+			vexfs_ftop_offer(kc->ftop, &h);
+		else
+			vexfs_hits_offer(hits, cap, n, &h);
 	}
 	return matches;
 }
@@ -268,14 +446,24 @@ static s64 vexfs_scan_members(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u3
 {
 	const struct vexfs_dirv *dv = kc->dirv;
 	u32 ids[VINDEX_SCAN_BATCH / 4];
-	u32 m = 0, nb;
+	u32 m = 0, c = 0, nb, first, count;
 	s64 matches = 0, got;
 
+	/* Every chunk of every member: member m's run, chunk c next. */
 	while (m < dv->nr_members) {
-		for (nb = 0; m < dv->nr_members && nb < ARRAY_SIZE(ids); m++) {
-			int slot = vexfs_slot_of(vi, dv->members[m]);
+		for (nb = 0; m < dv->nr_members && nb < ARRAY_SIZE(ids); ) {
+			u32 slot;
 
-			if (slot < 0 || !(vi->slot_state[slot] & VSLOT_LIVE))
+			if (vexfs_run_of(vi, dv->members[m], &first, &count)) {
+				m++;
+				continue;
+			}
+			slot = first + c;
+			if (++c == count) {
+				m++;
+				c = 0;
+			}
+			if (!(vi->slot_state[slot] & VSLOT_LIVE))
 				continue;
 			if (!vexfs_slot_visible(kc, slot))
 				continue;
@@ -289,15 +477,28 @@ static s64 vexfs_scan_members(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u3
 	return matches;
 }
 
+/* After a pass over ft: n hits, and truncated for range/similar. */
+static void vexfs_ftop_done(const struct vexfs_ftop *ft, bool knn, u32 *n, bool *truncated)
+{
+	*n = ft->n;
+	if (!knn)
+		*truncated = ft->overflow;
+}
+
 /*
  * One pass of a search, under vi->lock for reading: the graph (plus an exact
  * scan of queued slots), or an exact scan of every slot. Scanning only
  * queued slots touches the whole slot array; cheap next to a search.
+ * Per-file (kc->ftop): the graph walk returns up to ft->gcap chunks, kept
+ * one per file; *more asks for a wider walk when it found fewer files than
+ * wanted but was cut short by its width. The exact scans keep one hit per
+ * file as they go (exact).
  */
 static int vexfs_search_pass(struct vexfs_vindex *vi, struct vexfs_scratch *s,
 			     const struct vexfs_search_req *req, struct vexfs_kctx *kc,
-			     struct vexfs_hnsw_hit *hits, u32 *count, bool *truncated)
+			     struct vexfs_hnsw_hit *hits, u32 *count, bool *truncated, bool *more)
 {
+	struct vexfs_ftop *ft = kc->ftop;
 	bool knn = req->kind == VEXFS_SEARCH_KNN;
 	u32 max_key = knn ? U32_MAX : req->max_key;
 	u32 ef = req->ef ? req->ef : vi->ef_search;
@@ -307,13 +508,18 @@ static int vexfs_search_pass(struct vexfs_vindex *vi, struct vexfs_scratch *s,
 	int err = 0;
 
 	*truncated = false;
+	*more = false;
+	if (ft)
+		vexfs_ftop_reset(ft);
 	if (kc->dirv && kc->dirv->members) {
 		/* A small scope: its members, exactly (queued changes included). */
 		kc->skip_pending = false;
 		matches = vexfs_scan_members(vi, kc, max_key, hits, req->k, &n);
 		if (matches < 0)
 			return matches;
-		if (!knn)
+		if (ft)
+			vexfs_ftop_done(ft, knn, &n, truncated);
+		else if (!knn)
 			*truncated = matches > req->k;
 		atomic64_inc(&vi->st.exact_searches);
 		*count = n;
@@ -321,24 +527,34 @@ static int vexfs_search_pass(struct vexfs_vindex *vi, struct vexfs_scratch *s,
 	}
 	kc->skip_pending = true;
 	exact = (req->flags & VEXFS_SEARCH_F_EXACT) || !vi->graph_valid || !vi->gw ||
-		s->capacity < vi->capacity;
+		s->capacity < vi->capacity || (ft && ft->exact);
 	if (!exact) {
+		struct vexfs_hnsw_hit *gh = ft ? ft->gbuf : hits;
+		u32 gcap = ft ? ft->gcap : req->k;
+
 		s->ctx.kctx = kc;
 		s->ctx.dist_batch = vexfs_dist_cb;
 		s->ctx.filter = vexfs_filter_cb;
 		s->ctx.dist_count = 0;
 		err = vexfs_hnsw_search(vi->gh, &s->ctx,
 					knn ? VEXFS_HNSW_KNN : VEXFS_HNSW_RANGE, ef, max_key,
-					hits, req->k, &complete);
+					gh, gcap, &complete);
 		atomic64_add(s->ctx.dist_count, &vi->st.dists);
 		if (err >= 0) {
 			n = err;
 			err = 0;
+			if (ft) {
+				for (u32 i = 0; i < n; i++)
+					vexfs_ftop_offer(ft, &gh[i]);
+				*more = knn ? (n == gcap && ft->n < req->k) : (!complete && !ft->overflow);
+			}
 			/* Queued changes are not in the graph yet: scan them exactly. */
 			if (vi->pq_count)
 				matches = vexfs_scan(vi, kc, true, max_key, hits, req->k, &n);
 			if (matches < 0)
 				err = matches;
+			else if (ft)
+				vexfs_ftop_done(ft, knn, &n, truncated);
 			else if (!knn && (!complete || n + matches > req->k))
 				*truncated = n >= req->k;
 		} else {
@@ -356,12 +572,54 @@ static int vexfs_search_pass(struct vexfs_vindex *vi, struct vexfs_scratch *s,
 		matches = vexfs_scan(vi, kc, false, max_key, hits, req->k, &n);
 		if (matches < 0)
 			err = matches;
+		else if (ft)
+			vexfs_ftop_done(ft, knn, &n, truncated);
 		else if (!knn)
 			*truncated = matches > req->k;
 		atomic64_inc(&vi->st.exact_searches);
 	}
 	*count = n;
 	return err;
+}
+
+/*
+ * A per-file graph walk found too few files: walk twice as wide next time,
+ * or, past the widest walk, scan exactly. Called without vi->lock.
+ */
+static int vexfs_ftop_widen(struct vexfs_ftop *ft, u32 gmax)
+{
+	struct vexfs_hnsw_hit *g;
+	u32 want;
+
+	if (ft->gcap >= gmax) {
+		ft->exact = true;
+		return 0;
+	}
+	want = min(gmax, 2 * ft->gcap);
+	g = kvmalloc_array(want, sizeof(*g), GFP_KERNEL);
+	if (!g)
+		return -ENOMEM;
+	kvfree(ft->gbuf);
+	ft->gbuf = g;
+	ft->gcap = want;
+	return 0;
+}
+
+/* What the slot of hit h holds now, if it is still a live chunk of h's file. */
+static void vexfs_hit_chunk_fill(struct vexfs_vindex *vi, const struct vexfs_hnsw_hit *h,
+				 struct vexfs_hit_chunk *c)
+{
+	u32 s = h->slot;
+
+	memset(c, 0, sizeof(*c));
+	if (s >= vi->capacity || !(vi->slot_state[s] & VSLOT_LIVE) || vi->slot_ino[s] != h->key)
+		return;
+	c->live = true;
+	c->chunk = vi->slot_chunk[s];
+	c->offset = vi->slot_off[s];
+	c->length = vi->slot_len[s];
+	c->generation = vi->slot_gen[s];
+	c->stale = vi->slot_state[s] & VSLOT_STALE;
 }
 
 /*
@@ -380,13 +638,34 @@ int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *
 		.vi = vi, .query = req->query, .dirv = req->dirv,
 		/* CAP_DAC_READ_SEARCH may read any file: no filtering needed. */
 		.check_perm = !ns_capable_noaudit(&init_user_ns, CAP_DAC_READ_SEARCH),
+		.fresh = req->flags & VEXFS_SEARCH_F_FRESH,
 	};
+	struct vexfs_ftop ft = {};
 	ktime_t t0 = ktime_get();
-	u32 n = 0, pass;
+	u32 n = 0, pass, gmax = 0;
+	bool more;
 	int err = 0;
 	u64 ns;
 
 	*truncated = false;
+	if (req->flags & VEXFS_SEARCH_F_PER_FILE) {
+		/*
+		 * One hit per file: the graph walk asks for several chunks per
+		 * wanted file at first (KNN: at most as many as a walk can
+		 * return), widened by passes below.
+		 */
+		gmax = req->kind == VEXFS_SEARCH_KNN ? VINDEX_SCRATCH_EF : VINDEX_FTOP_RANGE_MAX;
+		err = vexfs_ftop_init(&ft, hits, req->k);
+		if (!err) {
+			ft.gcap = min(gmax, VINDEX_FTOP_GRAPH_MULT * req->k);
+			ft.gbuf = kvmalloc_array(ft.gcap, sizeof(*ft.gbuf), GFP_KERNEL);
+			if (!ft.gbuf)
+				err = -ENOMEM;
+		}
+		if (err)
+			goto out_ftop;
+		kc.ftop = &ft;
+	}
 	/*
 	 * A scope with few files (at most VINDEX_SMALL_SCOPE_MIN or 2 % of the
 	 * vectors) is scanned exactly over its members: a filtered graph walk
@@ -398,7 +677,7 @@ int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *
 
 		err = vexfs_dirv_members(kc.dirv, cap);
 		if (err && err != -E2BIG)
-			return err;
+			goto out_ftop;
 		err = 0;
 	}
 	/*
@@ -417,27 +696,55 @@ int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *
 		up_read(&vi->lock);
 		err = vexfs_dirv_resolve_misses(kc.dirv);
 		if (err)
-			return err;
+			goto out_ftop;
 	}
 	s = vexfs_scratch_get(vi);
-	if (IS_ERR(s))
-		return PTR_ERR(s);
+	if (IS_ERR(s)) {
+		err = PTR_ERR(s);
+		goto out_ftop;
+	}
+	/*
+	 * Passes: again after resolving directories met without a verdict
+	 * (at most VINDEX_DIRV_PASSES times), and again, wider, after a
+	 * per-file walk that found too few files (bounded: the width doubles
+	 * up to gmax, then the pass is an exact scan, which never asks).
+	 */
 	for (pass = 1; ; pass++) {
+		bool misses;
+
 		down_read(&vi->lock);
-		err = vexfs_search_pass(vi, s, req, &kc, hits, &n, truncated);
+		err = vexfs_search_pass(vi, s, req, &kc, hits, &n, truncated, &more);
 		up_read(&vi->lock);
-		if (err || !kc.dirv || !kc.dirv->nr_miss || pass == VINDEX_DIRV_PASSES)
-			break;
-		err = vexfs_dirv_resolve_misses(kc.dirv);
 		if (err)
 			break;
+		misses = kc.dirv && kc.dirv->nr_miss && pass < VINDEX_DIRV_PASSES;
+		if (!more && !misses)
+			break;
+		if (more) {
+			err = vexfs_ftop_widen(&ft, gmax);
+			if (err)
+				break;
+		}
+		if (misses) {
+			err = vexfs_dirv_resolve_misses(kc.dirv);
+			if (err)
+				break;
+		}
 	}
 	vexfs_scratch_put(vi, s);
+	vexfs_ftop_destroy(&ft);
 	if (err) {
 		atomic64_inc(&vi->st.errors);
 		return err;
 	}
 	sort(hits, n, sizeof(*hits), vexfs_hit_cmp, NULL);
+	/* The final hits only: their chunks, as the slots hold them now. */
+	if (req->chunks) {
+		down_read(&vi->lock);
+		for (u32 i = 0; i < n; i++)
+			vexfs_hit_chunk_fill(vi, &hits[i], &req->chunks[i]);
+		up_read(&vi->lock);
+	}
 	*count = n;
 	ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
 	atomic64_inc(&vi->st.searches);
@@ -449,6 +756,10 @@ int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *
 			break;
 	}
 	return 0;
+
+out_ftop:
+	vexfs_ftop_destroy(&ft);
+	return err;
 }
 
 u32 vexfs_dist_key_for_threshold(struct vexfs_vindex *vi, u32 kind, u32 t_bits, int *err)
@@ -471,4 +782,30 @@ u32 vexfs_dist_key_for_threshold(struct vexfs_vindex *vi, u32 kind, u32 t_bits, 
 u32 vexfs_dist_bits(u32 key)
 {
 	return vexfs_dist_bits_from_key(key);
+}
+
+/*
+ * Kernel memory the index pins now, from the sizes allocated: the slot
+ * arrays (vexfs_arrays_alloc: capacity entries each), the graph words and
+ * handle, every scratch area alive (pooled, in use, the writer's, a
+ * rebuild's), and the pending ring with its delete batch. Not counted: the
+ * ino -> slot xarray's nodes and struct vexfs_vindex itself. Caller holds
+ * vi->lock (capacity and the graph stay put).
+ */
+u64 vexfs_vindex_memory_bytes(struct vexfs_vindex *vi)
+{
+	u64 per_slot = (u64)vi->dim * sizeof(*vi->vecs) + sizeof(*vi->slot_ino) +
+		       sizeof(*vi->slot_gen) + sizeof(*vi->slot_uid) + sizeof(*vi->slot_gid) +
+		       sizeof(*vi->slot_parent) + sizeof(*vi->slot_chunk) + sizeof(*vi->slot_off) +
+		       sizeof(*vi->slot_len) + sizeof(*vi->slot_mode) + sizeof(*vi->slot_state);
+	u64 bytes = per_slot * vi->capacity;
+
+	if (vi->gw)
+		bytes += vi->gw_len * sizeof(*vi->gw) + vexfs_hnsw_handle_size();
+	bytes += atomic64_read(&vi->scratch_bytes);
+	if (vi->pq)
+		bytes += (u64)VEXFS_MAX_PENDING * sizeof(*vi->pq);
+	if (vi->del_batch)
+		bytes += (u64)VEXFS_MAX_PENDING * sizeof(*vi->del_batch);
+	return bytes;
 }

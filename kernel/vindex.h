@@ -34,12 +34,16 @@
  */
 #define VEXFS_RUN_INLINE	32u
 
+struct vexfs_ftop;
+
 struct vexfs_kctx {
 	struct vexfs_vindex *vi;
 	const u32 *query;	/* the search vector (VEXFS_HNSW_QUERY_INPUT) */
 	bool check_perm;	/* hide files the caller may not read */
 	bool skip_pending;	/* queued slots are scanned exactly instead */
+	bool fresh;		/* hide stale sets (VEXFS_SEARCH_F_FRESH) */
 	struct vexfs_dirv *dirv;	/* the file's directory must pass; NULL: no check */
+	struct vexfs_ftop *ftop;	/* PER_FILE: hits go here, one per file; NULL: none */
 };
 
 struct vexfs_slot_arrays {

@@ -96,7 +96,7 @@ chmod 755 /mnt/proj/b
 gen0=$(vexctl status /mnt --json | sed -n 's/.*"vector_generation": *\([0-9]*\).*/\1/p')
 vexfs-rawsearch /mnt/proj/b/g0 knn 4 0 2 $Q > /tmp/bad && fail "subtree on a file succeeded"
 grep -qx "error ENOTDIR" /tmp/bad || { cat /tmp/bad; fail "subtree on a file: want ENOTDIR"; }
-vexfs-rawsearch /mnt/proj knn 4 0 4 $Q > /tmp/bad && fail "unknown flag accepted"
+vexfs-rawsearch /mnt/proj knn 4 0 16 $Q > /tmp/bad && fail "unknown flag accepted"
 grep -qx "error EINVAL" /tmp/bad || { cat /tmp/bad; fail "unknown flag: want EINVAL"; }
 vexfs-rawsearch /mnt/proj knn 4 0 3 $Q > /tmp/ok || fail "subtree + exact refused"
 grep -q "^count 4$" /tmp/ok || { cat /tmp/ok; fail "subtree + exact on proj"; }

@@ -79,8 +79,8 @@ int main(int argc, char **argv)
 	expect("foreign ioctl", ioctl(fd, _IO('X', 1)), ENOTTY);
 
 	/* SET_VECTOR */
-	v = (struct vexfs_ioc_vector){ .size = sizeof(v) + 4, .dim = dim, .data = ptr(vec) };
-	expect("set: wrong struct size", ioctl(fd, VEXFS_IOC_SET_VECTOR, &v), EINVAL);
+	v = (struct vexfs_ioc_vector){ .size = sizeof(v) - 4, .dim = dim, .data = ptr(vec) };
+	expect("set: struct size below its first version", ioctl(fd, VEXFS_IOC_SET_VECTOR, &v), EINVAL);
 	v.size = sizeof(v);
 	v.dim = dim + 1;
 	expect("set: wrong dimension", ioctl(fd, VEXFS_IOC_SET_VECTOR, &v), EINVAL);

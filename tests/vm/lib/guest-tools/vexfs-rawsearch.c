@@ -1,8 +1,9 @@
 /*
  * vexfs-rawsearch PATH KIND K THRESHOLD FLAGS CSV: one VEXFS_IOC_SEARCH on
  * PATH (a file or directory of a VexFS mount), printing every result the
- * kernel returned as "ino DISTANCE", unresolved (so a test sees inode
- * numbers a path lookup would hide), then "count N". KIND is knn, range or
+ * kernel returned as "ino DISTANCE CHUNK OFFSET LENGTH STALE", unresolved
+ * (so a test sees inode numbers a path lookup would hide), then "count N"
+ * and "truncated 0|1". KIND is knn, range or
  * similar; FLAGS the numeric VEXFS_SEARCH_F_* mask. On failure prints
  * "error ERRNO-NAME" and exits 1. Built static.
  */
@@ -67,7 +68,8 @@ int main(int argc, char **argv)
 	}
 	s = (struct vexfs_ioc_search){ .size = sizeof(s), .kind = kind, .dim = dim,
 		.k = (uint32_t)strtoul(argv[3], NULL, 0), .threshold = tbits,
-		.flags = (uint32_t)strtoul(argv[5], NULL, 0), .query = (uint64_t)(uintptr_t)q };
+		.flags = (uint32_t)strtoul(argv[5], NULL, 0), .query = (uint64_t)(uintptr_t)q,
+		.result_size = sizeof(*res) };
 	res = calloc(s.k ? s.k : 1, sizeof(*res));
 	if (!res)
 		return 2;
@@ -78,8 +80,10 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < s.count; i++) {
 		memcpy(&t, &res[i].distance, 4);
-		printf("%llu %g\n", (unsigned long long)res[i].ino, t);
+		printf("%llu %g %u %llu %llu %u\n", (unsigned long long)res[i].ino, t, res[i].chunk,
+		       (unsigned long long)res[i].offset, (unsigned long long)res[i].length,
+		       !!(res[i].flags & VEXFS_RESULT_F_STALE));
 	}
-	printf("count %u\n", s.count);
+	printf("count %u\ntruncated %u\n", s.count, s.truncated);
 	return 0;
 }
