@@ -19,7 +19,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use sha2::{Digest, Sha256};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{PaddingParams, PaddingStrategy, PostProcessor, Tokenizer, TruncationParams};
 
 /// Where `--model` defaults from.
 pub const MODEL_ENV: &str = "VEXFS_EMBED_MODEL";
@@ -30,6 +30,8 @@ pub const DEFAULT_MAX_TOKENS: usize = 256;
 pub struct Embedder {
     model: BertModel,
     tok: Tokenizer,
+    /// The same tokenizer without truncation or padding, for counting.
+    counter: Tokenizer,
     device: Device,
     /// Output dimension (384 for all-MiniLM-L6-v2).
     pub dim: usize,
@@ -93,6 +95,11 @@ impl Embedder {
 
         let tok_path = dir.join("tokenizer.json");
         let mut tok = Tokenizer::from_file(&tok_path).map_err(|e| format!("{}: {e}", tok_path.display()))?;
+        // tokenizer.json may carry its own truncation and padding: the
+        // counter has neither.
+        let mut counter = tok.clone();
+        counter.with_truncation(None).map_err(|e| format!("{}: {e}", tok_path.display()))?;
+        counter.with_padding(None);
         tok.with_truncation(Some(TruncationParams { max_length: max_tokens, ..Default::default() }))
             .map_err(|e| format!("{}: {e}", tok_path.display()))?;
         let pad_id = cfg.pad_token_id as u32;
@@ -120,7 +127,19 @@ impl Embedder {
         h.update(wlen.to_le_bytes());
         h.update((max_tokens as u64).to_le_bytes());
         let model_id = hex(&h.finalize()[..16]);
-        Ok(Embedder { model, tok, device, dim: cfg.hidden_size, max_tokens, model_id })
+        Ok(Embedder { model, tok, counter, device, dim: cfg.hidden_size, max_tokens, model_id })
+    }
+
+    /// Tokens of `text` without the special tokens the model adds ([CLS],
+    /// [SEP]: two for BERT) and without truncation.
+    pub fn count_tokens(&self, text: &str) -> Result<usize, String> {
+        let enc = self.counter.encode(text, false).map_err(|x| format!("tokenizing: {x}"))?;
+        Ok(enc.get_ids().len())
+    }
+
+    /// The special tokens the model adds to every text.
+    pub fn special_tokens(&self) -> usize {
+        self.tok.get_post_processor().map(|p| p.added_tokens(false)).unwrap_or(0)
     }
 
     /// Embed one batch of texts (padded to the longest): unit vectors.
@@ -176,6 +195,30 @@ impl Embedder {
 
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn cache_path(cache: &Path, key: &str) -> PathBuf {
+    cache.join(&key[..2]).join(format!("{key}.f32"))
+}
+
+/// A cached vector of `dim` finite floats, if there is one under `key`.
+pub fn cache_get(cache: &Path, key: &str, dim: usize) -> Option<Vec<f32>> {
+    let b = std::fs::read(cache_path(cache, key)).ok()?;
+    if b.len() != dim * 4 {
+        return None;
+    }
+    let v: Vec<f32> = b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    v.iter().all(|x| x.is_finite()).then_some(v)
+}
+
+/// Stores a vector under `key` (written to a temporary name, then renamed:
+/// readers never see half a vector).
+pub fn cache_put(cache: &Path, key: &str, v: &[f32]) -> std::io::Result<()> {
+    let p = cache_path(cache, key);
+    std::fs::create_dir_all(p.parent().unwrap_or(cache))?;
+    let tmp = p.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())?;
+    std::fs::rename(&tmp, &p)
 }
 
 /// The cache key of a text under a model: SHA-256 of both.

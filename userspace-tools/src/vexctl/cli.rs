@@ -94,6 +94,28 @@ pub struct VectorSrc {
     pub vector_file: Option<PathBuf>,
 }
 
+/// The query of `search`: exactly one of --vector / --vector-file / --text.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct QuerySrc {
+    /// The vector as comma-separated numbers, e.g. 0.1,-0.2,0.3
+    #[arg(long, value_name = "CSV", allow_hyphen_values = true, value_parser = parse_csv_arg)]
+    pub vector: Option<CsvVector>,
+    /// The vector from a file: .f32 (raw LE float32), .fvecs (first vector), .npy, .json
+    #[arg(long, value_name = "FILE")]
+    pub vector_file: Option<PathBuf>,
+    /// A text, embedded with the built-in model; hits print their chunk's text
+    #[arg(long, value_name = "QUERY")]
+    pub text: Option<String>,
+}
+
+impl QuerySrc {
+    /// The vector part (None for --text).
+    pub fn vector_src(&self) -> Option<VectorSrc> {
+        self.text.is_none().then(|| VectorSrc { vector: self.vector.clone(), vector_file: self.vector_file.clone() })
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct ResultOpts {
     /// Print one JSON array of {"path", "ino", "distance", "chunk", "offset", "length", "stale"} objects
@@ -235,6 +257,12 @@ Examples:
   vexctl search /mnt --vector-file q.json --json --metadata
   vexctl search /mnt --vector-file q.f32 --exact
   vexctl search /mnt --vector-file q.f32 -k 10 --per-file --fresh
+  vexctl search /mnt/docs --text \"how do I limit memory use\" -k 5
+
+--text embeds the query with the built-in model (as `vexctl index` does; a vexctl
+built with the cargo feature `embed`) and prints each hit with its path, byte range,
+distance and the first lines of the chunk's text, read from the file; with --json
+each object also has \"text\" (the chunk's text, null when it cannot be read).
 
 Results are chunks: a file with several chunks may appear several times, once
 per chunk; --per-file returns the k nearest files instead, each once with its
@@ -262,7 +290,10 @@ linked it, or any other of its names the kernel has cached.")]
         /// A directory to search under (or any path inside the VexFS mount, with --all)
         path: PathBuf,
         #[command(flatten)]
-        src: VectorSrc,
+        src: QuerySrc,
+        /// With --text: the model directory (default: $VEXFS_EMBED_MODEL)
+        #[arg(long, value_name = "DIR", requires = "text")]
+        model: Option<PathBuf>,
         /// Results wanted
         #[arg(short = 'k', long = "k", default_value_t = 10,
               value_parser = clap::value_parser!(u32).range(1..=VEXFS_IOC_MAX_K as i64))]
@@ -424,6 +455,52 @@ applied (only those given) and the resulting configuration is printed.")]
     /// Rebuild the HNSW graph from the stored vectors (needs CAP_SYS_ADMIN)
     #[command(after_help = "Examples:\n  vexctl rebuild /mnt")]
     Rebuild { path: PathBuf },
+    /// Split text files into chunks, embed them with the built-in model and set their chunk sets
+    #[command(after_help = "\
+Examples:
+  vexctl index /mnt/docs --recursive
+  vexctl index /mnt/docs/a.txt /mnt/docs/b.md
+  vexctl index /mnt/docs --recursive --watch        # keeps re-indexing files as they change
+
+Every regular file named, or in a named directory (at any depth with --recursive;
+symbolic links inside directories are not followed), that is UTF-8 text without NUL
+bytes is split into chunks: exact byte ranges of at most --chunk-tokens tokens (the
+model's tokenizer counts), cut at paragraph boundaries where possible, else at
+sentence, line and word boundaries, each repeating about --overlap-tokens of the one
+before. The chunks are embedded with the model (see `vexctl embed`) and replace the
+file's chunk set. Files whose set is present and not stale are skipped, so a second
+run over an unchanged tree embeds nothing; other files (not text, empty) are counted.
+A summary line ends the run; a progress bar shows on a terminal.
+
+Errors name the file and the cause; the run goes on with the other files and exits 1
+if any failed. --watch (inotify) then keeps going, re-indexing files when they are
+closed after writing or moved in, until interrupted.")]
+    Index {
+        /// Files and directories (on a VexFS mount)
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Descend into subdirectories
+        #[arg(short = 'r', long)]
+        recursive: bool,
+        /// After indexing, keep re-indexing files as they change, until interrupted
+        #[arg(long)]
+        watch: bool,
+        /// Model directory (default: $VEXFS_EMBED_MODEL)
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
+        /// Directory caching vectors by SHA-256 of model and chunk text (as `embed --cache`)
+        #[arg(long, value_name = "DIR")]
+        cache: Option<PathBuf>,
+        /// Most tokens per chunk
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(16..=4096))]
+        chunk_tokens: u32,
+        /// Tokens of a chunk repeated at the start of the next (at most half of --chunk-tokens)
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(0..=2048))]
+        overlap_tokens: u32,
+        /// Chunks per model batch
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        batch: u32,
+    },
     /// Turn text into vectors with a sentence-embedding model, on this machine
     #[command(after_help = "\
 Examples:
@@ -444,6 +521,12 @@ are not followed) and writes one JSON line {\"path\": ..., \"vector\": [...]} pe
 file, paths relative to DIR (or under --path-prefix). --cache keeps each vector
 under the SHA-256 of the model and the text, so reruns only embed what changed.
 -o takes .f32, .npy, .json or .fvecs (several --text: .npy, .json or .fvecs).
+
+--dir --chunks splits every UTF-8 text file (files with NUL bytes or not UTF-8 are
+left out) into chunks exactly as `vexctl index` does and writes one line
+{\"path\", \"offset\", \"length\", \"vector\"} per chunk (a manifest for
+`mkfs.vexfs --manifest` or `vexctl import --manifest`); with the same --cache, a later
+`vexctl index` of the same files finds every vector there.
 
 Only in a vexctl built with the cargo feature `embed` (host builds; the static
 tools are built without it).")]
@@ -472,6 +555,15 @@ tools are built without it).")]
         /// Texts per model batch
         #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
         batch: u32,
+        /// With --dir: split each text file into chunks as `vexctl index` does, one manifest line per chunk
+        #[arg(long, requires = "dir")]
+        chunks: bool,
+        /// With --chunks: most tokens per chunk (as `vexctl index --chunk-tokens`)
+        #[arg(long, default_value_t = 200, requires = "chunks", value_parser = clap::value_parser!(u32).range(16..=4096))]
+        chunk_tokens: u32,
+        /// With --chunks: overlap (as `vexctl index --overlap-tokens`)
+        #[arg(long, default_value_t = 32, requires = "chunks", value_parser = clap::value_parser!(u32).range(0..=2048))]
+        overlap_tokens: u32,
     },
 }
 

@@ -75,9 +75,28 @@ pub fn run(cli: Cli) -> Res<()> {
             (Some(d), Some(b), None) => import_fvecs(&d, &b, batch, content.as_deref()),
             _ => Err(Error::bare("import needs DIR --fvecs FILE, or --manifest FILE")),
         },
-        Cmd::Search { path, src, k, ef, out } => {
-            let q = load_vector(&src)?;
-            cmd_search(&path, &q, Kind::Knn, k, ef, 0.0, None, &out)
+        Cmd::Search { path, src, model, k, ef, out } => match (src.vector_src(), &src.text) {
+            (Some(v), _) => cmd_search(&path, &load_vector(&v)?, Kind::Knn, k, ef, 0.0, None, &out),
+            (None, Some(t)) => {
+                let q = super::index::query_vector(t, model)?;
+                let rs = search_resolved(&path, &q, Kind::Knn, k, ef, 0.0, None, &out)?;
+                super::index::print_text_hits(&path, &rs, &out)
+            }
+            (None, None) => Err(Error::bare("one of --vector, --vector-file or --text is required")),
+        },
+        Cmd::Index { paths, recursive, watch, model, cache, chunk_tokens, overlap_tokens, batch } => {
+            super::index::run(super::index::IndexArgs {
+                paths,
+                recursive,
+                watch,
+                model,
+                cache,
+                batch: batch as usize,
+                params: super::chunker::Params {
+                    max_tokens: chunk_tokens as usize,
+                    overlap_tokens: overlap_tokens as usize,
+                },
+            })
         }
         Cmd::Range { path, src, max_distance, limit, out } => {
             let q = load_vector(&src)?;
@@ -94,7 +113,7 @@ pub fn run(cli: Cli) -> Res<()> {
             let f = open_read(&path)?;
             f.sync().map_err(|e| Error::errno(disp(&path), e, Op::Sync))
         }
-        Cmd::Embed { model, text, dir, manifest, path_prefix, cache, out, batch } => {
+        Cmd::Embed { model, text, dir, manifest, path_prefix, cache, out, batch, chunks, chunk_tokens, overlap_tokens } => {
             super::embed::run(super::embed::EmbedArgs {
                 model,
                 text,
@@ -104,6 +123,10 @@ pub fn run(cli: Cli) -> Res<()> {
                 cache,
                 out,
                 batch: batch as usize,
+                chunks: chunks.then_some(super::chunker::Params {
+                    max_tokens: chunk_tokens as usize,
+                    overlap_tokens: overlap_tokens as usize,
+                }),
             })
         }
         Cmd::Rebuild { path } => {
@@ -330,7 +353,7 @@ fn cmd_rm(file: &Path) -> Res<()> {
 }
 
 /// A progress bar on stderr, hidden when stderr is not a terminal.
-fn progress(total: Option<u64>, what: &str) -> ProgressBar {
+pub(super) fn progress(total: Option<u64>, what: &str) -> ProgressBar {
     let target = if std::io::stderr().is_terminal() {
         ProgressDrawTarget::stderr()
     } else {
@@ -699,6 +722,27 @@ fn cmd_search(
     limit: Option<u32>,
     out: &ResultOpts,
 ) -> Res<()> {
+    let rs = search_resolved(path, q, kind, k, ef, threshold, limit, out)?;
+    if out.json {
+        println!("{}", output::results_json(&rs, out.metadata));
+    } else {
+        print!("{}", output::results_table(&rs, out.metadata));
+    }
+    Ok(())
+}
+
+/// One search with the hits resolved to paths.
+#[allow(clippy::too_many_arguments)]
+fn search_resolved(
+    path: &Path,
+    q: &[f32],
+    kind: Kind,
+    k: u32,
+    ef: u32,
+    threshold: f32,
+    limit: Option<u32>,
+    out: &ResultOpts,
+) -> Res<Vec<Resolved>> {
     let f = open_read(path)?;
     let st = status_of(&f, path)?;
     check_dim(path, "query", q.len(), st.dim)?;
@@ -719,13 +763,7 @@ fn cmd_search(
         _ => search_growing(&f, path, base, limit)?,
     };
     let mut cache = HashMap::new();
-    let rs = resolve(&f, path, &res.hits, &mut cache)?;
-    if out.json {
-        println!("{}", output::results_json(&rs, out.metadata));
-    } else {
-        print!("{}", output::results_table(&rs, out.metadata));
-    }
-    Ok(())
+    resolve(&f, path, &res.hits, &mut cache)
 }
 
 #[allow(clippy::too_many_arguments)]

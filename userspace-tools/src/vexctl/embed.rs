@@ -18,6 +18,9 @@ pub struct EmbedArgs {
     pub cache: Option<PathBuf>,
     pub out: Option<PathBuf>,
     pub batch: usize,
+    /// With --dir: split each file as `vexctl index` does (these sizes) and
+    /// write one manifest line per chunk.
+    pub chunks: Option<super::chunker::Params>,
 }
 
 #[cfg(not(feature = "embed"))]
@@ -39,7 +42,7 @@ mod imp {
 
     use super::super::vecfile::{encode_fvecs, encode_npy, VecFormat};
     use super::{EmbedArgs, Error, Res};
-    use crate::embed::{cache_key, model_dir, Embedder};
+    use crate::embed::{cache_get, cache_key, cache_put, model_dir, Embedder};
 
     fn load(a: &EmbedArgs) -> Res<Embedder> {
         let dir = model_dir(a.model.as_deref()).map_err(|m| Error::new("embed", m))?;
@@ -114,44 +117,54 @@ mod imp {
         Ok(())
     }
 
-    fn cache_path(cache: &Path, key: &str) -> PathBuf {
-        cache.join(&key[..2]).join(format!("{key}.f32"))
-    }
-
-    fn cache_get(cache: &Path, key: &str, dim: usize) -> Option<Vec<f32>> {
-        let b = std::fs::read(cache_path(cache, key)).ok()?;
-        if b.len() != dim * 4 {
-            return None;
-        }
-        let v: Vec<f32> = b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        v.iter().all(|x| x.is_finite()).then_some(v)
-    }
-
-    fn cache_put(cache: &Path, key: &str, v: &[f32]) -> std::io::Result<()> {
-        let p = cache_path(cache, key);
-        std::fs::create_dir_all(p.parent().unwrap_or(cache))?;
-        let tmp = p.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())?;
-        std::fs::rename(&tmp, &p)
-    }
-
     fn embed_dir(a: &EmbedArgs, dir: &Path, manifest: &Path) -> Res<()> {
         let t0 = Instant::now();
         let mut files = Vec::new();
         walk(dir, "", &mut files)?;
         let e = load(a)?;
+        // One item per vector: (index into files, byte range or None for the whole file).
+        let mut items: Vec<(usize, Option<(usize, usize)>)> = Vec::with_capacity(files.len());
         let mut texts = Vec::with_capacity(files.len());
-        for (_, p) in &files {
+        let mut not_text = 0usize;
+        for (fi, (_, p)) in files.iter().enumerate() {
             let b = std::fs::read(p).map_err(|x| Error::io(p.display(), &x))?;
-            texts.push(String::from_utf8_lossy(&b).into_owned());
+            let Some(params) = &a.chunks else {
+                items.push((fi, None));
+                texts.push(String::from_utf8_lossy(&b).into_owned());
+                continue;
+            };
+            // As `vexctl index`: only UTF-8 text without NUL bytes.
+            let Some(t) = (!b.contains(&0)).then(|| std::str::from_utf8(&b).ok()).flatten() else {
+                not_text += 1;
+                continue;
+            };
+            let limit = e.max_tokens.saturating_sub(e.special_tokens());
+            if params.max_tokens > limit {
+                return Err(Error::new("embed", format!("--chunk-tokens {} is more than the model reads ({limit} tokens)", params.max_tokens)));
+            }
+            let mut count_err = None;
+            let cs = super::super::chunker::chunk_text(t, params, &mut |x| match e.count_tokens(x) {
+                Ok(n) => n,
+                Err(m) => {
+                    count_err.get_or_insert(m);
+                    0
+                }
+            });
+            if let Some(m) = count_err {
+                return Err(Error::new(p.display(), m));
+            }
+            for c in cs {
+                items.push((fi, Some((c.offset, c.length))));
+                texts.push(t[c.offset..c.offset + c.length].to_string());
+            }
         }
         let keys: Vec<String> = texts.iter().map(|t| cache_key(&e.model_id, t)).collect();
         let mut vecs: Vec<Option<Vec<f32>>> = keys
             .iter()
             .map(|k| a.cache.as_deref().and_then(|c| cache_get(c, k, e.dim)))
             .collect();
-        let todo: Vec<usize> = (0..files.len()).filter(|&i| vecs[i].is_none()).collect();
-        let cached = files.len() - todo.len();
+        let todo: Vec<usize> = (0..texts.len()).filter(|&i| vecs[i].is_none()).collect();
+        let cached = texts.len() - todo.len();
         let t1 = Instant::now();
         if !todo.is_empty() {
             let tty = std::io::stderr().is_terminal();
@@ -183,20 +196,27 @@ mod imp {
         let mname = manifest.display().to_string();
         let f = std::fs::File::create(manifest).map_err(|x| Error::io(&mname, &x))?;
         let mut w = BufWriter::new(f);
-        for ((rel, _), v) in files.iter().zip(&vecs) {
+        for (&(fi, range), v) in items.iter().zip(&vecs) {
+            let rel = &files[fi].0;
             let path = match &a.path_prefix {
                 Some(p) => format!("{}/{rel}", p.trim_end_matches('/')),
                 None => rel.clone(),
             };
             let v = v.as_deref().unwrap_or(&[]);
-            writeln!(w, "{}", serde_json::json!({ "path": path, "vector": v })).map_err(|x| Error::io(&mname, &x))?;
+            let line = match range {
+                None => serde_json::json!({ "path": path, "vector": v }),
+                Some((o, l)) => serde_json::json!({ "path": path, "offset": o, "length": l, "vector": v }),
+            };
+            writeln!(w, "{line}").map_err(|x| Error::io(&mname, &x))?;
         }
         w.flush().map_err(|x| Error::io(&mname, &x))?;
         let rate = if todo.is_empty() { String::new() } else { format!(" in {secs:.1} s, {:.1}/s", todo.len() as f64 / secs) };
+        let what = match a.chunks {
+            Some(_) => format!("{} files ({not_text} not text) under {}: {} chunks, ", files.len(), dir.display(), texts.len()),
+            None => format!("{} files under {}: ", files.len(), dir.display()),
+        };
         eprintln!(
-            "vexctl embed: {} files under {}: {} embedded{rate}, {cached} from the cache; dim {}; manifest {} ({:.1} s total)",
-            files.len(),
-            dir.display(),
+            "vexctl embed: {what}{} embedded{rate}, {cached} from the cache; dim {}; manifest {} ({:.1} s total)",
             todo.len(),
             e.dim,
             mname,

@@ -2,10 +2,12 @@
 //! range, similar, batch-search, sync, status, stats, config, rebuild) over
 //! the ioctl ABI of `shim/uapi/vexfs_ioctl.h`, and `embed` (text to vectors,
 //! with the cargo feature `embed`).
+pub mod chunker;
 pub mod cli;
 pub mod cmd;
 pub mod embed;
 pub mod errors;
+pub mod index;
 pub mod ioctl;
 pub mod output;
 pub mod vecfile;
