@@ -476,8 +476,9 @@ int vexfs_hnsw_set_generation(void *h, __u64 generation);
 /* Graph changes; the slot's vector must already be readable by dist_batch. */
 int vexfs_hnsw_insert(void *h, struct vexfs_hnsw_ctx *ctx, __u32 slot, __u64 key);
 int vexfs_hnsw_delete(void *h, struct vexfs_hnsw_ctx *ctx, __u32 slot);
-/* Delete n slots with one scan of the graph (vexfs_hnsw_delete scans it per
- * slot); every slot must hold a live node, else -ENOENT and nothing changes. */
+/* Delete n slots with one local repair around them (a neighbour of several
+ * is re-selected once); every slot must hold a live node, else -ENOENT and
+ * nothing changes. Deletes repair only the removed nodes' neighbourhoods. */
 int vexfs_hnsw_delete_batch(void *h, struct vexfs_hnsw_ctx *ctx, const __u32 *slots, __u32 n);
 int vexfs_hnsw_update(void *h, struct vexfs_hnsw_ctx *ctx, __u32 slot);
 

@@ -67,6 +67,9 @@ pub struct Graph<'a> {
     rng: u64,
     generation: u64,
     dirty: Option<&'a mut [u64]>,
+    /// Link lists read (tests only: shows that a delete stays local).
+    #[cfg(test)]
+    pub(crate) link_reads: core::sync::atomic::AtomicU64,
 }
 
 impl<'a> Graph<'a> {
@@ -97,6 +100,8 @@ impl<'a> Graph<'a> {
             rng: p.seed,
             generation: 0,
             dirty: None,
+            #[cfg(test)]
+            link_reads: core::sync::atomic::AtomicU64::new(0),
         };
         // Free list: every chunk, in ascending order.
         let mut c = geo.upper_capacity;
@@ -136,6 +141,8 @@ impl<'a> Graph<'a> {
             geo,
             p,
             dirty: None,
+            #[cfg(test)]
+            link_reads: core::sync::atomic::AtomicU64::new(0),
         };
         let mut i = hdr::USED;
         while i < BLOCK_PAYLOAD_WORDS {
@@ -303,7 +310,9 @@ impl<'a> Graph<'a> {
         self.w.get(self.geo.node_word(slot) + NODE_FLAGS).map(|&f| meta_level(f))
     }
 
-    /// The links of a live slot on `level`.
+    /// The links of a live slot on `level`, as stored: they may include
+    /// dangling links (to a free slot, or on an upper layer to a node of a
+    /// lower level), which searches skip (see [`Graph::delete`]).
     pub fn neighbours(&self, slot: u32, level: u32) -> Option<&[u32]> {
         if !self.is_live(slot) {
             return None;
@@ -393,6 +402,8 @@ impl<'a> Graph<'a> {
     /// Level 0: count in the low 8 bits of the flags word; above: chunk count.
     #[inline(always)]
     fn link_pos(&self, slot: u32, level: u32) -> Result<(usize, usize, u32)> {
+        #[cfg(test)]
+        self.link_reads.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         let b = self.node_base(slot)?;
         let flags = self.rd(b + NODE_FLAGS)?;
         if level == 0 {
@@ -415,6 +426,23 @@ impl<'a> Graph<'a> {
             }
             c = self.rd(cw + CHUNK_NEXT)?;
             l += 1;
+        }
+    }
+
+    /// True if a link to `slot` on `level` leads somewhere: a live node, not
+    /// being removed, of at least that level. Links are left dangling by a
+    /// delete (one-way in-links to the removed node, which a local repair
+    /// does not find): to a free slot, or, once the slot is reused, to a node
+    /// of a lower level. Every walk skips them; the next rewrite of the
+    /// owner's list drops them.
+    #[inline(always)]
+    fn linkable(&self, slot: u32, level: u32) -> bool {
+        if slot >= self.geo.capacity {
+            return false;
+        }
+        match self.w.get(self.geo.node_word(slot) + NODE_FLAGS) {
+            Some(&f) => f & (FLAG_LIVE | FLAG_PENDING) == FLAG_LIVE && meta_level(f) >= level,
+            None => false,
         }
     }
 

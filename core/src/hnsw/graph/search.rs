@@ -15,10 +15,16 @@ impl<'a> Graph<'a> {
     pub(super) fn greedy<D: DistanceProvider>(&self, dp: &mut D, s: &mut Scratch<'_>, q: Query, mut cur: u64, level: u32) -> Result<u64> {
         let mut steps = 0u32;
         loop {
-            let links = self.links(id_of(cur), level)?;
-            let n = links.len();
-            let ids = s.ids.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
-            ids.copy_from_slice(links);
+            let mut n = 0usize;
+            for &x in self.links(id_of(cur), level)? {
+                if self.linkable(x, level) {
+                    if let Some(d) = s.ids.get_mut(n) {
+                        *d = x;
+                        n += 1;
+                    }
+                }
+            }
+            let ids = s.ids.get(..n).ok_or(HnswError::ScratchTooSmall)?;
             let keys = s.keys.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
             dp.dist_batch(q, ids, keys)?;
             s.dist_count += n as u64;
@@ -83,6 +89,9 @@ impl<'a> Graph<'a> {
                 if let Some(v) = visited.get_mut(n as usize) {
                     if *v != epoch {
                         *v = epoch;
+                        if !self.linkable(n, level) {
+                            continue;
+                        }
                         if let Some(slot) = ids.get_mut(nb) {
                             *slot = n;
                             nb += 1;
