@@ -6,8 +6,11 @@
  * vindex-scope.c computes them between passes, with the lock dropped).
  *
  * Locking: searches hold vi->lock for reading, which keeps the slot arrays,
- * the graph and the pending queue still; the scratch free list is guarded
- * by vi->scratch_lock, and vi->scratch_sem bounds the scratch areas in use.
+ * the graph and the pending queue still; an exact scan drops and re-takes it
+ * between batches when a writer waits (vexfs_scan_yield), keeping only slot
+ * numbers and hits across, and re-checks its hits if the vectors changed
+ * meanwhile. The scratch free list is guarded by vi->scratch_lock, and
+ * vi->scratch_sem bounds the scratch areas in use.
  *
  * FPU: distances are computed only in vexfs_dist_cb() and
  * vexfs_dist_key_for_threshold(), between kernel_fpu_begin() and
@@ -174,34 +177,18 @@ static int vexfs_hit_cmp(const void *a, const void *b)
 	return x->slot < y->slot ? -1 : (x->slot > y->slot);
 }
 
-/*
- * Keep the best `cap` hits in hits[0..*n] (unsorted max-selection): replace
- * the current worst when the new hit is better.
- */
-static bool vexfs_hits_offer(struct vexfs_hnsw_hit *hits, u32 cap, u32 *n,
-			     const struct vexfs_hnsw_hit *h)
+/* Order by slot (to find a slot's duplicates). */
+static int vexfs_hit_slot_cmp(const void *a, const void *b)
 {
-	u32 i, worst = 0;
+	const struct vexfs_hnsw_hit *x = a, *y = b;
 
-	if (*n < cap) {
-		hits[(*n)++] = *h;
-		return true;
-	}
-	if (!cap)
-		return false;
-	for (i = 1; i < *n; i++)
-		if (vexfs_hit_cmp(&hits[i], &hits[worst]) > 0)
-			worst = i;
-	if (vexfs_hit_cmp(h, &hits[worst]) < 0) {
-		hits[worst] = *h;
-		return true;
-	}
-	return false;
+	return x->slot < y->slot ? -1 : (x->slot > y->slot);
 }
 
 /*
  * Exact distances from the query to slots ids[0..nb), each within max_key
- * offered to hits. Returns how many were within max_key, or <0.
+ * offered to hits, a heap of the best cap (the core's top-k: O(log cap) per
+ * offer). Returns how many were within max_key, or <0.
  */
 static s64 vexfs_scan_batch(struct vexfs_vindex *vi, struct vexfs_kctx *kc, const u32 *ids,
 			    u32 nb, u32 max_key, struct vexfs_hnsw_hit *hits, u32 cap, u32 *n)
@@ -224,23 +211,96 @@ static s64 vexfs_scan_batch(struct vexfs_vindex *vi, struct vexfs_kctx *kc, cons
 		if (keys[i] > max_key)
 			continue;
 		matches++;
-		vexfs_hits_offer(hits, cap, n, &h);
+		err = vexfs_topk_offer(hits, cap, n, &h);
+		if (err < 0)
+			return err;
 	}
 	return matches;
 }
 
 /*
+ * Between batches of an exact scan: let a waiting writer (or another task)
+ * in. Drops vi->lock, which the caller (vexfs_vindex_search) holds for
+ * reading, and takes it again; meanwhile the slot arrays may have been
+ * replaced by larger ones (vexfs_arrays_adopt: so nothing read from them is
+ * kept across the call, only slot numbers and hits) and slots freed, reused
+ * or changed. Returns true when the vectors changed meanwhile (the
+ * generation moved): the hits must then be checked again at the end.
+ */
+static bool vexfs_scan_yield(struct vexfs_vindex *vi, u64 gen)
+{
+	if (!need_resched() && !rwsem_is_contended(&vi->lock))
+		return false;
+	up_read(&vi->lock);
+	cond_resched();
+	down_read(&vi->lock);
+	return VEXFS_SB(vi->sb)->geom.vector_generation != gen;
+}
+
+/*
+ * The vectors changed while a scan had dropped the lock: keep only the hits
+ * whose slot still holds the same inode's live vector that the caller may
+ * see, each slot once, with the distance recomputed from the current vector
+ * and still within max_key; then make hits a heap again. Returns <0 on error.
+ */
+static int vexfs_hits_recheck(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u32 max_key,
+			      struct vexfs_hnsw_hit *hits, u32 *n)
+{
+	u32 ids[VINDEX_SCAN_BATCH / 8], keys[VINDEX_SCAN_BATCH / 8];
+	u32 i, w = 0, done;
+	int err;
+
+	sort(hits, *n, sizeof(*hits), vexfs_hit_slot_cmp, NULL);
+	for (i = 0; i < *n; i++) {
+		u32 slot = hits[i].slot;
+
+		if (w && hits[w - 1].slot == slot)
+			continue;
+		if (slot >= vi->capacity || !(vi->slot_state[slot] & VSLOT_LIVE) ||
+		    vi->slot_ino[slot] != hits[i].key || !vexfs_slot_visible(kc, slot))
+			continue;
+		hits[w++] = hits[i];
+	}
+	*n = w;
+	for (done = 0; done < *n; done += ARRAY_SIZE(ids)) {
+		u32 nb = min_t(u32, *n - done, ARRAY_SIZE(ids));
+
+		for (i = 0; i < nb; i++)
+			ids[i] = hits[done + i].slot;
+		err = vexfs_dist_cb(kc, VEXFS_HNSW_QUERY_INPUT, ids, nb, keys);
+		if (err)
+			return err;
+		atomic64_add(nb, &vi->st.dists);
+		for (i = 0; i < nb; i++)
+			hits[done + i].dist = keys[i];
+	}
+	for (i = 0, w = 0; i < *n; i++)
+		if (hits[i].dist <= max_key)
+			hits[w++] = hits[i];
+	*n = w;
+	return vexfs_topk_heapify(hits, w);
+}
+
+/*
  * Exact distances to every live slot (only the queued ones when
- * only_pending) the caller may see, offered to hits. Returns matches within
- * max_key, or <0.
+ * only_pending) the caller may see, offered to hits[0..*n] (kept as a heap
+ * of the best cap). Every VINDEX_SCAN_BATCH slots the lock may be dropped
+ * (vexfs_scan_yield), so a long scan never starves writers. Returns
+ * matches within max_key, or <0.
  */
 static s64 vexfs_scan(struct vexfs_vindex *vi, struct vexfs_kctx *kc, bool only_pending,
 		      u32 max_key, struct vexfs_hnsw_hit *hits, u32 cap, u32 *n)
 {
+	u64 gen = VEXFS_SB(vi->sb)->geom.vector_generation;
 	u32 ids[VINDEX_SCAN_BATCH / 4];
-	u32 slot = 0, nb;
+	u32 slot = 0, nb, next_yield = VINDEX_SCAN_BATCH;
+	bool changed = false;
 	s64 matches = 0, got;
+	int err;
 
+	err = vexfs_topk_heapify(hits, *n);	/* a graph search left them sorted */
+	if (err)
+		return err;
 	while (slot < vi->capacity) {
 		for (nb = 0; slot < vi->capacity && nb < ARRAY_SIZE(ids); slot++) {
 			u8 st = vi->slot_state[slot];
@@ -255,22 +315,38 @@ static s64 vexfs_scan(struct vexfs_vindex *vi, struct vexfs_kctx *kc, bool only_
 		if (got < 0)
 			return got;
 		matches += got;
+		if (slot >= next_yield && slot < vi->capacity) {
+			next_yield = slot + VINDEX_SCAN_BATCH;
+			changed |= vexfs_scan_yield(vi, gen);
+		}
+	}
+	if (changed) {
+		err = vexfs_hits_recheck(vi, kc, max_key, hits, n);
+		if (err)
+			return err;
 	}
 	return matches;
 }
 
 /*
- * Exact distances to the scope's members (a small scope), offered to hits.
- * Returns matches within max_key, or <0.
+ * Exact distances to the scope's members (a small scope), offered to hits
+ * as in vexfs_scan (the lock may be dropped between batches). Returns
+ * matches within max_key, or <0.
  */
 static s64 vexfs_scan_members(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u32 max_key,
 			      struct vexfs_hnsw_hit *hits, u32 cap, u32 *n)
 {
 	const struct vexfs_dirv *dv = kc->dirv;
+	u64 gen = VEXFS_SB(vi->sb)->geom.vector_generation;
 	u32 ids[VINDEX_SCAN_BATCH / 4];
-	u32 m = 0, nb;
+	u32 m = 0, nb, next_yield = VINDEX_SCAN_BATCH;
+	bool changed = false;
 	s64 matches = 0, got;
+	int err;
 
+	err = vexfs_topk_heapify(hits, *n);
+	if (err)
+		return err;
 	while (m < dv->nr_members) {
 		for (nb = 0; m < dv->nr_members && nb < ARRAY_SIZE(ids); m++) {
 			int slot = vexfs_slot_of(vi, dv->members[m]);
@@ -285,6 +361,15 @@ static s64 vexfs_scan_members(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u3
 		if (got < 0)
 			return got;
 		matches += got;
+		if (m >= next_yield && m < dv->nr_members) {
+			next_yield = m + VINDEX_SCAN_BATCH;
+			changed |= vexfs_scan_yield(vi, gen);
+		}
+	}
+	if (changed) {
+		err = vexfs_hits_recheck(vi, kc, max_key, hits, n);
+		if (err)
+			return err;
 	}
 	return matches;
 }

@@ -494,6 +494,17 @@ int vexfs_hnsw_search(const void *h, struct vexfs_hnsw_ctx *ctx, __u32 kind, __u
 		      __u32 max_key, struct vexfs_hnsw_hit *hits, __u32 nhits,
 		      __u32 *complete);
 
+/*
+ * The k best hits of an exact scan, O(log cap) per offer: hits[0..*n] is a
+ * heap of at most cap hits with the worst (largest dist, then slot) on top.
+ * vexfs_topk_offer adds h while there is room, else replaces the worst hit
+ * if h is better: 1 if kept, 0 if not, -EINVAL for bad arguments (*n > cap).
+ * vexfs_topk_heapify makes any hits[0..n] such a heap (e.g. sorted results).
+ */
+int vexfs_topk_heapify(struct vexfs_hnsw_hit *hits, __u32 n);
+int vexfs_topk_offer(struct vexfs_hnsw_hit *hits, __u32 cap, __u32 *n,
+		     const struct vexfs_hnsw_hit *h);
+
 /* Number of 4 KiB blocks of the graph, and the encoding of block idx. */
 __s64 vexfs_hnsw_blocks(const void *h);
 int vexfs_hnsw_encode_block(const void *h, __u64 idx, __u8 *out);

@@ -18,6 +18,7 @@
 pub mod graph;
 pub mod heap;
 pub mod layout;
+pub mod topk;
 pub mod vectors;
 
 #[cfg(test)]
