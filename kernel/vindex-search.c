@@ -23,6 +23,7 @@
 #include <linux/capability.h>
 #include <linux/ktime.h>
 #include <linux/sort.h>
+#include <linux/moduleparam.h>
 #include <asm/fpu/api.h>
 
 #include "vindex.h"
@@ -219,6 +220,15 @@ static s64 vexfs_scan_batch(struct vexfs_vindex *vi, struct vexfs_kctx *kc, cons
 }
 
 /*
+ * Test knob (/sys/module/vexfs/parameters/, root only), 0 in normal use: the
+ * exact scan's lock drop, and the re-check of hits after a change, happen
+ * on demand (tests/vm/cases/vectors-concurrency.sh).
+ */
+static unsigned int debug_scan_yield;
+module_param(debug_scan_yield, uint, 0600);
+MODULE_PARM_DESC(debug_scan_yield, "Test only: an exact scan drops and re-takes the index lock between all its batches");
+
+/*
  * Between batches of an exact scan: let a waiting writer (or another task)
  * in. Drops vi->lock, which the caller (vexfs_vindex_search) holds for
  * reading, and takes it again; meanwhile the slot arrays may have been
@@ -229,7 +239,7 @@ static s64 vexfs_scan_batch(struct vexfs_vindex *vi, struct vexfs_kctx *kc, cons
  */
 static bool vexfs_scan_yield(struct vexfs_vindex *vi, u64 gen)
 {
-	if (!need_resched() && !rwsem_is_contended(&vi->lock))
+	if (!need_resched() && !rwsem_is_contended(&vi->lock) && !READ_ONCE(debug_scan_yield))
 		return false;
 	up_read(&vi->lock);
 	cond_resched();

@@ -883,8 +883,8 @@ fn delete_cost(n: usize) -> (f64, f64) {
 #[ignore]
 fn delete_cost_vs_n() {
     for n in [10_000usize, 100_000] {
-        let (us, _) = delete_cost(n);
-        eprintln!("N={n}: {us:.1} us per delete");
+        let (us, dists) = delete_cost(n);
+        eprintln!("N={n}: {us:.1} us and {dists:.0} distances per delete");
     }
 }
 
@@ -933,23 +933,27 @@ fn recall_after_deleting_30_percent(batch: usize, seed: u64) -> (f64, f64) {
     (r10, r16)
 }
 
+/// Recall after deleting 30 %, averaged over 4 data sets, single deletes and
+/// batches of 64. Reference, the same test with the former repair (a scan of
+/// every record for in-links to the deleted node, so no link ever dangled):
+/// mean recall@10 0.9863 at ef = 10 and 0.9965 at ef = 16 (local repair:
+/// 0.9867 and 0.9964). Allowed: 0.002 below the reference (noise: 1 result
+/// in 500 per data set).
 #[test]
-fn recall_after_deleting_30_percent_of_5000() {
-    for batch in [0usize, 64] {
-        let (r10, r16) = recall_after_deleting_30_percent(batch, 13);
-        eprintln!("deleted 30% (batch {batch}): recall@10 ef=10 {r10}, ef=16 {r16}");
-    }
-}
-
-#[test]
-#[ignore]
-fn recall_after_deleting_seeds() {
+fn recall_after_deleting_30_percent_as_with_full_scan_repair() {
+    let (mut s10, mut s16, mut runs) = (0.0, 0.0, 0.0);
     for seed in [1u64, 2, 3, 4] {
         for batch in [0usize, 64] {
             let (r10, r16) = recall_after_deleting_30_percent(batch, seed);
-            eprintln!("seed {seed} batch {batch}: ef=10 {r10} ef=16 {r16}");
+            eprintln!("seed {seed} batch {batch}: recall@10 ef=10 {r10} ef=16 {r16}");
+            s10 += r10;
+            s16 += r16;
+            runs += 1.0;
         }
     }
+    let (m10, m16) = (s10 / runs, s16 / runs);
+    eprintln!("mean recall@10 after deleting 30%: ef=10 {m10:.4}, ef=16 {m16:.4}");
+    assert!(m10 >= 0.9863 - 0.002 && m16 >= 0.9965 - 0.002, "recall fell: {m10} {m16}");
 }
 
 /// Largest (link lists read, blocks dirtied, distances) of a single delete

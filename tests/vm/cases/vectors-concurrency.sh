@@ -3,8 +3,9 @@
 # process run together for 30 seconds: no kernel warning, no result ever
 # names a file unlinked before the search began, and afterwards the index's
 # answers match a fresh exact search at high recall. A third searcher runs
-# exact scans (which let the writer in between batches of slots): neither
-# may its results name an unlinked file.
+# exact scans, made to drop the index lock between all their batches
+# (debug_scan_yield), so the writer changes vectors mid-scan and the scan
+# re-checks its hits: neither may its results name an unlinked file.
 . "$(dirname "$0")/../lib/common.sh"
 dim=16
 "$TESTDATA" gen --n 3000 --dim $dim --seed 21 --out "$WORK/base.fvecs"
@@ -18,6 +19,7 @@ cat > "$WORK/guest.sh" <<'GUEST'
 set -eu
 SECONDS_TO_RUN=${1:-30}
 mount -t vexfs /dev/vda /mnt
+echo 1 > /sys/module/vexfs/parameters/debug_scan_yield
 vexctl import /mnt/base --fvecs /extra/base.fvecs >/dev/null
 mkdir /mnt/w
 echo 0 > /tmp/frontier

@@ -67,6 +67,11 @@ pub struct Graph<'a> {
     rng: u64,
     generation: u64,
     dirty: Option<&'a mut [u64]>,
+    /// Some link may dangle (see [`Graph::linkable`]): set by every delete,
+    /// and by `open` when it finds one. While false (a graph only ever
+    /// inserted into), walks skip the liveness check of each neighbour,
+    /// which costs a record read.
+    may_dangle: bool,
     /// Link lists read (tests only: shows that a delete stays local).
     #[cfg(test)]
     pub(crate) link_reads: core::sync::atomic::AtomicU64,
@@ -100,6 +105,7 @@ impl<'a> Graph<'a> {
             rng: p.seed,
             generation: 0,
             dirty: None,
+            may_dangle: false,
             #[cfg(test)]
             link_reads: core::sync::atomic::AtomicU64::new(0),
         };
@@ -141,6 +147,7 @@ impl<'a> Graph<'a> {
             geo,
             p,
             dirty: None,
+            may_dangle: false,
             #[cfg(test)]
             link_reads: core::sync::atomic::AtomicU64::new(0),
         };
@@ -437,6 +444,9 @@ impl<'a> Graph<'a> {
     /// owner's list drops them.
     #[inline(always)]
     fn linkable(&self, slot: u32, level: u32) -> bool {
+        if !self.may_dangle {
+            return slot < self.geo.capacity;
+        }
         if slot >= self.geo.capacity {
             return false;
         }
@@ -444,6 +454,24 @@ impl<'a> Graph<'a> {
             Some(&f) => f & (FLAG_LIVE | FLAG_PENDING) == FLAG_LIVE && meta_level(f) >= level,
             None => false,
         }
+    }
+
+    /// Hints the CPU to load `slot`'s flags word (the [`Graph::linkable`]
+    /// check), so that the load overlaps the distance batch that precedes it.
+    #[inline(always)]
+    fn prefetch_flags(&self, slot: u32) {
+        #[cfg(target_arch = "x86_64")]
+        if self.may_dangle && slot < self.geo.capacity {
+            if let Some(w) = self.w.get(self.geo.node_word(slot) + NODE_FLAGS) {
+                // SAFETY: as in prefetch_node: a hint inside self.w, no fault,
+                // no architectural effect, no SSE/FPU state.
+                unsafe {
+                    core::arch::asm!("prefetcht0 [{0}]", in(reg) w as *const u32, options(nostack, preserves_flags, readonly));
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = slot;
     }
 
     /// Hints the CPU to load `slot`'s record (up to three cache lines): the

@@ -46,6 +46,8 @@ impl<'a> Graph<'a> {
     /// failure (the provider's) the marks are cleared and nothing is freed:
     /// the lists already repaired hold only live nodes, so the graph stays valid.
     pub(super) fn remove_nodes<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, slots: &[u32]) -> Result<usize> {
+        // In-links to the removed nodes that the repair does not find stay.
+        self.may_dangle = true;
         // Mark (bit 30 of the meta word, never persisted: cleared below).
         for &p in slots {
             let b = self.node_base(p)?;

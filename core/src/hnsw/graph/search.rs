@@ -15,23 +15,18 @@ impl<'a> Graph<'a> {
     pub(super) fn greedy<D: DistanceProvider>(&self, dp: &mut D, s: &mut Scratch<'_>, q: Query, mut cur: u64, level: u32) -> Result<u64> {
         let mut steps = 0u32;
         loop {
-            let mut n = 0usize;
-            for &x in self.links(id_of(cur), level)? {
-                if self.linkable(x, level) {
-                    if let Some(d) = s.ids.get_mut(n) {
-                        *d = x;
-                        n += 1;
-                    }
-                }
-            }
-            let ids = s.ids.get(..n).ok_or(HnswError::ScratchTooSmall)?;
+            let links = self.links(id_of(cur), level)?;
+            let n = links.len();
+            let ids = s.ids.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
+            ids.copy_from_slice(links);
             let keys = s.keys.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
             dp.dist_batch(q, ids, keys)?;
             s.dist_count += n as u64;
             let mut best = cur;
             for (&id, &k) in ids.iter().zip(keys.iter()) {
                 let e = pack(k, id);
-                if e < best {
+                // A dangling link is measured (its slot is in range) but never taken.
+                if e < best && self.linkable(id, level) {
                     best = e;
                 }
             }
@@ -89,9 +84,7 @@ impl<'a> Graph<'a> {
                 if let Some(v) = visited.get_mut(n as usize) {
                     if *v != epoch {
                         *v = epoch;
-                        if !self.linkable(n, level) {
-                            continue;
-                        }
+                        self.prefetch_flags(n);
                         if let Some(slot) = ids.get_mut(nb) {
                             *slot = n;
                             nb += 1;
@@ -110,6 +103,12 @@ impl<'a> Graph<'a> {
                 let full = res.len() >= ef;
                 let bound = res.peek().map(key_of).unwrap_or(u32::MAX);
                 if full && k >= bound {
+                    continue;
+                }
+                // Only now is the target's flags word read (prefetched before
+                // the distance batch): a dangling link (see `linkable`) is
+                // measured but neither followed nor returned.
+                if !self.linkable(n, level) {
                     continue;
                 }
                 let e = pack(k, n);

@@ -74,18 +74,23 @@ impl<'a> Graph<'a> {
     }
 
     /// Adds link `new` (at distance key `d`) to `nb`'s list on `level`,
-    /// re-selecting with the heuristic when the list is full. Dangling links
-    /// in the list (see `linkable`) and an old copy of `new` (a dangling
-    /// link to its slot from before the slot was reused) are dropped first.
+    /// appended while there is room, else re-selecting with the heuristic.
+    /// A rewrite of the list first drops its dangling links (see `linkable`)
+    /// and an old copy of `new` (a dangling link to its slot from before the
+    /// slot was reused), which also forces a rewrite.
     pub(super) fn add_link<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, nb: u32, new: u32, d: u32, level: u32) -> Result<()> {
         let max = if level == 0 { self.geo.m0 } else { self.geo.m };
         let (start, cw, cnt) = self.link_pos(nb, level)?;
         if cnt > max {
             return Err(HnswError::Corrupt("link count above M"));
         }
+        let links = self.w.get(start..start + cnt as usize).ok_or(HnswError::Corrupt("links beyond the graph"))?;
+        if cnt < max && !links.contains(&new) {
+            self.wr(start + cnt as usize, new)?;
+            return self.set_count(cw, level, cnt + 1);
+        }
         let mut n = 0usize;
         {
-            let links = self.w.get(start..start + cnt as usize).ok_or(HnswError::Corrupt("links beyond the graph"))?;
             for &x in links {
                 if x != new && x != nb && self.linkable(x, level) {
                     if let Some(t) = s.ids.get_mut(n) {
@@ -94,10 +99,6 @@ impl<'a> Graph<'a> {
                     }
                 }
             }
-        }
-        if n == cnt as usize && cnt < max {
-            self.wr(start + cnt as usize, new)?;
-            return self.set_count(cw, level, cnt + 1);
         }
         if n < max as usize {
             // Some links were dropped: rewrite the compacted list plus `new`.

@@ -37,13 +37,13 @@ impl<'a> Graph<'a> {
             for j in 0..m0 as usize {
                 let x = self.rd(b + NODE_LINKS + j)?;
                 if (j as u32) < cnt {
-                    self.check_link(slot, x)?;
+                    self.check_link(slot, x, 0)?;
                 } else if x != 0 {
                     return Err(HnswError::Corrupt("unused link word not zero"));
                 }
             }
             let mut c = self.rd(b + NODE_UPPER)?;
-            for _ in 1..=level {
+            for l in 1..=level {
                 let ci = c.checked_sub(1).ok_or(HnswError::Corrupt("node has fewer upper chunks than its level"))?;
                 if ci >= self.geo.upper_capacity {
                     return Err(HnswError::Corrupt("chunk id out of range"));
@@ -62,7 +62,7 @@ impl<'a> Graph<'a> {
                 for j in 0..m as usize {
                     let x = self.rd(cw + CHUNK_LINKS + j)?;
                     if (j as u32) < cc {
-                        self.check_link(slot, x)?;
+                        self.check_link(slot, x, l)?;
                     } else if x != 0 {
                         return Err(HnswError::Corrupt("unused link word not zero"));
                     }
@@ -141,10 +141,17 @@ impl<'a> Graph<'a> {
 
     /// A link must name another slot in range. It may dangle (to a free
     /// slot, or on an upper layer to a node of a lower level): a delete's
-    /// local repair leaves one-way in-links so, and walks skip them.
-    fn check_link(&self, from: u32, to: u32) -> Result<()> {
+    /// local repair leaves one-way in-links so, and walks skip them; finding
+    /// one turns on their liveness checks (`may_dangle`).
+    fn check_link(&mut self, from: u32, to: u32, level: u32) -> Result<()> {
         if to >= self.geo.capacity || to == from {
             return Err(HnswError::Corrupt("link to an invalid slot"));
+        }
+        if !self.may_dangle {
+            let f = self.rd(self.geo.node_word(to) + NODE_FLAGS)?;
+            if f & FLAG_LIVE == 0 || meta_level(f) < level {
+                self.may_dangle = true;
+            }
         }
         Ok(())
     }
