@@ -160,9 +160,7 @@ static int vexfs_graph_apply(struct vexfs_vindex *vi, u32 slot)
 
 /*
  * Remove the graph nodes of n deleted slots (in the graph, no longer live)
- * with one scan of the graph: a single delete scans the whole graph for links
- * to the node (20 ms per delete at 100,000 vectors in the emulated VM), so
- * rm -r of many files with vectors was quadratic.
+ * together: a neighbour of several of them re-selects its links once.
  */
 static void vexfs_graph_delete_batch(struct vexfs_vindex *vi, const u32 *slots, u32 n)
 {
@@ -258,7 +256,8 @@ void vexfs_pending_drain(struct vexfs_vindex *vi, u32 max)
  * A change to slot: to the graph now, or to the queue. In the immediate mode
  * graph deletes are queued too, for VEXFS_DELETE_BATCH_MS, and applied in
  * batches: a removed vector leaves the store, and so every result, at once
- * either way, and one graph scan then serves a whole rm -r.
+ * either way, and a neighbour shared by several of a rm -r's files is
+ * repaired once.
  */
 #define VEXFS_DELETE_BATCH_MS	20
 void vexfs_slot_changed(struct vexfs_vindex *vi, u32 slot)

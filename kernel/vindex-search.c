@@ -9,8 +9,11 @@
  * struct vexfs_ftop, owned by the search.
  *
  * Locking: searches hold vi->lock for reading, which keeps the slot arrays,
- * the graph and the pending queue still; the scratch free list is guarded
- * by vi->scratch_lock, and vi->scratch_sem bounds the scratch areas in use.
+ * the graph and the pending queue still; an exact scan drops and re-takes it
+ * between batches when a writer waits (vexfs_scan_yield), keeping only slot
+ * numbers and hits across, and re-checks its hits if the vectors changed
+ * meanwhile. The scratch free list is guarded by vi->scratch_lock, and
+ * vi->scratch_sem bounds the scratch areas in use.
  *
  * FPU: distances are computed only in vexfs_dist_cb() and
  * vexfs_dist_key_for_threshold(), between kernel_fpu_begin() and
@@ -25,6 +28,7 @@
 #include <linux/sort.h>
 #include <linux/hash.h>
 #include <linux/log2.h>
+#include <linux/moduleparam.h>
 #include <asm/fpu/api.h>
 
 #include "vindex.h"
@@ -189,29 +193,12 @@ static int vexfs_hit_cmp(const void *a, const void *b)
 	return x->slot < y->slot ? -1 : (x->slot > y->slot);
 }
 
-/*
- * Keep the best `cap` hits in hits[0..*n] (unsorted max-selection): replace
- * the current worst when the new hit is better.
- */
-static bool vexfs_hits_offer(struct vexfs_hnsw_hit *hits, u32 cap, u32 *n,
-			     const struct vexfs_hnsw_hit *h)
+/* Order by slot (to find a slot's duplicates). */
+static int vexfs_hit_slot_cmp(const void *a, const void *b)
 {
-	u32 i, worst = 0;
+	const struct vexfs_hnsw_hit *x = a, *y = b;
 
-	if (*n < cap) {
-		hits[(*n)++] = *h;
-		return true;
-	}
-	if (!cap)
-		return false;
-	for (i = 1; i < *n; i++)
-		if (vexfs_hit_cmp(&hits[i], &hits[worst]) > 0)
-			worst = i;
-	if (vexfs_hit_cmp(h, &hits[worst]) < 0) {
-		hits[worst] = *h;
-		return true;
-	}
-	return false;
+	return x->slot < y->slot ? -1 : (x->slot > y->slot);
 }
 
 /*
@@ -376,7 +363,8 @@ static void vexfs_ftop_offer(struct vexfs_ftop *ft, const struct vexfs_hnsw_hit 
 
 /*
  * Exact distances from the query to slots ids[0..nb), each within max_key
- * offered to hits. Returns how many were within max_key, or <0.
+ * offered to hits, a heap of the best cap (the core's top-k: O(log cap) per
+ * offer). Returns how many were within max_key, or <0.
  */
 static s64 vexfs_scan_batch(struct vexfs_vindex *vi, struct vexfs_kctx *kc, const u32 *ids,
 			    u32 nb, u32 max_key, struct vexfs_hnsw_hit *hits, u32 cap, u32 *n)
@@ -399,26 +387,137 @@ static s64 vexfs_scan_batch(struct vexfs_vindex *vi, struct vexfs_kctx *kc, cons
 		if (keys[i] > max_key)
 			continue;
 		matches++;
-		if (kc->ftop)
+		if (kc->ftop) {
 			vexfs_ftop_offer(kc->ftop, &h);
-		else
-			vexfs_hits_offer(hits, cap, n, &h);
+			continue;
+		}
+		err = vexfs_topk_offer(hits, cap, n, &h);
+		if (err < 0)
+			return err;
 	}
 	return matches;
 }
 
 /*
+ * Test knob (/sys/module/vexfs/parameters/, root only), 0 in normal use: the
+ * exact scan's lock drop, and the re-check of hits after a change, happen
+ * on demand (tests/vm/cases/vectors-concurrency.sh).
+ */
+static unsigned int debug_scan_yield;
+module_param(debug_scan_yield, uint, 0600);
+MODULE_PARM_DESC(debug_scan_yield, "Test only: an exact scan drops and re-takes the index lock between all its batches");
+
+/*
+ * Between batches of an exact scan: let a waiting writer (or another task)
+ * in. Drops vi->lock, which the caller (vexfs_vindex_search) holds for
+ * reading, and takes it again; meanwhile the slot arrays may have been
+ * replaced by larger ones (vexfs_arrays_adopt: so nothing read from them is
+ * kept across the call, only slot numbers and hits) and slots freed, reused
+ * or changed. Returns true when the vectors changed meanwhile (the
+ * generation moved): the hits must then be checked again at the end.
+ */
+static bool vexfs_scan_yield(struct vexfs_vindex *vi, u64 gen)
+{
+	if (!need_resched() && !rwsem_is_contended(&vi->lock) && !READ_ONCE(debug_scan_yield))
+		return false;
+	up_read(&vi->lock);
+	cond_resched();
+	down_read(&vi->lock);
+	return VEXFS_SB(vi->sb)->geom.vector_generation != gen;
+}
+
+/*
+ * The vectors changed while a scan had dropped the lock: keep only the hits
+ * whose slot still holds the same inode's live vector that the caller may
+ * see, each slot once, with the distance recomputed from the current vector
+ * and still within max_key; then make hits a heap again. Returns <0 on error.
+ */
+static int vexfs_hits_recheck(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u32 max_key,
+			      struct vexfs_hnsw_hit *hits, u32 *n)
+{
+	u32 ids[VINDEX_SCAN_BATCH / 8], keys[VINDEX_SCAN_BATCH / 8];
+	u32 i, w = 0, done;
+	int err;
+
+	sort(hits, *n, sizeof(*hits), vexfs_hit_slot_cmp, NULL);
+	for (i = 0; i < *n; i++) {
+		u32 slot = hits[i].slot;
+
+		if (w && hits[w - 1].slot == slot)
+			continue;
+		if (slot >= vi->capacity || !(vi->slot_state[slot] & VSLOT_LIVE) ||
+		    vi->slot_ino[slot] != hits[i].key || !vexfs_slot_visible(kc, slot))
+			continue;
+		hits[w++] = hits[i];
+	}
+	*n = w;
+	for (done = 0; done < *n; done += ARRAY_SIZE(ids)) {
+		u32 nb = min_t(u32, *n - done, ARRAY_SIZE(ids));
+
+		for (i = 0; i < nb; i++)
+			ids[i] = hits[done + i].slot;
+		err = vexfs_dist_cb(kc, VEXFS_HNSW_QUERY_INPUT, ids, nb, keys);
+		if (err)
+			return err;
+		atomic64_add(nb, &vi->st.dists);
+		for (i = 0; i < nb; i++)
+			hits[done + i].dist = keys[i];
+	}
+	for (i = 0, w = 0; i < *n; i++)
+		if (hits[i].dist <= max_key)
+			hits[w++] = hits[i];
+	*n = w;
+	return vexfs_topk_heapify(hits, w);
+}
+
+/* vexfs_hits_recheck for a per-file selection: re-check, then re-select. */
+static int vexfs_ftop_recheck(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u32 max_key,
+			      struct vexfs_ftop *ft)
+{
+	bool overflow = ft->overflow;
+	u32 n = ft->n, i;
+	int err;
+
+	err = vexfs_hits_recheck(vi, kc, max_key, ft->hits, &n);
+	if (err)
+		return err;
+	/*
+	 * Offer the survivors again, in place: entry i lands at a position
+	 * <= i (one per file, as they were), after it was copied out.
+	 */
+	vexfs_ftop_reset(ft);
+	for (i = 0; i < n; i++) {
+		struct vexfs_hnsw_hit h = ft->hits[i];
+
+		vexfs_ftop_offer(ft, &h);
+	}
+	ft->overflow |= overflow;
+	return 0;
+}
+
+/*
  * Exact distances to every live slot (only the queued ones when
- * only_pending) the caller may see, offered to hits. Returns matches within
- * max_key, or <0.
+ * only_pending) the caller may see, offered to hits[0..*n] (kept as a heap
+ * of the best cap). Every VINDEX_SCAN_BATCH slots the lock may be dropped
+ * (vexfs_scan_yield), so a long scan never starves writers. Returns
+ * matches within max_key, or <0.
  */
 static s64 vexfs_scan(struct vexfs_vindex *vi, struct vexfs_kctx *kc, bool only_pending,
 		      u32 max_key, struct vexfs_hnsw_hit *hits, u32 cap, u32 *n)
 {
+	u64 gen = VEXFS_SB(vi->sb)->geom.vector_generation;
 	u32 ids[VINDEX_SCAN_BATCH / 4];
-	u32 slot = 0, nb;
+	u32 slot = 0, nb, next_yield = VINDEX_SCAN_BATCH;
+	bool changed = false;
 	s64 matches = 0, got;
+	int err;
 
+	/* A graph search left them sorted; per-file hits live in kc->ftop. */
+	if (!kc->ftop) {
+		err = vexfs_topk_heapify(hits, *n);
+		if (err)
+			return err;
+	}
 	while (slot < vi->capacity) {
 		for (nb = 0; slot < vi->capacity && nb < ARRAY_SIZE(ids); slot++) {
 			u8 st = vi->slot_state[slot];
@@ -433,29 +532,57 @@ static s64 vexfs_scan(struct vexfs_vindex *vi, struct vexfs_kctx *kc, bool only_
 		if (got < 0)
 			return got;
 		matches += got;
+		if (slot >= next_yield && slot < vi->capacity) {
+			next_yield = slot + VINDEX_SCAN_BATCH;
+			changed |= vexfs_scan_yield(vi, gen);
+		}
+	}
+	if (changed) {
+		err = kc->ftop ? vexfs_ftop_recheck(vi, kc, max_key, kc->ftop) :
+				 vexfs_hits_recheck(vi, kc, max_key, hits, n);
+		if (err)
+			return err;
 	}
 	return matches;
 }
 
 /*
- * Exact distances to the scope's members (a small scope), offered to hits.
- * Returns matches within max_key, or <0.
+ * Exact distances to the scope's members (a small scope), offered to hits
+ * as in vexfs_scan (the lock may be dropped between batches). Returns
+ * matches within max_key, or <0.
  */
 static s64 vexfs_scan_members(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u32 max_key,
 			      struct vexfs_hnsw_hit *hits, u32 cap, u32 *n)
 {
 	const struct vexfs_dirv *dv = kc->dirv;
+	u64 gen = VEXFS_SB(vi->sb)->geom.vector_generation;
 	u32 ids[VINDEX_SCAN_BATCH / 4];
-	u32 m = 0, c = 0, nb, first, count;
+	u32 m = 0, c = 0, nb, first, count, next_yield = VINDEX_SCAN_BATCH;
+	bool changed = false;
 	s64 matches = 0, got;
+	int err;
 
-	/* Every chunk of every member: member m's run, chunk c next. */
+	if (!kc->ftop) {
+		err = vexfs_topk_heapify(hits, *n);
+		if (err)
+			return err;
+	}
+	/*
+	 * Every chunk of every member: member m's run, chunk c next. The run
+	 * is looked up again for every chunk: a yield may have replaced it.
+	 */
 	while (m < dv->nr_members) {
 		for (nb = 0; m < dv->nr_members && nb < ARRAY_SIZE(ids); ) {
 			u32 slot;
 
 			if (vexfs_run_of(vi, dv->members[m], &first, &count)) {
 				m++;
+				continue;
+			}
+			if (c >= count) {
+				/* The set shrank during a yield. */
+				m++;
+				c = 0;
 				continue;
 			}
 			slot = first + c;
@@ -473,6 +600,16 @@ static s64 vexfs_scan_members(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u3
 		if (got < 0)
 			return got;
 		matches += got;
+		if (m >= next_yield && m < dv->nr_members) {
+			next_yield = m + VINDEX_SCAN_BATCH;
+			changed |= vexfs_scan_yield(vi, gen);
+		}
+	}
+	if (changed) {
+		err = kc->ftop ? vexfs_ftop_recheck(vi, kc, max_key, kc->ftop) :
+				 vexfs_hits_recheck(vi, kc, max_key, hits, n);
+		if (err)
+			return err;
 	}
 	return matches;
 }

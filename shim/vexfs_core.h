@@ -510,8 +510,9 @@ int vexfs_hnsw_set_generation(void *h, __u64 generation);
 /* Graph changes; the slot's vector must already be readable by dist_batch. */
 int vexfs_hnsw_insert(void *h, struct vexfs_hnsw_ctx *ctx, __u32 slot, __u64 key);
 int vexfs_hnsw_delete(void *h, struct vexfs_hnsw_ctx *ctx, __u32 slot);
-/* Delete n slots with one scan of the graph (vexfs_hnsw_delete scans it per
- * slot); every slot must hold a live node, else -ENOENT and nothing changes. */
+/* Delete n slots with one local repair around them (a neighbour of several
+ * is re-selected once); every slot must hold a live node, else -ENOENT and
+ * nothing changes. Deletes repair only the removed nodes' neighbourhoods. */
 int vexfs_hnsw_delete_batch(void *h, struct vexfs_hnsw_ctx *ctx, const __u32 *slots, __u32 n);
 int vexfs_hnsw_update(void *h, struct vexfs_hnsw_ctx *ctx, __u32 slot);
 
@@ -526,6 +527,17 @@ int vexfs_hnsw_update(void *h, struct vexfs_hnsw_ctx *ctx, __u32 slot);
 int vexfs_hnsw_search(const void *h, struct vexfs_hnsw_ctx *ctx, __u32 kind, __u32 ef,
 		      __u32 max_key, struct vexfs_hnsw_hit *hits, __u32 nhits,
 		      __u32 *complete);
+
+/*
+ * The k best hits of an exact scan, O(log cap) per offer: hits[0..*n] is a
+ * heap of at most cap hits with the worst (largest dist, then slot) on top.
+ * vexfs_topk_offer adds h while there is room, else replaces the worst hit
+ * if h is better: 1 if kept, 0 if not, -EINVAL for bad arguments (*n > cap).
+ * vexfs_topk_heapify makes any hits[0..n] such a heap (e.g. sorted results).
+ */
+int vexfs_topk_heapify(struct vexfs_hnsw_hit *hits, __u32 n);
+int vexfs_topk_offer(struct vexfs_hnsw_hit *hits, __u32 cap, __u32 *n,
+		     const struct vexfs_hnsw_hit *h);
 
 /* Number of 4 KiB blocks of the graph, and the encoding of block idx. */
 __s64 vexfs_hnsw_blocks(const void *h);

@@ -571,3 +571,45 @@ pub extern "C" fn vexfs_dist_bits_from_key(key: u32) -> u32 {
         !key
     }
 }
+
+/// # Safety
+/// `hits` valid for `n` entries (or NULL with `n == 0`).
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_topk_heapify(hits: *mut vexfs_hnsw_hit, n: u32) -> i32 {
+    if n == 0 {
+        return 0;
+    }
+    if hits.is_null() {
+        return EINVAL;
+    }
+    // SAFETY: hits is non-NULL (checked) and the searcher's own result array
+    // of at least n entries (vexfs_scan in kernel/vindex-search.c); Hit has
+    // vexfs_hnsw_hit's size, field offsets and alignment (asserted above).
+    let h = unsafe { core::slice::from_raw_parts_mut(hits as *mut Hit, n as usize) };
+    crate::hnsw::topk::heapify(h);
+    0
+}
+
+/// # Safety
+/// `hits` valid for `cap` entries, `n` and `h` for one each, all distinct.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_topk_offer(hits: *mut vexfs_hnsw_hit, cap: u32, n: *mut u32, h: *const vexfs_hnsw_hit) -> i32 {
+    if cap == 0 {
+        return 0;
+    }
+    // SAFETY: n and h are NULL (-> EINVAL) or the caller's count and
+    // candidate hit (locals of vexfs_scan_batch), distinct from hits.
+    let (Some(count), Some(cand)) = (unsafe { n.as_mut() }, unsafe { (h as *const Hit).as_ref() }) else {
+        return EINVAL;
+    };
+    if hits.is_null() || *count > cap {
+        return EINVAL;
+    }
+    // SAFETY: hits is non-NULL (checked) and the searcher's own result array
+    // of cap entries (the ioctl's kvmalloc'ed hits); layout asserted above.
+    let heap = unsafe { core::slice::from_raw_parts_mut(hits as *mut Hit, cap as usize) };
+    let mut len = *count as usize;
+    let kept = crate::hnsw::topk::offer(heap, &mut len, *cand);
+    *count = len as u32;
+    kept as i32
+}

@@ -18,6 +18,7 @@
 pub mod graph;
 pub mod heap;
 pub mod layout;
+pub mod topk;
 pub mod vectors;
 pub mod chunks;
 
@@ -84,6 +85,9 @@ pub enum Query {
 pub trait DistanceProvider {
     /// Writes into `out_keys[i]` the ordered key of the distance between
     /// `q` and slot `ids[i]`, for every i. `ids.len() == out_keys.len()`.
+    /// A search may ask for a slot that holds no live node (a link left
+    /// dangling by a delete, see `Graph::delete`): any key (or an error) will
+    /// do for it, as the search then skips the slot.
     fn dist_batch(&mut self, q: Query, ids: &[u32], out_keys: &mut [u32]) -> Result<(), HnswError>;
 }
 

@@ -5,6 +5,12 @@ impl<'a> Graph<'a> {
     /// Inserts slot `slot` with key `key`. The provider must already return
     /// distances for `Query::Node(slot)` (the caller stores the vector first).
     pub fn insert<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, slot: u32, key: u64) -> Result<()> {
+        self.insert_at_level(dp, s, slot, key, None)
+    }
+
+    /// [`Graph::insert`] at `level` (`None`: a random one; either way at
+    /// most what the free chunks allow).
+    pub(super) fn insert_at_level<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, slot: u32, key: u64, level: Option<u32>) -> Result<()> {
         self.check_scratch(s, self.p.ef_construction as usize)?;
         if slot >= self.geo.capacity {
             return Err(HnswError::InvalidParam("slot beyond capacity"));
@@ -16,7 +22,11 @@ impl<'a> Graph<'a> {
             return Err(HnswError::InvalidParam("key above 2^48 - 1"));
         }
         let free = self.geo.upper_capacity.saturating_sub(self.chunks_used);
-        let level = self.random_level().min(free);
+        let level = match level {
+            Some(l) => l.min(self.p.max_level),
+            None => self.random_level(),
+        }
+        .min(free);
         // Allocate the upper-layer chunks first, so no failure leaves a half node.
         let mut head = 0u32;
         for _ in 0..level {
@@ -41,9 +51,11 @@ impl<'a> Graph<'a> {
         self.live += 1;
         let r = self.link_new(dp, s, slot, level);
         if r.is_err() {
-            // Leave no half-linked node: undo through the regular delete.
-            let _ = self.remove_links_to(dp, s, slot);
-            let _ = self.free_node(slot);
+            // Leave no half-linked node: undo through the regular delete
+            // (if its repair fails too, links to the slot stay dangling).
+            if self.remove_nodes(dp, s, &[slot]).is_err() {
+                let _ = self.free_node(slot);
+            }
             let _ = self.store_header();
             return r;
         }

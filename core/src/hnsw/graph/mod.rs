@@ -67,6 +67,14 @@ pub struct Graph<'a> {
     rng: u64,
     generation: u64,
     dirty: Option<&'a mut [u64]>,
+    /// Some link may dangle (see [`Graph::linkable`]): set by every delete,
+    /// and by `open` when it finds one. While false (a graph only ever
+    /// inserted into), walks skip the liveness check of each neighbour,
+    /// which costs a record read.
+    may_dangle: bool,
+    /// Link lists read (tests only: shows that a delete stays local).
+    #[cfg(test)]
+    pub(crate) link_reads: core::sync::atomic::AtomicU64,
 }
 
 impl<'a> Graph<'a> {
@@ -97,6 +105,9 @@ impl<'a> Graph<'a> {
             rng: p.seed,
             generation: 0,
             dirty: None,
+            may_dangle: false,
+            #[cfg(test)]
+            link_reads: core::sync::atomic::AtomicU64::new(0),
         };
         // Free list: every chunk, in ascending order.
         let mut c = geo.upper_capacity;
@@ -136,6 +147,9 @@ impl<'a> Graph<'a> {
             geo,
             p,
             dirty: None,
+            may_dangle: false,
+            #[cfg(test)]
+            link_reads: core::sync::atomic::AtomicU64::new(0),
         };
         let mut i = hdr::USED;
         while i < BLOCK_PAYLOAD_WORDS {
@@ -303,7 +317,9 @@ impl<'a> Graph<'a> {
         self.w.get(self.geo.node_word(slot) + NODE_FLAGS).map(|&f| meta_level(f))
     }
 
-    /// The links of a live slot on `level`.
+    /// The links of a live slot on `level`, as stored: they may include
+    /// dangling links (to a free slot, or on an upper layer to a node of a
+    /// lower level), which searches skip (see [`Graph::delete`]).
     pub fn neighbours(&self, slot: u32, level: u32) -> Option<&[u32]> {
         if !self.is_live(slot) {
             return None;
@@ -393,6 +409,8 @@ impl<'a> Graph<'a> {
     /// Level 0: count in the low 8 bits of the flags word; above: chunk count.
     #[inline(always)]
     fn link_pos(&self, slot: u32, level: u32) -> Result<(usize, usize, u32)> {
+        #[cfg(test)]
+        self.link_reads.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         let b = self.node_base(slot)?;
         let flags = self.rd(b + NODE_FLAGS)?;
         if level == 0 {
@@ -416,6 +434,44 @@ impl<'a> Graph<'a> {
             c = self.rd(cw + CHUNK_NEXT)?;
             l += 1;
         }
+    }
+
+    /// True if a link to `slot` on `level` leads somewhere: a live node, not
+    /// being removed, of at least that level. Links are left dangling by a
+    /// delete (one-way in-links to the removed node, which a local repair
+    /// does not find): to a free slot, or, once the slot is reused, to a node
+    /// of a lower level. Every walk skips them; the next rewrite of the
+    /// owner's list drops them.
+    #[inline(always)]
+    fn linkable(&self, slot: u32, level: u32) -> bool {
+        if !self.may_dangle {
+            return slot < self.geo.capacity;
+        }
+        if slot >= self.geo.capacity {
+            return false;
+        }
+        match self.w.get(self.geo.node_word(slot) + NODE_FLAGS) {
+            Some(&f) => f & (FLAG_LIVE | FLAG_PENDING) == FLAG_LIVE && meta_level(f) >= level,
+            None => false,
+        }
+    }
+
+    /// Hints the CPU to load `slot`'s flags word (the [`Graph::linkable`]
+    /// check), so that the load overlaps the distance batch that precedes it.
+    #[inline(always)]
+    fn prefetch_flags(&self, slot: u32) {
+        #[cfg(target_arch = "x86_64")]
+        if self.may_dangle && slot < self.geo.capacity {
+            if let Some(w) = self.w.get(self.geo.node_word(slot) + NODE_FLAGS) {
+                // SAFETY: as in prefetch_node: a hint inside self.w, no fault,
+                // no architectural effect, no SSE/FPU state.
+                unsafe {
+                    core::arch::asm!("prefetcht0 [{0}]", in(reg) w as *const u32, options(nostack, preserves_flags, readonly));
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = slot;
     }
 
     /// Hints the CPU to load `slot`'s record (up to three cache lines): the

@@ -1,34 +1,53 @@
-//! Removing nodes: delete (one or a batch), update, and the repair of the
-//! links that pointed at a removed node.
+//! Removing nodes: delete (one or a batch) and update, with a local repair
+//! of the neighbourhood of the removed nodes (as hnswlib's), never a scan of
+//! the whole graph (except, rarely, to find a new entry point).
 use super::*;
 
 impl<'a> Graph<'a> {
-    /// Removes `slot`: every link to it is dropped and each node that
-    /// linked to it re-selects its links among its remaining neighbours and
-    /// the removed node's neighbours (heuristic). O(capacity * M0) scan plus
-    /// O(in-degree) re-selections. The entry point moves if needed.
+    /// Removes `slot`: each neighbour q of it (on each layer) that links
+    /// back re-selects its links among its remaining neighbours and the
+    /// removed node's neighbours (heuristic, topped up to the layer's
+    /// maximum). Cost O(M0 re-selections), independent of the graph's size.
+    /// One-way in-links to `slot` (from nodes it does not link to) are left
+    /// dangling: every walk skips them and the next rewrite of the owner's
+    /// list drops them (docs/HNSW.md). The entry point moves if needed.
     pub fn delete<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, slot: u32) -> Result<()> {
-        self.check_scratch(s, 1)?;
-        if !self.is_live(slot) {
-            return Err(HnswError::NotFound);
-        }
-        self.remove_links_to(dp, s, slot)?;
-        self.free_node(slot)?;
-        self.store_header()
+        self.delete_batch(dp, s, &[slot]).map(|_| ())
     }
 
-    /// Removes every slot in `slots` with one scan of the graph (instead of
-    /// one per node, as [`Graph::delete`] would): each surviving node that
-    /// linked to a removed one re-selects its links among its surviving
-    /// neighbours and the removed neighbours' surviving neighbours
-    /// (heuristic, topped up to the layer's maximum). Duplicates are
-    /// ignored; if any slot is not live nothing changes and `NotFound` is
-    /// returned. For the bridge's lazy mode and mass unlinks.
+    /// Removes every slot in `slots` with one local repair around them:
+    /// each surviving neighbour of a removed node whose list holds a removed
+    /// node re-selects once, among its surviving neighbours and the removed
+    /// neighbours' surviving neighbours (heuristic, topped up to the
+    /// layer's maximum). Duplicates are ignored; if any slot is not live
+    /// nothing changes and `NotFound` is returned. Returns the nodes removed.
     pub fn delete_batch<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, slots: &[u32]) -> Result<usize> {
         self.check_scratch(s, 1)?;
         if slots.iter().any(|&p| !self.is_live(p)) {
             return Err(HnswError::NotFound);
         }
+        let r = self.remove_nodes(dp, s, slots);
+        self.store_header()?;
+        r
+    }
+
+    /// Replaces the vector of `slot`: delete + insert into the same slot at
+    /// the same level (so upper-layer links left pointing at it stay valid).
+    /// The provider must already return the new vector for `Query::Node(slot)`.
+    pub fn update<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, slot: u32) -> Result<()> {
+        let key = self.node_key(slot).ok_or(HnswError::NotFound)?;
+        let level = self.node_level(slot).unwrap_or(0);
+        self.delete(dp, s, slot)?;
+        self.insert_at_level(dp, s, slot, key, Some(level))
+    }
+
+    /// Marks `slots` (live, checked by the caller), repairs their
+    /// neighbourhoods, moves the entry point off them and frees them. On a
+    /// failure (the provider's) the marks are cleared and nothing is freed:
+    /// the lists already repaired hold only live nodes, so the graph stays valid.
+    pub(super) fn remove_nodes<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, slots: &[u32]) -> Result<usize> {
+        // In-links to the removed nodes that the repair does not find stay.
+        self.may_dangle = true;
         // Mark (bit 30 of the meta word, never persisted: cleared below).
         for &p in slots {
             let b = self.node_base(p)?;
@@ -37,7 +56,16 @@ impl<'a> Graph<'a> {
                 *w = f | FLAG_PENDING;
             }
         }
-        let r = self.repair_pending(dp, s);
+        let mut r = Ok(());
+        for &p in slots {
+            r = self.repair_around(dp, s, p);
+            if r.is_err() {
+                break;
+            }
+        }
+        if r.is_ok() && self.entry.checked_sub(1).is_some_and(|e| self.is_pending(e)) {
+            r = self.move_entry();
+        }
         let mut removed = 0usize;
         for &p in slots {
             let b = self.node_base(p)?;
@@ -51,9 +79,7 @@ impl<'a> Graph<'a> {
                 }
             }
         }
-        r?;
-        self.store_header()?;
-        Ok(removed)
+        r.map(|_| removed)
     }
 
     #[inline]
@@ -62,38 +88,77 @@ impl<'a> Graph<'a> {
             && self.w.get(self.geo.node_word(slot) + NODE_FLAGS).is_some_and(|f| f & FLAG_PENDING != 0)
     }
 
-    fn repair_pending<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>) -> Result<()> {
-        let mut best: u64 = 0; // (level + 1) << 32 | slot of the highest survivor
-        for q in 0..self.geo.capacity {
-            if !self.is_live(q) || self.is_pending(q) {
-                continue;
-            }
-            let lq = self.node_level(q).unwrap_or(0);
-            let cand = ((lq as u64 + 1) << 32) | q as u64;
-            if best == 0 || (cand >> 32) > (best >> 32) {
-                best = cand;
-            }
-            for l in 0..=lq {
+    /// Repairs every surviving neighbour of the marked node `p` (on each of
+    /// its layers) whose list still holds a marked node. p's own lists are
+    /// not changed meanwhile (marked nodes are never repaired), and a
+    /// repaired list holds no marked node, so each (node, layer) is
+    /// re-selected at most once per batch.
+    fn repair_around<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, p: u32) -> Result<()> {
+        let lp = self.node_level(p).unwrap_or(0);
+        for l in 0..=lp {
+            let cnt = self.links(p, l)?.len();
+            for i in 0..cnt {
+                let q = match self.links(p, l)?.get(i) {
+                    Some(&q) => q,
+                    None => break,
+                };
+                if q == p || !self.linkable(q, l) {
+                    continue;
+                }
                 let hit = self.links(q, l)?.iter().any(|&x| self.is_pending(x));
                 if hit {
                     self.repair_multi(dp, s, q, l)?;
                 }
             }
         }
-        if self.entry.checked_sub(1).is_some_and(|e| self.is_pending(e)) {
-            if best == 0 {
-                self.entry = 0;
-                self.top = 0;
-            } else {
-                self.entry = (best as u32) + 1;
-                self.top = ((best >> 32) as u32).saturating_sub(1);
+        Ok(())
+    }
+
+    /// The entry point is being removed: its surviving neighbour on the top
+    /// layer takes over (it is of the top level). When it has none (it was
+    /// alone up there), the highest-level surviving node, found by a pass
+    /// over the node records (flags only): a node of a higher level than any
+    /// neighbour could exist without a link to the old entry point. Once per
+    /// deleted entry point, so O(1) per delete on average.
+    fn move_entry(&mut self) -> Result<()> {
+        let e = match self.entry.checked_sub(1) {
+            Some(e) => e,
+            None => return Ok(()),
+        };
+        let top = self.top;
+        if let Ok(ls) = self.links(e, top) {
+            if let Some(&x) = ls.iter().find(|&&x| x != e && self.linkable(x, top)) {
+                self.entry = x + 1;
+                return Ok(());
             }
+        }
+        let mut best: u64 = 0; // (level + 1) << 32 | slot of the highest survivor
+        for q in 0..self.geo.capacity {
+            let f = self.rd(self.geo.node_word(q) + NODE_FLAGS)?;
+            if f & (FLAG_LIVE | FLAG_PENDING) != FLAG_LIVE {
+                continue;
+            }
+            let cand = ((meta_level(f) as u64 + 1) << 32) | q as u64;
+            if (cand >> 32) > (best >> 32) {
+                best = cand;
+                if meta_level(f) >= top {
+                    break;
+                }
+            }
+        }
+        if best == 0 {
+            self.entry = 0;
+            self.top = 0;
+        } else {
+            self.entry = (best as u32) + 1;
+            self.top = ((best >> 32) as u32).saturating_sub(1);
         }
         Ok(())
     }
 
-    /// Re-selects `q`'s links on `level` without its pending neighbours, from
-    /// its surviving neighbours plus the pending neighbours' surviving ones.
+    /// Re-selects `q`'s links on `level` without its marked neighbours (nor
+    /// dangling links), from its surviving neighbours plus the marked
+    /// neighbours' surviving ones.
     fn repair_multi<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, q: u32, level: u32) -> Result<()> {
         let max = if level == 0 { self.geo.m0 } else { self.geo.m } as usize;
         let cap = s.ids.len().min(s.res.len());
@@ -105,7 +170,7 @@ impl<'a> Graph<'a> {
                 for &x in ql {
                     let pending = self.is_pending(x);
                     if pass == 0 && !pending {
-                        if n < cap {
+                        if n < cap && x != q && self.linkable(x, level) {
                             if let Some(d) = s.ids.get_mut(n) {
                                 *d = x;
                                 n += 1;
@@ -113,7 +178,7 @@ impl<'a> Graph<'a> {
                         }
                     } else if pass == 1 && pending {
                         for &y in self.links(x, level).unwrap_or(&[]) {
-                            if y != q && n < cap && self.is_live(y) && !self.is_pending(y) {
+                            if y != q && n < cap && self.linkable(y, level) {
                                 if let Some(d) = s.ids.get_mut(n) {
                                     *d = y;
                                     n += 1;
@@ -124,19 +189,7 @@ impl<'a> Graph<'a> {
                 }
             }
         }
-        let ids = s.ids.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
-        crate::sort::sort(ids);
-        let mut u = 0usize;
-        for i in 0..n {
-            let x = ids.get(i).copied().unwrap_or(0);
-            if u == 0 || ids.get(u - 1).copied() != Some(x) {
-                if let Some(d) = ids.get_mut(u) {
-                    *d = x;
-                }
-                u += 1;
-            }
-        }
-        let n = u;
+        let n = Self::sort_dedup(s.ids.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?);
         let ids = s.ids.get(..n).ok_or(HnswError::ScratchTooSmall)?;
         let keys = s.keys.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
         if n > 0 {
@@ -157,66 +210,11 @@ impl<'a> Graph<'a> {
         self.set_links(q, level, sel)
     }
 
-    /// Replaces the vector of `slot`: delete + insert with the same key. The
-    /// provider must already return the new vector for `Query::Node(slot)`.
-    pub fn update<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, slot: u32) -> Result<()> {
-        let key = self.node_key(slot).ok_or(HnswError::NotFound)?;
-        self.delete(dp, s, slot)?;
-        self.insert(dp, s, slot, key)
-    }
-
-    pub(super) fn remove_links_to<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, p: u32) -> Result<()> {
-        let lp = self.node_level(p).unwrap_or(0);
-        let mut best: u64 = 0; // (level + 1) << 32 | slot of the highest other node
-        for q in 0..self.geo.capacity {
-            if q == p || !self.is_live(q) {
-                continue;
-            }
-            let lq = self.node_level(q).unwrap_or(0);
-            let cand = ((lq as u64 + 1) << 32) | q as u64;
-            if best == 0 || (cand >> 32) > (best >> 32) {
-                best = cand;
-            }
-            let mut l = 0;
-            while l <= lq.min(lp) {
-                if self.links(q, l)?.contains(&p) {
-                    self.repair(dp, s, q, l, p)?;
-                }
-                l += 1;
-            }
-        }
-        if self.entry == p + 1 {
-            if best == 0 {
-                self.entry = 0;
-                self.top = 0;
-            } else {
-                self.entry = (best as u32) + 1;
-                self.top = ((best >> 32) as u32).saturating_sub(1);
-            }
-        }
-        Ok(())
-    }
-
-    fn repair<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, q: u32, level: u32, p: u32) -> Result<()> {
-        let max = if level == 0 { self.geo.m0 } else { self.geo.m } as usize;
-        let mut n = 0usize;
-        {
-            let ql = self.links(q, level)?;
-            let pl = self.links(p, level).unwrap_or(&[]);
-            for &x in ql.iter().chain(pl.iter()) {
-                if x != p && x != q && self.is_live(x) && self.node_level(x).unwrap_or(0) >= level {
-                    if let Some(slot) = s.ids.get_mut(n) {
-                        *slot = x;
-                        n += 1;
-                    }
-                }
-            }
-        }
-        let ids = s.ids.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
+    /// Sorts `ids` and moves the distinct values to the front; returns how many.
+    pub(super) fn sort_dedup(ids: &mut [u32]) -> usize {
         crate::sort::sort(ids);
-        // dedup in place
         let mut u = 0usize;
-        for i in 0..n {
+        for i in 0..ids.len() {
             let x = ids.get(i).copied().unwrap_or(0);
             if u == 0 || ids.get(u - 1).copied() != Some(x) {
                 if let Some(d) = ids.get_mut(u) {
@@ -225,25 +223,7 @@ impl<'a> Graph<'a> {
                 u += 1;
             }
         }
-        let n = u;
-        let ids = s.ids.get(..n).ok_or(HnswError::ScratchTooSmall)?;
-        let keys = s.keys.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
-        if n > 0 {
-            dp.dist_batch(Query::Node(q), ids, keys)?;
-            s.dist_count += n as u64;
-        }
-        for i in 0..n {
-            let e = pack(s.keys.get(i).copied().unwrap_or(u32::MAX), s.ids.get(i).copied().unwrap_or(0));
-            match s.tmp.get_mut(i) {
-                Some(t) => *t = e,
-                None => return Err(HnswError::ScratchTooSmall),
-            }
-        }
-        let tmp = s.tmp.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
-        crate::sort::sort(tmp);
-        let k = Self::heuristic_fill(dp, tmp, n, max, max, s.ids, s.keys, &mut s.dist_count)?;
-        let sel = s.tmp.get(..k).ok_or(HnswError::ScratchTooSmall)?;
-        self.set_links(q, level, sel)
+        u
     }
 
     pub(super) fn free_node(&mut self, slot: u32) -> Result<()> {

@@ -25,7 +25,8 @@ impl<'a> Graph<'a> {
             let mut best = cur;
             for (&id, &k) in ids.iter().zip(keys.iter()) {
                 let e = pack(k, id);
-                if e < best {
+                // A dangling link is measured (its slot is in range) but never taken.
+                if e < best && self.linkable(id, level) {
                     best = e;
                 }
             }
@@ -83,6 +84,7 @@ impl<'a> Graph<'a> {
                 if let Some(v) = visited.get_mut(n as usize) {
                     if *v != epoch {
                         *v = epoch;
+                        self.prefetch_flags(n);
                         if let Some(slot) = ids.get_mut(nb) {
                             *slot = n;
                             nb += 1;
@@ -101,6 +103,12 @@ impl<'a> Graph<'a> {
                 let full = res.len() >= ef;
                 let bound = res.peek().map(key_of).unwrap_or(u32::MAX);
                 if full && k >= bound {
+                    continue;
+                }
+                // Only now is the target's flags word read (prefetched before
+                // the distance batch): a dangling link (see `linkable`) is
+                // measured but neither followed nor returned.
+                if !self.linkable(n, level) {
                     continue;
                 }
                 let e = pack(k, n);

@@ -74,22 +74,50 @@ impl<'a> Graph<'a> {
     }
 
     /// Adds link `new` (at distance key `d`) to `nb`'s list on `level`,
-    /// re-selecting with the heuristic when the list is full.
+    /// appended while there is room, else re-selecting with the heuristic.
+    /// A rewrite of the list first drops its dangling links (see `linkable`)
+    /// and an old copy of `new` (a dangling link to its slot from before the
+    /// slot was reused), which also forces a rewrite.
     pub(super) fn add_link<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, nb: u32, new: u32, d: u32, level: u32) -> Result<()> {
         let max = if level == 0 { self.geo.m0 } else { self.geo.m };
         let (start, cw, cnt) = self.link_pos(nb, level)?;
         if cnt > max {
             return Err(HnswError::Corrupt("link count above M"));
         }
-        if cnt < max {
+        let links = self.w.get(start..start + cnt as usize).ok_or(HnswError::Corrupt("links beyond the graph"))?;
+        if cnt < max && !links.contains(&new) {
             self.wr(start + cnt as usize, new)?;
             return self.set_count(cw, level, cnt + 1);
         }
-        let n = cnt as usize;
+        let mut n = 0usize;
         {
-            let links = self.w.get(start..start + n).ok_or(HnswError::Corrupt("links beyond the graph"))?;
-            let ids = s.ids.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
-            ids.copy_from_slice(links);
+            for &x in links {
+                if x != new && x != nb && self.linkable(x, level) {
+                    if let Some(t) = s.ids.get_mut(n) {
+                        *t = x;
+                        n += 1;
+                    }
+                }
+            }
+        }
+        if n < max as usize {
+            // Some links were dropped: rewrite the compacted list plus `new`.
+            for i in 0..n {
+                let x = s.ids.get(i).copied().unwrap_or(0);
+                if self.rd(start + i)? != x {
+                    self.wr(start + i, x)?;
+                }
+            }
+            self.wr(start + n, new)?;
+            for i in n + 1..cnt as usize {
+                if self.rd(start + i)? != 0 {
+                    self.wr(start + i, 0)?;
+                }
+            }
+            return self.set_count(cw, level, n as u32 + 1);
+        }
+        {
+            let ids = s.ids.get(..n).ok_or(HnswError::ScratchTooSmall)?;
             let keys = s.keys.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
             dp.dist_batch(Query::Node(nb), ids, keys)?;
             s.dist_count += n as u64;
