@@ -19,9 +19,10 @@ passed=0 failed=0 failures=()
 logdir=$top/tests/vm/out/run-all
 mkdir -p "$logdir"
 
-record() { # record NAME RC
-  if [ "$2" -eq 0 ]; then echo "PASS $1"; passed=$((passed + 1))
-  else echo "FAIL $1 (exit $2)"; failed=$((failed + 1)); failures+=("$1"); fi
+record() { # record NAME RC [SECONDS]
+  local t=${3:+ (${3} s)}
+  if [ "$2" -eq 0 ]; then echo "PASS $1$t"; passed=$((passed + 1))
+  else echo "FAIL $1 (exit $2)$t"; failed=$((failed + 1)); failures+=("$1"); fi
 }
 
 if [ "$host" = 1 ] && [ "${#cases[@]}" -eq 0 ]; then
@@ -56,6 +57,7 @@ if [ "$vm" = 1 ]; then
   for name in "${cases[@]}"; do
     log=$logdir/${name//\//-}.log
     echo "=== VM test $name (log: $log)"
+    st=$SECONDS
     if [ "$name" = harness-selftest ]; then
       bash tests/vm/selftest.sh > "$log" 2>&1; rc=$?
     else
@@ -66,7 +68,7 @@ if [ "$vm" = 1 ]; then
       bash "$script" > "$log" 2>&1; rc=$?
     fi
     [ "$rc" -eq 0 ] || tail -n 40 "$log"
-    record "$name" "$rc"
+    record "$name" "$rc" "$((SECONDS - st))"
   done
 fi
 
