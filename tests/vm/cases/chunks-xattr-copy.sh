@@ -86,9 +86,11 @@ from_outdisk "$out" "$WORK/res"
 python3 - "$WORK/res" $((files + 6)) <<'PY' || fail "the copy differs"
 import json, os, sys
 res, want = sys.argv[1], int(sys.argv[2])
-names = sorted(os.listdir(f"{res}/a"))
-if len(names) != want or names != sorted(os.listdir(f"{res}/b")):
-    print(f"FAIL: {len(names)} files on a, {len(os.listdir(res + '/b'))} on b, want {want}")
+def gets(m):  # the `vexctl get --json` outputs (run_ok also leaves NAME.json.err)
+    return sorted(n for n in os.listdir(f"{res}/{m}") if n.endswith(".json"))
+names = gets("a")
+if len(names) != want or names != gets("b"):
+    print(f"FAIL: {len(names)} files on a, {len(gets('b'))} on b, want {want}")
     sys.exit(1)
 for n in names:
     a, b = (json.load(open(f"{res}/{m}/{n}")) for m in "ab")
