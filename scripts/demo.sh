@@ -104,6 +104,7 @@ t=\$(date +%s)
 vexctl index /mnt/Documentation --recursive --cache /extra/cache > \$o/u4.txt
 echo "(\$((\$(date +%s) - t)) s in the VM)" >> \$o/u4.txt
 vexctl search /mnt --text "$edit_query" -k 2 > \$o/u5.txt
+vexctl search /mnt --text "$edit_query" -k 1 --json > \$o/u5.json
 umount /mnt
 cd \$o && tar cf /dev/vdb .
 GUEST
@@ -147,6 +148,16 @@ cat "$res/u4.txt"
 echo
 echo "search \"$edit_query\":"
 cat "$res/u5.txt"
+python3 - "$res/u5.json" "$edit_text" <<'PY'
+import json, sys
+hit = json.load(open(sys.argv[1]))[0]
+end = hit["offset"] + hit["length"]
+new = sys.argv[2] in (hit["text"] or "")
+print(f'the top hit, {hit["path"]} bytes {hit["offset"]}..{end} (stale: {str(hit["stale"]).lower()}), '
+      f'{"holds" if new else "does NOT hold"} the new paragraph:')
+print("       | " + hit["text"].rstrip().splitlines()[-1])
+sys.exit(0 if new else 1)
+PY
 
 step "fsck.vexfs after the VM"
 "$tools/fsck.vexfs" -n "$img"
