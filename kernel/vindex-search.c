@@ -414,7 +414,9 @@ MODULE_PARM_DESC(debug_scan_yield, "Test only: an exact scan drops and re-takes 
  * replaced by larger ones (vexfs_arrays_adopt: so nothing read from them is
  * kept across the call, only slot numbers and hits) and slots freed, reused
  * or changed. Returns true when the vectors changed meanwhile (the
- * generation moved): the hits must then be checked again at the end.
+ * generation moved): the hits must then be checked again at the end. A
+ * vector changed during the scan may be missing from its results (as if
+ * the search had run just before the change), never returned stale.
  */
 static bool vexfs_scan_yield(struct vexfs_vindex *vi, u64 gen)
 {
