@@ -232,7 +232,7 @@ pub fn status_text(s: &vexfs_ioc_status) -> String {
          last sync:         {}\n\
          graph generation:  {}\n\
          vector generation: {}\n\
-         vectors (chunks):  {}\n\
+         vectors:           {}\n\
          files with chunks: {} ({} stale)\n\
          index memory:      {} bytes\n\
          graph nodes:       {}\n\
