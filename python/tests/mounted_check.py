@@ -10,6 +10,10 @@ whose guest has no other Python than the one it brings. Not a pytest module
   mounted_check.py metric MNT         a fresh cosine or dot filesystem: distances
                                       and order against numpy
   mounted_check.py nobody MNT         run as an unprivileged user after `before`
+  mounted_check.py chunks MNT         a fresh l2 filesystem of dimension 16: chunk
+                                      sets (set/get round trips incl. a paged
+                                      3000-chunk set), chunk and per-file search
+                                      against numpy, staleness, errors
 
 Every check is against numpy's own computation over the vectors this script
 set (brute force, float64). Prints one line per check with its numbers and
@@ -463,6 +467,121 @@ def phase_nobody(mnt):
           % len(r), flush=True)
 
 
+def phase_chunks(mnt):
+    """Chunk sets against numpy: every chunk is a candidate of its own."""
+    rng = np.random.default_rng(SEED + 3)
+    st = vexfs.status(mnt)
+    check(st["dim"] == DIM and st["metric"] == 0, "chunks phase wants a fresh l2 dim %d fs" % DIM)
+    d = os.path.join(mnt, "chunks")
+    os.mkdir(d)
+    sets = {}
+    for i in range(30):
+        rel = "chunks/f%02d" % i
+        with open(os.path.join(mnt, rel), "wb") as f:
+            f.write(b"x" * 4000)
+        n = int(rng.integers(1, 40))
+        offs = rng.integers(0, 5000, n).astype(np.uint64)  # past EOF allowed
+        lens = rng.integers(0, 800, n).astype(np.uint64)
+        M = rng.standard_normal((n, DIM))                   # float64 in
+        vexfs.set_chunks(os.path.join(mnt, rel), offs, lens, M)
+        sets[rel] = (offs, lens, M.astype(np.float32))
+    for rel, (offs, lens, M) in sets.items():
+        c = vexfs.get_chunks(os.path.join(mnt, rel))
+        check(c.offsets.dtype == np.uint64 and c.vectors.dtype == np.float32, rel + ": dtypes")
+        check(np.array_equal(c.offsets, offs) and np.array_equal(c.lengths, lens), rel + ": ranges")
+        check(np.array_equal(c.vectors, M), rel + ": vectors differ from what was set")
+        check(c.stale is False, rel + ": stale right after set_chunks")
+    big = os.path.join(mnt, "chunks/big")
+    with open(big, "wb") as f:
+        f.write(b"y" * 100)
+    Mb = rng.standard_normal((3000, DIM)).astype(np.float32)
+    vexfs.set_chunks(big, np.arange(3000) * 10, np.full(3000, 10), Mb)
+    c = vexfs.get_chunks(big)
+    check(c.vectors.shape == (3000, DIM) and np.array_equal(c.vectors, Mb), "3000-chunk set round trip")
+    check(list(c.offsets[:3]) == [0, 10, 20], "3000-chunk set offsets")
+    raises(lambda: vexfs.get_vector(big), vexfs.VexfsError, errno.E2BIG, "get_vector on 3000 chunks")
+    print("chunks: 30 sets of 1..39 chunks and one of 3000 read back exactly (paged), "
+          "get_vector on a multi-chunk file E2BIG", flush=True)
+    sets["chunks/big"] = (c.offsets, c.lengths, Mb)
+    # Every chunk a row: (path, chunk index) -> vector.
+    keys = [(rel, j) for rel, (o, _, _) in sorted(sets.items()) for j in range(len(o))]
+    X = np.concatenate([sets[rel][2] for rel in sorted(sets)])
+    st = vexfs.status(mnt)
+    check((st["files"], st["vectors"], st["stale_files"]) == (len(sets), len(keys), 0),
+          "status files/vectors/stale_files %s" % ((st["files"], st["vectors"], st["stale_files"]),))
+    recalls = []
+    for qi in range(10):
+        q = rng.standard_normal(DIM).astype(np.float32) if qi < 5 else X[int(rng.integers(len(X)))]
+        ref = ref_distances("l2", X, q)
+        order = np.argsort(ref, kind="stable")
+        r = vexfs.search(mnt, q, k=K, exact=True)
+        check(len(r) == K, "exact chunk kNN: %d results" % len(r))
+        for h, t in zip(r, order[:K]):
+            i = keys.index((h.path, h.chunk))
+            check(abs(h.distance - ref[i]) <= 1e-4 * max(1.0, ref[i]), "chunk distance %s" % (h,))
+            check(i == t or abs(ref[i] - ref[t]) <= 1e-4 * max(1.0, ref[t]), "exact chunk order %s" % (h,))
+            o, l, _ = sets[h.path]
+            check((h.offset, h.length) == (int(o[h.chunk]), int(l[h.chunk])), "range of %s" % (h,))
+            check(h.stale is False, "stale hit %s" % (h,))
+        hn = vexfs.search(mnt, q, k=K)
+        want = {keys[t] for t in order[:K]}
+        recalls.append(len(want & {(h.path, h.chunk) for h in hn}) / K)
+        # Per file: each file once, with its nearest chunk, the files in numpy's order.
+        pf = vexfs.search(mnt, q, k=K, exact=True, per_file=True)
+        best = {}
+        for i, (rel, j) in enumerate(keys):
+            if rel not in best or ref[i] < best[rel][0]:
+                best[rel] = (ref[i], j)
+        files = sorted(best, key=lambda rel: best[rel][0])[:K]
+        check([h.path for h in pf] == files or
+              all(abs(best[h.path][0] - best[f][0]) <= 1e-4 for h, f in zip(pf, files)),
+              "per-file files %s, numpy %s" % ([h.path for h in pf], files))
+        for h in pf:
+            check(h.chunk == best[h.path][1] or abs(h.distance - best[h.path][0]) <= 1e-4,
+                  "per-file %s: chunk %d, nearest is %d" % (h.path, h.chunk, best[h.path][1]))
+    print("chunks: exact chunk kNN = numpy (distances, order, ranges) on 10 queries over %d chunks; "
+          "HNSW chunk recall@%d %.3f; per_file = numpy's nearest files with their nearest chunks"
+          % (len(keys), K, float(np.mean(recalls))), flush=True)
+    check(np.mean(recalls) >= 0.9, "HNSW chunk recall %.3f" % np.mean(recalls))
+    # Staleness: append to f03; its hits stale, fresh drops them; set again clears.
+    f3 = os.path.join(mnt, "chunks/f03")
+    q = sets["chunks/f03"][2][0]
+    with open(f3, "ab") as f:
+        f.write(b"more")
+    r = vexfs.search(mnt, q, k=K, exact=True)
+    check(r[0].path == "chunks/f03" and r[0].stale, "after append: %r" % (r[0],))
+    check(all(h.stale == (h.path == "chunks/f03") for h in r), "stale flags after append")
+    check(vexfs.get_chunks(f3).stale is True, "get_chunks after append: not stale")
+    check(vexfs.status(mnt)["stale_files"] == 1, "status stale_files after append")
+    fr = vexfs.search(mnt, q, k=K, exact=True, fresh=True)
+    check(all(h.path != "chunks/f03" for h in fr), "fresh returned the stale file")
+    others = [(h.path, h.chunk) for h in r if h.path != "chunks/f03"]
+    check([(h.path, h.chunk) for h in fr][:len(others)] == others, "fresh changed the other hits")
+    o, l, M = sets["chunks/f03"]
+    vexfs.set_chunks(f3, o, l, M)
+    check(vexfs.search(mnt, q, k=1, exact=True, fresh=True)[0].path == "chunks/f03", "set again: not fresh")
+    # Errors: nothing changes.
+    before = vexfs.get_chunks(f3)
+    raises(lambda: vexfs.set_chunks(f3, [0], [1], np.ones((1, DIM - 1))), vexfs.DimensionError,
+           errno.EINVAL, "set_chunks with dimension %d" % (DIM - 1))
+    raises(lambda: vexfs.set_chunks(f3, [0], [1], [[float("nan")] * DIM]), ValueError, None, "NaN")
+    raises(lambda: vexfs.set_chunks(f3, [0], [1], np.full((1, DIM), 1e20)), vexfs.VexfsError,
+           errno.EINVAL, "|x| >= 2^56")
+    after = vexfs.get_chunks(f3)
+    check(np.array_equal(before.vectors, after.vectors) and np.array_equal(before.offsets, after.offsets),
+          "a refused set_chunks changed the set")
+    # Single-vector calls on a chunked file: one chunk covering the whole file.
+    vexfs.set_vector(f3, np.ones(DIM))
+    c = vexfs.get_chunks(f3)
+    check(list(c.offsets) == [0] and list(c.lengths) == [0] and c.vectors.shape == (1, DIM),
+          "set_vector on a chunked file: %s" % (c,))
+    vexfs.set_chunks(f3, [], [], np.zeros((0, DIM)))
+    raises(lambda: vexfs.get_chunks(f3), vexfs.VexfsError, errno.ENODATA, "get_chunks after dropping")
+    print("chunks: append -> stale hits, fresh drops them, set_chunks clears; bad input refused "
+          "(DimensionError, ValueError, EINVAL) with the set unchanged; set_vector = one whole-file "
+          "chunk; an empty set drops it", flush=True)
+
+
 def main(argv):
     if len(argv) < 3:
         print(__doc__)
@@ -476,6 +595,8 @@ def main(argv):
         phase_metric(mnt)
     elif phase == "nobody":
         phase_nobody(mnt)
+    elif phase == "chunks":
+        phase_chunks(mnt)
     else:
         print(__doc__)
         return 2

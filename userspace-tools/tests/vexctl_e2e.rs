@@ -422,6 +422,10 @@ fn chunk_sets_end_to_end() {
         assert!(s.get(k).is_some(), "missing {k}");
     }
     assert_eq!(s["index_memory_bytes"], 4096);
+    // a (7 chunks), b, c (1 each), d (3, stale: rewritten above); e dropped.
+    assert_eq!(s["files"], 4);
+    assert_eq!(s["vectors"], 7 + 1 + 1 + 3);
+    assert_eq!(s["stale_files"], 1);
     assert!(f.ok(&["status", "."]).contains("files with chunks"));
 
     // An older module: search and status fall back to the first struct

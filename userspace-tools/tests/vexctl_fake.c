@@ -136,8 +136,9 @@ static int in_root(int fd)
 
 static int finite_all(const float *v, unsigned n)
 {
+	/* As the kernel: NaN, Inf and |x| >= 2^56 are refused. */
 	for (unsigned i = 0; i < n; i++)
-		if (!isfinite(v[i]))
+		if (!isfinite(v[i]) || fabsf(v[i]) >= 0x1p56f)
 			return 0;
 	return 1;
 }
@@ -200,6 +201,22 @@ static int scan_cb(const char *p, const struct stat *st, int type, struct FTW *f
 	return 0;
 }
 
+/* Status counters: files with a set, stale ones, chunks. */
+static unsigned long long g_files, g_stale, g_chunks;
+
+static int count_cb(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	static struct set s;
+
+	(void)ftw;
+	if (type != FTW_F || load_set(-1, p, &s))
+		return 0;
+	g_files++;
+	g_stale += is_stale(-1, p, st);
+	g_chunks += s.h.count;
+	return 0;
+}
+
 static int by_dist(const void *a, const void *b)
 {
 	float x, y;
@@ -238,8 +255,15 @@ static int fake(int fd, unsigned long req, void *arg)
 		s->hnsw_ef_construction = 200;
 		s->graph_generation = 1;
 		s->last_sync_ns = 1700000000123456789ull;
-		if (size >= sizeof(*s))
+		g_files = g_stale = g_chunks = 0;
+		nftw(root(), count_cb, 16, FTW_PHYS);
+		s->vectors = g_chunks;
+		s->graph_nodes = g_chunks;
+		if (size >= sizeof(*s)) {
+			s->files = g_files;
+			s->stale_files = g_stale;
 			s->index_memory_bytes = 4096;
+		}
 		return 0;
 	}
 	case VEXFS_IOC_SET_VECTOR: {

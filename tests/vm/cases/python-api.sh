@@ -5,7 +5,9 @@
 # python/tests/mounted_check.py: set_vector/get_vector round trips, kNN (exact and HNSW) and
 # range results against numpy's brute force, errors (wrong dimension EINVAL, off VexFS ENOTTY,
 # ENODATA, EISDIR, EACCES), remove/unlink/rename, identical results after umount + mount, and
-# the cosine and dot metrics. fsck of every VexFS image at the end.
+# the cosine and dot metrics; chunk sets (issue 13: set_chunks/get_chunks round trips, chunk
+# and per-file search against numpy, staleness, errors) on a fourth image. fsck of every VexFS
+# image at the end.
 . "$(dirname "$0")/../lib/common.sh"
 pyimg=$(bash "$VM_TOP/tests/vm/lib/python-image.sh") || fail "cannot stage Python for the VM"
 mkdir -p "$WORK/add"
@@ -15,6 +17,8 @@ l2=$WORK/l2.img cos=$WORK/cos.img dot=$WORK/dot.img
 new_image "$l2" 64M --dim 16 --metric l2
 new_image "$cos" 32M --dim 8 --metric cosine
 new_image "$dot" 32M --dim 8 --metric dot
+chk=$WORK/chunks.img
+new_image "$chk" 64M --dim 16 --metric l2
 
 cat > "$WORK/guest.sh" <<'GUEST'
 set -eu
@@ -44,12 +48,15 @@ for dev in vdb vdc; do
   check metric /m-$dev
   umount /m-$dev
 done
+mkdir -p /m-chunks && mount -t vexfs /dev/vde /m-chunks
+check chunks /m-chunks
+umount /m-chunks
 umount /py
 run_ok /tmp/dmesg.txt dmesg
 absent -i 'vexfs.*(corrupt|error)' /tmp/dmesg.txt "kernel reported errors"
 rmmod vexfs
 echo "python-api: ok"
 GUEST
-"$VM_RUN" --disk "$l2" --disk "$cos" --disk "$dot" --disk "$pyimg" --add "$WORK/add" "$WORK/guest.sh"
-for img in "$l2" "$cos" "$dot"; do fsck_clean "$img"; done
+"$VM_RUN" --disk "$l2" --disk "$cos" --disk "$dot" --disk "$pyimg" --disk "$chk" --add "$WORK/add" "$WORK/guest.sh"
+for img in "$l2" "$cos" "$dot" "$chk"; do fsck_clean "$img"; done
 echo "python-api: passed"

@@ -207,6 +207,16 @@ fn cmd_set(file: &Path, src: &SetSrc) -> Res<()> {
     f.set_vector(&v).map_err(|e| Error::errno(disp(file), e, Op::SetVector))
 }
 
+/// The message for a line that is not JSON; NaN and Infinity (which
+/// Python's json.dumps writes) get their own cause.
+fn json_error(line: &str, e: &serde_json::Error) -> String {
+    if line.contains("NaN") || line.contains("Infinity") {
+        format!("invalid JSON: NaN and Infinity are not JSON numbers, and vectors must be finite ({e})")
+    } else {
+        format!("invalid JSON: {e}")
+    }
+}
+
 /// One chunk of a chunks file or manifest: its 1-based line, byte range
 /// and vector.
 #[derive(Debug, Clone, PartialEq)]
@@ -255,7 +265,7 @@ pub fn parse_chunks(name: &str, r: impl BufRead) -> Res<Vec<ChunkLine>> {
             continue;
         }
         let v: serde_json::Value =
-            serde_json::from_str(&line).map_err(|e| at(format!("invalid JSON: {e}")))?;
+            serde_json::from_str(&line).map_err(|e| at(json_error(&line, &e)))?;
         let obj = v
             .as_object()
             .ok_or_else(|| at("expected an object {\"offset\": N, \"length\": N, \"vector\": [...]}".into()))?;
@@ -276,8 +286,12 @@ pub fn parse_chunks(name: &str, r: impl BufRead) -> Res<Vec<ChunkLine>> {
     Ok(out)
 }
 
+/// A chunk set packed for SET_CHUNKS: the (offset, length) ranges and the
+/// vectors back to back.
+type PackedSet = (Vec<(u64, u64)>, Vec<f32>);
+
 /// Checks every chunk's dimension and packs the set for SET_CHUNKS.
-fn pack_chunks(subject: &str, chunks: &[ChunkLine], fs_dim: u32) -> Res<(Vec<(u64, u64)>, Vec<f32>)> {
+fn pack_chunks(subject: &str, chunks: &[ChunkLine], fs_dim: u32) -> Res<PackedSet> {
     let mut ranges = Vec::with_capacity(chunks.len());
     let mut vecs = Vec::with_capacity(chunks.len() * fs_dim as usize);
     for c in chunks {
@@ -472,7 +486,7 @@ pub fn parse_manifest(name: &str, r: impl BufRead) -> Res<Vec<ManifestLine>> {
             continue;
         }
         let v: serde_json::Value =
-            serde_json::from_str(&line).map_err(|e| at(format!("invalid JSON: {e}")))?;
+            serde_json::from_str(&line).map_err(|e| at(json_error(&line, &e)))?;
         let obj = v.as_object().ok_or_else(|| at("expected an object {\"path\": ..., \"vector\": [...]}".into()))?;
         let path = obj
             .get("path")
@@ -889,7 +903,7 @@ mod tests {
         let err = parse_chunks("c", "{\"offset\": 0, \"length\": 1, \"vector\": [1, NaN]}".as_bytes())
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("vexctl: c:1: invalid JSON"), "{err}");
+        assert!(err.starts_with("vexctl: c:1: invalid JSON: NaN and Infinity"), "{err}");
         let err = parse_chunks("c", "{\"offset\": 0, \"length\": 1, \"vector\": [1e39]}".as_bytes())
             .unwrap_err()
             .to_string();
