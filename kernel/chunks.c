@@ -16,12 +16,6 @@
 
 #include "vector.h"
 
-/* Chunks per step: one page of vectors (at least one vector). */
-static u32 vexfs_chunks_per_step(u32 dim)
-{
-	return max_t(u32, 1, PAGE_SIZE / (4 * dim));
-}
-
 /*
  * Copy the argument struct: any size from the first version up (fields the
  * caller does not know read as zero, bytes the kernel does not know must be

@@ -189,7 +189,7 @@ int vexfs_chunks_replace(struct inode *inode, struct vexfs_chunk_src *src)
 		return -ENOENT;
 	dim = vi->dim;
 	len = VEXFS_CHUNK_RECORD_HEADER_SIZE + 4 * dim;
-	per = max_t(u32, 1, PAGE_SIZE / (4 * dim));
+	per = vexfs_chunks_per_step(dim);
 	if (n) {
 		ch = kmalloc_array(per, sizeof(*ch), GFP_KERNEL);
 		bits = kvmalloc_array((size_t)per * dim, sizeof(u32), GFP_KERNEL);

@@ -118,6 +118,13 @@ struct vexfs_chunk_src {
 		    struct vexfs_ioc_chunk *ch, u32 *bits);
 };
 int vexfs_chunks_replace(struct inode *inode, struct vexfs_chunk_src *src);
+
+/* Chunks per step of a copy: at most a page of vectors and a page of ranges (at least one). */
+static inline u32 vexfs_chunks_per_step(u32 dim)
+{
+	return max_t(u32, 1, min_t(u32, PAGE_SIZE / (4 * dim),
+				   PAGE_SIZE / sizeof(struct vexfs_ioc_chunk)));
+}
 int vexfs_chunks_get(struct inode *inode, u32 first, u32 *n, struct vexfs_ioc_chunk *ch,
 		     u32 *bits, u32 *total, bool *stale, u64 *data_version);
 u32 vexfs_chunk_count(struct inode *inode);

@@ -63,7 +63,7 @@ static int vexfs_xattr_vector_get(struct inode *inode, u32 dim, void *buffer, si
 static int vexfs_xattr_chunks_fill(struct inode *inode, u32 dim, u8 *buffer, size_t size)
 {
 	struct vexfs_chunks_xattr *h = (struct vexfs_chunks_xattr *)buffer;
-	u32 per = max_t(u32, 1, PAGE_SIZE / (4 * dim)), done = 0, total = 0, i, j;
+	u32 per = vexfs_chunks_per_step(dim), done = 0, total = 0, i, j;
 	struct vexfs_ioc_chunk *ch;
 	u8 *p = buffer + sizeof(*h);
 	u64 data_version;
