@@ -140,7 +140,49 @@ rs /tmp/o /mnt knn 4 0 9
 want /tmp/o "per-file after unlink" "$F0 4 400 100 0" "$BIG 0 0 100 0" "$F2 4 400 100 0" \
   "$F3 4 400 100 0" "count 4" "truncated 0"
 status
-present -x 'vectors 46 files 10 stale_files 0' /tmp/status "status at the end"
+present -x 'vectors 46 files 10 stale_files 0' /tmp/status "status before the random files"
+# Many files, many random chunks (the volume holds only these): per-file results are exactly
+# the plain exact ranking with each file's later chunks left out, over the exact scan, a
+# small scope's members and the graph (exact in practice at 2,000 chunks of dimension 4),
+# for kNN and range.
+rm -r /mnt/d
+mkdir /mnt/r
+i=0
+while [ $i -lt 100 ]; do
+  echo "r $i" > /mnt/r/f$i
+  run_ok /tmp/set vexfs-chunkset /mnt/r/f$i rand:20:$((i * 7919 + 1))
+  i=$((i + 1))
+done
+run_ok /tmp/sync vexctl sync /mnt
+# dedup IN N OUT: the first N result lines of IN with a new inode, then IN's count of them.
+dedup() {
+  awk -v n="$2" '/^count|^truncated/ { next } !seen[$1]++ { if (k < n) { print; k++ } }
+    END { print "count " k }' "$1" > "$3"
+}
+for Q in 0.1,-0.3,0.5,0.2 -0.7,0.4,0.0,-0.1 0.9,0.9,-0.9,0.3; do
+  rs /tmp/all /mnt knn 4096 0 1
+  present -x 'count 2000' /tmp/all "random: plain exact ranking of every chunk"
+  dedup /tmp/all 10 /tmp/exp
+  for fl in 8 9 11; do
+    p=/mnt; [ $fl = 11 ] && p=/mnt/r
+    rs /tmp/o $p knn 10 0 $fl
+    grep -v '^truncated' /tmp/o > /tmp/o2
+    cmp -s /tmp/exp /tmp/o2 || { cat /tmp/exp /tmp/o2; fail "random $Q: per-file kNN (flags $fl) is not the deduplicated ranking"; }
+  done
+  # Range up to the 60th chunk's distance: the files among them, each once.
+  run_ok /tmp/all.raw vexfs-rawsearch /mnt knn 60 0 1 $Q
+  thr=$(sed -n '60s/^[0-9]* \([^ ]*\) .*/\1/p' /tmp/all.raw)
+  [ -n "$thr" ] || fail "random $Q: no 60th distance"
+  rs /tmp/rall /mnt range 4096 $thr 1
+  dedup /tmp/rall 4096 /tmp/exp
+  for fl in 8 9 11; do
+    p=/mnt; [ $fl = 11 ] && p=/mnt/r
+    rs /tmp/o $p range 4096 $thr $fl
+    grep -v '^truncated' /tmp/o > /tmp/o2
+    cmp -s /tmp/exp /tmp/o2 || { cat /tmp/exp /tmp/o2; fail "random $Q: per-file range (flags $fl) is not the deduplicated ranking"; }
+  done
+  echo "random $Q: per-file = deduplicated ranking ($(sed -n 's/^count //p' /tmp/exp) files in range)"
+done
 run_ok /tmp/dmesg.txt dmesg
 absent -i 'vexfs.*(corrupt|error|warn)' /tmp/dmesg.txt "kernel reported errors"
 umount /mnt

@@ -2,7 +2,9 @@
  * vexfs-chunkset FILE SPEC...: replace FILE's chunk set with VEXFS_IOC_SET_CHUNKS.
  * Each SPEC is one chunk, OFFSET:LENGTH:X1,X2,...,Xdim; or the single SPEC
  * "line:N:X0:STEP" is N chunks, chunk c covering bytes [100c, 100c + 100)
- * with vector (X0 + c * STEP, 0, ..., 0) of the filesystem's dimension.
+ * with vector (X0 + c * STEP, 0, ..., 0) of the filesystem's dimension;
+ * "rand:N:SEED" is N chunks at the same ranges with pseudo-random vectors
+ * (elements in [-1, 1), an LCG seeded with SEED).
  * No SPEC: drop the set (count 0). "vexfs-chunkset PATH status" prints
  * the volume's "vectors V files F stale_files S" (GET_STATUS) instead.
  * On failure prints "error ERRNO" and exits 1. Built static.
@@ -39,7 +41,24 @@ int main(int argc, char **argv)
 		       (unsigned long long)st.files, (unsigned long long)st.stale_files);
 		return 0;
 	}
-	if (argc == 3 && !strncmp(argv[2], "line:", 5)) {
+	if (argc == 3 && !strncmp(argv[2], "rand:", 5)) {
+		uint64_t seed;
+
+		if (sscanf(argv[2], "rand:%u:%llu", &n, (unsigned long long *)&seed) != 2)
+			return 2;
+		ch = calloc(n ? n : 1, sizeof(*ch));
+		vec = calloc((size_t)(n ? n : 1) * st.dim, sizeof(float));
+		if (!ch || !vec)
+			return 2;
+		for (c = 0; c < n; c++) {
+			ch[c].offset = 100ull * c;
+			ch[c].length = 100;
+			for (d = 0; d < st.dim; d++) {
+				seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+				vec[(size_t)c * st.dim + d] = (float)(seed >> 40) / (1 << 23) - 1.0f;
+			}
+		}
+	} else if (argc == 3 && !strncmp(argv[2], "line:", 5)) {
 		float x0, step;
 
 		if (sscanf(argv[2], "line:%u:%f:%f", &n, &x0, &step) != 3)
