@@ -17,7 +17,8 @@
 #     --text` answers the queries (scripts/demo-queries.txt; each query embedded in the VM)
 #     with file, byte range and the chunk's text; then one update: a file is edited, its
 #     hits show STALE (and --fresh leaves them out), `vexctl index` re-indexes that file
-#     only (its new chunk embedded in the VM), and the new text is found;
+#     only (its new chunk embedded in the VM), and the new text is found; finally
+#     `vexctl index --watch` indexes a file written while it runs;
 #  7. fsck.vexfs checks the image afterwards.
 #
 # Environment: DEMO_FILES (corpus files wanted, default 300; areas with fewer small files
@@ -33,6 +34,10 @@ edit=admin-guide/cgroup-v1/cpuacct.rst
 edit_topic="How much CPU time did the tasks of a cgroup use?"
 edit_text="Update for the VexFS demo: the cpuacct statistics of every group are also archived to the night-shift ledger at midnight, so that an auditor can read yesterday's CPU usage."
 edit_query="where are yesterday's CPU usage figures archived for the auditor?"
+# A file written while `vexctl index --watch` runs.
+watch_file=heron-notes.txt
+watch_text="The blue heron daemon keeps a list of the directories it watches and wakes up when one of their files changes."
+watch_query="which daemon wakes up when a watched file changes?"
 mkdir -p "$out"
 t_start=$(date +%s)
 step() { printf '\n== %s (%ds)\n' "$*" "$(( $(date +%s) - t_start ))"; }
@@ -105,6 +110,24 @@ vexctl index /mnt/Documentation --recursive --cache /extra/cache > \$o/u4.txt
 echo "(\$((\$(date +%s) - t)) s in the VM)" >> \$o/u4.txt
 vexctl search /mnt --text "$edit_query" -k 2 > \$o/u5.txt
 vexctl search /mnt --text "$edit_query" -k 1 --json > \$o/u5.json
+vexctl index /mnt/Documentation --recursive --watch > \$o/w.txt 2> \$o/w.err &
+wpid=\$!
+n=0
+until grep -q watching \$o/w.err; do
+  n=\$((n + 1)); [ \$n -lt 60 ] || { echo "index --watch did not start"; cat \$o/w.err; exit 1; }
+  sleep 1
+done
+t=\$(date +%s)
+printf '%s\n' "$watch_text" > /mnt/Documentation/$watch_file
+n=0
+until grep -q '$watch_file' \$o/w.txt; do
+  n=\$((n + 1)); [ \$n -lt 300 ] || { echo "index --watch did not index $watch_file"; cat \$o/w.err; exit 1; }
+  sleep 1
+done
+echo "(\$((\$(date +%s) - t)) s in the VM from the write)" >> \$o/w.txt
+kill \$wpid
+wait \$wpid || [ \$? -eq 143 ]
+vexctl search /mnt --text "$watch_query" -k 1 > \$o/w2.txt
 umount /mnt
 cd \$o && tar cf /dev/vdb .
 GUEST
@@ -158,6 +181,12 @@ print(f'the top hit, {hit["path"]} bytes {hit["offset"]}..{end} (stale: {str(hit
 print("       | " + hit["text"].rstrip().splitlines()[-1])
 sys.exit(0 if new else 1)
 PY
+
+step "vexctl index --watch: a file written meanwhile is indexed"
+echo "wrote Documentation/$watch_file: \"$watch_text\""
+cat "$res/w.txt"
+echo "search \"$watch_query\":"
+cat "$res/w2.txt"
 
 step "fsck.vexfs after the VM"
 "$tools/fsck.vexfs" -n "$img"

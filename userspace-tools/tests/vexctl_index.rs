@@ -251,7 +251,7 @@ fn watch_picks_up_written_files_and_new_directories() {
         }
     });
     let mut seen = Vec::new();
-    let mut expect = |want: &str, seen: &mut Vec<String>| {
+    let expect = |want: &str, seen: &mut Vec<String>| {
         let end = Instant::now() + Duration::from_secs(20);
         while Instant::now() < end {
             if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {

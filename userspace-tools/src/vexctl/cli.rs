@@ -209,10 +209,12 @@ A file without a vector gives `no vector attached to this file (ENODATA)`, exit 
         #[arg(long)]
         json: bool,
     },
-    /// Remove a file's vector (needs write permission on it)
+    /// Remove a file's vector, its whole chunk set (needs write permission on it)
     #[command(after_help = "\
 Examples:
-  vexctl rm /mnt/docs/a.txt")]
+  vexctl rm /mnt/docs/a.txt
+
+Drops every chunk of the file's set (as `vexctl set FILE --chunks` with an empty file).")]
     Rm { file: PathBuf },
     /// Create files carrying vectors from an .fvecs file, or attach vectors from a manifest
     #[command(after_help = "\
