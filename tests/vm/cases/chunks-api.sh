@@ -62,10 +62,6 @@ run_ok /tmp/l.txt vexfs-xattr list $d/twenty
 [ "$(tr '\n' ' ' < /tmp/l.txt)" = "user.vexfs.chunks " ] || fail "twenty: listxattr: $(cat /tmp/l.txt)"
 vexfs-xattr get $d/twenty user.vexfs.vector > /tmp/e.txt 2>&1 && fail "twenty: user.vexfs.vector read on 20 chunks"
 present "ERRNO Argument list too long" /tmp/e.txt "twenty: user.vexfs.vector -E2BIG"
-# vexctl get reads the whole set (GET_CHUNKS), one object per chunk.
-run_ok /tmp/g.json vexctl get $d/twenty --json
-n=$(grep -o '"offset"' /tmp/g.json | wc -l)
-[ "$n" = 20 ] || fail "twenty: vexctl get --json lists $n chunks, want 20"
 echo big > $d/big
 t0=$(date +%s)
 run_ok /tmp/o.txt vexfs-chunks set $d/big 3 16384
