@@ -257,18 +257,7 @@ fn chunk_range(obj: &serde_json::Map<String, serde_json::Value>) -> Result<Optio
 /// the line (1-based).
 pub fn parse_chunks(name: &str, r: impl BufRead) -> Res<Vec<ChunkLine>> {
     let mut out = Vec::new();
-    for (i, line) in r.lines().enumerate() {
-        let lno = i + 1;
-        let at = |m: String| Error::new(format!("{name}:{lno}"), m);
-        let line = line.map_err(|e| at(io_text(&e)))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value =
-            serde_json::from_str(&line).map_err(|e| at(json_error(&line, &e)))?;
-        let obj = v
-            .as_object()
-            .ok_or_else(|| at("expected an object {\"offset\": N, \"length\": N, \"vector\": [...]}".into()))?;
+    json_lines(name, r, "{\"offset\": N, \"length\": N, \"vector\": [...]}", |lno, at, obj| {
         let (offset, length) = chunk_range(obj)
             .map_err(at)?
             .ok_or_else(|| at("missing \"offset\" and \"length\"".into()))?;
@@ -282,8 +271,35 @@ pub fn parse_chunks(name: &str, r: impl BufRead) -> Res<Vec<ChunkLine>> {
                 format!("more than {VEXFS_IOC_MAX_CHUNKS} chunks (the most one file can carry)"),
             ));
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
+}
+
+type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+/// Calls `each(line number, error maker, object)` for every non-blank line
+/// of a JSON-lines file, each line one object (`what` shows the expected
+/// one in the error). Errors name the file and the line (1-based).
+fn json_lines(
+    name: &str,
+    r: impl BufRead,
+    what: &str,
+    mut each: impl FnMut(usize, &dyn Fn(String) -> Error, &JsonObject) -> Res<()>,
+) -> Res<()> {
+    for (i, line) in r.lines().enumerate() {
+        let lno = i + 1;
+        let at = |m: String| Error::new(format!("{name}:{lno}"), m);
+        let line = line.map_err(|e| at(io_text(&e)))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&line).map_err(|e| at(json_error(&line, &e)))?;
+        let obj = v.as_object().ok_or_else(|| at(format!("expected an object {what}")))?;
+        each(lno, &at, obj)?;
+    }
+    Ok(())
 }
 
 /// A chunk set packed for SET_CHUNKS: the (offset, length) ranges and the
@@ -478,16 +494,7 @@ pub struct ManifestLine {
 /// skipped. Errors name the manifest and the line (1-based).
 pub fn parse_manifest(name: &str, r: impl BufRead) -> Res<Vec<ManifestLine>> {
     let mut out = Vec::new();
-    for (i, line) in r.lines().enumerate() {
-        let lno = i + 1;
-        let at = |m: String| Error::new(format!("{name}:{lno}"), m);
-        let line = line.map_err(|e| at(io_text(&e)))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value =
-            serde_json::from_str(&line).map_err(|e| at(json_error(&line, &e)))?;
-        let obj = v.as_object().ok_or_else(|| at("expected an object {\"path\": ..., \"vector\": [...]}".into()))?;
+    json_lines(name, r, "{\"path\": ..., \"vector\": [...]}", |lno, at, obj| {
         let path = obj
             .get("path")
             .and_then(|p| p.as_str())
@@ -500,7 +507,8 @@ pub fn parse_manifest(name: &str, r: impl BufRead) -> Res<Vec<ManifestLine>> {
         let vec = vecfile::json_numbers(vec).map_err(|m| at(format!("{path}: {m}")))?;
         vecfile::validate(&vec).map_err(|m| at(format!("{path}: {m}")))?;
         out.push(ManifestLine { line: lno, path: PathBuf::from(path), range, vector: vec });
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
