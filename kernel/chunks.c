@@ -16,18 +16,10 @@
 
 #include "vector.h"
 
-/*
- * Copy the argument struct: any size from the first version up (fields the
- * caller does not know read as zero, bytes the kernel does not know must be
- * zero), at most a page. *usize is the caller's size, for the copy back.
- */
+/* The argument struct, any size from the first version up (ioctl.c). */
 static int vexfs_chunks_arg(struct vexfs_ioc_chunks *a, void __user *uarg, u32 *usize)
 {
-	if (get_user(*usize, (const u32 __user *)uarg))
-		return -EFAULT;
-	if (*usize < sizeof(*a) || *usize > PAGE_SIZE)
-		return -EINVAL;
-	return copy_struct_from_user(a, sizeof(*a), uarg, *usize);
+	return vexfs_copy_arg_ver(a, sizeof(*a), uarg, sizeof(*a), usize);
 }
 
 /* The chunks of a SET_CHUNKS call, read from user memory a step at a time. */

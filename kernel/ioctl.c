@@ -26,8 +26,7 @@
  * read as zero, and bytes past the kernel's struct must be zero (-E2BIG).
  * The size is fetched once: a size field changed meanwhile is not reread.
  */
-static int vexfs_copy_arg_ver(void *dst, size_t ksize, const void __user *src, u32 ver0,
-			      u32 *usize)
+int vexfs_copy_arg_ver(void *dst, size_t ksize, const void __user *src, u32 ver0, u32 *usize)
 {
 	u32 user_size;
 	int err;

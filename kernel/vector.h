@@ -200,4 +200,7 @@ u32 vexfs_dist_key_for_threshold(struct vexfs_vindex *vi, u32 kind, u32 t_bits, 
 u32 vexfs_dist_bits(u32 key);
 u64 vexfs_vindex_memory_bytes(struct vexfs_vindex *vi);
 
+/* ioctl.c: copy a size-prefixed argument struct (any size from ver0 up). */
+int vexfs_copy_arg_ver(void *dst, size_t ksize, const void __user *src, u32 ver0, u32 *usize);
+
 #endif /* _VEXFS_VECTOR_H */
