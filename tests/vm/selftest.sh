@@ -49,6 +49,11 @@ case_timeout() { local rc=0 t0=$SECONDS
 	expect_rc 124 $rc && expect_out 'timeout' || return 1
 	[[ $((SECONDS - t0)) -lt 60 ]] || { echo "timeout took $((SECONDS - t0))s"; return 1; }
 }
+case_bootstall() { local rc=0
+	# A 1 s boot limit: no boot reaches /init that fast, so both attempts count as stalled.
+	VEXFS_VM_BOOT_TIMEOUT=1 VEXFS_VM_BOOT_ATTEMPTS=2 run "$G/ok.sh" || rc=$?
+	expect_rc 124 $rc && expect_out 'attempt 1 of 2.*booting again' &&
+		expect_out '/init not reached after 1s in each of 2 boots'; }
 case_disk() { local rc=0 a=$WORK/disk-a.img b=$WORK/disk-b.img tag=$RANDOM
 	truncate -s 1M "$a"; truncate -s 2M "$b"
 	run --disk "$a" --disk "$b" "$G/disk.sh" "$tag" || rc=$?
@@ -158,7 +163,7 @@ case_pjdfstest_verdict() { local r=$WORK/pjd fs cmp=$HERE/lib/pjdfstest-tap-comp
 	expect_rc 1 $rc && grep -q 'no result for chmod/00.t on vexfs' "$out" || { echo "no result file:"; cat "$out"; return 1; }
 }
 
-ALL=(ok exit3 calltrace warning panic taint timeout disk add kill_after powercut poweroff reset options stand_in setup_fail missing_ko
+ALL=(ok exit3 calltrace warning panic taint timeout bootstall disk add kill_after powercut poweroff reset options stand_in setup_fail missing_ko
 	checks lint lint_catches pjdfstest_verdict)
 CASES=("$@")
 [[ ${#CASES[@]} -gt 0 ]] || CASES=("${ALL[@]}")

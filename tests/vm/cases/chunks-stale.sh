@@ -16,8 +16,9 @@ mkdir -p "$WORK/add"
 "$TESTDATA" chunk-manifest --base "$WORK/base.fvecs" --per-file $per --chunk-bytes $bytes \
   --prefix docs --out "$WORK/add/m.jsonl"
 # Queries: chunk 2 of file 7, chunk 0 of file 9; file 7's chunks as a set --chunks file.
-tail -c +$((37 * rec + 1)) "$WORK/base.fvecs" | head -c $rec > "$WORK/add/q7.fvecs"
-tail -c +$((45 * rec + 1)) "$WORK/base.fvecs" | head -c $rec > "$WORK/add/q9.fvecs"
+# (dd, not tail | head: head closing the pipe early fails tail with SIGPIPE under pipefail)
+dd if="$WORK/base.fvecs" of="$WORK/add/q7.fvecs" bs=$rec skip=37 count=1 status=none
+dd if="$WORK/base.fvecs" of="$WORK/add/q9.fvecs" bs=$rec skip=45 count=1 status=none
 grep -F '"path":"docs/00000007"' "$WORK/add/m.jsonl" > "$WORK/add/f7.jsonl"
 [ "$(wc -l < "$WORK/add/f7.jsonl")" -eq $per ] || fail "f7.jsonl: want $per lines"
 
