@@ -247,7 +247,6 @@ int vexfs_chunks_replace(struct inode *inode, struct vexfs_chunk_src *src)
 		for (j = 0; j < k; j++) {
 			u32 s = first + i + j;
 
-			memcpy(vi->vecs + (size_t)s * dim, bits + (size_t)j * dim, dim * sizeof(u32));
 			vi->slot_chunk[s] = i + j;
 			vi->slot_off[s] = ch[j].offset;
 			vi->slot_len[s] = ch[j].length;
@@ -356,11 +355,9 @@ int vexfs_vector_get(struct inode *inode, u32 *bits, u32 dim)
 	else if (!vexfs_slot_owned(vi, ii->i_chunk_first, inode))
 		err = -EIO;	/* the slot was damaged (reported at mount) */
 	else
-		err = vi->dim;
-	if (err > 0)
-		memcpy(bits, vi->vecs + (size_t)ii->i_chunk_first * vi->dim, vi->dim * sizeof(u32));
+		err = vexfs_vecs_copy(vi, ii->i_chunk_first, bits);
 	up_read(&vi->lock);
-	return err;
+	return err ? err : vi->dim;
 }
 
 /*
@@ -405,8 +402,9 @@ int vexfs_chunks_get(struct inode *inode, u32 first, u32 *n, struct vexfs_ioc_ch
 		}
 		ch[i].offset = vi->slot_off[s];
 		ch[i].length = vi->slot_len[s];
-		memcpy(bits + (size_t)i * vi->dim, vi->vecs + (size_t)s * vi->dim,
-		       vi->dim * sizeof(u32));
+		err = vexfs_vecs_copy(vi, s, bits + (size_t)i * vi->dim);
+		if (err)
+			goto out;
 	}
 	*n = k;
 out:
@@ -505,7 +503,7 @@ static void vexfs_vindex_free(struct vexfs_vindex *vi)
 	}
 	vexfs_scratch_free(vi->wscratch);
 	xa_destroy(&vi->ino_slot);
-	kvfree(vi->vecs);
+	kvfree(vi->store_pblk);
 	kvfree(vi->slot_ino);
 	kvfree(vi->slot_gen);
 	kvfree(vi->slot_uid);

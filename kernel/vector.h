@@ -29,6 +29,7 @@ struct vexfs_scratch {
 	u32 capacity;			/* graph capacity the buffers were sized for */
 	struct vexfs_vindex *vi;	/* whose scratch_bytes count it */
 	u64 bytes;			/* allocated for it, struct included */
+	u32 *bounce;			/* vexfs_vecs_bounce_words(dim) words; NULL when 0 */
 };
 
 struct vexfs_vstats {
@@ -57,7 +58,12 @@ struct vexfs_vindex {
 	u32 nr_live;			/* live slots (chunks) */
 	u64 files;			/* files with a chunk set */
 	u64 stale_files;		/* of which stale */
-	u32 *vecs;			/* capacity * dim float32 bit patterns */
+	/*
+	 * Store-file block -> device block, for reading the vectors in place
+	 * (vindex-vecs.c: no copy of them is kept); store_pblk_len entries.
+	 */
+	u32 *store_pblk;
+	u32 store_pblk_len;
 	u64 *slot_ino;			/* owner inode (the graph node's key) */
 	u32 *slot_gen;
 	u32 *slot_uid, *slot_gid;

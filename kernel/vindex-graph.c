@@ -69,6 +69,7 @@ static int vexfs_writer_ctx(struct vexfs_vindex *vi, struct vexfs_kctx *kc)
 	kc->check_perm = false;
 	kc->skip_pending = false;
 	s->ctx.kctx = kc;
+	kc->bounce = s->bounce;
 	s->ctx.dist_batch = vexfs_dist_cb;
 	s->ctx.filter = NULL;
 	return 0;
@@ -424,6 +425,7 @@ restart:
 			break;
 		}
 		s->ctx.kctx = &kc;
+		kc.bounce = s->bounce;
 		s->ctx.dist_batch = vexfs_dist_cb;
 		s->ctx.filter = NULL;
 		for (; slot < cap && done < VINDEX_REBUILD_CHUNK; slot++) {

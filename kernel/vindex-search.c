@@ -15,10 +15,10 @@
  * meanwhile. The scratch free list is guarded by vi->scratch_lock, and
  * vi->scratch_sem bounds the scratch areas in use.
  *
- * FPU: distances are computed only in vexfs_dist_cb() and
- * vexfs_dist_key_for_threshold(), between kernel_fpu_begin() and
- * kernel_fpu_end(), over vectors in memory that stay put while the index
- * lock is held; nothing there sleeps.
+ * FPU: distances are computed only through vexfs_dist_cb()
+ * (vindex-vecs.c: the vectors' blocks are read and referenced first, then
+ * one FPU section per batch, in which nothing sleeps) and in
+ * vexfs_dist_key_for_threshold().
  */
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -42,23 +42,13 @@
 int vexfs_dist_cb(void *kctxp, u32 query_slot, const u32 *ids, u32 n, u32 *out)
 {
 	struct vexfs_kctx *kc = kctxp;
-	struct vexfs_vindex *vi = kc->vi;
-	const u32 *q;
-	int err;
 
-	if (query_slot == VEXFS_HNSW_QUERY_INPUT)
-		q = kc->query;
-	else if (query_slot < vi->capacity)
-		q = vi->vecs + (size_t)query_slot * vi->dim;
-	else
-		return -EINVAL;
-	if (!q)
-		return -EINVAL;
-	kernel_fpu_begin();
-	err = vexfs_simd_dist_batch(vi->metric, vi->caps, q, vi->dim, vi->vecs, vi->dim,
-				    vi->capacity, ids, n, out);
-	kernel_fpu_end();
-	return err;
+	if (query_slot == VEXFS_HNSW_QUERY_INPUT) {
+		if (!kc->query)
+			return -EINVAL;
+		return vexfs_vecs_dist(kc->vi, kc->bounce, kc->query, 0, ids, n, out);
+	}
+	return vexfs_vecs_dist(kc->vi, kc->bounce, NULL, query_slot, ids, n, out);
 }
 
 /* The caller may read a file with these attributes (VexFS has no ACLs). */
@@ -116,6 +106,7 @@ void vexfs_scratch_free(struct vexfs_scratch *s)
 		atomic64_sub(s->bytes, &s->vi->scratch_bytes);
 	kvfree(s->ctx.scratch32);
 	kvfree(s->ctx.scratch64);
+	kvfree(s->bounce);
 	kfree(s);
 }
 
@@ -123,6 +114,7 @@ struct vexfs_scratch *vexfs_scratch_alloc(struct vexfs_vindex *vi, u32 capacity)
 {
 	struct vexfs_scratch *s;
 	u64 n32, n64;
+	u32 nb;
 	int err;
 
 	err = vexfs_hnsw_scratch_size(capacity, vi->m, VINDEX_SCRATCH_EF, &n32, &n64);
@@ -131,14 +123,17 @@ struct vexfs_scratch *vexfs_scratch_alloc(struct vexfs_vindex *vi, u32 capacity)
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return ERR_PTR(-ENOMEM);
+	nb = vexfs_vecs_bounce_words(vi->dim);
 	s->ctx.scratch32 = kvcalloc(n32, sizeof(u32), GFP_KERNEL);
 	s->ctx.scratch64 = kvcalloc(n64, sizeof(u64), GFP_KERNEL);
-	if (!s->ctx.scratch32 || !s->ctx.scratch64) {
+	if (nb)
+		s->bounce = kvcalloc(nb, sizeof(u32), GFP_KERNEL);
+	if (!s->ctx.scratch32 || !s->ctx.scratch64 || (nb && !s->bounce)) {
 		vexfs_scratch_free(s);
 		return ERR_PTR(-ENOMEM);
 	}
 	s->vi = vi;
-	s->bytes = sizeof(*s) + n32 * sizeof(u32) + n64 * sizeof(u64);
+	s->bytes = sizeof(*s) + n32 * sizeof(u32) + n64 * sizeof(u64) + nb * sizeof(u32);
 	atomic64_add(s->bytes, &vi->scratch_bytes);
 	s->ctx.scratch32_len = n32;
 	s->ctx.scratch64_len = n64;
@@ -672,6 +667,7 @@ static int vexfs_search_pass(struct vexfs_vindex *vi, struct vexfs_scratch *s,
 		u32 gcap = ft ? ft->gcap : req->k;
 
 		s->ctx.kctx = kc;
+		kc->bounce = s->bounce;
 		s->ctx.dist_batch = vexfs_dist_cb;
 		s->ctx.filter = vexfs_filter_cb;
 		s->ctx.dist_count = 0;
@@ -842,6 +838,7 @@ int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *
 		err = PTR_ERR(s);
 		goto out_ftop;
 	}
+	kc.bounce = s->bounce;
 	/*
 	 * Passes: again after resolving directories met without a verdict
 	 * (at most VINDEX_DIRV_PASSES times), and again, wider, after a
@@ -933,11 +930,11 @@ u32 vexfs_dist_bits(u32 key)
  */
 u64 vexfs_vindex_memory_bytes(struct vexfs_vindex *vi)
 {
-	u64 per_slot = (u64)vi->dim * sizeof(*vi->vecs) + sizeof(*vi->slot_ino) +
+	u64 per_slot = sizeof(*vi->slot_ino) +
 		       sizeof(*vi->slot_gen) + sizeof(*vi->slot_uid) + sizeof(*vi->slot_gid) +
 		       sizeof(*vi->slot_parent) + sizeof(*vi->slot_chunk) + sizeof(*vi->slot_off) +
 		       sizeof(*vi->slot_len) + sizeof(*vi->slot_mode) + sizeof(*vi->slot_state);
-	u64 bytes = per_slot * vi->capacity;
+	u64 bytes = per_slot * vi->capacity + (u64)vi->store_pblk_len * sizeof(*vi->store_pblk);
 
 	if (vi->gw)
 		bytes += vi->gw_len * sizeof(*vi->gw) + vexfs_hnsw_handle_size();

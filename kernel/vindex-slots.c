@@ -61,7 +61,7 @@ int vexfs_slot_of(struct vexfs_vindex *vi, u64 ino)
 
 void vexfs_arrays_free(struct vexfs_slot_arrays *a)
 {
-	kvfree(a->vecs);
+	kvfree(a->pblk);
 	kvfree(a->gen);
 	kvfree(a->uid);
 	kvfree(a->gid);
@@ -81,7 +81,8 @@ int vexfs_arrays_alloc(struct vexfs_vindex *vi, u32 capacity, bool with_graph,
 {
 	memset(a, 0, sizeof(*a));
 	a->capacity = capacity;
-	a->vecs = kvcalloc((size_t)capacity * vi->dim, sizeof(u32), GFP_KERNEL);
+	a->pblk_len = vexfs_store_blocks_for(vi->dim, capacity);
+	a->pblk = kvcalloc(a->pblk_len, sizeof(u32), GFP_KERNEL);
 	a->gen = kvcalloc(capacity, sizeof(u32), GFP_KERNEL);
 	a->uid = kvcalloc(capacity, sizeof(u32), GFP_KERNEL);
 	a->gid = kvcalloc(capacity, sizeof(u32), GFP_KERNEL);
@@ -92,7 +93,7 @@ int vexfs_arrays_alloc(struct vexfs_vindex *vi, u32 capacity, bool with_graph,
 	a->len = kvcalloc(capacity, sizeof(u64), GFP_KERNEL);
 	a->mode = kvcalloc(capacity, sizeof(u16), GFP_KERNEL);
 	a->state = kvcalloc(capacity, sizeof(u8), GFP_KERNEL);
-	if (!a->vecs || !a->gen || !a->uid || !a->gid || !a->parent || !a->chunk || !a->ino ||
+	if (!a->pblk || !a->gen || !a->uid || !a->gid || !a->parent || !a->chunk || !a->ino ||
 	    !a->off || !a->len || !a->mode || !a->state)
 		goto nomem;
 	if (with_graph) {
@@ -130,7 +131,7 @@ int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a)
 			return err;
 	}
 	if (old) {
-		memcpy(a->vecs, vi->vecs, (size_t)old * vi->dim * sizeof(u32));
+		memcpy(a->pblk, vi->store_pblk, vi->store_pblk_len * sizeof(u32));
 		memcpy(a->gen, vi->slot_gen, old * sizeof(u32));
 		memcpy(a->uid, vi->slot_uid, old * sizeof(u32));
 		memcpy(a->gid, vi->slot_gid, old * sizeof(u32));
@@ -142,7 +143,8 @@ int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a)
 		memcpy(a->mode, vi->slot_mode, old * sizeof(u16));
 		memcpy(a->state, vi->slot_state, old * sizeof(u8));
 	}
-	swap(vi->vecs, a->vecs);
+	swap(vi->store_pblk, a->pblk);
+	swap(vi->store_pblk_len, a->pblk_len);
 	swap(vi->slot_gen, a->gen);
 	swap(vi->slot_uid, a->uid);
 	swap(vi->slot_gid, a->gid);
@@ -273,5 +275,4 @@ void vexfs_slot_release(struct vexfs_vindex *vi, u32 slot)
 		return;
 	vi->slot_state[slot] = 0;
 	vi->slot_ino[slot] = 0;
-	memset(vi->vecs + (size_t)slot * vi->dim, 0, vi->dim * sizeof(u32));
 }

@@ -3,12 +3,14 @@
  * vindex-store.c - the vector-store file (inode 3: one chunk record per
  * slot) and the slot bitmap (inode 5: bit s set = slot s allocated):
  * writing a slot's record, switching runs in the bitmap, and the mount-time
- * scan that reads every allocated slot's record into the slot arrays and
- * checks it against its owner inode (with read-ahead of the records and of
- * the owners' inode-table blocks).
+ * scan that reads every allocated slot's record, checks it against its
+ * owner inode and fills the slot arrays (with read-ahead of the records and
+ * of the owners' inode-table blocks). Both note where each record's blocks
+ * are on the device, for reading vectors in place (vindex-vecs.c).
  *
  * Locking: block writes to both files are serialised by vi->store_mutex
- * (taken inside a journal handle, never with vi->lock held). The mount scan
+ * (taken inside a journal handle, never with vi->lock held; a write notes
+ * its blocks after dropping it, under vi->lock for reading). The mount scan
  * runs before the index is published and needs no lock.
  */
 #include <linux/slab.h>
@@ -16,6 +18,7 @@
 #include <linux/bitops.h>
 
 #include "vindex.h"
+#include "../shim/vexfs_simd.h"
 
 /* ---- the store file ------------------------------------------------------ */
 
@@ -27,10 +30,11 @@ static u32 vexfs_record_len(struct vexfs_vindex *vi)
 /*
  * Read or write the record bytes at pos of the store file (several whole
  * blocks when dim > 1016). A read of a hole sets *absent; a write
- * allocates, within the caller's journal handle.
+ * allocates, within the caller's journal handle. pblk (may be NULL) gets
+ * the device block of each of the record's blocks.
  */
 static int vexfs_store_io(struct vexfs_vindex *vi, const struct vexfs_vec_pos *pos, u8 *rec,
-			  bool write, bool *absent)
+			  bool write, bool *absent, u32 *pblk)
 {
 	struct inode *store = vi->store;
 	struct super_block *sb = vi->sb;
@@ -55,6 +59,8 @@ static int vexfs_store_io(struct vexfs_vindex *vi, const struct vexfs_vec_pos *p
 				*absent = true;
 			return 0;	/* a hole: nothing was ever stored there */
 		}
+		if (pblk)
+			pblk[block - pos->block] = bh->b_blocknr;
 		if (write) {
 			if (!fresh) {
 				err = vexfs_journal_write_access(sb, bh);
@@ -89,9 +95,17 @@ static int vexfs_store_io(struct vexfs_vindex *vi, const struct vexfs_vec_pos *p
 	return 0;
 }
 
-/* Write an encoded record into slot's place (journal handle held). */
+/* Device blocks of one record: at most 32 + 4 * 4096 bytes. */
+#define VEXFS_RECORD_MAX_BLOCKS	DIV_ROUND_UP(VEXFS_CHUNK_RECORD_HEADER_SIZE + 4 * VEXFS_SIMD_MAX_DIM, \
+					     VEXFS_BLOCK_SIZE)
+
+/*
+ * Write an encoded record into slot's place (journal handle held, not
+ * vi->lock), and note where its blocks are for reading it in place.
+ */
 int vexfs_store_write_slot(struct vexfs_vindex *vi, u64 slot, const u8 *rec)
 {
+	u32 pblk[VEXFS_RECORD_MAX_BLOCKS] = {};
 	struct vexfs_vec_pos pos;
 	int err;
 
@@ -99,9 +113,14 @@ int vexfs_store_write_slot(struct vexfs_vindex *vi, u64 slot, const u8 *rec)
 	if (err)
 		return err;
 	mutex_lock(&vi->store_mutex);
-	err = vexfs_store_io(vi, &pos, (u8 *)rec, true, NULL);
+	err = vexfs_store_io(vi, &pos, (u8 *)rec, true, NULL, pblk);
 	mutex_unlock(&vi->store_mutex);
-	return err;
+	if (err)
+		return err;
+	down_read(&vi->lock);
+	vexfs_vecs_note_blocks(vi, pos.block, pblk, DIV_ROUND_UP(pos.offset + pos.len, VEXFS_BLOCK_SIZE));
+	up_read(&vi->lock);
+	return 0;
 }
 
 /* ---- the slot bitmap -------------------------------------------------------- */
@@ -248,6 +267,7 @@ struct vexfs_load {
 	u8 *map;			/* the whole slot bitmap */
 	u64 nbits;
 	u8 *rec;			/* one record */
+	u32 *vec;			/* its vector (checked, then dropped: searches read it in place) */
 	u32 *slot;			/* the window's slots */
 	struct vexfs_chunk_hdr *hdr;	/* and their decoded headers */
 	bool *ok;			/* record decoded */
@@ -359,16 +379,20 @@ static int vexfs_load_window(struct vexfs_vindex *vi, struct vexfs_load *ld)
 				     z.block + DIV_ROUND_UP(z.offset + z.len, VEXFS_BLOCK_SIZE) - a.block);
 	for (i = 0; i < ld->n; i++) {
 		u32 s = ld->slot[i];
+		u32 pblk[VEXFS_RECORD_MAX_BLOCKS] = {};
 		struct vexfs_vec_pos pos;
 		bool absent;
 
 		err = vexfs_chunk_record_pos(s, vi->dim, &pos);
 		if (!err)
-			err = vexfs_store_io(vi, &pos, ld->rec, false, &absent);
+			err = vexfs_store_io(vi, &pos, ld->rec, false, &absent, pblk);
 		if (err)
 			return err;
 		ld->ok[i] = !absent && !vexfs_chunk_record_decode(ld->rec, len, vi->dim, &ld->hdr[i],
-								 vi->vecs + (size_t)s * vi->dim);
+								 ld->vec);
+		if (ld->ok[i])
+			vexfs_vecs_note_blocks(vi, pos.block, pblk,
+					       DIV_ROUND_UP(pos.offset + pos.len, VEXFS_BLOCK_SIZE));
 	}
 	/* The owners' inode-table blocks, then the checks that read them. */
 	for (i = 0; i < ld->n; i++) {
@@ -390,7 +414,6 @@ static int vexfs_load_window(struct vexfs_vindex *vi, struct vexfs_load *ld)
 			if (ld->bad++ < 16)
 				pr_err("vexfs (%s): vector store slot %u (owner inode %u): %s; slot skipped, run fsck.vexfs\n",
 				       vi->sb->s_id, s, ld->ok[i] ? h->ino : 0, why);
-			memset(vi->vecs + (size_t)s * vi->dim, 0, vi->dim * sizeof(u32));
 			vi->slot_state[s] = VSLOT_BAD;
 			continue;
 		}
@@ -438,10 +461,11 @@ int vexfs_store_load(struct vexfs_vindex *vi, u32 min_capacity)
 	if (!ld)
 		return -ENOMEM;
 	ld->rec = kvmalloc(vexfs_record_len(vi), GFP_KERNEL);
+	ld->vec = kvmalloc_array(vi->dim, sizeof(u32), GFP_KERNEL);
 	ld->slot = kvmalloc_array(VEXFS_SCAN_READAHEAD, sizeof(*ld->slot), GFP_KERNEL);
 	ld->hdr = kvmalloc_array(VEXFS_SCAN_READAHEAD, sizeof(*ld->hdr), GFP_KERNEL);
 	ld->ok = kvmalloc_array(VEXFS_SCAN_READAHEAD, sizeof(*ld->ok), GFP_KERNEL);
-	err = (!ld->rec || !ld->slot || !ld->hdr || !ld->ok) ? -ENOMEM : 0;
+	err = (!ld->rec || !ld->vec || !ld->slot || !ld->hdr || !ld->ok) ? -ENOMEM : 0;
 	if (!err)
 		err = vexfs_load_bitmap(vi, ld, &used);
 	if (err)
@@ -478,6 +502,7 @@ int vexfs_store_load(struct vexfs_vindex *vi, u32 min_capacity)
 out:
 	kvfree(ld->map);
 	kvfree(ld->rec);
+	kvfree(ld->vec);
 	kvfree(ld->slot);
 	kvfree(ld->hdr);
 	kvfree(ld->ok);

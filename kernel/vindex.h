@@ -6,6 +6,7 @@
  *   vindex-store.c   store-file records, the slot bitmap, the mount scan over them
  *   vindex-slots.c   slot arrays: run of an inode, run allocation, growth
  *   vindex-graph.c   graph changes, pending queue, workers, persistence
+ *   vindex-vecs.c    the float32 vectors, read through the page cache
  *   vindex-search.c  distance/filter callbacks, scratch pool, searches
  * Locking is that of struct vexfs_vindex (vector.h): vi->lock guards the
  * slot arrays, the graph, the pending queue and the flags; each file's
@@ -44,11 +45,13 @@ struct vexfs_kctx {
 	bool fresh;		/* hide stale sets (VEXFS_SEARCH_F_FRESH) */
 	struct vexfs_dirv *dirv;	/* the file's directory must pass; NULL: no check */
 	struct vexfs_ftop *ftop;	/* PER_FILE: hits go here, one per file; NULL: none */
+	u32 *bounce;		/* vexfs_vecs_bounce_words(dim) words (the scratch's); NULL when 0 */
 };
 
 struct vexfs_slot_arrays {
 	u32 capacity;
-	u32 *vecs, *gen, *uid, *gid, *parent, *chunk;
+	u32 *pblk, pblk_len;	/* store-file block -> device block, vexfs_store_blocks_for() */
+	u32 *gen, *uid, *gid, *parent, *chunk;
 	u64 *ino, *off, *len;
 	u16 *mode;
 	u8 *state;
@@ -67,6 +70,14 @@ enum vexfs_vwork {
 int vexfs_dist_cb(void *kctxp, u32 query_slot, const u32 *ids, u32 n, u32 *out);
 struct vexfs_scratch *vexfs_scratch_alloc(struct vexfs_vindex *vi, u32 capacity);
 void vexfs_scratch_free(struct vexfs_scratch *s);
+
+/* vindex-vecs.c */
+u32 vexfs_store_blocks_for(u32 dim, u32 capacity);
+void vexfs_vecs_note_blocks(struct vexfs_vindex *vi, u64 first, const u32 *pblk, u32 n);
+int vexfs_vecs_copy(struct vexfs_vindex *vi, u32 slot, u32 *out);
+int vexfs_vecs_dist(struct vexfs_vindex *vi, u32 *bounce, const u32 *query, u32 query_slot,
+		    const u32 *ids, u32 n, u32 *out);
+u32 vexfs_vecs_bounce_words(u32 dim);
 
 /* vindex-store.c */
 int vexfs_store_write_slot(struct vexfs_vindex *vi, u64 slot, const u8 *rec);

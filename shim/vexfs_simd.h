@@ -43,6 +43,13 @@ int vexfs_simd_dist_batch(__u32 metric, __u32 caps,
 			  const __u32 *ids, __u32 n, __u32 *out_keys);
 
 /*
+ * Distances from `query` (dim floats) to the n vectors vecs[i] (each dim
+ * floats, anywhere: e.g. in pinned page-cache pages); keys to out_keys[i].
+ */
+int vexfs_simd_dist_ptrs(__u32 metric, __u32 caps, const void *query, __u32 dim,
+			 const void *const *vecs, __u32 n, __u32 *out_keys);
+
+/*
  * Converts a similarity threshold T (float32 bit pattern t_bits) into the
  * largest distance key that satisfies "similarity >= T": cosine: key(1 - T);
  * dot: key(-T); L2: key(T) (T read as a maximum squared distance).

@@ -691,6 +691,66 @@ fn strided_sse2(metric: u32, qn: f32, query: &[f32], base: &[f32], stride: usize
     strided_loop!(metric, qn, query, base, stride, ids, out, sse2::l2, sse2::dot_norm)
 }
 
+/// The pointer batch loop of [`vexfs_simd_dist_ptrs`], instantiated per
+/// instruction set like `strided_loop` (the kernels inline into it).
+#[cfg(target_arch = "x86_64")]
+macro_rules! ptrs_loop {
+    ($metric:expr, $qn:expr, $query:expr, $ptrs:expr, $out:expr, $l2:path, $dn:path) => {{
+        let (query, ptrs, out): (&[f32], &[*const core::ffi::c_void], &mut [u32]) = ($query, $ptrs, $out);
+        let dim = query.len();
+        let mut i = 0usize;
+        while i < ptrs.len() {
+            let p = match ptrs.get(i) {
+                Some(&p) if !p.is_null() => p as *const f32,
+                _ => return Err(SimdError::BadId),
+            };
+            if let Some(&next) = ptrs.get(i + 1) {
+                if !next.is_null() {
+                    // SAFETY: a prefetch never faults.
+                    unsafe { _mm_prefetch(next as *const i8, _MM_HINT_T0) };
+                }
+            }
+            // SAFETY: `query` holds `dim` floats and `p` points to `dim`
+            // readable floats (caller contract of the enclosing fn); the
+            // instruction set is available.
+            let d = unsafe {
+                match $metric {
+                    METRIC_L2 => $l2(query.as_ptr(), p, dim),
+                    METRIC_DOT => -$dn(query.as_ptr(), p, dim, false).0,
+                    _ => {
+                        let (d, vn) = $dn(query.as_ptr(), p, dim, true);
+                        cosine_from_parts(d, $qn, vn)
+                    }
+                }
+            };
+            match out.get_mut(i) {
+                Some(o) => *o = key_from_f32(d),
+                None => return Err(SimdError::BadLength),
+            }
+            i += 1;
+        }
+        Ok(())
+    }};
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA; every pointer in `ptrs` must be readable
+/// for `query.len()` floats.
+#[cfg(target_arch = "x86_64")]
+#[allow(unused_unsafe)]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn ptrs_avx2(metric: u32, qn: f32, query: &[f32], ptrs: &[*const core::ffi::c_void], out: &mut [u32]) -> Result<(), SimdError> {
+    ptrs_loop!(metric, qn, query, ptrs, out, avx2::l2, avx2::dot_norm)
+}
+
+/// # Safety
+/// Every pointer in `ptrs` must be readable for `query.len()` floats.
+#[cfg(target_arch = "x86_64")]
+#[allow(unused_unsafe)]
+unsafe fn ptrs_sse2(metric: u32, qn: f32, query: &[f32], ptrs: &[*const core::ffi::c_void], out: &mut [u32]) -> Result<(), SimdError> {
+    ptrs_loop!(metric, qn, query, ptrs, out, sse2::l2, sse2::dot_norm)
+}
+
 /// Prefetches the cache lines of `v` (at most 16 lines, i.e. 1 KiB).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
@@ -786,6 +846,73 @@ pub unsafe extern "C" fn vexfs_simd_dist_batch(
         )
     };
     match dist_batch(metric, caps, q, b, stride as usize, idv, out) {
+        Ok(()) => 0,
+        Err(e) => errno(e),
+    }
+}
+
+/// See `vexfs_simd_dist_ptrs` in shim/vexfs_simd.h.
+///
+/// # Safety
+/// `query` must be readable for `dim` f32 values, `vecs` for `n` pointers
+/// each readable for `dim` f32 values, `out_keys` writable for `n` u32; all
+/// 4-byte aligned. Null pointers are rejected.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_simd_dist_ptrs(
+    metric: u32,
+    caps: u32,
+    query: *const core::ffi::c_void,
+    dim: u32,
+    vecs: *const *const core::ffi::c_void,
+    n: u32,
+    out_keys: *mut u32,
+) -> i32 {
+    if query.is_null() || (n > 0 && (vecs.is_null() || out_keys.is_null())) {
+        return -EINVAL;
+    }
+    if dim == 0 || dim as usize > MAX_DIM {
+        return -EINVAL;
+    }
+    if n == 0 {
+        return 0;
+    }
+    let kernel = match Kernel::new(metric, caps) {
+        Ok(k) => k,
+        Err(e) => return errno(e),
+    };
+    let dim = dim as usize;
+    // SAFETY: the caller guarantees these regions are valid, aligned and
+    // (for out_keys) not aliased with the inputs, for the given lengths.
+    let (q, ptrs, out) = unsafe {
+        (
+            core::slice::from_raw_parts(query as *const f32, dim),
+            core::slice::from_raw_parts(vecs, n as usize),
+            core::slice::from_raw_parts_mut(out_keys, n as usize),
+        )
+    };
+    if ptrs.iter().any(|p| p.is_null()) {
+        return -EINVAL;
+    }
+    let qn = kernel.query_norm(q);
+    #[cfg(target_arch = "x86_64")]
+    let r = if kernel.avx2 {
+        // SAFETY: `avx2` is only set when the caller vouched for AVX2+FMA;
+        // every pointer is non-null and readable for dim floats (above).
+        unsafe { ptrs_avx2(kernel.metric, qn, q, ptrs, out) }
+    } else {
+        // SAFETY: as above (SSE2 is baseline on x86_64).
+        unsafe { ptrs_sse2(kernel.metric, qn, q, ptrs, out) }
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let r: Result<(), SimdError> = {
+        for (&p, o) in ptrs.iter().zip(out.iter_mut()) {
+            // SAFETY: non-null (checked above), readable for dim floats (caller contract).
+            let v = unsafe { core::slice::from_raw_parts(p as *const f32, dim) };
+            *o = key_from_f32(kernel.distance_with_norm(q, qn, v));
+        }
+        Ok(())
+    };
+    match r {
         Ok(()) => 0,
         Err(e) => errno(e),
     }

@@ -100,11 +100,17 @@ fn batch_matches_single_and_c_abi() {
                 vexfs_simd_dist_batch(metric, caps, q.as_ptr().cast(), dim as u32, base.as_ptr().cast(), 40, n as u32, ids.as_ptr(), n as u32, out3.as_mut_ptr())
             };
             assert_eq!(rc, 0);
+            // n = 50 crosses the pointer entry's inner batch of 32
+            let ptrs: Vec<*const core::ffi::c_void> = slices.iter().map(|v| v.as_ptr().cast()).collect();
+            let mut out4 = vec![0u32; n];
+            let rc = unsafe { vexfs_simd_dist_ptrs(metric, caps, q.as_ptr().cast(), dim as u32, ptrs.as_ptr(), n as u32, out4.as_mut_ptr()) };
+            assert_eq!(rc, 0);
             for i in 0..n {
                 let v = &slices[i];
                 assert_eq!(out[i], k.key(&q, v));
                 assert_eq!(out[i], out2[i]);
                 assert_eq!(out[i], out3[i]);
+                assert_eq!(out[i], out4[i]);
             }
         }
     }
@@ -127,6 +133,13 @@ fn batch_rejects_bad_arguments() {
     let rc = unsafe { vexfs_simd_dist_batch(0, 0, q.as_ptr().cast(), 4, base.as_ptr().cast(), 4, 25, [25u32].as_ptr(), 1, out.as_mut_ptr()) };
     assert_eq!(rc, -EINVAL);
     let rc = unsafe { vexfs_simd_dist_batch(7, 0, q.as_ptr().cast(), 4, base.as_ptr().cast(), 4, 25, [1u32].as_ptr(), 1, out.as_mut_ptr()) };
+    assert_eq!(rc, -EINVAL);
+    let p: [*const core::ffi::c_void; 2] = [base.as_ptr().cast(), core::ptr::null()];
+    let rc = unsafe { vexfs_simd_dist_ptrs(0, 0, q.as_ptr().cast(), 4, p.as_ptr(), 2, out.as_mut_ptr()) };
+    assert_eq!(rc, -EINVAL);
+    let rc = unsafe { vexfs_simd_dist_ptrs(0, 0, q.as_ptr().cast(), 0, p.as_ptr(), 1, out.as_mut_ptr()) };
+    assert_eq!(rc, -EINVAL);
+    let rc = unsafe { vexfs_simd_dist_ptrs(7, 0, q.as_ptr().cast(), 4, p.as_ptr(), 1, out.as_mut_ptr()) };
     assert_eq!(rc, -EINVAL);
 }
 
