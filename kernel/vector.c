@@ -130,6 +130,8 @@ static bool vexfs_switch_mem(struct vexfs_vindex *vi, struct inode *inode, u32 f
 		vi->slot_state[s] = (vi->slot_state[s] & ~VSLOT_RESV) | VSLOT_LIVE;
 	}
 	vi->nr_live += n;
+	if (n)
+		vexfs_codes_encode_run(vi, first, n);
 	if (n) {
 		vi->files++;
 		/* Reserved before the disk switch: the store allocates nothing. */
@@ -504,6 +506,9 @@ static void vexfs_vindex_free(struct vexfs_vindex *vi)
 	vexfs_scratch_free(vi->wscratch);
 	xa_destroy(&vi->ino_slot);
 	kvfree(vi->store_pblk);
+	kvfree(vi->codes);
+	kvfree(vi->sq_min);
+	kvfree(vi->sq_scale);
 	kvfree(vi->slot_ino);
 	kvfree(vi->slot_gen);
 	kvfree(vi->slot_uid);
@@ -557,9 +562,12 @@ int vexfs_vindex_load(struct super_block *sb)
 	vi->auto_rebuild = 1;
 
 	vi->wq = alloc_workqueue("vexfs-%s", WQ_UNBOUND | WQ_MEM_RECLAIM, 1, sb->s_id);
+	vi->code_bytes = vexfs_sq8_code_bytes(vi->dim);
+	vi->sq_min = kvcalloc(vi->dim, sizeof(u32), GFP_KERNEL);
+	vi->sq_scale = kvcalloc(vi->dim, sizeof(u32), GFP_KERNEL);
 	vi->pq = kvmalloc_array(VEXFS_MAX_PENDING, sizeof(u32), GFP_KERNEL);
 	vi->del_batch = kvmalloc_array(VEXFS_MAX_PENDING, sizeof(u32), GFP_KERNEL);
-	err = (!vi->wq || !vi->pq || !vi->del_batch) ? -ENOMEM : 0;
+	err = (!vi->wq || !vi->pq || !vi->del_batch || !vi->sq_min || !vi->sq_scale) ? -ENOMEM : 0;
 	if (err)
 		goto fail;
 
@@ -591,23 +599,29 @@ int vexfs_vindex_load(struct super_block *sb)
 	err = vexfs_store_load(vi, cap > 0 ? cap : 0);
 	if (err)
 		goto fail;
+	/* Codes for the kNN walks; without them (a failure) walks use float32 distances. */
+	if (vi->nr_live)
+		vi->codes_failed = vexfs_codes_train(vi) != 0;
 	if (cap > 0) {
-		/* Node s is slot s: every live slot has its node, keyed by its owner, and no other. */
-		bool match = vi->capacity == (u32)cap;
+		/*
+		 * Node s is slot s. A graph that differs from the store by a few
+		 * changes (those made after it was written, before a crash) is
+		 * repaired; one that differs by more is rebuilt.
+		 */
+		u32 removed = 0, queued = 0;
 
-		for (i = 0; match && i < vi->capacity; i++) {
-			bool live = vi->slot_state[i] & VSLOT_LIVE;
-			u64 key;
-			int has = vexfs_hnsw_node_key(vi->gh, i, &key) == 1;
-
-			if (has && live && key == vi->slot_ino[i])
-				vi->slot_state[i] |= VSLOT_IN_GRAPH;
-			else if (has || live)
-				match = false;
+		err = vi->capacity == (u32)cap ? 0 : -ERANGE;
+		if (!err) {
+			down_write(&vi->lock);
+			err = vexfs_graph_reconcile(vi, VEXFS_GRAPH_REPAIR_MIN + vi->nr_live / 8,
+						    &removed, &queued);
+			up_write(&vi->lock);
 		}
-		if (match) {
-			vi->graph_valid = true;
-		} else {
+		if (!err && (removed || queued))
+			pr_info("vexfs (%s): persisted HNSW graph repaired: %u nodes removed, %u vectors queued for insertion\n",
+				sb->s_id, removed, queued);
+		err = 0;
+		if (!vi->graph_valid) {
 			pr_warn("vexfs (%s): persisted HNSW graph disagrees with the vector store, rebuilding\n",
 				sb->s_id);
 			for (i = 0; i < vi->capacity; i++)

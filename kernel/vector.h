@@ -30,6 +30,8 @@ struct vexfs_scratch {
 	struct vexfs_vindex *vi;	/* whose scratch_bytes count it */
 	u64 bytes;			/* allocated for it, struct included */
 	u32 *bounce;			/* vexfs_vecs_bounce_words(dim) words; NULL when 0 */
+	s16 *sq_w;			/* dim: a query folded for the int8 codes */
+	u32 *vtmp;			/* dim: the quantiser's working copy of a vector */
 };
 
 struct vexfs_vstats {
@@ -64,6 +66,16 @@ struct vexfs_vindex {
 	 */
 	u32 *store_pblk;
 	u32 store_pblk_len;
+	/*
+	 * int8 codes of the vectors, capacity * code_bytes, that steer kNN
+	 * walks (vindex-codes.c); valid for live slots when codes_ready. The
+	 * quantiser: sq_min/sq_scale, dim float32 bit patterns each.
+	 */
+	u8 *codes;
+	u32 code_bytes;
+	u32 *sq_min, *sq_scale;
+	bool codes_ready;
+	bool codes_failed;		/* training or encoding failed: not retried until remount */
 	u64 *slot_ino;			/* owner inode (the graph node's key) */
 	u32 *slot_gen;
 	u32 *slot_uid, *slot_gid;

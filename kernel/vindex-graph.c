@@ -655,10 +655,75 @@ int vexfs_vindex_sync(struct super_block *sb, bool wait)
 	return err;
 }
 
-/* Read the persisted graph when it belongs to the current vectors. */
+/*
+ * At mount, before the index is published: bring a loaded graph (node s =
+ * slot s, keyed by its owner) in line with the slot arrays just read. Nodes
+ * of slots that are no longer live, or now belong to another file, are
+ * removed together (local repair around them); live slots without a node
+ * are queued for insertion (searches scan queued slots exactly until the
+ * worker has inserted them). This is what lets a mount after a crash keep
+ * the graph persisted before it: it differs from the store by the changes
+ * made since. A node whose slot was given, since, a new vector by the same
+ * file keeps its links until the next rebuild; its distances are computed
+ * from the vector in the store like every other. Returns -E2BIG, changing
+ * nothing, when more than max nodes would have to change: the caller
+ * rebuilds instead.
+ */
+int vexfs_graph_reconcile(struct vexfs_vindex *vi, u32 max, u32 *removed, u32 *queued)
+{
+	u32 i, ndel = 0, nins = 0;
+
+	lockdep_assert_held_write(&vi->lock);
+	*removed = 0;
+	*queued = 0;
+	for (i = 0; i < vi->capacity; i++) {
+		bool live = vi->slot_state[i] & VSLOT_LIVE;
+		u64 key;
+		int has = vexfs_hnsw_node_key(vi->gh, i, &key) == 1;
+
+		if (has && live && key == vi->slot_ino[i])
+			continue;
+		if (has && ndel < VEXFS_MAX_PENDING)
+			vi->del_batch[ndel] = i;
+		ndel += has;
+		nins += live;
+		if (ndel + nins > max || ndel > VEXFS_MAX_PENDING || nins > vexfs_pending_max())
+			return -E2BIG;
+	}
+	for (i = 0; i < vi->capacity; i++) {
+		bool live = vi->slot_state[i] & VSLOT_LIVE;
+		u64 key;
+
+		if (vexfs_hnsw_node_key(vi->gh, i, &key) == 1 && live && key == vi->slot_ino[i])
+			vi->slot_state[i] |= VSLOT_IN_GRAPH;
+	}
+	vi->graph_valid = true;
+	if (ndel) {
+		for (i = 0; i < ndel; i++)
+			vi->slot_state[vi->del_batch[i]] |= VSLOT_IN_GRAPH;
+		vexfs_graph_delete_batch(vi, vi->del_batch, ndel);
+		if (!vi->graph_valid)
+			return -EUCLEAN;	/* the core refused: the graph is damaged */
+	}
+	for (i = 0; i < vi->capacity && nins; i++) {
+		if ((vi->slot_state[i] & (VSLOT_LIVE | VSLOT_IN_GRAPH)) == VSLOT_LIVE)
+			vexfs_pending_add(vi, i);
+	}
+	if (vi->pq_count)
+		vexfs_vwork_queue(vi, VWORK_SYNC_NOW, 0);
+	if (ndel || nins)
+		vi->graph_dirty = true;
+	*removed = ndel;
+	*queued = nins;
+	return 0;
+}
+
+/*
+ * Read the persisted graph (after a clean unmount or a crash alike: the
+ * caller reconciles it with the store). Returns its capacity or <0.
+ */
 int vexfs_graph_load(struct vexfs_vindex *vi)
 {
-	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
 	struct inode *gi = vi->graph_file;
 	struct vexfs_hnsw_params p;
 	u64 nblocks, b, gen, ra_from, ra_n;
@@ -666,8 +731,7 @@ int vexfs_graph_load(struct vexfs_vindex *vi)
 	s64 words;
 	int err;
 
-	if (!sbi->was_clean || sbi->geom.graph_generation != sbi->geom.vector_generation ||
-	    i_size_read(gi) < VEXFS_BLOCK_SIZE)
+	if (i_size_read(gi) < VEXFS_BLOCK_SIZE)
 		return -ESTALE;
 	head = kvmalloc(VEXFS_BLOCK_SIZE, GFP_KERNEL);
 	if (!head)
@@ -719,8 +783,6 @@ int vexfs_graph_load(struct vexfs_vindex *vi)
 	}
 	if (!err)
 		err = vexfs_hnsw_open(vi->gh, vi->gw, vi->gw_len, &p, &live, &gen);
-	if (!err && gen != sbi->geom.vector_generation)
-		err = -ESTALE;
 	if (err) {
 		kvfree(vi->gw);
 		kfree(vi->gh);

@@ -42,7 +42,19 @@
 int vexfs_dist_cb(void *kctxp, u32 query_slot, const u32 *ids, u32 n, u32 *out)
 {
 	struct vexfs_kctx *kc = kctxp;
+	struct vexfs_vindex *vi = kc->vi;
+	int err;
 
+	if (query_slot == VEXFS_HNSW_QUERY_CODES) {
+		/* The int8 codes are in memory: nothing to read first. */
+		if (!kc->sq_w || !vi->codes_ready)
+			return -EINVAL;
+		kernel_fpu_begin();
+		err = vexfs_simd_sq8_dist(vi->caps, &kc->sq, kc->sq_w, vi->dim, vi->codes, vi->capacity,
+					  ids, n, out);
+		kernel_fpu_end();
+		return err;
+	}
 	if (query_slot == VEXFS_HNSW_QUERY_INPUT) {
 		if (!kc->query)
 			return -EINVAL;
@@ -107,6 +119,8 @@ void vexfs_scratch_free(struct vexfs_scratch *s)
 	kvfree(s->ctx.scratch32);
 	kvfree(s->ctx.scratch64);
 	kvfree(s->bounce);
+	kvfree(s->sq_w);
+	kvfree(s->vtmp);
 	kfree(s);
 }
 
@@ -128,12 +142,15 @@ struct vexfs_scratch *vexfs_scratch_alloc(struct vexfs_vindex *vi, u32 capacity)
 	s->ctx.scratch64 = kvcalloc(n64, sizeof(u64), GFP_KERNEL);
 	if (nb)
 		s->bounce = kvcalloc(nb, sizeof(u32), GFP_KERNEL);
-	if (!s->ctx.scratch32 || !s->ctx.scratch64 || (nb && !s->bounce)) {
+	s->sq_w = kvcalloc(vi->dim, sizeof(s16), GFP_KERNEL);
+	s->vtmp = kvcalloc(vi->dim, sizeof(u32), GFP_KERNEL);
+	if (!s->ctx.scratch32 || !s->ctx.scratch64 || (nb && !s->bounce) || !s->sq_w || !s->vtmp) {
 		vexfs_scratch_free(s);
 		return ERR_PTR(-ENOMEM);
 	}
 	s->vi = vi;
-	s->bytes = sizeof(*s) + n32 * sizeof(u32) + n64 * sizeof(u64) + nb * sizeof(u32);
+	s->bytes = sizeof(*s) + n32 * sizeof(u32) + n64 * sizeof(u64) + nb * sizeof(u32) +
+		   vi->dim * (sizeof(s16) + sizeof(u32));
 	atomic64_add(s->bytes, &vi->scratch_bytes);
 	s->ctx.scratch32_len = n32;
 	s->ctx.scratch64_len = n64;
@@ -666,14 +683,31 @@ static int vexfs_search_pass(struct vexfs_vindex *vi, struct vexfs_scratch *s,
 		struct vexfs_hnsw_hit *gh = ft ? ft->gbuf : hits;
 		u32 gcap = ft ? ft->gcap : req->k;
 
+		u32 kind = knn ? VEXFS_HNSW_KNN : VEXFS_HNSW_RANGE;
+
 		s->ctx.kctx = kc;
 		kc->bounce = s->bounce;
 		s->ctx.dist_batch = vexfs_dist_cb;
 		s->ctx.filter = vexfs_filter_cb;
 		s->ctx.dist_count = 0;
-		err = vexfs_hnsw_search(vi->gh, &s->ctx,
-					knn ? VEXFS_HNSW_KNN : VEXFS_HNSW_RANGE, ef, max_key,
-					gh, gcap, &complete);
+		/*
+		 * kNN walks are steered by the int8 codes in memory; the whole
+		 * beam (ef candidates) is re-ranked with the float32 vectors,
+		 * read from the page cache. Range searches compare exact
+		 * distances with the threshold all the way.
+		 */
+		if (knn && vi->codes_ready) {
+			kernel_fpu_begin();
+			err = vexfs_simd_sq8_prepare(vi->metric, vi->dim, vi->sq_min, vi->sq_scale,
+						     kc->query, s->vtmp, s->sq_w, &kc->sq);
+			kernel_fpu_end();
+			if (err)
+				return err;
+			kc->sq_w = s->sq_w;
+			kind = VEXFS_HNSW_KNN_RERANK;
+			max_key = max(ef, gcap);	/* the re-rank count */
+		}
+		err = vexfs_hnsw_search(vi->gh, &s->ctx, kind, ef, max_key, gh, gcap, &complete);
 		atomic64_add(s->ctx.dist_count, &vi->st.dists);
 		if (err >= 0) {
 			n = err;
@@ -930,11 +964,12 @@ u32 vexfs_dist_bits(u32 key)
  */
 u64 vexfs_vindex_memory_bytes(struct vexfs_vindex *vi)
 {
+	u64 codes = (u64)vi->capacity * vi->code_bytes + 2ull * vi->dim * sizeof(u32);
 	u64 per_slot = sizeof(*vi->slot_ino) +
 		       sizeof(*vi->slot_gen) + sizeof(*vi->slot_uid) + sizeof(*vi->slot_gid) +
 		       sizeof(*vi->slot_parent) + sizeof(*vi->slot_chunk) + sizeof(*vi->slot_off) +
 		       sizeof(*vi->slot_len) + sizeof(*vi->slot_mode) + sizeof(*vi->slot_state);
-	u64 bytes = per_slot * vi->capacity + (u64)vi->store_pblk_len * sizeof(*vi->store_pblk);
+	u64 bytes = per_slot * vi->capacity + (u64)vi->store_pblk_len * sizeof(*vi->store_pblk) + codes;
 
 	if (vi->gw)
 		bytes += vi->gw_len * sizeof(*vi->gw) + vexfs_hnsw_handle_size();

@@ -62,6 +62,7 @@ int vexfs_slot_of(struct vexfs_vindex *vi, u64 ino)
 void vexfs_arrays_free(struct vexfs_slot_arrays *a)
 {
 	kvfree(a->pblk);
+	kvfree(a->codes);
 	kvfree(a->gen);
 	kvfree(a->uid);
 	kvfree(a->gid);
@@ -83,6 +84,7 @@ int vexfs_arrays_alloc(struct vexfs_vindex *vi, u32 capacity, bool with_graph,
 	a->capacity = capacity;
 	a->pblk_len = vexfs_store_blocks_for(vi->dim, capacity);
 	a->pblk = kvcalloc(a->pblk_len, sizeof(u32), GFP_KERNEL);
+	a->codes = kvcalloc(capacity, vi->code_bytes, GFP_KERNEL);
 	a->gen = kvcalloc(capacity, sizeof(u32), GFP_KERNEL);
 	a->uid = kvcalloc(capacity, sizeof(u32), GFP_KERNEL);
 	a->gid = kvcalloc(capacity, sizeof(u32), GFP_KERNEL);
@@ -93,7 +95,7 @@ int vexfs_arrays_alloc(struct vexfs_vindex *vi, u32 capacity, bool with_graph,
 	a->len = kvcalloc(capacity, sizeof(u64), GFP_KERNEL);
 	a->mode = kvcalloc(capacity, sizeof(u16), GFP_KERNEL);
 	a->state = kvcalloc(capacity, sizeof(u8), GFP_KERNEL);
-	if (!a->pblk || !a->gen || !a->uid || !a->gid || !a->parent || !a->chunk || !a->ino ||
+	if (!a->pblk || !a->codes || !a->gen || !a->uid || !a->gid || !a->parent || !a->chunk || !a->ino ||
 	    !a->off || !a->len || !a->mode || !a->state)
 		goto nomem;
 	if (with_graph) {
@@ -132,6 +134,7 @@ int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a)
 	}
 	if (old) {
 		memcpy(a->pblk, vi->store_pblk, vi->store_pblk_len * sizeof(u32));
+		memcpy(a->codes, vi->codes, (size_t)old * vi->code_bytes);
 		memcpy(a->gen, vi->slot_gen, old * sizeof(u32));
 		memcpy(a->uid, vi->slot_uid, old * sizeof(u32));
 		memcpy(a->gid, vi->slot_gid, old * sizeof(u32));
@@ -145,6 +148,7 @@ int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a)
 	}
 	swap(vi->store_pblk, a->pblk);
 	swap(vi->store_pblk_len, a->pblk_len);
+	swap(vi->codes, a->codes);
 	swap(vi->slot_gen, a->gen);
 	swap(vi->slot_uid, a->uid);
 	swap(vi->slot_gid, a->gid);

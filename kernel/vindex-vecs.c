@@ -191,6 +191,46 @@ int vexfs_vecs_dist(struct vexfs_vindex *vi, u32 *bounce, const u32 *query, u32 
 	return err;
 }
 
+/*
+ * For slots[0..n) (first..first+n when slots is NULL): fn(vi, arg, slot,
+ * vec) on each slot's vector, VEXFS_VPIN_BATCH (or VEXFS_VPIN_BIG) pinned at
+ * a time and handed over in one FPU section: fn must not sleep. bounce as
+ * for vexfs_vecs_dist. Stops at the first error.
+ */
+int vexfs_vecs_apply(struct vexfs_vindex *vi, u32 *bounce, const u32 *slots, u32 first, u32 n,
+		     vexfs_vec_fn fn, void *arg)
+{
+	struct buffer_head *bh[VEXFS_VPIN_BATCH];
+	const u32 *vp[VEXFS_VPIN_BATCH];
+	u32 dim = vi->dim, per = bounce ? VEXFS_VPIN_BIG : VEXFS_VPIN_BATCH;
+	int err = 0;
+
+	for (u32 i = 0; i < n && !err; i += per) {
+		u32 m = min(per, n - i), j, k;
+
+		for (j = 0; j < m; j++) {
+			u32 s = slots ? slots[i + j] : first + i + j;
+
+			vp[j] = s < vi->capacity ?
+				vexfs_vecs_pin(vi, s, &bh[j], bounce ? bounce + (size_t)j * dim : NULL, &err) :
+				NULL;
+			if (!vp[j]) {
+				err = err ? err : -EINVAL;
+				break;
+			}
+		}
+		if (j == m) {
+			kernel_fpu_begin();
+			for (k = 0; k < m && !err; k++)
+				err = fn(vi, arg, slots ? slots[i + k] : first + i + k, vp[k]);
+			kernel_fpu_end();
+		}
+		while (j--)
+			brelse(bh[j]);
+	}
+	return err;
+}
+
 /* Words of bounce buffer a search needs for dim (0: every record fits a block). */
 u32 vexfs_vecs_bounce_words(u32 dim)
 {

@@ -16,6 +16,7 @@
 #define _VEXFS_VINDEX_H
 
 #include "vector.h"
+#include "../shim/vexfs_simd.h"
 
 /*
  * Read-ahead windows of the mount-time scans: while one window is being
@@ -23,6 +24,16 @@
  */
 #define VEXFS_SCAN_READAHEAD	1024u	/* slots: their store records, then their owners' inodes */
 #define VEXFS_GRAPH_READAHEAD	64u	/* graph file blocks */
+
+/*
+ * A persisted graph that differs from the store in at most this many nodes
+ * plus 1/8 of the live vectors is repaired at mount
+ * (vexfs_graph_reconcile), not rebuilt.
+ */
+#define VEXFS_GRAPH_REPAIR_MIN	256u
+
+/* The int8 codes are trained once the index holds this many live vectors. */
+#define VEXFS_SQ8_MIN		256u
 
 /* Slot-bitmap bits per file block. */
 #define VEXFS_SLOTMAP_BITS	(VEXFS_BLOCK_SIZE * 8u)
@@ -46,11 +57,15 @@ struct vexfs_kctx {
 	struct vexfs_dirv *dirv;	/* the file's directory must pass; NULL: no check */
 	struct vexfs_ftop *ftop;	/* PER_FILE: hits go here, one per file; NULL: none */
 	u32 *bounce;		/* vexfs_vecs_bounce_words(dim) words (the scratch's); NULL when 0 */
+	/* VEXFS_HNSW_QUERY_CODES: the query folded for the int8 codes (vindex-codes.c) */
+	struct vexfs_sq8_query sq;
+	const s16 *sq_w;	/* dim weights (the scratch's) */
 };
 
 struct vexfs_slot_arrays {
 	u32 capacity;
 	u32 *pblk, pblk_len;	/* store-file block -> device block, vexfs_store_blocks_for() */
+	u8 *codes;		/* capacity * vi->code_bytes: int8 codes (vindex-codes.c) */
 	u32 *gen, *uid, *gid, *parent, *chunk;
 	u64 *ino, *off, *len;
 	u16 *mode;
@@ -78,6 +93,14 @@ int vexfs_vecs_copy(struct vexfs_vindex *vi, u32 slot, u32 *out);
 int vexfs_vecs_dist(struct vexfs_vindex *vi, u32 *bounce, const u32 *query, u32 query_slot,
 		    const u32 *ids, u32 n, u32 *out);
 u32 vexfs_vecs_bounce_words(u32 dim);
+/* Called inside an FPU section: must not sleep. */
+typedef int (*vexfs_vec_fn)(struct vexfs_vindex *vi, void *arg, u32 slot, const u32 *vec);
+int vexfs_vecs_apply(struct vexfs_vindex *vi, u32 *bounce, const u32 *slots, u32 first, u32 n,
+		     vexfs_vec_fn fn, void *arg);
+
+/* vindex-codes.c (write lock held, or before the index is published) */
+int vexfs_codes_train(struct vexfs_vindex *vi);
+void vexfs_codes_encode_run(struct vexfs_vindex *vi, u32 first, u32 n);
 
 /* vindex-store.c */
 int vexfs_store_write_slot(struct vexfs_vindex *vi, u64 slot, const u8 *rec);
@@ -109,5 +132,6 @@ void vexfs_pending_drain(struct vexfs_vindex *vi, u32 max);
 void vexfs_sync_worker(struct work_struct *work);
 void vexfs_rebuild_worker(struct work_struct *work);
 int vexfs_graph_load(struct vexfs_vindex *vi);
+int vexfs_graph_reconcile(struct vexfs_vindex *vi, u32 max, u32 *removed, u32 *queued);
 
 #endif /* _VEXFS_VINDEX_H */

@@ -442,6 +442,12 @@ struct vexfs_hnsw_params {
  * VEXFS_HNSW_QUERY_INPUT for the search vector. Runs one FPU section.
  */
 #define VEXFS_HNSW_QUERY_INPUT	0xffffffffu
+/*
+ * The search vector again, for the cheap distances that steer a
+ * VEXFS_HNSW_KNN_RERANK walk (the index's int8 codes); QUERY_INPUT then
+ * asks for the exact distances of the final candidates.
+ */
+#define VEXFS_HNSW_QUERY_CODES	0xfffffffeu
 typedef int (*vexfs_dist_batch_fn)(void *kctx, __u32 query_slot, const __u32 *ids,
 				   __u32 n, __u32 *out_keys);
 /* 1: the slot may appear in results; 0: skip it (still traversed). */
@@ -519,6 +525,11 @@ int vexfs_hnsw_update(void *h, struct vexfs_hnsw_ctx *ctx, __u32 slot);
 /* Search kinds for vexfs_hnsw_search. */
 #define VEXFS_HNSW_KNN		0u	/* the k nearest (k = nhits) */
 #define VEXFS_HNSW_RANGE	1u	/* all with dist key <= max_key (up to nhits) */
+/*
+ * The k nearest (k = nhits), the walk steered by QUERY_CODES distances, then
+ * the best max(max_key, k) candidates re-ranked by QUERY_INPUT distances.
+ */
+#define VEXFS_HNSW_KNN_RERANK	2u
 
 /*
  * Returns the number of hits written (sorted nearest first) or <0;

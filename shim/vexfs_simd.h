@@ -57,4 +57,37 @@ int vexfs_simd_dist_ptrs(__u32 metric, __u32 caps, const void *query, __u32 dim,
  */
 int vexfs_simd_threshold_key(__u32 metric, __u32 t_bits, __u32 *out_key);
 
+/*
+ * int8 scalar quantisation (simd/src/quant.rs): code records of
+ * vexfs_sq8_code_bytes(dim) bytes steer the graph walk; the final
+ * candidates are re-ranked with the float32 vectors. For cosine, vectors and
+ * queries are normalised into tmp (dim floats) first. Same rules as above
+ * (inside kernel_fpu_begin/end, nothing sleeps); -EINVAL on bad arguments
+ * or non-finite input.
+ */
+struct vexfs_sq8_query {
+	__u32 metric;
+	__u32 qnorm, qmin, step;	/* float32 bit patterns */
+};
+
+static inline __u32 vexfs_sq8_code_bytes(__u32 dim)
+{
+	return (dim + 3) / 4 * 4 + 4;
+}
+
+/* Widen running per-dimension min/max with vec (first != 0: start them). */
+int vexfs_simd_sq8_observe(__u32 metric, __u32 dim, const void *vec, void *tmp,
+			   void *min, void *max, __u32 first);
+/* max becomes the step (max - min) / 255, in place. */
+int vexfs_simd_sq8_finish(__u32 dim, const void *min, void *max);
+/* vec's code record into code (code_len = vexfs_sq8_code_bytes(dim)). */
+int vexfs_simd_sq8_encode(__u32 metric, __u32 dim, const void *min, const void *scale,
+			  const void *vec, void *tmp, __u8 *code, __u32 code_len);
+/* A query folded into weights w[dim] and constants pq. */
+int vexfs_simd_sq8_prepare(__u32 metric, __u32 dim, const void *min, const void *scale,
+			   const void *query, void *tmp, __s16 *w, struct vexfs_sq8_query *pq);
+/* Approximate distance keys to the code records of ids (record id at id * code bytes). */
+int vexfs_simd_sq8_dist(__u32 caps, const struct vexfs_sq8_query *pq, const __s16 *w, __u32 dim,
+			const __u8 *codes, __u32 ncodes, const __u32 *ids, __u32 n, __u32 *out_keys);
+
 #endif /* _VEXFS_SIMD_H */

@@ -120,23 +120,42 @@ impl<'a> Quantizer<'a> {
         if q.len() != dim || w_out.len() != dim {
             return Err(SimdError::BadDim);
         }
-        let mut wmax = 0.0f32;
-        let mut qmin = 0.0f32;
-        for ((x, lo), s) in q.iter().zip(self.min).zip(self.scale) {
-            let w = x * s;
-            let a = if w < 0.0 { -w } else { w };
-            if a > wmax {
-                wmax = a;
-            }
-            qmin += x * lo;
-        }
+        // Three separate functions, so that no vector register is live
+        // across a call or spilled: the kernel's stack is only 8-byte aligned.
+        let qnorm = scalar::dot(q, q);
+        let (wmax, qmin) = weight_range(q, self.min, self.scale);
         // w / wmax is in [-1, 1] for any positive wmax, even a subnormal one
         // (where 1 / step would overflow and step itself may round to 0).
         let step = wmax / W_MAX as f32;
-        for ((x, s), w) in q.iter().zip(self.scale).zip(w_out.iter_mut()) {
-            *w = if wmax > 0.0 { round_clamp(x * s / wmax * W_MAX as f32, -W_MAX, W_MAX) as i16 } else { 0 };
+        fold_weights(q, self.scale, wmax, w_out);
+        Ok(PreparedQuery { metric, qnorm, qmin, step })
+    }
+}
+
+/// `max |q_i scale_i|` and `q . min`.
+#[inline(never)]
+fn weight_range(q: &[f32], min: &[f32], scale: &[f32]) -> (f32, f32) {
+    let mut wmax = 0.0f32;
+    let mut qmin = 0.0f32;
+    for ((x, lo), s) in q.iter().zip(min).zip(scale) {
+        let w = x * s;
+        let a = if w < 0.0 { -w } else { w };
+        if a > wmax {
+            wmax = a;
         }
-        Ok(PreparedQuery { metric, qnorm: scalar::dot(q, q), qmin, step })
+        qmin += x * lo;
+    }
+    (wmax, qmin)
+}
+
+/// `w_i = round(q_i scale_i / wmax * W_MAX)`; all 0 when wmax is 0.
+#[inline(never)]
+fn fold_weights(q: &[f32], scale: &[f32], wmax: f32, w_out: &mut [i16]) {
+    // wmax 0 means every q_i scale_i is 0: dividing by 1 gives the same
+    // zero weights as a separate branch would (one became a memset call).
+    let div = if wmax > 0.0 { wmax } else { 1.0 };
+    for ((x, s), w) in q.iter().zip(scale).zip(w_out.iter_mut()) {
+        *w = round_clamp(x * s / div * W_MAX as f32, -W_MAX, W_MAX) as i16;
     }
 }
 
@@ -368,4 +387,257 @@ pub fn dist_batch_scalar(pq: &PreparedQuery, w: &[i16], codes: &[u8], ids: &[u32
         return Err(SimdError::BadLength);
     }
     batch_scalar(pq, w, codes, ids, out_keys)
+}
+
+// ---------------------------------------------------------------------------
+// C ABI for the kernel (declared in shim/vexfs_simd.h): the index keeps one
+// code record per slot in memory to steer its graph walk. Floats cross as
+// raw bits (`*const c_void`, 4-byte aligned); call inside
+// kernel_fpu_begin/end. For cosine, vectors and queries are normalised into
+// the caller's `tmp` (dim floats) first, as the module doc says.
+
+/// Per-query constants as C holds them (`struct vexfs_sq8_query`): the
+/// metric and the f32 bit patterns of the prepared query's constants.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sq8QueryC {
+    /// METRIC_*
+    pub metric: u32,
+    /// squared norm of the query (bits)
+    pub qnorm: u32,
+    /// `q . min` (bits)
+    pub qmin: u32,
+    /// weight step (bits)
+    pub step: u32,
+}
+
+const EINVAL_NEG: i32 = -crate::EINVAL;
+
+/// `dim` floats at `p`, or None for a null pointer or a bad dim.
+///
+/// # Safety
+/// A non-null `p` must be readable for `dim` f32 values, 4-byte aligned.
+unsafe fn floats<'a>(p: *const core::ffi::c_void, dim: u32) -> Option<&'a [f32]> {
+    if p.is_null() || dim == 0 || dim as usize > MAX_DIM {
+        return None;
+    }
+    // SAFETY: caller contract.
+    Some(unsafe { core::slice::from_raw_parts(p as *const f32, dim as usize) })
+}
+
+/// # Safety
+/// As [`floats`], writable.
+unsafe fn floats_mut<'a>(p: *mut core::ffi::c_void, dim: u32) -> Option<&'a mut [f32]> {
+    if p.is_null() || dim == 0 || dim as usize > MAX_DIM {
+        return None;
+    }
+    // SAFETY: caller contract.
+    Some(unsafe { core::slice::from_raw_parts_mut(p as *mut f32, dim as usize) })
+}
+
+/// The vector the quantiser sees: `v` itself, or its unit-length copy in
+/// `tmp` for cosine.
+fn seen<'a>(metric: u32, v: &'a [f32], tmp: &'a mut [f32]) -> Option<&'a [f32]> {
+    if metric != METRIC_COSINE {
+        return Some(v);
+    }
+    tmp.copy_from_slice(v);
+    crate::normalize(tmp);
+    Some(tmp)
+}
+
+/// `vexfs_simd_sq8_observe`: widen the running per-dimension `min`/`max`
+/// (`first` != 0: start them) with one vector. -EINVAL on a non-finite
+/// element or a bad argument.
+///
+/// # Safety
+/// `vec`, `tmp`, `min`, `max`: `dim` floats each (tmp, min, max writable).
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_simd_sq8_observe(
+    metric: u32,
+    dim: u32,
+    vec: *const core::ffi::c_void,
+    tmp: *mut core::ffi::c_void,
+    min: *mut core::ffi::c_void,
+    max: *mut core::ffi::c_void,
+    first: u32,
+) -> i32 {
+    // SAFETY: caller contract for each pointer.
+    let (Some(v), Some(t), Some(lo), Some(hi)) =
+        (unsafe { floats(vec, dim) }, unsafe { floats_mut(tmp, dim) }, unsafe { floats_mut(min, dim) }, unsafe { floats_mut(max, dim) })
+    else {
+        return EINVAL_NEG;
+    };
+    if !crate::all_finite(v) {
+        return EINVAL_NEG;
+    }
+    let Some(x) = seen(metric, v, t) else { return EINVAL_NEG };
+    if first != 0 {
+        lo.copy_from_slice(x);
+        hi.copy_from_slice(x);
+        return 0;
+    }
+    for ((a, l), h) in x.iter().zip(lo.iter_mut()).zip(hi.iter_mut()) {
+        if *a < *l {
+            *l = *a;
+        }
+        if *a > *h {
+            *h = *a;
+        }
+    }
+    0
+}
+
+/// `vexfs_simd_sq8_finish`: turn the observed `max` into the step
+/// `(max - min) / 255` in place (what [`Quantizer::new`] takes).
+///
+/// # Safety
+/// `min`, `max`: `dim` floats each (max writable).
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_simd_sq8_finish(dim: u32, min: *const core::ffi::c_void, max: *mut core::ffi::c_void) -> i32 {
+    // SAFETY: caller contract.
+    let (Some(lo), Some(hi)) = (unsafe { floats(min, dim) }, unsafe { floats_mut(max, dim) }) else {
+        return EINVAL_NEG;
+    };
+    for (l, h) in lo.iter().zip(hi.iter_mut()) {
+        let s = (*h - *l) / 255.0;
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
+        if !(s >= 0.0) || !crate::all_finite(core::slice::from_ref(&s)) {
+            return EINVAL_NEG;
+        }
+        *h = s;
+    }
+    0
+}
+
+/// `vexfs_simd_sq8_encode`: one vector into its code record (`code_len`
+/// = [`code_bytes`]`(dim)` bytes at `code`).
+///
+/// # Safety
+/// `min`, `scale`, `vec`, `tmp`: `dim` floats (tmp writable); `code`
+/// writable for `code_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_simd_sq8_encode(
+    metric: u32,
+    dim: u32,
+    min: *const core::ffi::c_void,
+    scale: *const core::ffi::c_void,
+    vec: *const core::ffi::c_void,
+    tmp: *mut core::ffi::c_void,
+    code: *mut u8,
+    code_len: u32,
+) -> i32 {
+    // SAFETY: caller contract for each pointer.
+    let (Some(lo), Some(sc), Some(v), Some(t)) =
+        (unsafe { floats(min, dim) }, unsafe { floats(scale, dim) }, unsafe { floats(vec, dim) }, unsafe { floats_mut(tmp, dim) })
+    else {
+        return EINVAL_NEG;
+    };
+    if code.is_null() || code_len as usize != code_bytes(dim as usize) {
+        return EINVAL_NEG;
+    }
+    // SAFETY: code is non-null and writable for code_len bytes (caller contract).
+    let out = unsafe { core::slice::from_raw_parts_mut(code, code_len as usize) };
+    let Ok(q) = Quantizer::new(lo, sc) else { return EINVAL_NEG };
+    let Some(x) = seen(metric, v, t) else { return EINVAL_NEG };
+    match q.encode(x, out) {
+        Ok(()) => 0,
+        Err(_) => EINVAL_NEG,
+    }
+}
+
+/// `vexfs_simd_sq8_prepare`: fold a query into weights `w` (`dim` i16)
+/// and constants `pq` for [`vexfs_simd_sq8_dist`].
+///
+/// # Safety
+/// `min`, `scale`, `query`, `tmp`: `dim` floats (tmp writable); `w`
+/// writable for `dim` i16; `pq` writable.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_simd_sq8_prepare(
+    metric: u32,
+    dim: u32,
+    min: *const core::ffi::c_void,
+    scale: *const core::ffi::c_void,
+    query: *const core::ffi::c_void,
+    tmp: *mut core::ffi::c_void,
+    w: *mut i16,
+    pq: *mut Sq8QueryC,
+) -> i32 {
+    // SAFETY: caller contract for each pointer.
+    let (Some(lo), Some(sc), Some(v), Some(t)) =
+        (unsafe { floats(min, dim) }, unsafe { floats(scale, dim) }, unsafe { floats(query, dim) }, unsafe { floats_mut(tmp, dim) })
+    else {
+        return EINVAL_NEG;
+    };
+    if w.is_null() || pq.is_null() || !crate::all_finite(v) {
+        return EINVAL_NEG;
+    }
+    // SAFETY: w is non-null and writable for dim i16 (caller contract).
+    let wv = unsafe { core::slice::from_raw_parts_mut(w, dim as usize) };
+    let Ok(q) = Quantizer::new(lo, sc) else { return EINVAL_NEG };
+    let Some(x) = seen(metric, v, t) else { return EINVAL_NEG };
+    match q.prepare(metric, x, wv) {
+        Ok(p) => {
+            // SAFETY: pq is non-null and writable (caller contract).
+            unsafe {
+                *pq = Sq8QueryC { metric: p.metric, qnorm: p.qnorm.to_bits(), qmin: p.qmin.to_bits(), step: p.step.to_bits() };
+            }
+            0
+        }
+        Err(_) => EINVAL_NEG,
+    }
+}
+
+/// `vexfs_simd_sq8_dist`: approximate distance keys from a prepared query
+/// to the code records of `ids` (record `id` at `id * code_bytes(dim)` in
+/// `codes`, `ncodes` records).
+///
+/// # Safety
+/// `pq` readable; `w` readable for `dim` i16; `codes` for `ncodes *
+/// code_bytes(dim)` bytes; `ids` for `n` u32; `out` writable for `n` u32.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_simd_sq8_dist(
+    caps: u32,
+    pq: *const Sq8QueryC,
+    w: *const i16,
+    dim: u32,
+    codes: *const u8,
+    ncodes: u32,
+    ids: *const u32,
+    n: u32,
+    out: *mut u32,
+) -> i32 {
+    if pq.is_null() || w.is_null() || codes.is_null() || dim == 0 || dim as usize > MAX_DIM {
+        return EINVAL_NEG;
+    }
+    if n == 0 {
+        return 0;
+    }
+    if ids.is_null() || out.is_null() {
+        return EINVAL_NEG;
+    }
+    let Some(total) = (ncodes as usize).checked_mul(code_bytes(dim as usize)) else { return EINVAL_NEG };
+    // SAFETY: all non-null (checked) and sized per the caller contract.
+    let (p, wv, cv, iv, ov) = unsafe {
+        (
+            *pq,
+            core::slice::from_raw_parts(w, dim as usize),
+            core::slice::from_raw_parts(codes, total),
+            core::slice::from_raw_parts(ids, n as usize),
+            core::slice::from_raw_parts_mut(out, n as usize),
+        )
+    };
+    if p.metric > METRIC_DOT {
+        return EINVAL_NEG;
+    }
+    let prepared = PreparedQuery {
+        metric: p.metric,
+        qnorm: f32::from_bits(p.qnorm),
+        qmin: f32::from_bits(p.qmin),
+        step: f32::from_bits(p.step),
+    };
+    match dist_batch(caps, &prepared, wv, cv, iv, ov) {
+        Ok(()) => 0,
+        Err(_) => EINVAL_NEG,
+    }
 }

@@ -337,3 +337,73 @@ fn quant_kernels_match_scalar_and_approximate_float() {
     qz.prepare(METRIC_DOT, &[1e-3, 5.0, -1e-3], &mut w).unwrap();
     assert_eq!(w, [2047, 0, -2047]);
 }
+
+#[test]
+fn sq8_c_abi_matches_the_rust_api() {
+    use crate::quant::*;
+    let mut rng = Rng(7);
+    let (dim, n) = (37usize, 40usize);
+    let data: Vec<f32> = (0..n * dim).map(|_| rng.f() * 3.0).collect();
+    let q: Vec<f32> = (0..dim).map(|_| rng.f()).collect();
+    let cb = code_bytes(dim);
+    for metric in [METRIC_L2, METRIC_COSINE, METRIC_DOT] {
+        // Rust side: cosine trains, encodes and prepares unit vectors.
+        let unit = |v: &[f32]| -> Vec<f32> {
+            let mut u = v.to_vec();
+            if metric == METRIC_COSINE {
+                normalize(&mut u);
+            }
+            u
+        };
+        let seen: Vec<f32> = data.chunks(dim).flat_map(|r| unit(r)).collect();
+        let (mut lo, mut sc) = (vec![0f32; dim], vec![0f32; dim]);
+        train(&seen, &mut lo, &mut sc).unwrap();
+        let qz = Quantizer::new(&lo, &sc).unwrap();
+        let mut codes = vec![0u8; n * cb];
+        for (r, c) in seen.chunks(dim).zip(codes.chunks_mut(cb)) {
+            qz.encode(r, c).unwrap();
+        }
+        let mut w = vec![0i16; dim];
+        let pq = qz.prepare(metric, &unit(&q), &mut w).unwrap();
+        let ids: Vec<u32> = (0..n as u32).rev().collect();
+        let mut want = vec![0u32; n];
+        dist_batch(0, &pq, &w, &codes, &ids, &mut want).unwrap();
+        // C side
+        let (mut cmin, mut cmax, mut tmp) = (vec![0f32; dim], vec![0f32; dim], vec![0f32; dim]);
+        for (i, r) in data.chunks(dim).enumerate() {
+            let rc = unsafe {
+                vexfs_simd_sq8_observe(metric, dim as u32, r.as_ptr().cast(), tmp.as_mut_ptr().cast(), cmin.as_mut_ptr().cast(), cmax.as_mut_ptr().cast(), (i == 0) as u32)
+            };
+            assert_eq!(rc, 0);
+        }
+        assert_eq!(unsafe { vexfs_simd_sq8_finish(dim as u32, cmin.as_ptr().cast(), cmax.as_mut_ptr().cast()) }, 0);
+        assert_eq!((&cmin, &cmax), (&lo, &sc));
+        let mut ccodes = vec![0u8; n * cb];
+        for (r, c) in data.chunks(dim).zip(ccodes.chunks_mut(cb)) {
+            let rc = unsafe {
+                vexfs_simd_sq8_encode(metric, dim as u32, cmin.as_ptr().cast(), cmax.as_ptr().cast(), r.as_ptr().cast(), tmp.as_mut_ptr().cast(), c.as_mut_ptr(), cb as u32)
+            };
+            assert_eq!(rc, 0);
+        }
+        assert_eq!(ccodes, codes);
+        let (mut cw, mut cpq) = (vec![0i16; dim], Sq8QueryC::default());
+        let rc = unsafe {
+            vexfs_simd_sq8_prepare(metric, dim as u32, cmin.as_ptr().cast(), cmax.as_ptr().cast(), q.as_ptr().cast(), tmp.as_mut_ptr().cast(), cw.as_mut_ptr(), &mut cpq)
+        };
+        assert_eq!(rc, 0);
+        assert_eq!(cw, w);
+        for &caps in &caps_list() {
+            let mut got = vec![0u32; n];
+            let rc = unsafe { vexfs_simd_sq8_dist(caps, &cpq, cw.as_ptr(), dim as u32, ccodes.as_ptr(), n as u32, ids.as_ptr(), n as u32, got.as_mut_ptr()) };
+            assert_eq!(rc, 0);
+            assert_eq!(got, want);
+        }
+        // bad input: an id past the codes, a NaN vector, a wrong record size
+        let mut one = [0u32; 1];
+        assert!(unsafe { vexfs_simd_sq8_dist(0, &cpq, cw.as_ptr(), dim as u32, ccodes.as_ptr(), n as u32, [n as u32].as_ptr(), 1, one.as_mut_ptr()) } < 0);
+        let mut bad = q.clone();
+        bad[3] = f32::NAN;
+        assert!(unsafe { vexfs_simd_sq8_observe(metric, dim as u32, bad.as_ptr().cast(), tmp.as_mut_ptr().cast(), cmin.as_mut_ptr().cast(), cmax.as_mut_ptr().cast(), 0) } < 0);
+        assert!(unsafe { vexfs_simd_sq8_encode(metric, dim as u32, cmin.as_ptr().cast(), cmax.as_ptr().cast(), q.as_ptr().cast(), tmp.as_mut_ptr().cast(), ccodes.as_mut_ptr(), cb as u32 - 4) } < 0);
+    }
+}

@@ -83,6 +83,32 @@ impl DistanceProvider for CallbackProvider<'_> {
     }
 }
 
+/// The callback asked for the cheap steering distances of
+/// `VEXFS_HNSW_KNN_RERANK` (`VEXFS_HNSW_QUERY_CODES` for the search vector;
+/// node queries do not occur in a search).
+struct SteerProvider<'c> {
+    inner: CallbackProvider<'c>,
+}
+
+impl DistanceProvider for SteerProvider<'_> {
+    fn dist_batch(&mut self, q: Query, ids: &[u32], out_keys: &mut [u32]) -> Result<(), HnswError> {
+        let f = self.inner.ctx.dist_batch.ok_or(HnswError::Provider(EINVAL))?;
+        if ids.len() != out_keys.len() || ids.len() > u32::MAX as usize {
+            return Err(HnswError::InvalidParam("distance batch lengths"));
+        }
+        let qs = match q {
+            Query::Input => super::abi::VEXFS_HNSW_QUERY_CODES,
+            Query::Node(s) => s,
+        };
+        // SAFETY: as in CallbackProvider::dist_batch.
+        let rc = unsafe { f(self.inner.ctx.kctx, qs, ids.as_ptr(), ids.len() as u32, out_keys.as_mut_ptr()) };
+        if rc != 0 {
+            return Err(HnswError::Provider(rc));
+        }
+        Ok(())
+    }
+}
+
 fn passes(ctx: &vexfs_hnsw_ctx, slot: u32) -> bool {
     match ctx.filter {
         None => true,
@@ -504,6 +530,14 @@ pub unsafe extern "C" fn vexfs_hnsw_search(
             super::abi::VEXFS_HNSW_KNN => {
                 let k = (nhits as usize).min(s.ef_max());
                 g.search_knn(&mut dp, &mut s, k, ef as usize, filter, out).map(|n| {
+                    *done = 1;
+                    n
+                })
+            }
+            super::abi::VEXFS_HNSW_KNN_RERANK => {
+                let k = (nhits as usize).min(s.ef_max());
+                let mut steer = SteerProvider { inner: CallbackProvider { ctx: cref } };
+                g.search_knn_rerank(&mut steer, &mut dp, &mut s, k, ef as usize, max_key as usize, filter, out).map(|n| {
                     *done = 1;
                     n
                 })

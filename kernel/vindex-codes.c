@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vindex-codes.c - the int8 codes that steer kNN graph walks (DiskANN's and
+ * Qdrant's layout: compressed codes in memory, the float32 vectors read from
+ * the page cache only to re-rank the final candidates). One code record of
+ * vexfs_sq8_code_bytes(dim) bytes per slot in vi->codes (dim / 4 of the
+ * float32 size); the quantiser (per-dimension min and step) is trained from
+ * up to VEXFS_SQ8_SAMPLE live vectors at mount, or when the index first
+ * reaches VEXFS_SQ8_MIN vectors, and every live slot's code written then;
+ * a set's codes are written when it becomes live (vexfs_switch_mem).
+ * Vectors outside the trained range get clamped codes: they steer less
+ * precisely, the re-rank keeps the answer exact.
+ *
+ * Locking: vi->codes, the quantiser and codes_ready change with vi->lock
+ * held for writing (or before the index is published); searches read them
+ * under vi->lock held for reading.
+ */
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <asm/fpu/api.h>
+
+#include "vindex.h"
+
+/* Live vectors the quantiser is trained on: an even sample of at most this many. */
+#define VEXFS_SQ8_SAMPLE	16384u
+
+struct vexfs_codes_job {
+	u32 *tmp;	/* dim floats: the quantiser's working copy */
+	u32 *max;	/* training: the running maximum */
+	bool first;
+};
+
+/* vexfs_vec_fn (FPU section): widen the running min/max with one vector. */
+static int vexfs_codes_observe(struct vexfs_vindex *vi, void *arg, u32 slot, const u32 *vec)
+{
+	struct vexfs_codes_job *job = arg;
+	int err = vexfs_simd_sq8_observe(vi->metric, vi->dim, vec, job->tmp, vi->sq_min, job->max,
+					 job->first);
+
+	job->first = false;
+	return err;
+}
+
+/* vexfs_vec_fn (FPU section): write one slot's code. */
+static int vexfs_codes_encode(struct vexfs_vindex *vi, void *arg, u32 slot, const u32 *vec)
+{
+	struct vexfs_codes_job *job = arg;
+
+	return vexfs_simd_sq8_encode(vi->metric, vi->dim, vi->sq_min, vi->sq_scale, vec, job->tmp,
+				     vi->codes + (size_t)slot * vi->code_bytes, vi->code_bytes);
+}
+
+/* The job's buffers, allocated without reclaim into the filesystem (vi->lock may be held). */
+static int vexfs_codes_job_init(struct vexfs_vindex *vi, struct vexfs_codes_job *job, u32 **bounce)
+{
+	unsigned int nofs = memalloc_nofs_save();
+	u32 nb = vexfs_vecs_bounce_words(vi->dim);
+
+	job->first = true;
+	job->tmp = kvcalloc(vi->dim, sizeof(u32), GFP_KERNEL);
+	job->max = kvcalloc(vi->dim, sizeof(u32), GFP_KERNEL);
+	*bounce = nb ? kvcalloc(nb, sizeof(u32), GFP_KERNEL) : NULL;
+	memalloc_nofs_restore(nofs);
+	return (!job->tmp || !job->max || (nb && !*bounce)) ? -ENOMEM : 0;
+}
+
+static void vexfs_codes_job_free(struct vexfs_codes_job *job, u32 *bounce)
+{
+	kvfree(job->tmp);
+	kvfree(job->max);
+	kvfree(bounce);
+}
+
+/*
+ * Train the quantiser on an even sample of the live vectors and write every
+ * live slot's code (vi->lock held for writing, or before publishing). On
+ * failure codes_ready stays false: kNN walks use float32 distances.
+ */
+int vexfs_codes_train(struct vexfs_vindex *vi)
+{
+	struct vexfs_codes_job job;
+	u32 step, seen = 0, i, *bounce = NULL, *batch = NULL, nbatch = 0;
+	int err;
+
+	vi->codes_ready = false;
+	if (!vi->nr_live || !vi->codes)
+		return 0;
+	err = vexfs_codes_job_init(vi, &job, &bounce);
+	if (!err) {
+		unsigned int nofs = memalloc_nofs_save();
+
+		batch = kvmalloc_array(VEXFS_SCAN_READAHEAD, sizeof(u32), GFP_KERNEL);
+		memalloc_nofs_restore(nofs);
+		if (!batch)
+			err = -ENOMEM;
+	}
+	step = max(1u, vi->nr_live / VEXFS_SQ8_SAMPLE);
+	/* Train: every step-th live slot. */
+	for (i = 0; i < vi->capacity && !err; i++) {
+		if (!(vi->slot_state[i] & VSLOT_LIVE) || seen++ % step)
+			continue;
+		batch[nbatch++] = i;
+		if (nbatch == VEXFS_SCAN_READAHEAD) {
+			err = vexfs_vecs_apply(vi, bounce, batch, 0, nbatch, vexfs_codes_observe, &job);
+			nbatch = 0;
+			cond_resched();
+		}
+	}
+	if (!err && nbatch)
+		err = vexfs_vecs_apply(vi, bounce, batch, 0, nbatch, vexfs_codes_observe, &job);
+	if (!err && job.first)
+		err = -ENODATA;	/* no live slot after all */
+	if (!err) {
+		kernel_fpu_begin();
+		err = vexfs_simd_sq8_finish(vi->dim, vi->sq_min, job.max);
+		kernel_fpu_end();
+	}
+	if (!err)
+		memcpy(vi->sq_scale, job.max, vi->dim * sizeof(u32));
+	/* Encode: every live slot, a window of them at a time. */
+	nbatch = 0;
+	for (i = 0; i < vi->capacity && !err; i++) {
+		if (!(vi->slot_state[i] & VSLOT_LIVE))
+			continue;
+		batch[nbatch++] = i;
+		if (nbatch == VEXFS_SCAN_READAHEAD) {
+			err = vexfs_vecs_apply(vi, bounce, batch, 0, nbatch, vexfs_codes_encode, &job);
+			nbatch = 0;
+			cond_resched();
+		}
+	}
+	if (!err && nbatch)
+		err = vexfs_vecs_apply(vi, bounce, batch, 0, nbatch, vexfs_codes_encode, &job);
+	kvfree(batch);
+	vexfs_codes_job_free(&job, bounce);
+	if (err) {
+		pr_warn("vexfs (%s): training the int8 codes failed (%d); kNN walks use float32 distances\n",
+			vi->sb->s_id, err);
+		return err;
+	}
+	vi->codes_ready = true;
+	return 0;
+}
+
+/*
+ * The run [first, first + n) became live (vi->lock held for writing): write
+ * its codes, or train the quantiser once the index is large enough.
+ */
+void vexfs_codes_encode_run(struct vexfs_vindex *vi, u32 first, u32 n)
+{
+	struct vexfs_codes_job job;
+	u32 *bounce = NULL;
+	int err;
+
+	if (!vi->codes_ready) {
+		if (vi->nr_live >= VEXFS_SQ8_MIN && !vi->codes_failed)
+			vi->codes_failed = vexfs_codes_train(vi) != 0;
+		return;
+	}
+	err = vexfs_codes_job_init(vi, &job, &bounce);
+	if (!err)
+		err = vexfs_vecs_apply(vi, bounce, NULL, first, n, vexfs_codes_encode, &job);
+	vexfs_codes_job_free(&job, bounce);
+	if (err) {
+		/* A slot without its code would steer walks wrongly: stop using codes. */
+		vi->codes_ready = false;
+		vi->codes_failed = true;
+		pr_warn_ratelimited("vexfs (%s): writing int8 codes failed (%d); kNN walks use float32 distances until the next mount\n",
+				    vi->sb->s_id, err);
+	}
+}
