@@ -599,8 +599,13 @@ int vexfs_vindex_load(struct super_block *sb)
 	err = vexfs_store_load(vi, cap > 0 ? cap : 0);
 	if (err)
 		goto fail;
-	/* Codes for the kNN walks; without them (a failure) walks use float32 distances. */
-	if (vi->nr_live)
+	/*
+	 * Codes for the kNN walks, with the quantiser kept with the graph, else
+	 * a new one; without them (a failure) walks use float32 distances.
+	 */
+	if (vi->nr_live && vi->sq_loaded && vexfs_codes_encode_all(vi))
+		vi->sq_loaded = false;
+	if (vi->nr_live && !vi->sq_loaded)
 		vi->codes_failed = vexfs_codes_train(vi) != 0;
 	if (cap > 0) {
 		/*

@@ -76,6 +76,8 @@ struct vexfs_vindex {
 	u32 *sq_min, *sq_scale;
 	bool codes_ready;
 	bool codes_failed;		/* training or encoding failed: not retried until remount */
+	bool sq_loaded;			/* the quantiser came with the persisted graph */
+	u32 codes_trained_at;		/* live vectors when the quantiser was trained */
 	u64 *slot_ino;			/* owner inode (the graph node's key) */
 	u32 *slot_gen;
 	u32 *slot_uid, *slot_gid;

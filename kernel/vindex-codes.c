@@ -9,7 +9,12 @@
  * reaches VEXFS_SQ8_MIN vectors, and every live slot's code written then;
  * a set's codes are written when it becomes live (vexfs_switch_mem).
  * Vectors outside the trained range get clamped codes: they steer less
- * precisely, the re-rank keeps the answer exact.
+ * precisely, the re-rank keeps the answer exact. The quantiser is trained
+ * again when the index has grown 4x since (amortised O(1) per vector).
+ *
+ * The quantiser is kept with the graph: its blocks follow the graph's in the
+ * graph file (struct vexfs_sq8_disk, docs/HNSW.md), written and read with
+ * it, so a remount steers with the same codes and gives the same answers.
  *
  * Locking: vi->codes, the quantiser and codes_ready change with vi->lock
  * held for writing (or before the index is published); searches read them
@@ -17,12 +22,34 @@
  */
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <linux/crc32c.h>
 #include <asm/fpu/api.h>
 
 #include "vindex.h"
 
 /* Live vectors the quantiser is trained on: an even sample of at most this many. */
 #define VEXFS_SQ8_SAMPLE	16384u
+/* Trained again when the live count reaches this multiple of the count at training. */
+#define VEXFS_SQ8_REGROW	4u
+
+#define VEXFS_SQ8_MAGIC		0x51535856u	/* "VXSQ" */
+#define VEXFS_SQ8_VERSION	1u
+
+/*
+ * On disk, after the graph's blocks in the graph file: this header, then
+ * min[dim] and scale[dim] (little-endian float32), in vexfs_sq8_blocks(dim)
+ * blocks. Derived data like the graph, checked by CRC-32C and by the
+ * graph's generation; a missing or damaged copy means "train again".
+ */
+struct vexfs_sq8_disk {
+	__le32 magic;		/* VEXFS_SQ8_MAGIC */
+	__le32 version;		/* VEXFS_SQ8_VERSION */
+	__le32 dim;		/* the volume's dimension */
+	__le32 metric;		/* the volume's metric */
+	__le64 generation;	/* the graph's generation it was written with */
+	__le32 crc;		/* CRC-32C (seed ~0) of min and scale */
+	__le32 reserved[9];	/* zero */
+};
 
 struct vexfs_codes_job {
 	u32 *tmp;	/* dim floats: the quantiser's working copy */
@@ -139,7 +166,108 @@ int vexfs_codes_train(struct vexfs_vindex *vi)
 		return err;
 	}
 	vi->codes_ready = true;
+	vi->codes_trained_at = vi->nr_live;
+	vi->graph_dirty = true;	/* the quantiser is written with the graph */
 	return 0;
+}
+
+/* Encode every live slot with the quantiser loaded from disk (before publishing). */
+int vexfs_codes_encode_all(struct vexfs_vindex *vi)
+{
+	struct vexfs_codes_job job;
+	u32 *bounce = NULL, *batch = NULL, nbatch = 0, i;
+	int err;
+
+	vi->codes_ready = false;
+	err = vexfs_codes_job_init(vi, &job, &bounce);
+	if (!err) {
+		batch = kvmalloc_array(VEXFS_SCAN_READAHEAD, sizeof(u32), GFP_KERNEL);
+		if (!batch)
+			err = -ENOMEM;
+	}
+	for (i = 0; i < vi->capacity && !err; i++) {
+		if (!(vi->slot_state[i] & VSLOT_LIVE))
+			continue;
+		batch[nbatch++] = i;
+		if (nbatch == VEXFS_SCAN_READAHEAD) {
+			err = vexfs_vecs_apply(vi, bounce, batch, 0, nbatch, vexfs_codes_encode, &job);
+			nbatch = 0;
+			cond_resched();
+		}
+	}
+	if (!err && nbatch)
+		err = vexfs_vecs_apply(vi, bounce, batch, 0, nbatch, vexfs_codes_encode, &job);
+	kvfree(batch);
+	vexfs_codes_job_free(&job, bounce);
+	if (err)
+		return err;
+	vi->codes_ready = true;
+	vi->codes_trained_at = vi->nr_live;
+	return 0;
+}
+
+/* Blocks of the quantiser's copy on disk. */
+u32 vexfs_sq8_blocks(u32 dim)
+{
+	return DIV_ROUND_UP(sizeof(struct vexfs_sq8_disk) + 8 * (size_t)dim, VEXFS_BLOCK_SIZE);
+}
+
+/* Byte i of the on-disk copy (header, min, scale), for writing. */
+static u8 vexfs_sq8_byte(struct vexfs_vindex *vi, const struct vexfs_sq8_disk *h, size_t i)
+{
+	size_t hs = sizeof(*h), fb = 4 * (size_t)vi->dim;
+
+	if (i < hs)
+		return ((const u8 *)h)[i];
+	i -= hs;
+	if (i < fb)
+		return ((const u8 *)vi->sq_min)[i];
+	i -= fb;
+	return i < fb ? ((const u8 *)vi->sq_scale)[i] : 0;
+}
+
+/*
+ * Fill block b (0-based) of the quantiser's copy (vi->lock held): zeros
+ * when there is no trained quantiser, so a stale copy is never read back.
+ */
+void vexfs_sq8_encode_block(struct vexfs_vindex *vi, u64 generation, u32 b, u8 *out)
+{
+	struct vexfs_sq8_disk h = {};
+	size_t i;
+
+	if (!vi->codes_ready) {
+		memset(out, 0, VEXFS_BLOCK_SIZE);
+		return;
+	}
+	h.magic = cpu_to_le32(VEXFS_SQ8_MAGIC);
+	h.version = cpu_to_le32(VEXFS_SQ8_VERSION);
+	h.dim = cpu_to_le32(vi->dim);
+	h.metric = cpu_to_le32(vi->metric);
+	h.generation = cpu_to_le64(generation);
+	h.crc = cpu_to_le32(crc32c(crc32c(~0u, vi->sq_min, 4 * vi->dim), vi->sq_scale, 4 * vi->dim));
+	for (i = 0; i < VEXFS_BLOCK_SIZE; i++)
+		out[i] = vexfs_sq8_byte(vi, &h, (size_t)b * VEXFS_BLOCK_SIZE + i);
+}
+
+/*
+ * Take the quantiser from its on-disk copy, gathered into buf
+ * (vexfs_sq8_blocks(dim) blocks), if it is whole and was written with the
+ * graph of this generation: true then (vi->sq_min/sq_scale set).
+ */
+bool vexfs_sq8_decode(struct vexfs_vindex *vi, const u8 *buf, u64 generation)
+{
+	const struct vexfs_sq8_disk *h = (const void *)buf;
+	const u8 *min = buf + sizeof(*h), *scale = min + 4 * (size_t)vi->dim;
+
+	BUILD_BUG_ON(sizeof(struct vexfs_sq8_disk) != 64);
+	if (le32_to_cpu(h->magic) != VEXFS_SQ8_MAGIC || le32_to_cpu(h->version) != VEXFS_SQ8_VERSION ||
+	    le32_to_cpu(h->dim) != vi->dim || le32_to_cpu(h->metric) != vi->metric ||
+	    le64_to_cpu(h->generation) != generation ||
+	    le32_to_cpu(h->crc) != crc32c(crc32c(~0u, min, 4 * vi->dim), scale, 4 * vi->dim))
+		return false;
+	memcpy(vi->sq_min, min, 4 * vi->dim);
+	memcpy(vi->sq_scale, scale, 4 * vi->dim);
+	return true;
 }
 
 /*
@@ -152,11 +280,15 @@ void vexfs_codes_encode_run(struct vexfs_vindex *vi, u32 first, u32 n)
 	u32 *bounce = NULL;
 	int err;
 
-	if (!vi->codes_ready) {
-		if (vi->nr_live >= VEXFS_SQ8_MIN && !vi->codes_failed)
-			vi->codes_failed = vexfs_codes_train(vi) != 0;
+	if (!vi->codes_failed &&
+	    (vi->codes_ready ? vi->nr_live >= VEXFS_SQ8_REGROW * (u64)vi->codes_trained_at :
+			       vi->nr_live >= VEXFS_SQ8_MIN)) {
+		/* Every live slot, this run's too, gets its code from the new quantiser. */
+		vi->codes_failed = vexfs_codes_train(vi) != 0;
 		return;
 	}
+	if (!vi->codes_ready)
+		return;
 	err = vexfs_codes_job_init(vi, &job, &bounce);
 	if (!err)
 		err = vexfs_vecs_apply(vi, bounce, NULL, first, n, vexfs_codes_encode, &job);

@@ -548,17 +548,18 @@ static int vexfs_graph_prealloc(struct vexfs_vindex *vi, u64 nblocks)
 }
 
 /*
- * Write the graph into its (already mapped) file blocks. Read lock held: no
- * writer changes the graph meanwhile. The graph is derived data and is not
- * journaled: a crash leaves it stale, and it is rebuilt at the next mount.
+ * Write the graph into its (already mapped) file blocks, then the
+ * quantiser's copy after them (vindex-codes.c). Read lock held: no writer
+ * changes either meanwhile. Derived data, not journaled: after a crash the
+ * next mount repairs the graph it finds (vexfs_graph_reconcile) or rebuilds.
  */
-static int vexfs_graph_persist(struct vexfs_vindex *vi, u64 nblocks)
+static int vexfs_graph_persist(struct vexfs_vindex *vi, u64 nblocks, u64 gen)
 {
 	struct super_block *sb = vi->sb;
-	u64 b;
+	u64 b, total = nblocks + vexfs_sq8_blocks(vi->dim);
 	int err;
 
-	for (b = 0; b < nblocks; b++) {
+	for (b = 0; b < total; b++) {
 		struct vexfs_map map;
 		struct buffer_head *bh;
 
@@ -571,7 +572,11 @@ static int vexfs_graph_persist(struct vexfs_vindex *vi, u64 nblocks)
 		if (!bh)
 			return -ENOMEM;
 		lock_buffer(bh);
-		err = vexfs_hnsw_encode_block(vi->gh, b, (u8 *)bh->b_data);
+		err = 0;
+		if (b < nblocks)
+			err = vexfs_hnsw_encode_block(vi->gh, b, (u8 *)bh->b_data);
+		else
+			vexfs_sq8_encode_block(vi, gen, b - nblocks, (u8 *)bh->b_data);
 		if (!err)
 			set_buffer_uptodate(bh);
 		unlock_buffer(bh);
@@ -612,9 +617,10 @@ int vexfs_vindex_sync(struct super_block *sb, bool wait)
 			up_write(&vi->lock);
 			break;
 		}
-		if ((u64)nblocks > (u64)(i_size_read(vi->graph_file) >> VEXFS_BLOCK_SIZE_BITS)) {
+		if ((u64)nblocks + vexfs_sq8_blocks(vi->dim) >
+		    (u64)(i_size_read(vi->graph_file) >> VEXFS_BLOCK_SIZE_BITS)) {
 			up_write(&vi->lock);
-			err = vexfs_graph_prealloc(vi, nblocks);
+			err = vexfs_graph_prealloc(vi, nblocks + vexfs_sq8_blocks(vi->dim));
 			if (err)
 				break;
 			continue;	/* the graph may have changed meanwhile */
@@ -623,7 +629,7 @@ int vexfs_vindex_sync(struct super_block *sb, bool wait)
 		err = vexfs_hnsw_set_generation(vi->gh, gen);
 		downgrade_write(&vi->lock);
 		if (!err)
-			err = vexfs_graph_persist(vi, nblocks);
+			err = vexfs_graph_persist(vi, nblocks, gen);
 		if (!err) {
 			vi->graph_dirty = false;	/* writers need the write lock: no race */
 			sbi->geom.graph_generation = gen;
@@ -718,12 +724,44 @@ int vexfs_graph_reconcile(struct vexfs_vindex *vi, u32 max, u32 *removed, u32 *q
 	return 0;
 }
 
+/* Read the quantiser's copy that follows the graph's nblocks blocks, if whole and current. */
+static void vexfs_sq8_load(struct vexfs_vindex *vi, u64 nblocks, u64 gen)
+{
+	u32 qb = vexfs_sq8_blocks(vi->dim), b;
+	u8 *buf;
+	int err = 0;
+
+	if ((u64)i_size_read(vi->graph_file) < (nblocks + qb) << VEXFS_BLOCK_SIZE_BITS)
+		return;
+	buf = kvmalloc((size_t)qb * VEXFS_BLOCK_SIZE, GFP_KERNEL);
+	if (!buf)
+		return;	/* trained again instead */
+	for (b = 0; b < qb && !err; b++) {
+		struct buffer_head *bh;
+		bool fresh;
+
+		bh = vexfs_meta_bread(vi->graph_file, nblocks + b, false, &fresh, &err);
+		if (!bh) {
+			err = err ? err : -ENODATA;
+			break;
+		}
+		memcpy(buf + (size_t)b * VEXFS_BLOCK_SIZE, bh->b_data, VEXFS_BLOCK_SIZE);
+		brelse(bh);
+	}
+	vi->sq_loaded = !err && vexfs_sq8_decode(vi, buf, gen);
+	kvfree(buf);
+}
+
 /*
- * Read the persisted graph (after a clean unmount or a crash alike: the
- * caller reconciles it with the store). Returns its capacity or <0.
+ * Read the persisted graph: after a clean unmount when it is current (its
+ * generation is the store's), after a crash whatever its generation (the
+ * caller reconciles it with the store, vexfs_graph_reconcile). Returns its
+ * capacity or <0 (-ESTALE: none, or not current after a clean unmount,
+ * which is how fsck.vexfs asks for a rebuild).
  */
 int vexfs_graph_load(struct vexfs_vindex *vi)
 {
+	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
 	struct inode *gi = vi->graph_file;
 	struct vexfs_hnsw_params p;
 	u64 nblocks, b, gen, ra_from, ra_n;
@@ -731,7 +769,8 @@ int vexfs_graph_load(struct vexfs_vindex *vi)
 	s64 words;
 	int err;
 
-	if (i_size_read(gi) < VEXFS_BLOCK_SIZE)
+	if (i_size_read(gi) < VEXFS_BLOCK_SIZE ||
+	    (sbi->was_clean && sbi->geom.graph_generation != sbi->geom.vector_generation))
 		return -ESTALE;
 	head = kvmalloc(VEXFS_BLOCK_SIZE, GFP_KERNEL);
 	if (!head)
@@ -783,6 +822,10 @@ int vexfs_graph_load(struct vexfs_vindex *vi)
 	}
 	if (!err)
 		err = vexfs_hnsw_open(vi->gh, vi->gw, vi->gw_len, &p, &live, &gen);
+	if (!err && sbi->was_clean && gen != sbi->geom.vector_generation)
+		err = -ESTALE;
+	if (!err)
+		vexfs_sq8_load(vi, nblocks, gen);
 	if (err) {
 		kvfree(vi->gw);
 		kfree(vi->gh);

@@ -101,6 +101,10 @@ int vexfs_vecs_apply(struct vexfs_vindex *vi, u32 *bounce, const u32 *slots, u32
 /* vindex-codes.c (write lock held, or before the index is published) */
 int vexfs_codes_train(struct vexfs_vindex *vi);
 void vexfs_codes_encode_run(struct vexfs_vindex *vi, u32 first, u32 n);
+int vexfs_codes_encode_all(struct vexfs_vindex *vi);
+u32 vexfs_sq8_blocks(u32 dim);
+void vexfs_sq8_encode_block(struct vexfs_vindex *vi, u64 generation, u32 b, u8 *out);
+bool vexfs_sq8_decode(struct vexfs_vindex *vi, const u8 *buf, u64 generation);
 
 /* vindex-store.c */
 int vexfs_store_write_slot(struct vexfs_vindex *vi, u64 slot, const u8 *rec);

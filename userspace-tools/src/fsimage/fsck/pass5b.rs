@@ -9,7 +9,8 @@
 //! not decode or names slots wrongly, bumps the vector generation so the
 //! kernel rebuilds the graph at the next mount instead of loading it.
 use vexfs_core::hnsw::chunks::{chunk_record_pos, chunk_record_size, decode_chunk_record, slot_bit, MAX_CHUNKS};
-use vexfs_core::hnsw::{decode_block, Graph};
+use vexfs_core::hnsw::layout::params_from_header;
+use vexfs_core::hnsw::{decode_block, Geometry, Graph};
 
 use super::*;
 
@@ -321,10 +322,27 @@ impl<'o> Checker<'o> {
     /// Load the graph and check its live nodes against `owner`; the reason
     /// when it does not decode or a node disagrees, else None.
     fn graph_problem(&self, gm: &FileMap, owner: &[u32]) -> io::Result<Option<String>> {
-        let nblocks = (gm.size / BLOCK_SIZE as u64) as usize;
-        let mut words = vec![0u32; nblocks * (BLOCK_SIZE / 4)];
+        let file_blocks = (gm.size / BLOCK_SIZE as u64) as usize;
+        if file_blocks == 0 {
+            return Ok(Some("is empty".into()));
+        }
         let mut cache = (0u32, Vec::new());
         let mut buf = vec![0u8; BLOCK_SIZE];
+        // The header says how many blocks the graph has; the kernel's copy
+        // of its int8 quantiser follows them (kernel/vindex-codes.c).
+        let mut head = vec![0u32; BLOCK_SIZE / 4];
+        self.read_hidden(gm, 0, &mut buf, &mut cache)?;
+        if let Err(e) = decode_block(&buf, 0, &mut head) {
+            return Ok(Some(format!("block 0 does not decode: {}", hnsw_why(e))));
+        }
+        let nblocks = match params_from_header(&head).and_then(|p| Geometry::new(&p)) {
+            Ok(g) => g.total_blocks(),
+            Err(e) => return Ok(Some(format!("header does not validate: {}", hnsw_why(e)))),
+        };
+        if nblocks > file_blocks {
+            return Ok(Some(format!("has {file_blocks} blocks, its header needs {nblocks}")));
+        }
+        let mut words = vec![0u32; nblocks * (BLOCK_SIZE / 4)];
         for b in 0..nblocks {
             self.read_hidden(gm, (b * BLOCK_SIZE) as u64, &mut buf, &mut cache)?;
             if let Err(e) = decode_block(&buf, b, &mut words) {
