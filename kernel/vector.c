@@ -244,16 +244,6 @@ int vexfs_chunks_replace(struct inode *inode, struct vexfs_chunk_src *src)
 			if (err)
 				goto out;
 		}
-		/* Reserved slots are this call's: the read lock keeps the arrays in place. */
-		down_read(&vi->lock);
-		for (j = 0; j < k; j++) {
-			u32 s = first + i + j;
-
-			vi->slot_chunk[s] = i + j;
-			vi->slot_off[s] = ch[j].offset;
-			vi->slot_len[s] = ch[j].length;
-		}
-		up_read(&vi->lock);
 		cond_resched();
 	}
 	/* One handle switches the bitmap and the inode. */
@@ -402,9 +392,9 @@ int vexfs_chunks_get(struct inode *inode, u32 first, u32 *n, struct vexfs_ioc_ch
 			err = -EIO;	/* the slot was damaged (reported at mount) */
 			goto out;
 		}
-		ch[i].offset = vi->slot_off[s];
-		ch[i].length = vi->slot_len[s];
-		err = vexfs_vecs_copy(vi, s, bits + (size_t)i * vi->dim);
+		err = vexfs_vecs_range(vi, s, &ch[i].offset, &ch[i].length);
+		if (!err)
+			err = vexfs_vecs_copy(vi, s, bits + (size_t)i * vi->dim);
 		if (err)
 			goto out;
 	}
@@ -514,9 +504,6 @@ static void vexfs_vindex_free(struct vexfs_vindex *vi)
 	kvfree(vi->slot_uid);
 	kvfree(vi->slot_gid);
 	kvfree(vi->slot_parent);
-	kvfree(vi->slot_chunk);
-	kvfree(vi->slot_off);
-	kvfree(vi->slot_len);
 	kvfree(vi->slot_mode);
 	kvfree(vi->slot_state);
 	kvfree(vi->gw);

@@ -82,8 +82,6 @@ struct vexfs_vindex {
 	u32 *slot_gen;
 	u32 *slot_uid, *slot_gid;
 	u32 *slot_parent;		/* the file's i_parent hint: search filters on its directory */
-	u32 *slot_chunk;		/* index of the chunk in its owner's set */
-	u64 *slot_off, *slot_len;	/* the chunk's byte range (length 0: whole file) */
 	u16 *slot_mode;
 	u8 *slot_state;			/* VSLOT_* */
 	struct xarray ino_slot;		/* ino -> its run, vexfs_run_of() */

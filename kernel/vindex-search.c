@@ -778,15 +778,19 @@ static int vexfs_ftop_widen(struct vexfs_ftop *ft, u32 gmax)
 static void vexfs_hit_chunk_fill(struct vexfs_vindex *vi, const struct vexfs_hnsw_hit *h,
 				 struct vexfs_hit_chunk *c)
 {
-	u32 s = h->slot;
+	u32 s = h->slot, first, count;
 
 	memset(c, 0, sizeof(*c));
 	if (s >= vi->capacity || !(vi->slot_state[s] & VSLOT_LIVE) || vi->slot_ino[s] != h->key)
 		return;
+	/* A set is one run of slots: chunk i is at the run's first slot + i. */
+	if (vexfs_run_of(vi, h->key, &first, &count) || s < first || s - first >= count)
+		return;
+	/* The byte range is in the record (an I/O error hides the hit). */
+	if (vexfs_vecs_range(vi, s, &c->offset, &c->length))
+		return;
 	c->live = true;
-	c->chunk = vi->slot_chunk[s];
-	c->offset = vi->slot_off[s];
-	c->length = vi->slot_len[s];
+	c->chunk = s - first;
 	c->generation = vi->slot_gen[s];
 	c->stale = vi->slot_state[s] & VSLOT_STALE;
 }
@@ -967,8 +971,7 @@ u64 vexfs_vindex_memory_bytes(struct vexfs_vindex *vi)
 	u64 codes = (u64)vi->capacity * vi->code_bytes + 2ull * vi->dim * sizeof(u32);
 	u64 per_slot = sizeof(*vi->slot_ino) +
 		       sizeof(*vi->slot_gen) + sizeof(*vi->slot_uid) + sizeof(*vi->slot_gid) +
-		       sizeof(*vi->slot_parent) + sizeof(*vi->slot_chunk) + sizeof(*vi->slot_off) +
-		       sizeof(*vi->slot_len) + sizeof(*vi->slot_mode) + sizeof(*vi->slot_state);
+		       sizeof(*vi->slot_parent) + sizeof(*vi->slot_mode) + sizeof(*vi->slot_state);
 	u64 bytes = per_slot * vi->capacity + (u64)vi->store_pblk_len * sizeof(*vi->store_pblk) + codes;
 
 	if (vi->gw)

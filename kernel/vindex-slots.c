@@ -67,10 +67,7 @@ void vexfs_arrays_free(struct vexfs_slot_arrays *a)
 	kvfree(a->uid);
 	kvfree(a->gid);
 	kvfree(a->parent);
-	kvfree(a->chunk);
 	kvfree(a->ino);
-	kvfree(a->off);
-	kvfree(a->len);
 	kvfree(a->mode);
 	kvfree(a->state);
 	kvfree(a->gw);
@@ -89,14 +86,11 @@ int vexfs_arrays_alloc(struct vexfs_vindex *vi, u32 capacity, bool with_graph,
 	a->uid = kvcalloc(capacity, sizeof(u32), GFP_KERNEL);
 	a->gid = kvcalloc(capacity, sizeof(u32), GFP_KERNEL);
 	a->parent = kvcalloc(capacity, sizeof(u32), GFP_KERNEL);
-	a->chunk = kvcalloc(capacity, sizeof(u32), GFP_KERNEL);
 	a->ino = kvcalloc(capacity, sizeof(u64), GFP_KERNEL);
-	a->off = kvcalloc(capacity, sizeof(u64), GFP_KERNEL);
-	a->len = kvcalloc(capacity, sizeof(u64), GFP_KERNEL);
 	a->mode = kvcalloc(capacity, sizeof(u16), GFP_KERNEL);
 	a->state = kvcalloc(capacity, sizeof(u8), GFP_KERNEL);
-	if (!a->pblk || !a->codes || !a->gen || !a->uid || !a->gid || !a->parent || !a->chunk || !a->ino ||
-	    !a->off || !a->len || !a->mode || !a->state)
+	if (!a->pblk || !a->codes || !a->gen || !a->uid || !a->gid || !a->parent || !a->ino ||
+	    !a->mode || !a->state)
 		goto nomem;
 	if (with_graph) {
 		struct vexfs_hnsw_params p = {
@@ -139,10 +133,7 @@ int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a)
 		memcpy(a->uid, vi->slot_uid, old * sizeof(u32));
 		memcpy(a->gid, vi->slot_gid, old * sizeof(u32));
 		memcpy(a->parent, vi->slot_parent, old * sizeof(u32));
-		memcpy(a->chunk, vi->slot_chunk, old * sizeof(u32));
 		memcpy(a->ino, vi->slot_ino, old * sizeof(u64));
-		memcpy(a->off, vi->slot_off, old * sizeof(u64));
-		memcpy(a->len, vi->slot_len, old * sizeof(u64));
 		memcpy(a->mode, vi->slot_mode, old * sizeof(u16));
 		memcpy(a->state, vi->slot_state, old * sizeof(u8));
 	}
@@ -153,10 +144,7 @@ int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a)
 	swap(vi->slot_uid, a->uid);
 	swap(vi->slot_gid, a->gid);
 	swap(vi->slot_parent, a->parent);
-	swap(vi->slot_chunk, a->chunk);
 	swap(vi->slot_ino, a->ino);
-	swap(vi->slot_off, a->off);
-	swap(vi->slot_len, a->len);
 	swap(vi->slot_mode, a->mode);
 	swap(vi->slot_state, a->state);
 	if (a->gw && vi->gw) {

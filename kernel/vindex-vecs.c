@@ -112,6 +112,30 @@ int vexfs_vecs_copy(struct vexfs_vindex *vi, u32 slot, u32 *out)
 }
 
 /*
+ * The chunk's byte range from slot's record header (not kept in memory: only
+ * results and GET_CHUNKS need it). vi->lock held; may sleep.
+ */
+int vexfs_vecs_range(struct vexfs_vindex *vi, u32 slot, u64 *offset, u64 *length)
+{
+	const struct vexfs_chunk_record *r;
+	struct vexfs_vec_pos pos;
+	struct buffer_head *bh;
+	int err;
+
+	err = vexfs_chunk_record_pos(slot, vi->dim, &pos);
+	if (err)
+		return err;
+	bh = vexfs_vecs_block(vi, pos.block, &err);
+	if (!bh)
+		return err;
+	r = (const void *)(bh->b_data + pos.offset);
+	*offset = le64_to_cpu(r->cr_offset);
+	*length = le64_to_cpu(r->cr_length);
+	brelse(bh);
+	return 0;
+}
+
+/*
  * Pin slot's vector: a pointer into its referenced block (*bh, to brelse)
  * when the vector lies in one block, else a copy in bounce (*bh NULL).
  */

@@ -66,8 +66,8 @@ struct vexfs_slot_arrays {
 	u32 capacity;
 	u32 *pblk, pblk_len;	/* store-file block -> device block, vexfs_store_blocks_for() */
 	u8 *codes;		/* capacity * vi->code_bytes: int8 codes (vindex-codes.c) */
-	u32 *gen, *uid, *gid, *parent, *chunk;
-	u64 *ino, *off, *len;
+	u32 *gen, *uid, *gid, *parent;
+	u64 *ino;
 	u16 *mode;
 	u8 *state;
 	u32 *gw;
@@ -90,6 +90,7 @@ void vexfs_scratch_free(struct vexfs_scratch *s);
 u32 vexfs_store_blocks_for(u32 dim, u32 capacity);
 void vexfs_vecs_note_blocks(struct vexfs_vindex *vi, u64 first, const u32 *pblk, u32 n);
 int vexfs_vecs_copy(struct vexfs_vindex *vi, u32 slot, u32 *out);
+int vexfs_vecs_range(struct vexfs_vindex *vi, u32 slot, u64 *offset, u64 *length);
 int vexfs_vecs_dist(struct vexfs_vindex *vi, u32 *bounce, const u32 *query, u32 query_slot,
 		    const u32 *ids, u32 n, u32 *out);
 u32 vexfs_vecs_bounce_words(u32 dim);
