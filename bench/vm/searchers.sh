@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Benchmark (issue 14 item 6), not a test: do searches from several processes
+# proceed in parallel? One VM with 2 vCPUs (QEMU TCG, one host thread per
+# vCPU; no -icount, which runs one vCPU), BENCH_SEARCHERS_N vectors of
+# BENCH_SEARCHERS_DIM dimensions (image built offline with mkfs.vexfs -d):
+# the same queries through VEXFS_IOC_SEARCH from 1 process, then from 2 at
+# once (each all the queries), wall time of the whole phase in the guest,
+# fastest of BENCH_SEARCHERS_ROUNDS. Prints the QPS of each and the ratio
+# (2.0 = perfect scaling). Wall-clock: run it on an otherwise idle host with
+# at least 2 free cores, or the ratio measures the host, not VexFS.
+# Writes bench/out/vm/searchers.{txt,log}.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/vm/lib/common.sh"
+n=${BENCH_SEARCHERS_N:-20000} dim=${BENCH_SEARCHERS_DIM:-64} nq=${BENCH_SEARCHERS_NQ:-500}
+ef=${BENCH_SEARCHERS_EF:-64} rounds=${BENCH_SEARCHERS_ROUNDS:-3}
+out=${BENCH_OUT_VM:-$top/bench/out/vm}
+add=$WORK/add
+mkdir -p "$out" "$add"
+musl-gcc -static -O2 -Wall -Werror -I"$top/shim/uapi" -idirafter /usr/include \
+  -idirafter /usr/include/x86_64-linux-gnu -o "$add/vmbench" "$top/bench/vm/vmbench.c" || fail "building vmbench"
+"$TESTDATA" gen --n "$n" --dim "$dim" --seed 31 --out "$WORK/base.fvecs"
+"$TESTDATA" gen --n "$nq" --dim "$dim" --seed 32 --out "$add/queries.fvecs"
+src=$WORK/src
+python3 - "$WORK/base.fvecs" "$n" "$src" "$WORK/man.jsonl" <<'PY'
+import json, os, struct, sys
+fv, cnt, src, manp = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+with open(fv, "rb") as f, open(manp, "w") as man:
+    for i in range(cnt):
+        d = struct.unpack("<i", f.read(4))[0]
+        v = struct.unpack(f"<{d}f", f.read(4 * d))
+        rel = f"d{i // 1000:03d}/{i:08d}"
+        if i % 1000 == 0:
+            os.makedirs(os.path.join(src, f"d{i // 1000:03d}"))
+        open(os.path.join(src, rel), "w").close()
+        man.write(json.dumps({"path": rel, "vector": [float(x) for x in v]}) + "\n")
+PY
+img=$WORK/searchers.img
+"$MKFS" -q --dim "$dim" --metric l2 -d "$src" --manifest "$WORK/man.jsonl" "$img" 512M || fail "mkfs.vexfs -d"
+
+cat > "$WORK/guest.sh" <<'GUEST'
+set -eu
+PATH=/extra:$PATH
+ef=$1 rounds=$2
+mount -t vexfs /dev/vda /mnt
+vexctl sync /mnt
+vexctl status /mnt | sed 's/^/STATUS /'
+vmbench search /mnt /extra/queries.fvecs 10 "$ef" 1 > /dev/null   # warm
+r=0
+while [ $r -lt "$rounds" ]; do
+  vmbench time vmbench search /mnt /extra/queries.fvecs 10 "$ef" 1 | sed 's/^/ONE /'
+  vmbench time sh -c "vmbench search /mnt /extra/queries.fvecs 10 $ef 1 > /dev/null &
+    vmbench search /mnt /extra/queries.fvecs 10 $ef 1 > /dev/null; wait" | sed 's/^/TWO /'
+  r=$((r + 1))
+done
+umount /mnt
+GUEST
+log=$out/searchers.log
+rc=0
+VEXFS_VM_QUIET=1 VEXFS_VM_LOG=$log VEXFS_VM_SMP=2 "$VM_RUN" --mem 1024 --disk "$img" --add "$add" \
+  "$WORK/guest.sh" "$ef" "$rounds" > /dev/null || rc=$?
+[ "$rc" -eq 0 ] || { tail -n 30 "$log"; fail "the benchmark VM exited $rc (log $log)"; }
+tr -d '\r' < "$log" | python3 -c '
+import sys
+n, dim, nq, ef, rounds = sys.argv[1:6]
+best = {}
+for line in sys.stdin:
+    w = line.split()
+    if len(w) >= 3 and w[0] in ("ONE", "TWO") and w[1] == "time":
+        ns = int(w[2])
+        best[w[0]] = min(best.get(w[0], ns), ns)
+if set(best) != {"ONE", "TWO"}:
+    sys.exit("searchers.sh: no timings in the log")
+q1 = int(nq) / (best["ONE"] / 1e9)
+q2 = 2 * int(nq) / (best["TWO"] / 1e9)
+print("kNN through VEXFS_IOC_SEARCH from 1 vs 2 processes, one VM with 2 vCPUs (QEMU TCG, wall clock)")
+print(f"{n} vectors dim {dim} (L2), {nq} queries per process, k 10, ef {ef}, fastest of {rounds}")
+print(f"  1 process    {q1:10.1f} q/s")
+print(f"  2 processes  {q2:10.1f} q/s (together)")
+print(f"  ratio        {q2 / q1:10.2f}  (2.00 = perfect scaling)")
+' "$n" "$dim" "$nq" "$ef" "$rounds" | tee "$out/searchers.txt"

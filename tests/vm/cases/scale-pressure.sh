@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Issue 14 item 4, sized by VEXFS_SCALE_N (20,000 in make test; `make test-1m`:
+# 1,000,000): an image of N vectors of dimension 64, built offline by
+# mkfs.vexfs -d with the bulk --vectors path (files of 1,000 chunks, "row"
+# manifest lines), mounts in a VM with VEXFS_SCALE_MEM MiB (512), answers kNN
+# through the ioctl with recall@10 >= 0.95 against exact answers computed on
+# the host, and again while another process keeps reading a file three times
+# the VM's RAM (page-cache pressure: the vectors are read through the page
+# cache, the index pins only codes, attributes and the graph); then fsck is
+# clean. Prints the mount time, vectors and index_memory_bytes.
+. "$(dirname "$0")/../lib/common.sh"
+n=${VEXFS_SCALE_N:-20000} mem=${VEXFS_SCALE_MEM:-512}
+dim=64 per=1000 nq=100
+[ $((n % per)) -eq 0 ] || fail "VEXFS_SCALE_N must be a multiple of $per"
+files=$((n / per))
+"$TESTDATA" gen --n "$n" --dim $dim --seed 51 --out "$WORK/base.fvecs"
+"$TESTDATA" gen --n $nq --dim $dim --seed 52 --out "$WORK/queries.fvecs"
+"$TESTDATA" gt --base "$WORK/base.fvecs" --queries "$WORK/queries.fvecs" -k 10 --out "$WORK/gt.jsonl"
+mkdir -p "$WORK/add" "$WORK/src/docs"
+cp "$WORK/queries.fvecs" "$WORK/add/"
+# Base row i is chunk i % per of file i / per (what chunk-recall expects).
+python3 - "$files" "$per" "$WORK/src/docs" "$WORK/man.jsonl" <<'PY'
+import json, os, sys
+files, per, d, man = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+with open(man, "w") as m:
+    for f in range(files):
+        open(os.path.join(d, f"{f:08d}"), "w").close()
+        for c in range(per):
+            m.write(json.dumps({"path": f"docs/{f:08d}", "offset": c * 100, "length": 100,
+                                "row": f * per + c}) + "\n")
+PY
+img=$WORK/scale.img out=$WORK/out.img
+# Records (32 + 256 bytes), graph (~150 bytes) and the rest per vector, plus room.
+size_mb=$(( (n * 600) / 1048576 + 256 ))
+t0=$SECONDS
+"$MKFS" -q --dim $dim --metric l2 -d "$WORK/src" --manifest "$WORK/man.jsonl" \
+  --vectors "$WORK/base.fvecs" "$img" "${size_mb}M" || fail "mkfs.vexfs -d with $n vectors"
+echo "scale-pressure: image of $n vectors built in $((SECONDS - t0)) s"
+new_outdisk "$out"
+
+cat > "$WORK/guest.sh" <<GUEST
+set -eu
+. /usr/lib/vexfs-checks.sh
+mem_big=$((3 * mem))
+GUEST
+cat >> "$WORK/guest.sh" <<'GUEST'
+read -r u0 _ < /proc/uptime
+mount -t vexfs /dev/vda /mnt
+read -r u1 _ < /proc/uptime
+echo "MOUNT-SECONDS $u0 $u1"
+dmesg | grep 'vexfs (vda)' | tail -n 3
+run_ok /tmp/sync.txt vexctl sync /mnt
+run_ok /tmp/st1.json vexctl status /mnt --json
+cat /tmp/st1.json
+run_ok /tmp/b1.txt vexctl batch-search /mnt --queries /extra/queries.fvecs -k 10 --ef 128 --out /tmp/r1.jsonl
+# Page-cache pressure: a sparse file three times the RAM, read over and over.
+truncate -s ${mem_big}M /mnt/big
+( while [ ! -e /tmp/stop ]; do cat /mnt/big > /dev/null || exit 1; done ) &
+reader=$!
+sleep 5
+grep -E 'MemFree|^Cached' /proc/meminfo
+run_ok /tmp/b2.txt vexctl batch-search /mnt --queries /extra/queries.fvecs -k 10 --ef 128 --out /tmp/r2.jsonl
+grep -E 'MemFree|^Cached' /proc/meminfo
+kill -0 $reader || { echo "FAIL: the reader stopped early"; exit 1; }
+touch /tmp/stop
+wait $reader
+run_ok /tmp/st2.json vexctl status /mnt --json
+rm /mnt/big
+umount /mnt
+cd /tmp && tar cf /dev/vdb r1.jsonl r2.jsonl st1.json st2.json
+GUEST
+log=$WORK/scale.log
+VEXFS_VM_LOG=$log VEXFS_VM_TIMEOUT=${VEXFS_VM_TIMEOUT:-5400} \
+  "$VM_RUN" --mem "$mem" --disk "$img" --disk "$out" --add "$WORK/add" "$WORK/guest.sh"
+fsck_clean "$img"
+from_outdisk "$out" "$WORK/res"
+tr -d '\r' < "$log" | awk '$1 == "MOUNT-SECONDS" { printf "scale-pressure: mount took %.2f s (guest clock)\n", $3 - $2 }'
+python3 - "$WORK/res/st1.json" "$n" <<'PY' || fail "status after mount"
+import json, sys
+st, n = json.load(open(sys.argv[1])), int(sys.argv[2])
+assert st["vectors"] == n, f"vectors {st['vectors']}, want {n}"
+b = st["index_memory_bytes"]
+print(f"scale-pressure: {n} vectors, index_memory_bytes {b} ({b / 2**20:.1f} MiB, {b / n:.1f} bytes per vector)")
+PY
+"$TESTDATA" chunk-recall --gt "$WORK/gt.jsonl" --results "$WORK/res/r1.jsonl" --per-file $per -k 10 --min 0.95
+"$TESTDATA" chunk-recall --gt "$WORK/gt.jsonl" --results "$WORK/res/r2.jsonl" --per-file $per -k 10 --min 0.95
+echo "scale-pressure: passed"
