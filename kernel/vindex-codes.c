@@ -99,6 +99,31 @@ static void vexfs_codes_job_free(struct vexfs_codes_job *job, u32 *bounce)
 }
 
 /*
+ * fn on every step-th live slot, VEXFS_SCAN_READAHEAD slot numbers gathered
+ * in batch at a time (vexfs_vecs_apply pins their vectors).
+ */
+static int vexfs_codes_each_live(struct vexfs_vindex *vi, u32 *bounce, u32 *batch, u32 step,
+				 vexfs_vec_fn fn, struct vexfs_codes_job *job)
+{
+	u32 i, seen = 0, nbatch = 0;
+	int err = 0;
+
+	for (i = 0; i < vi->capacity && !err; i++) {
+		if (!(vi->slot_state[i] & VSLOT_LIVE) || seen++ % step)
+			continue;
+		batch[nbatch++] = i;
+		if (nbatch == VEXFS_SCAN_READAHEAD) {
+			err = vexfs_vecs_apply(vi, bounce, batch, 0, nbatch, fn, job);
+			nbatch = 0;
+			cond_resched();
+		}
+	}
+	if (!err && nbatch)
+		err = vexfs_vecs_apply(vi, bounce, batch, 0, nbatch, fn, job);
+	return err;
+}
+
+/*
  * Train the quantiser on an even sample of the live vectors and write every
  * live slot's code (vi->lock held for writing, or before publishing). On
  * failure codes_ready stays false: kNN walks use float32 distances.
@@ -106,7 +131,7 @@ static void vexfs_codes_job_free(struct vexfs_codes_job *job, u32 *bounce)
 int vexfs_codes_train(struct vexfs_vindex *vi)
 {
 	struct vexfs_codes_job job;
-	u32 step, seen = 0, i, *bounce = NULL, *batch = NULL, nbatch = 0;
+	u32 *bounce = NULL, *batch = NULL;
 	int err;
 
 	vi->codes_ready = false;
@@ -121,20 +146,10 @@ int vexfs_codes_train(struct vexfs_vindex *vi)
 		if (!batch)
 			err = -ENOMEM;
 	}
-	step = max(1u, vi->nr_live / VEXFS_SQ8_SAMPLE);
-	/* Train: every step-th live slot. */
-	for (i = 0; i < vi->capacity && !err; i++) {
-		if (!(vi->slot_state[i] & VSLOT_LIVE) || seen++ % step)
-			continue;
-		batch[nbatch++] = i;
-		if (nbatch == VEXFS_SCAN_READAHEAD) {
-			err = vexfs_vecs_apply(vi, bounce, batch, 0, nbatch, vexfs_codes_observe, &job);
-			nbatch = 0;
-			cond_resched();
-		}
-	}
-	if (!err && nbatch)
-		err = vexfs_vecs_apply(vi, bounce, batch, 0, nbatch, vexfs_codes_observe, &job);
+	/* Train on every step-th live slot, then encode them all. */
+	if (!err)
+		err = vexfs_codes_each_live(vi, bounce, batch, max(1u, vi->nr_live / VEXFS_SQ8_SAMPLE),
+					    vexfs_codes_observe, &job);
 	if (!err && job.first)
 		err = -ENODATA;	/* no live slot after all */
 	if (!err) {
@@ -142,22 +157,10 @@ int vexfs_codes_train(struct vexfs_vindex *vi)
 		err = vexfs_simd_sq8_finish(vi->dim, vi->sq_min, job.max);
 		kernel_fpu_end();
 	}
-	if (!err)
+	if (!err) {
 		memcpy(vi->sq_scale, job.max, vi->dim * sizeof(u32));
-	/* Encode: every live slot, a window of them at a time. */
-	nbatch = 0;
-	for (i = 0; i < vi->capacity && !err; i++) {
-		if (!(vi->slot_state[i] & VSLOT_LIVE))
-			continue;
-		batch[nbatch++] = i;
-		if (nbatch == VEXFS_SCAN_READAHEAD) {
-			err = vexfs_vecs_apply(vi, bounce, batch, 0, nbatch, vexfs_codes_encode, &job);
-			nbatch = 0;
-			cond_resched();
-		}
+		err = vexfs_codes_each_live(vi, bounce, batch, 1, vexfs_codes_encode, &job);
 	}
-	if (!err && nbatch)
-		err = vexfs_vecs_apply(vi, bounce, batch, 0, nbatch, vexfs_codes_encode, &job);
 	kvfree(batch);
 	vexfs_codes_job_free(&job, bounce);
 	if (err) {
@@ -175,7 +178,7 @@ int vexfs_codes_train(struct vexfs_vindex *vi)
 int vexfs_codes_encode_all(struct vexfs_vindex *vi)
 {
 	struct vexfs_codes_job job;
-	u32 *bounce = NULL, *batch = NULL, nbatch = 0, i;
+	u32 *bounce = NULL, *batch = NULL;
 	int err;
 
 	vi->codes_ready = false;
@@ -185,18 +188,8 @@ int vexfs_codes_encode_all(struct vexfs_vindex *vi)
 		if (!batch)
 			err = -ENOMEM;
 	}
-	for (i = 0; i < vi->capacity && !err; i++) {
-		if (!(vi->slot_state[i] & VSLOT_LIVE))
-			continue;
-		batch[nbatch++] = i;
-		if (nbatch == VEXFS_SCAN_READAHEAD) {
-			err = vexfs_vecs_apply(vi, bounce, batch, 0, nbatch, vexfs_codes_encode, &job);
-			nbatch = 0;
-			cond_resched();
-		}
-	}
-	if (!err && nbatch)
-		err = vexfs_vecs_apply(vi, bounce, batch, 0, nbatch, vexfs_codes_encode, &job);
+	if (!err)
+		err = vexfs_codes_each_live(vi, bounce, batch, 1, vexfs_codes_encode, &job);
 	kvfree(batch);
 	vexfs_codes_job_free(&job, bounce);
 	if (err)

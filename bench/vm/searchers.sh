@@ -21,22 +21,9 @@ musl-gcc -static -O2 -Wall -Werror -I"$top/shim/uapi" -idirafter /usr/include \
   -idirafter /usr/include/x86_64-linux-gnu -o "$add/vmbench" "$top/bench/vm/vmbench.c" || fail "building vmbench"
 "$TESTDATA" gen --n "$n" --dim "$dim" --seed 31 --out "$WORK/base.fvecs"
 "$TESTDATA" gen --n "$nq" --dim "$dim" --seed 32 --out "$add/queries.fvecs"
-src=$WORK/src
-python3 - "$WORK/base.fvecs" "$n" "$src" "$WORK/man.jsonl" <<'PY'
-import json, os, struct, sys
-fv, cnt, src, manp = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-with open(fv, "rb") as f, open(manp, "w") as man:
-    for i in range(cnt):
-        d = struct.unpack("<i", f.read(4))[0]
-        v = struct.unpack(f"<{d}f", f.read(4 * d))
-        rel = f"d{i // 1000:03d}/{i:08d}"
-        if i % 1000 == 0:
-            os.makedirs(os.path.join(src, f"d{i // 1000:03d}"))
-        open(os.path.join(src, rel), "w").close()
-        man.write(json.dumps({"path": rel, "vector": [float(x) for x in v]}) + "\n")
-PY
+. "$top/bench/vm/populate.sh"
 img=$WORK/searchers.img
-"$MKFS" -q --dim "$dim" --metric l2 -d "$src" --manifest "$WORK/man.jsonl" "$img" 512M || fail "mkfs.vexfs -d"
+populate "$img" "$WORK/base.fvecs" "$n" 512M --dim "$dim" --metric l2
 
 cat > "$WORK/guest.sh" <<'GUEST'
 set -eu
