@@ -420,6 +420,15 @@ module_param(debug_scan_yield, uint, 0600);
 MODULE_PARM_DESC(debug_scan_yield, "Test only: an exact scan drops and re-takes the index lock between all its batches");
 
 /*
+ * kNN walks steered by the int8 codes (1, the default) or by float32
+ * distances (0): /sys/module/vexfs/parameters/knn_int8, root only, read at
+ * each search; for comparing the two (tests/vm/cases/scale-pressure.sh).
+ */
+static unsigned int knn_int8 = 1;
+module_param(knn_int8, uint, 0600);
+MODULE_PARM_DESC(knn_int8, "kNN graph walks steered by the int8 codes (1) or by float32 distances (0)");
+
+/*
  * Between batches of an exact scan: let a waiting writer (or another task)
  * in. Drops vi->lock, which the caller (vexfs_vindex_search) holds for
  * reading, and takes it again; meanwhile the slot arrays may have been
@@ -696,7 +705,7 @@ static int vexfs_search_pass(struct vexfs_vindex *vi, struct vexfs_scratch *s,
 		 * read from the page cache. Range searches compare exact
 		 * distances with the threshold all the way.
 		 */
-		if (knn && vi->codes_ready) {
+		if (knn && vi->codes_ready && READ_ONCE(knn_int8)) {
 			kernel_fpu_begin();
 			err = vexfs_simd_sq8_prepare(vi->metric, vi->dim, vi->sq_min, vi->sq_scale,
 						     kc->query, s->vtmp, s->sq_w, &kc->sq);
