@@ -868,12 +868,20 @@ int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *
 	 * list; directories beyond it are met, and resolved, by the passes.
 	 */
 	if (kc.dirv && !kc.dirv->members) {
+		u32 last = 0;
+
 		down_read(&vi->lock);
 		for (u32 slot = 0; slot < vi->capacity; slot++) {
 			if (kc.dirv->nr_miss == VEXFS_DIRV_MISSES)
 				break;
-			if (vi->slot_state[slot] & VSLOT_LIVE)
-				vexfs_dirv_slot_ok(kc.dirv, vi->slot_parent[slot]);
+			/*
+			 * A set's slots, and often a directory's files, are
+			 * neighbours: each parent is looked up once per run.
+			 */
+			if (!(vi->slot_state[slot] & VSLOT_LIVE) || vi->slot_parent[slot] == last)
+				continue;
+			last = vi->slot_parent[slot];
+			vexfs_dirv_slot_ok(kc.dirv, last);
 		}
 		up_read(&vi->lock);
 		err = vexfs_dirv_resolve_misses(kc.dirv);
