@@ -618,6 +618,24 @@ impl Kernel {
 /// How many vectors ahead the batch loops prefetch.
 pub(crate) const PREFETCH_AHEAD: usize = 3;
 
+/// One distance by metric from raw pointers to `dim` floats (query, vector):
+/// the body the batch loops below share. Unsafe to expand: both pointers
+/// must be readable for `dim` floats and the kernels' instruction set present.
+#[cfg(target_arch = "x86_64")]
+macro_rules! one_distance {
+    ($metric:expr, $qn:expr, $q:expr, $v:expr, $dim:expr, $l2:path, $dn:path) => {
+        match $metric {
+            METRIC_L2 => $l2($q, $v, $dim),
+            METRIC_DOT => -$dn($q, $v, $dim, false).0,
+            UNIT_COSINE => cosine_of_unit($dn($q, $v, $dim, false).0),
+            _ => {
+                let (d, vn) = $dn($q, $v, $dim, true);
+                cosine_from_parts(d, $qn, vn)
+            }
+        }
+    };
+}
+
 /// The strided batch loop, instantiated per instruction set so that the
 /// kernels inline into it (one call per batch, not per vector).
 #[cfg(target_arch = "x86_64")]
@@ -656,17 +674,7 @@ macro_rules! strided_loop {
             let v = base.get(start..end).ok_or(SimdError::BadId)?;
             // SAFETY: `query` and `v` both hold exactly `dim` floats; the
             // instruction set is available (caller contract of the enclosing fn).
-            let d = unsafe {
-                match $metric {
-                    METRIC_L2 => $l2(query.as_ptr(), v.as_ptr(), dim),
-                    METRIC_DOT => -$dn(query.as_ptr(), v.as_ptr(), dim, false).0,
-                    UNIT_COSINE => cosine_of_unit($dn(query.as_ptr(), v.as_ptr(), dim, false).0),
-                    _ => {
-                        let (d, vn) = $dn(query.as_ptr(), v.as_ptr(), dim, true);
-                        cosine_from_parts(d, $qn, vn)
-                    }
-                }
-            };
+            let d = unsafe { one_distance!($metric, $qn, query.as_ptr(), v.as_ptr(), dim, $l2, $dn) };
             match out.get_mut(i) {
                 Some(o) => *o = key_from_f32(d),
                 None => return Err(SimdError::BadLength),
@@ -713,16 +721,7 @@ macro_rules! ptrs_loop {
             // SAFETY: `query` holds `dim` floats and `p` points to `dim`
             // readable floats (caller contract of the enclosing fn); the
             // instruction set is available.
-            let d = unsafe {
-                match $metric {
-                    METRIC_L2 => $l2(query.as_ptr(), p, dim),
-                    METRIC_DOT => -$dn(query.as_ptr(), p, dim, false).0,
-                    _ => {
-                        let (d, vn) = $dn(query.as_ptr(), p, dim, true);
-                        cosine_from_parts(d, $qn, vn)
-                    }
-                }
-            };
+            let d = unsafe { one_distance!($metric, $qn, query.as_ptr(), p, dim, $l2, $dn) };
             match out.get_mut(i) {
                 Some(o) => *o = key_from_f32(d),
                 None => return Err(SimdError::BadLength),
