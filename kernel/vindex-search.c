@@ -518,6 +518,14 @@ static int vexfs_ftop_recheck(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u3
 	return 0;
 }
 
+/* After a scan whose lock drops saw the vectors change: its hits, checked again. */
+static int vexfs_scan_recheck(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u32 max_key,
+			      struct vexfs_hnsw_hit *hits, u32 *n)
+{
+	return kc->ftop ? vexfs_ftop_recheck(vi, kc, max_key, kc->ftop) :
+			  vexfs_hits_recheck(vi, kc, max_key, hits, n);
+}
+
 /*
  * Exact distances to every live slot (only the queued ones when
  * only_pending) the caller may see, offered to hits[0..*n] (kept as a heap
@@ -561,8 +569,7 @@ static s64 vexfs_scan(struct vexfs_vindex *vi, struct vexfs_kctx *kc, bool only_
 		}
 	}
 	if (changed) {
-		err = kc->ftop ? vexfs_ftop_recheck(vi, kc, max_key, kc->ftop) :
-				 vexfs_hits_recheck(vi, kc, max_key, hits, n);
+		err = vexfs_scan_recheck(vi, kc, max_key, hits, n);
 		if (err)
 			return err;
 	}
@@ -629,8 +636,7 @@ static s64 vexfs_scan_members(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u3
 		}
 	}
 	if (changed) {
-		err = kc->ftop ? vexfs_ftop_recheck(vi, kc, max_key, kc->ftop) :
-				 vexfs_hits_recheck(vi, kc, max_key, hits, n);
+		err = vexfs_scan_recheck(vi, kc, max_key, hits, n);
 		if (err)
 			return err;
 	}
