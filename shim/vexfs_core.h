@@ -78,7 +78,7 @@ struct vexfs_inode_mem {
 	__u32	orphan_next;
 	__u32	vector_dim;
 	__u32	parent;		/* i_parent */
-	__u32	pad;
+	__u32	names_block;	/* i_names_block */
 	__u32	block[VEXFS_N_BLOCKS];
 	__u32	chunk_first;	/* i_chunk_first */
 	__u32	chunk_count;	/* i_chunk_count, 0..VEXFS_MAX_CHUNKS */
@@ -152,6 +152,23 @@ int vexfs_ind_init(__u8 *block, __u32 len, __u32 ino, __u32 level);
 int vexfs_ind_check(const __u8 *block, __u32 len, __u32 ino, __u32 level,
 		    char *msg, __u32 msg_len);
 int vexfs_ind_set(__u8 *block, __u32 len, __u32 idx, __u32 value);
+
+/* --- names blocks (RO_COMPAT_LINK_DIRS) --------------------------------- */
+
+/*
+ * Check a names block of inode ino: magic, owner, checksum, entries
+ * ascending with directories in 1..max_dir; their counts sum to links
+ * unless links is 0. Returns the number of entries or a negative errno
+ * (-EUCLEAN: damaged, with the reason in msg).
+ */
+int vexfs_names_check(const __u8 *block, __u32 len, __u32 ino, __u32 links,
+		      __u32 max_dir, char *msg, __u32 msg_len);
+/* Format a names block of ino with one name in dir_a and one in dir_b. */
+int vexfs_names_init(__u8 *block, __u32 len, __u32 ino, __u32 dir_a, __u32 dir_b);
+/* One more name in dir (-ENOSPC: dir would be one directory too many). */
+int vexfs_names_add(__u8 *block, __u32 len, __u32 ino, __u32 dir);
+/* One name fewer in dir (-ENOENT: the block lists none there). */
+int vexfs_names_remove(__u8 *block, __u32 len, __u32 ino, __u32 dir);
 
 /* --- directory blocks ---------------------------------------------------- */
 

@@ -76,7 +76,17 @@
  * blocks, corrupting the index, so it may only mount read-only.
  */
 #define VEXFS_FEATURE_RO_COMPAT_DIR_INDEX 0x0001u
-#define VEXFS_FEATURE_RO_COMPAT_SUPP	(VEXFS_FEATURE_RO_COMPAT_DIR_INDEX)
+/*
+ * Names blocks (struct vexfs_names_block below): every non-directory inode
+ * with two or more links names, in i_names_block, a block listing the
+ * directories that hold its names, so a search can judge a hard-linked file
+ * by all of its paths. ro_compat: a kernel that does not know the bit would
+ * link and unlink without updating the list, so it may only mount read-only.
+ * Without the bit, i_names_block is zero and i_parent is only a hint.
+ */
+#define VEXFS_FEATURE_RO_COMPAT_LINK_DIRS 0x0002u
+#define VEXFS_FEATURE_RO_COMPAT_SUPP	(VEXFS_FEATURE_RO_COMPAT_DIR_INDEX | \
+					 VEXFS_FEATURE_RO_COMPAT_LINK_DIRS)
 
 #define VEXFS_FEATURE_INCOMPAT_JOURNAL	0x0001u	/* metadata journaled with jbd2 */
 /*
@@ -244,10 +254,42 @@ struct vexfs_inode {
 	 */
 	__le64	i_data_version;		/* data changes counted as above */
 	__le64	i_chunk_version;	/* i_data_version when the set was written */
-	__le32	i_reserved[15];		/* zero */
+	__le32	i_names_block;		/* RO_COMPAT_LINK_DIRS: names block of a
+					 * non-directory with >= 2 links, else 0 */
+	__le32	i_reserved[14];		/* zero */
 	__le32	i_checksum;		/* crc32c(ino as __le32 ++ inode with i_checksum = 0) */
 };
 #define VEXFS_INODE_STRUCT_SIZE	256u
+
+/*
+ * Names block (RO_COMPAT_LINK_DIRS): the directories that hold the names of
+ * one non-directory inode with i_links_count >= 2. Rules (fsck checks them;
+ * the kernel refuses a block that breaks the first three):
+ *  - n_magic, n_ino (the owner) and n_checksum match;
+ *  - 1 <= n_count <= VEXFS_NAMES_MAX; entries [0, n_count) have dir != 0,
+ *    count >= 1 and strictly ascending dir; the other entries are zero;
+ *  - the counts sum to the owner's i_links_count;
+ *  - directory dir holds exactly count entries naming the owner, and the
+ *    owner's i_parent is one of the dirs.
+ * A non-directory with one link has no names block and i_parent is the
+ * directory holding its name (exact, not a hint, on volumes with the bit).
+ * A file cannot have names in more than VEXFS_NAMES_MAX directories: link()
+ * into one more fails with EMLINK.
+ * Changed in the same transaction as the directory entries it describes.
+ */
+struct vexfs_names_entry {
+	__le32	ne_dir;			/* directory inode number */
+	__le32	ne_count;		/* names of the owner in that directory */
+};
+struct vexfs_names_block {
+	__le32	n_magic;		/* VEXFS_NAMES_MAGIC */
+	__le32	n_ino;			/* owner inode */
+	__le32	n_count;		/* entries in use */
+	__le32	n_checksum;		/* crc32c(n_ino as __le32 ++ block with n_checksum = 0) */
+	struct vexfs_names_entry n_entries[510];
+};
+#define VEXFS_NAMES_MAGIC	0x4e4c5856u	/* "VXLN" */
+#define VEXFS_NAMES_MAX		510u
 
 /* Directory entry file types (as ext2: DT_* values). */
 #define VEXFS_FT_UNKNOWN	0u

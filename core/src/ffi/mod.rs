@@ -28,7 +28,7 @@ pub mod vector;
 use core::ffi::c_char;
 
 use crate::error::{Error, Result};
-use crate::format::{bitmap, bmap, dir, inode, superblock};
+use crate::format::{bitmap, bmap, dir, inode, names, superblock};
 use crate::msg::MsgBuf;
 use abi::{vexfs_dirent_view, vexfs_inode_mem, vexfs_sb_geom};
 
@@ -336,6 +336,54 @@ pub unsafe extern "C" fn vexfs_ind_set(block: *mut u8, len: u32, idx: u32, value
     // SAFETY: block is an indirect block's buffer_head data that the caller
     // (vexfs_set_indirect) holds locked (lock_buffer) around the call.
     rc(unsafe { bytes_mut(block, len) }.and_then(|b| bmap::indirect_set_sealed(b, idx, value)))
+}
+
+/// # Safety
+/// `block` valid for `len` bytes; `msg` valid for `msg_len` bytes or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_names_check(
+    block: *const u8,
+    len: u32,
+    ino: u32,
+    links: u32,
+    max_dir: u32,
+    msg: *mut c_char,
+    msg_len: u32,
+) -> i32 {
+    // SAFETY: msg is NULL or the caller's local message array of msg_len bytes.
+    let mut m = unsafe { msg_buf(msg, msg_len) };
+    // SAFETY: block is a names block's buffer_head data that the caller
+    // (kernel/links.c) holds locked (lock_buffer), as every writer does.
+    match unsafe { bytes(block, len) }.and_then(|b| names::check(b, ino, links, max_dir, &mut m)) {
+        Ok(n) => n as i32,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+/// `block` valid for `len` bytes of writes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_names_init(block: *mut u8, len: u32, ino: u32, dir_a: u32, dir_b: u32) -> i32 {
+    // SAFETY: block is a freshly allocated names block's buffer_head data,
+    // locked by the caller (kernel/links.c) and not yet named by the inode.
+    rc(unsafe { bytes_mut(block, len) }.and_then(|b| names::init(b, ino, &[dir_a, dir_b])))
+}
+
+/// # Safety
+/// `block` valid for `len` bytes of writes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_names_add(block: *mut u8, len: u32, ino: u32, dir: u32) -> i32 {
+    // SAFETY: block is the inode's names block's buffer_head data, locked by
+    // the caller (kernel/links.c) around the call.
+    rc(unsafe { bytes_mut(block, len) }.and_then(|b| names::add(b, ino, dir)))
+}
+
+/// # Safety
+/// `block` valid for `len` bytes of writes.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_names_remove(block: *mut u8, len: u32, ino: u32, dir: u32) -> i32 {
+    // SAFETY: as vexfs_names_add.
+    rc(unsafe { bytes_mut(block, len) }.and_then(|b| names::remove(b, ino, dir)))
 }
 
 /// # Safety

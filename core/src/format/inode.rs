@@ -104,6 +104,11 @@ pub fn decode(g: &Geom, raw: &[u8], ino: u32, msg: &mut impl Write) -> Result<In
         explain!(msg, "inode {ino}: xattr block {xattr_block} outside the data area");
         return Err(Error::Corrupt);
     }
+    let names_block = u32::from_le(d.i_names_block);
+    if names_block != 0 && (!data_block_ok(g, names_block) || ftype == mode::S_IFDIR) {
+        explain!(msg, "inode {ino}: names block {names_block} outside the data area or on a directory");
+        return Err(Error::Corrupt);
+    }
     let vector_dim = u32::from_le(d.i_vector_dim);
     if vector_dim > VEXFS_MAX_VECTOR_DIM {
         explain!(msg, "inode {ino}: vector dimension {vector_dim} out of range");
@@ -159,7 +164,7 @@ pub fn decode(g: &Geom, raw: &[u8], ino: u32, msg: &mut impl Write) -> Result<In
         orphan_next,
         vector_dim,
         parent,
-        pad: 0,
+        names_block,
         block,
         chunk_first,
         chunk_count,
@@ -201,6 +206,7 @@ pub fn encode(m: &InodeMem, ino: u32, raw: &mut [u8]) -> Result<()> {
     d.i_orphan_next = m.orphan_next.to_le();
     d.i_vector_dim = m.vector_dim.to_le();
     d.i_parent = m.parent.to_le();
+    d.i_names_block = m.names_block.to_le();
     d.i_chunk_first = m.chunk_first.to_le();
     d.i_chunk_count = m.chunk_count.to_le();
     d.i_data_version = m.data_version.to_le();

@@ -9,6 +9,7 @@ pub mod dx;
 pub mod inode;
 pub mod journal;
 pub mod layout;
+pub mod names;
 pub mod superblock;
 
 pub use defs::*;
