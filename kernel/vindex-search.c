@@ -89,7 +89,7 @@ static bool vexfs_slot_visible(struct vexfs_kctx *kc, u32 slot)
 		return false;
 	if (kc->check_perm && !vexfs_slot_readable(vi, slot))
 		return false;
-	return !kc->dirv || vexfs_dirv_slot_ok(kc->dirv, vi->slot_parent[slot]);
+	return !kc->dirv || vexfs_dirv_slot_ok(kc->dirv, vi->slot_parent[slot], vi->slot_ino[slot]);
 }
 
 static int vexfs_filter_cb(void *kctxp, u32 slot)
@@ -697,8 +697,9 @@ static int vexfs_search_pass(struct vexfs_vindex *vi, struct vexfs_scratch *s,
 	if (!exact) {
 		struct vexfs_hnsw_hit *gh = ft ? ft->gbuf : hits;
 		u32 gcap = ft ? ft->gcap : req->k;
-
 		u32 kind = knn ? VEXFS_HNSW_KNN : VEXFS_HNSW_RANGE;
+		/* The walk's max_key: the threshold, or the re-rank count. */
+		u32 walk_key = max_key;
 
 		s->ctx.kctx = kc;
 		kc->bounce = s->bounce;
@@ -720,9 +721,9 @@ static int vexfs_search_pass(struct vexfs_vindex *vi, struct vexfs_scratch *s,
 				return err;
 			kc->sq_w = s->sq_w;
 			kind = VEXFS_HNSW_KNN_RERANK;
-			max_key = max(ef, gcap);	/* the re-rank count */
+			walk_key = max(ef, gcap);
 		}
-		err = vexfs_hnsw_search(vi->gh, &s->ctx, kind, ef, max_key, gh, gcap, &complete);
+		err = vexfs_hnsw_search(vi->gh, &s->ctx, kind, ef, walk_key, gh, gcap, &complete);
 		atomic64_add(s->ctx.dist_count, &vi->st.dists);
 		if (err >= 0) {
 			n = err;
@@ -884,10 +885,11 @@ int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *
 			 * A set's slots, and often a directory's files, are
 			 * neighbours: each parent is looked up once per run.
 			 */
-			if (!(vi->slot_state[slot] & VSLOT_LIVE) || vi->slot_parent[slot] == last)
+			if (!(vi->slot_state[slot] & VSLOT_LIVE) ||
+			    (vi->slot_parent[slot] == last && last != VEXFS_SLOT_PARENT_NAMES))
 				continue;
 			last = vi->slot_parent[slot];
-			vexfs_dirv_slot_ok(kc.dirv, last);
+			vexfs_dirv_slot_ok(kc.dirv, last, vi->slot_ino[slot]);
 		}
 		up_read(&vi->lock);
 		err = vexfs_dirv_resolve_misses(kc.dirv);
