@@ -135,6 +135,12 @@ struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned i
 				    im.xattr_block ? im.xattr_block : im.orphan_next);
 		goto bad;
 	}
+	if (im.names_block && !vexfs_names_enabled(sb)) {
+		/* Without the feature nothing keeps the list: refuse rather than trust it. */
+		err = vexfs_corrupt(sb, "inode %lu: names block %u on a volume without names blocks",
+				    ino, im.names_block);
+		goto bad;
+	}
 	if (S_ISDIR(im.mode) && im.links_count == 1) {
 		/* A live directory has its name and "." (rmdir takes both at once). */
 		err = vexfs_corrupt(sb, "directory %lu has 1 link, at least 2 expected", ino);
@@ -162,6 +168,7 @@ struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned i
 	vi->i_dir_depth = im.dir_depth;
 	vi->i_vector_dim = im.vector_dim;
 	vi->i_parent = im.parent;
+	vi->i_names_block = im.names_block;
 	vi->i_chunk_first = im.chunk_first;
 	vi->i_chunk_count = im.chunk_count;
 	vi->i_data_version = im.data_version;
@@ -212,6 +219,7 @@ static void vexfs_fill_inode_mem(struct inode *inode, struct vexfs_inode_mem *im
 	im->dir_depth = vi->i_dir_depth;	/* xattr_block, orphan_next: reserved, zero */
 	im->vector_dim = vi->i_vector_dim;
 	im->parent = vi->i_parent;
+	im->names_block = vi->i_names_block;
 	im->chunk_first = vi->i_chunk_first;
 	im->chunk_count = vi->i_chunk_count;
 	im->data_version = vi->i_data_version;
@@ -937,6 +945,7 @@ void vexfs_evict_inode(struct inode *inode)
 		/* Normally gone with the last link already (vexfs_drop_link). */
 		if (VEXFS_I(inode)->i_chunk_count)
 			vexfs_vector_remove(inode);
+		vexfs_names_evict(inode);
 		inode->i_size = 0;
 		if (!(VEXFS_I(inode)->i_flags & VEXFS_INODE_FL_INLINE_SYMLINK))
 			vexfs_truncate_blocks(inode, 0, true);
@@ -978,6 +987,7 @@ struct inode *vexfs_new_inode(struct inode *dir, umode_t mode)
 	vi->i_dir_depth = 0;
 	vi->i_vector_dim = 0;
 	vi->i_parent = dir->i_ino;
+	vi->i_names_block = 0;
 	vi->i_chunk_first = 0;
 	vi->i_chunk_count = 0;
 	vi->i_data_version = 0;

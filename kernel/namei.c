@@ -184,6 +184,12 @@ u32 vexfs_cached_parent_ino(struct inode *inode, struct dentry *skip)
 static void vexfs_parent_after_unlink(struct inode *inode, struct inode *dir,
 				      struct dentry *gone)
 {
+	if (vexfs_names_enabled(inode->i_sb)) {
+		/* vexfs_names_unlink kept i_parent exact; searches copy the change. */
+		if (inode->i_nlink && !S_ISDIR(inode->i_mode))
+			vexfs_vector_parent_changed(inode);
+		return;
+	}
 	if (!inode->i_nlink || S_ISDIR(inode->i_mode) ||
 	    READ_ONCE(VEXFS_I(inode)->i_parent) != dir->i_ino)
 		return;
@@ -199,6 +205,9 @@ static int __vexfs_link(struct dentry *old_dentry, struct inode *dir, struct den
 
 	if (inode->i_nlink >= U16_MAX)
 		return -EMLINK;
+	err = vexfs_names_link(inode, dir);
+	if (err)
+		return err;
 	inode->i_ctime = current_time(inode);
 	inode_inc_link_count(inode);
 	/* Keep the parent of the existing name: paths in results stay put. */
@@ -209,10 +218,13 @@ static int __vexfs_link(struct dentry *old_dentry, struct inode *dir, struct den
 	ihold(inode);
 	err = vexfs_add_link(dir, &dentry->d_name, inode);
 	if (err) {
+		vexfs_names_unlink(inode, dir);
 		inode_dec_link_count(inode);
 		iput(inode);
 		return err;
 	}
+	if (vexfs_names_enabled(inode->i_sb))
+		vexfs_vector_parent_changed(inode);	/* searches now read the names block */
 	d_instantiate(dentry, inode);
 	return 0;
 }
@@ -231,6 +243,11 @@ static int __vexfs_unlink(struct inode *dir, struct dentry *dentry)
 		brelse(bh);
 		return vexfs_corrupt(dir->i_sb, "directory %lu: entry for inode %lu names %u",
 				     dir->i_ino, inode->i_ino, view.ino);
+	}
+	err = vexfs_names_unlink(inode, dir);
+	if (err < 0) {
+		brelse(bh);
+		return err;
 	}
 	err = vexfs_delete_entry(dir, bh, &view);
 	brelse(bh);
@@ -323,13 +340,25 @@ static int __vexfs_rename(struct user_namespace *mnt_userns, struct inode *old_d
 			goto out;
 	}
 
+	if (new_inode && is_dir) {
+		err = vexfs_empty_dir(new_inode);
+		if (err <= 0) {
+			err = err ? err : -ENOTEMPTY;
+			goto out;
+		}
+	}
+	/*
+	 * Names blocks first, before any entry changes: moving a name can fail
+	 * (EMLINK), and then nothing has changed.
+	 */
+	err = vexfs_names_move(old_inode, old_dir, new_dir);
+	if (err)
+		goto out;
 	if (new_inode) {
-		if (is_dir) {
-			err = vexfs_empty_dir(new_inode);
-			if (err <= 0) {
-				err = err ? err : -ENOTEMPTY;
-				goto out;
-			}
+		err = vexfs_names_unlink(new_inode, new_dir);
+		if (err < 0) {
+			vexfs_names_move(old_inode, new_dir, old_dir);
+			goto out;
 		}
 		err = vexfs_find_entry(new_dir, &new_dentry->d_name, &new_bh, &new_view);
 		if (err)
@@ -435,7 +464,7 @@ static int vexfs_symlink(struct user_namespace *mnt_userns, struct inode *dir,
 
 static int vexfs_link(struct dentry *old_dentry, struct inode *dir, struct dentry *dentry)
 {
-	handle_t *handle = vexfs_journal_begin(dir->i_sb, VEXFS_CREDITS_DIRENT + VEXFS_CREDITS_INODE);
+	handle_t *handle = vexfs_journal_begin(dir->i_sb, VEXFS_CREDITS_LINK);
 	int err, err2;
 
 	if (IS_ERR(handle))

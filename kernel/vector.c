@@ -62,7 +62,7 @@ static void vexfs_slot_owner(struct vexfs_vindex *vi, u32 s, struct inode *inode
 	vi->slot_uid[s] = i_uid_read(inode);
 	vi->slot_gid[s] = i_gid_read(inode);
 	vi->slot_mode[s] = inode->i_mode;
-	vi->slot_parent[s] = READ_ONCE(VEXFS_I(inode)->i_parent);
+	vi->slot_parent[s] = vexfs_slot_parent_of(inode);
 }
 
 /* Slot s holds a live chunk of inode (lock held). */
@@ -458,7 +458,7 @@ void vexfs_vector_parent_changed(struct inode *inode)
 	down_write(&vi->lock);
 	for (s = ii->i_chunk_first; s < ii->i_chunk_first + ii->i_chunk_count; s++)
 		if (vexfs_slot_owned(vi, s, inode))
-			vi->slot_parent[s] = READ_ONCE(ii->i_parent);
+			vi->slot_parent[s] = vexfs_slot_parent_of(inode);
 	up_write(&vi->lock);
 }
 

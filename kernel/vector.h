@@ -81,7 +81,12 @@ struct vexfs_vindex {
 	u64 *slot_ino;			/* owner inode (the graph node's key) */
 	u32 *slot_gen;
 	u32 *slot_uid, *slot_gid;
-	u32 *slot_parent;		/* the file's i_parent hint: search filters on its directory */
+	/*
+	 * The file's i_parent: searches filter on its directory; or
+	 * VEXFS_SLOT_PARENT_NAMES for a file with a names block (several
+	 * names), judged by the file's own verdict (vindex-scope.c).
+	 */
+	u32 *slot_parent;
 	u16 *slot_mode;
 	u8 *slot_state;			/* VSLOT_* */
 	struct xarray ino_slot;		/* ino -> its run, vexfs_run_of() */
@@ -147,6 +152,17 @@ int vexfs_chunks_get(struct inode *inode, u32 first, u32 *n, struct vexfs_ioc_ch
 		     u32 *bits, u32 *total, bool *stale, u64 *data_version);
 u32 vexfs_chunk_count(struct inode *inode);
 
+/* Marks, in slot_parent, a file judged by its names block. */
+#define VEXFS_SLOT_PARENT_NAMES	U32_MAX
+
+/* What a slot of inode's set records as its directory (slot_parent). */
+static inline u32 vexfs_slot_parent_of(struct inode *inode)
+{
+	struct vexfs_inode_info *ii = VEXFS_I(inode);
+
+	return READ_ONCE(ii->i_names_block) ? VEXFS_SLOT_PARENT_NAMES : READ_ONCE(ii->i_parent);
+}
+
 /* chunks.c: the ioctl bodies */
 long vexfs_ioc_set_chunks(struct file *file, void __user *uarg);
 long vexfs_ioc_get_chunks(struct file *file, void __user *uarg);
@@ -169,9 +185,16 @@ struct vexfs_dirv {
 	struct user_namespace *mnt_userns;
 	u32 scope_ino;			/* VEXFS_ROOT_INO: the whole volume */
 	bool check_perm;		/* false: caller has CAP_DAC_READ_SEARCH */
-	struct xarray cache;		/* directory ino -> xa_mk_value(VEXFS_DIRV_*) */
+	/*
+	 * Directory ino -> xa_mk_value(VEXFS_DIRV_*), and for a file with a
+	 * names block, its ino -> the verdict of its best name (files and
+	 * directories never share an inode number).
+	 */
+	struct xarray cache;
 	u32 nr_miss;
-	u32 miss[VEXFS_DIRV_MISSES];
+	u32 miss[VEXFS_DIRV_MISSES];	/* inode numbers without a verdict */
+	DECLARE_BITMAP(miss_file, VEXFS_DIRV_MISSES);	/* that miss is a file with a names block */
+	u32 *names;			/* VEXFS_NAMES_MAX directories of one file */
 	u32 *chain_ino;			/* walk-up stack, VEXFS_DIRV_DEPTH entries */
 	u8 *chain_own;
 	/*
@@ -185,7 +208,7 @@ void vexfs_dirv_init(struct vexfs_dirv *dv, struct super_block *sb,
 		     struct user_namespace *mnt_userns, u32 scope_ino, bool check_perm);
 void vexfs_dirv_destroy(struct vexfs_dirv *dv);
 void vexfs_dirv_reset(struct vexfs_dirv *dv);
-bool vexfs_dirv_slot_ok(struct vexfs_dirv *dv, u32 dir_ino);
+bool vexfs_dirv_slot_ok(struct vexfs_dirv *dv, u32 dir_ino, u32 ino);
 int vexfs_dirv_resolve_misses(struct vexfs_dirv *dv);
 int vexfs_dirv_file_ok(struct vexfs_dirv *dv, struct inode *inode, bool *ok);
 int vexfs_dirv_members(struct vexfs_dirv *dv, u32 cap);

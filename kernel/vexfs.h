@@ -62,7 +62,13 @@ struct vexfs_inode_info {
 	__u32 i_flags;			/* VEXFS_INODE_FL_* (written under the inode lock) */
 	__u32 i_dir_depth;
 	__u32 i_vector_dim;
-	__u32 i_parent;			/* directory that last linked it (path hint) */
+	/*
+	 * The directory of a name (exact for a non-directory with one link on
+	 * RO_COMPAT_LINK_DIRS volumes; a hint otherwise). Written under the
+	 * inode's i_rwsem, read by searches with READ_ONCE.
+	 */
+	__u32 i_parent;
+	__u32 i_names_block;		/* names block (links.c), 0 = none; as i_parent */
 	/*
 	 * Chunk set (regular files): slots [i_chunk_first, +i_chunk_count) of
 	 * the vector store. Changed, with i_chunk_version, only under the
@@ -199,8 +205,12 @@ void vexfs_journal_inode_release(struct inode *inode);
 #define VEXFS_CREDITS_INODE	2	/* inode table block + inode bitmap */
 #define VEXFS_CREDITS_DIRENT	(2 + VEXFS_CREDITS_ALLOC)	/* dir block, dir inode, growth */
 #define VEXFS_CREDITS_CREATE	(VEXFS_CREDITS_INODE + VEXFS_CREDITS_DIRENT + VEXFS_CREDITS_ALLOC + 2)
-#define VEXFS_CREDITS_UNLINK	(VEXFS_CREDITS_DIRENT + VEXFS_CREDITS_INODE + 6)
-#define VEXFS_CREDITS_RENAME	(3 * VEXFS_CREDITS_DIRENT + 4 * VEXFS_CREDITS_INODE + 6)
+/* A names block (links.c) created, changed or freed: block, bitmap, revoke. */
+#define VEXFS_CREDITS_NAMES	(VEXFS_CREDITS_ALLOC + 2)
+#define VEXFS_CREDITS_LINK	(VEXFS_CREDITS_DIRENT + VEXFS_CREDITS_INODE + VEXFS_CREDITS_NAMES)
+#define VEXFS_CREDITS_UNLINK	(VEXFS_CREDITS_DIRENT + VEXFS_CREDITS_INODE + 6 + VEXFS_CREDITS_NAMES)
+#define VEXFS_CREDITS_RENAME	(3 * VEXFS_CREDITS_DIRENT + 4 * VEXFS_CREDITS_INODE + 6 + \
+				 2 * VEXFS_CREDITS_NAMES)
 #define VEXFS_CREDITS_WRITE	(VEXFS_CREDITS_ALLOC + 4)
 #define VEXFS_CREDITS_VECTOR	(5 * VEXFS_CREDITS_ALLOC + 4)	/* record up to 5 blocks */
 /*
@@ -284,6 +294,14 @@ long vexfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 /* xattr.c */
 extern const struct xattr_handler *vexfs_xattr_handlers[];
 ssize_t vexfs_listxattr(struct dentry *dentry, char *buf, size_t size);
+
+/* links.c - names blocks of hard-linked files */
+bool vexfs_names_enabled(struct super_block *sb);
+int vexfs_names_link(struct inode *inode, struct inode *dir);
+int vexfs_names_unlink(struct inode *inode, struct inode *dir);
+int vexfs_names_move(struct inode *inode, struct inode *old_dir, struct inode *new_dir);
+void vexfs_names_evict(struct inode *inode);
+int vexfs_names_dirs(struct inode *inode, u32 *dirs, u32 max);
 
 /* namei.c */
 extern const struct inode_operations vexfs_dir_inode_operations;

@@ -15,19 +15,24 @@
  * Small scopes (few files) are searched exactly over their members, found by
  * walking the scope's directories (vexfs_dirv_members), never the volume.
  *
- * Files with several names: a slot is judged by its i_parent hint (the
- * directory that last linked it); the recheck of each hit after the search
- * (vexfs_dirv_file_ok) also accepts any name the dcache holds.
+ * Files with several names pass if any of their names does. On volumes with
+ * names blocks (links.c) that is exact: such a file's slots are marked
+ * VEXFS_SLOT_PARENT_NAMES and get a verdict of their own, the best of the
+ * verdicts of the directories its names block lists. On older volumes a
+ * slot is judged by its i_parent hint (the directory that last linked it),
+ * and the recheck of each hit also accepts any name the dcache holds.
  */
 #include <linux/slab.h>
 #include <linux/fs.h>
 #include <linux/dcache.h>
 #include <linux/sched/signal.h>
+#include <linux/sort.h>
 
 #include "vector.h"
 
 #define VEXFS_DIRV_OWN_DEAD	0x8	/* chain entry: not a live directory */
-#define VEXFS_FILE_MAX_PARENTS	8u	/* names of a hard-linked file checked */
+#define VEXFS_FILE_MAX_PARENTS	8u	/* cached names checked (volumes without names blocks) */
+#define VEXFS_DIRV_PASS		(VEXFS_DIRV_REACH | VEXFS_DIRV_SCOPE)
 
 void vexfs_dirv_init(struct vexfs_dirv *dv, struct super_block *sb,
 		     struct user_namespace *mnt_userns, u32 scope_ino, bool check_perm)
@@ -46,6 +51,8 @@ void vexfs_dirv_destroy(struct vexfs_dirv *dv)
 	kfree(dv->chain_ino);
 	kfree(dv->chain_own);
 	kvfree(dv->members);
+	kfree(dv->names);
+	dv->names = NULL;
 	dv->chain_ino = NULL;
 	dv->chain_own = NULL;
 	dv->members = NULL;
@@ -60,25 +67,32 @@ void vexfs_dirv_reset(struct vexfs_dirv *dv)
 }
 
 /*
- * Under vi->lock, no sleeping: may a file in directory dir_ino be returned?
- * Unknown directories are noted for the next pass and fail for this one.
+ * Under vi->lock, no sleeping: may file ino, whose slot records dir_ino
+ * (slot_parent), be returned? Unknown directories, and unknown files with a
+ * names block, are noted for the next pass and fail for this one.
  */
-bool vexfs_dirv_slot_ok(struct vexfs_dirv *dv, u32 dir_ino)
+bool vexfs_dirv_slot_ok(struct vexfs_dirv *dv, u32 dir_ino, u32 ino)
 {
+	bool file = dir_ino == VEXFS_SLOT_PARENT_NAMES;
+	u32 key = file ? ino : dir_ino;
 	void *v;
 	u32 i;
 
-	if (!dir_ino)
+	if (!key)
 		return false;	/* no parent known: not reachable by any path we know */
-	v = xa_load(&dv->cache, dir_ino);
+	v = xa_load(&dv->cache, key);
 	if (v)
-		return (xa_to_value(v) & (VEXFS_DIRV_REACH | VEXFS_DIRV_SCOPE)) ==
-		       (VEXFS_DIRV_REACH | VEXFS_DIRV_SCOPE);
+		return (xa_to_value(v) & VEXFS_DIRV_PASS) == VEXFS_DIRV_PASS;
 	for (i = 0; i < dv->nr_miss; i++)
-		if (dv->miss[i] == dir_ino)
+		if (dv->miss[i] == key)
 			return false;
-	if (dv->nr_miss < VEXFS_DIRV_MISSES)
-		dv->miss[dv->nr_miss++] = dir_ino;
+	if (dv->nr_miss < VEXFS_DIRV_MISSES) {
+		if (file)
+			__set_bit(dv->nr_miss, dv->miss_file);
+		else
+			__clear_bit(dv->nr_miss, dv->miss_file);
+		dv->miss[dv->nr_miss++] = key;
+	}
 	return false;
 }
 
@@ -168,36 +182,35 @@ static int vexfs_dirv_resolve(struct vexfs_dirv *dv, u32 ino, u32 *out)
 	return 0;
 }
 
-/* Resolve the directories the last pass found no verdict for. */
-int vexfs_dirv_resolve_misses(struct vexfs_dirv *dv)
-{
-	u32 i, b;
-	int err;
-
-	for (i = 0; i < dv->nr_miss; i++) {
-		err = vexfs_dirv_resolve(dv, dv->miss[i], &b);
-		if (err)
-			return err;
-	}
-	dv->nr_miss = 0;
-	return 0;
-}
-
 /*
- * The final check of a hit, on the file's current state (it may have moved
- * or changed mode during the search): read permission, and one name in a
- * directory that passes. vi->lock is not held.
+ * Does one of inode's names lie in a directory that passes? Volumes with
+ * names blocks: the directories listed; others: i_parent and the names the
+ * dcache holds. vi->lock is not held.
  */
-int vexfs_dirv_file_ok(struct vexfs_dirv *dv, struct inode *inode, bool *ok)
+static int vexfs_dirv_names_pass(struct vexfs_dirv *dv, struct inode *inode, bool *ok)
 {
-	u32 parents[VEXFS_FILE_MAX_PARENTS], n = 0, i, b;
+	u32 parents[VEXFS_FILE_MAX_PARENTS], *dirs = parents, n = 0, i, b;
 	int err;
 
 	*ok = false;
-	if (dv->check_perm && inode_permission(dv->mnt_userns, inode, MAY_READ))
-		return 0;
-	parents[n++] = READ_ONCE(VEXFS_I(inode)->i_parent);
-	if (inode->i_nlink > 1) {
+	if (vexfs_names_enabled(dv->sb) && READ_ONCE(VEXFS_I(inode)->i_names_block)) {
+		if (!dv->names) {
+			dv->names = kmalloc_array(VEXFS_NAMES_MAX, sizeof(u32), GFP_KERNEL);
+			if (!dv->names)
+				return -ENOMEM;
+		}
+		err = vexfs_names_dirs(inode, dv->names, VEXFS_NAMES_MAX);
+		if (err < 0 && err != -EUCLEAN)
+			return err;
+		if (err > 0) {
+			dirs = dv->names;
+			n = err;
+		}
+		/* Damaged (reported) or just dropped: judged by i_parent below. */
+	}
+	if (!n)
+		parents[n++] = READ_ONCE(VEXFS_I(inode)->i_parent);
+	if (dirs == parents && !vexfs_names_enabled(dv->sb) && inode->i_nlink > 1) {
 		struct dentry *d;
 
 		/* Lock order of the dcache: inode->i_lock, then dentry->d_lock. */
@@ -213,17 +226,77 @@ int vexfs_dirv_file_ok(struct vexfs_dirv *dv, struct inode *inode, bool *ok)
 		spin_unlock(&inode->i_lock);
 	}
 	for (i = 0; i < n; i++) {
-		if (!parents[i])
+		if (!dirs[i])
 			continue;
-		err = vexfs_dirv_resolve(dv, parents[i], &b);
+		err = vexfs_dirv_resolve(dv, dirs[i], &b);
 		if (err)
 			return err;
-		if ((b & (VEXFS_DIRV_REACH | VEXFS_DIRV_SCOPE)) == (VEXFS_DIRV_REACH | VEXFS_DIRV_SCOPE)) {
+		if ((b & VEXFS_DIRV_PASS) == VEXFS_DIRV_PASS) {
 			*ok = true;
 			return 0;
 		}
 	}
 	return 0;
+}
+
+/* The verdict on file ino, whose slots are judged by its names block. */
+static int vexfs_dirv_resolve_file(struct vexfs_dirv *dv, u32 ino)
+{
+	struct inode *inode;
+	bool ok = false;
+	int err = 0;
+
+	inode = __vexfs_iget(dv->sb, ino, VEXFS_IGET_USER);
+	if (IS_ERR(inode)) {
+		if (PTR_ERR(inode) == -ENOMEM)
+			return -ENOMEM;
+	} else {
+		if (inode->i_nlink)
+			err = vexfs_dirv_names_pass(dv, inode, &ok);
+		iput(inode);
+		if (err)
+			return err;
+	}
+	return xa_err(xa_store(&dv->cache, ino,
+			       xa_mk_value(VEXFS_DIRV_KNOWN | (ok ? VEXFS_DIRV_PASS : 0)), GFP_KERNEL));
+}
+
+/* Resolve the directories and files the last pass found no verdict for. */
+int vexfs_dirv_resolve_misses(struct vexfs_dirv *dv)
+{
+	u32 i, b;
+	int err;
+
+	for (i = 0; i < dv->nr_miss; i++) {
+		if (test_bit(i, dv->miss_file))
+			err = vexfs_dirv_resolve_file(dv, dv->miss[i]);
+		else
+			err = vexfs_dirv_resolve(dv, dv->miss[i], &b);
+		if (err)
+			return err;
+	}
+	dv->nr_miss = 0;
+	return 0;
+}
+
+/*
+ * The final check of a hit, on the file's current state (it may have moved
+ * or changed mode during the search): read permission, and one name in a
+ * directory that passes. vi->lock is not held.
+ */
+int vexfs_dirv_file_ok(struct vexfs_dirv *dv, struct inode *inode, bool *ok)
+{
+	*ok = false;
+	if (dv->check_perm && inode_permission(dv->mnt_userns, inode, MAY_READ))
+		return 0;
+	return vexfs_dirv_names_pass(dv, inode, ok);
+}
+
+static int vexfs_cmp_u32(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 /* Add the entries of directory dir: files to members, directories to dirs. */
@@ -306,6 +379,16 @@ int vexfs_dirv_members(struct vexfs_dirv *dv, u32 cap)
 			inode_unlock_shared(dir);
 		}
 		iput(dir);
+	}
+	if (!err && dv->nr_members) {
+		/* A file with several names under the scope is one member. */
+		u32 i, n = 1;
+
+		sort(dv->members, dv->nr_members, sizeof(u32), vexfs_cmp_u32, NULL);
+		for (i = 1; i < dv->nr_members; i++)
+			if (dv->members[i] != dv->members[n - 1])
+				dv->members[n++] = dv->members[i];
+		dv->nr_members = n;
 	}
 out:
 	kvfree(dirs);

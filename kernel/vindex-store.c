@@ -423,7 +423,7 @@ static int vexfs_load_window(struct vexfs_vindex *vi, struct vexfs_load *ld)
 		vi->slot_uid[s] = ld->im.uid;
 		vi->slot_gid[s] = ld->im.gid;
 		vi->slot_mode[s] = ld->im.mode;
-		vi->slot_parent[s] = ld->im.parent;
+		vi->slot_parent[s] = ld->im.names_block ? VEXFS_SLOT_PARENT_NAMES : ld->im.parent;
 		vi->slot_state[s] = VSLOT_LIVE | (stale ? VSLOT_STALE : 0);
 		vi->nr_live++;
 		if (vexfs_run_of(vi, h->ino, &first, &count)) {
