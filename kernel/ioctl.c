@@ -451,6 +451,39 @@ static u32 vexfs_find_parent(struct super_block *sb, struct inode *inode, char *
 	return pino;
 }
 
+/*
+ * The directory of the name INO_PATH reports for a file with a names block:
+ * one the caller can reach, under the descriptor's directory if it is one
+ * (the scope of the search whose results are being named). 0: none, use
+ * i_parent.
+ */
+static u32 vexfs_ino_path_dir(struct file *file, struct inode *inode, int *err)
+{
+	struct inode *from = file_inode(file);
+	struct vexfs_dirv *dv;
+	u32 dir = 0;
+
+	*err = 0;
+	if (!vexfs_names_enabled(inode->i_sb) || S_ISDIR(inode->i_mode) ||
+	    !READ_ONCE(VEXFS_I(inode)->i_names_block))
+		return 0;
+	dv = kmalloc(sizeof(*dv), GFP_KERNEL);
+	if (!dv) {
+		*err = -ENOMEM;
+		return 0;
+	}
+	vexfs_dirv_init(dv, inode->i_sb, file_mnt_user_ns(file),
+			S_ISDIR(from->i_mode) ? from->i_ino : VEXFS_ROOT_INO,
+			!ns_capable_noaudit(&init_user_ns, CAP_DAC_READ_SEARCH));
+	*err = vexfs_dirv_pick_name(dv, inode, &dir);
+	vexfs_dirv_destroy(dv);
+	kfree(dv);
+	/* A damaged names block (reported) leaves the i_parent path. */
+	if (*err == -EUCLEAN)
+		*err = 0;
+	return dir;
+}
+
 /* The path of inode ino relative to the mount root, built right to left. */
 static long vexfs_ioc_ino_path(struct file *file, void __user *uarg)
 {
@@ -458,7 +491,7 @@ static long vexfs_ioc_ino_path(struct file *file, void __user *uarg)
 	struct vexfs_ioc_ino_path a;
 	struct inode *cur, *parent;
 	char *buf, *name;
-	u32 pos, depth = 0;
+	u32 pos, depth = 0, first_dir;
 	int err, len;
 
 	err = vexfs_copy_arg(&a, uarg, sizeof(a));
@@ -491,11 +524,17 @@ static long vexfs_ioc_ino_path(struct file *file, void __user *uarg)
 		iput(cur);
 		goto out_free;
 	}
+	first_dir = vexfs_ino_path_dir(file, cur, &err);
+	if (err) {
+		iput(cur);
+		goto out_free;
+	}
 	pos = PATH_MAX;
 	while (cur->i_ino != VEXFS_ROOT_INO) {
-		u32 pino = READ_ONCE(VEXFS_I(cur)->i_parent);
+		u32 pino = first_dir ? first_dir : READ_ONCE(VEXFS_I(cur)->i_parent);
 		bool searched = false;
 
+		first_dir = 0;
 		if (++depth > PATH_MAX / 2) {
 			err = -ENOENT;
 			break;

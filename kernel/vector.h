@@ -212,6 +212,7 @@ bool vexfs_dirv_slot_ok(struct vexfs_dirv *dv, u32 dir_ino, u32 ino);
 int vexfs_dirv_resolve_misses(struct vexfs_dirv *dv);
 int vexfs_dirv_file_ok(struct vexfs_dirv *dv, struct inode *inode, bool *ok);
 int vexfs_dirv_members(struct vexfs_dirv *dv, u32 cap);
+int vexfs_dirv_pick_name(struct vexfs_dirv *dv, struct inode *inode, u32 *dir);
 
 /* The chunk a search hit names, read under the index lock after the search. */
 struct vexfs_hit_chunk {

@@ -261,6 +261,40 @@ static int vexfs_dirv_resolve_file(struct vexfs_dirv *dv, u32 ino)
 			       xa_mk_value(VEXFS_DIRV_KNOWN | (ok ? VEXFS_DIRV_PASS : 0)), GFP_KERNEL));
 }
 
+/*
+ * Of inode's names, the directory of one the caller reaches, under the
+ * scope if there is one (else any reachable one, else 0): where INO_PATH
+ * names a file with a names block. vi->lock is not held.
+ */
+int vexfs_dirv_pick_name(struct vexfs_dirv *dv, struct inode *inode, u32 *dir)
+{
+	u32 i, b, reach = 0;
+	int n, err;
+
+	*dir = 0;
+	if (!dv->names) {
+		dv->names = kmalloc_array(VEXFS_NAMES_MAX, sizeof(u32), GFP_KERNEL);
+		if (!dv->names)
+			return -ENOMEM;
+	}
+	n = vexfs_names_dirs(inode, dv->names, VEXFS_NAMES_MAX);
+	if (n < 0)
+		return n;
+	for (i = 0; i < n; i++) {
+		err = vexfs_dirv_resolve(dv, dv->names[i], &b);
+		if (err)
+			return err;
+		if ((b & VEXFS_DIRV_PASS) == VEXFS_DIRV_PASS) {
+			*dir = dv->names[i];
+			return 0;
+		}
+		if ((b & VEXFS_DIRV_REACH) && !reach)
+			reach = dv->names[i];
+	}
+	*dir = reach;
+	return 0;
+}
+
 /* Resolve the directories and files the last pass found no verdict for. */
 int vexfs_dirv_resolve_misses(struct vexfs_dirv *dv)
 {

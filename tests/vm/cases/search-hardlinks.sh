@@ -69,6 +69,23 @@ ln /mnt/a/g /mnt/b/g2
 both root /mnt/b "scope b holds g through its second name" $G
 both root /mnt/a "scope a holds g" $G
 both root /mnt/c "scope c holds nothing" 
+# vexctl names each result by a name the caller reaches, under the scope.
+# paths WHO DIR: the sorted paths of a vexctl kNN search of DIR into /tmp/paths.
+paths() {
+  if [ "$1" = root ]; then
+    run_ok /tmp/vs.json vexctl search "$2" --vector $Q -k 50 --json
+  else
+    su -s /bin/sh nobody -c "vexctl search $2 --vector $Q -k 50 --json" > /tmp/vs.json 2>&1 ||
+      { cat /tmp/vs.json; fail "nobody: vexctl search $2 failed"; }
+  fi
+  tr '{' '\n' < /tmp/vs.json | sed -n 's/.*"path":"\([^"]*\)".*/\1/p' | sort > /tmp/paths
+}
+paths root /mnt/b
+[ "$(cat /tmp/paths)" = "b/g2" ] || { cat /tmp/vs.json; fail "scope b: g named $(cat /tmp/paths), want b/g2"; }
+paths nobody /mnt
+present -x 'pub/s0-link' /tmp/paths "nobody: s0 named by its open name"
+absent 'priv/' /tmp/paths "nobody: no path through priv"
+echo "vexctl paths: ok"
 
 # Cold caches: remount, then drop the dentries: no name of s0 or g is cached.
 umount /mnt
