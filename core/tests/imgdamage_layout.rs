@@ -64,7 +64,7 @@ fn expected() -> BTreeMap<String, String> {
     fields!(m, vexfs_inode:
         i_mode, i_links_count, i_uid, i_gid, i_flags, i_size, i_blocks, i_atime, i_mtime, i_ctime,
         i_crtime, i_atime_nsec, i_mtime_nsec, i_ctime_nsec, i_crtime_nsec, i_generation, i_rdev,
-        i_block, i_xattr_block, i_dir_depth, i_orphan_next, i_vector_dim, i_parent, i_chunk_first,
+        i_block, i_xattr_block, i_dir_depth, i_orphan_next, i_vector_dim, i_parent, i_names_block, i_chunk_first,
         i_chunk_count, i_data_version, i_chunk_version, i_reserved,
         i_checksum);
     fields!(m, vexfs_ind_tail: it_magic, it_ino, it_level, it_checksum);

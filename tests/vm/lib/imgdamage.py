@@ -320,7 +320,7 @@ def raw_damage(rng, blk):
 # array, its first element.
 INODE_FIELDS = [(n, INODE[n][0], INODE[n][2]) for n in (
     "i_mode", "i_links_count", "i_uid", "i_flags", "i_size", "i_blocks", "i_mtime_nsec", "i_generation",
-    "i_rdev", "i_xattr_block", "i_dir_depth", "i_orphan_next", "i_vector_dim", "i_parent", "i_chunk_first",
+    "i_rdev", "i_xattr_block", "i_dir_depth", "i_orphan_next", "i_vector_dim", "i_parent", "i_names_block", "i_chunk_first",
     "i_chunk_count", "i_data_version", "i_chunk_version", "i_reserved")
 ] + [(f"i_block[{i}]", I_BLOCK + 4 * i, 4) for i in range(N_BLOCKS)]
 
