@@ -1,15 +1,16 @@
 //! A small host-side VexFS writer over an image: allocate inodes and
 //! blocks from in-memory bitmaps, map and grow files, add directory
-//! entries. fsck uses it for lost+found; tests use it to build trees (and
-//! then damage them on purpose). It is not crash-safe and not concurrent:
-//! the volume must not be mounted.
+//! entries, keep hard-linked files' names blocks (RO_COMPAT_LINK_DIRS) and
+//! i_parent as the format requires. fsck uses it for lost+found; tests use
+//! it to build trees (and then damage them on purpose). It is not
+//! crash-safe and not concurrent: the volume must not be mounted.
 use std::io;
 
 use vexfs_core::format::defs::mode;
 use vexfs_core::format::inode::InodeMem;
 use vexfs_core::format::superblock::{self, Geom, SbUpdate};
 use vexfs_core::format::*;
-use vexfs_core::format::{bitmap, bmap, dir, dx, inode};
+use vexfs_core::format::{bitmap, bmap, dir, dx, inode, names};
 
 use super::image::Image;
 use super::mkfs::now_sec;
@@ -121,6 +122,30 @@ impl Fs {
         bitmap::set(&mut self.bmap, n);
         self.new_blocks.push(n as u32);
         Ok(n as u32)
+    }
+
+    /// Return data block `b` to the free pool (bitmap only).
+    pub fn free_block(&mut self, b: u32) {
+        bitmap::clear(&mut self.bmap, b as u64);
+    }
+
+    /// The volume keeps names blocks (RO_COMPAT_LINK_DIRS): hard-linked
+    /// non-directories list their directories, i_parent is exact.
+    pub fn link_dirs(&self) -> bool {
+        self.geom.feature_ro_compat & VEXFS_FEATURE_RO_COMPAT_LINK_DIRS != 0
+    }
+
+    /// The names block of inode `ino`, checked against its link count
+    /// before anything is counted into it.
+    pub fn read_names(&self, ino: u32, m: &InodeMem) -> io::Result<Vec<u8>> {
+        if m.names_block == 0 {
+            return Err(err(format!("inode {ino}: {} links but no names block", m.links_count)));
+        }
+        let blk = self.img.read_block(m.names_block as u64)?;
+        let mut why = String::new();
+        names::check(&blk, ino, m.links_count, self.geom.inodes_count, &mut why)
+            .map_err(|e| core_err(&format!("inode {ino}: names block {}: {why}", m.names_block), e))?;
+        Ok(blk)
     }
 
     /// Indirect block `b` of inode `ino` at `level`, checked (owner, level,
@@ -405,6 +430,7 @@ impl Fs {
     pub fn mkdir(&mut self, parent: u32, name: &[u8]) -> io::Result<u32> {
         let (ino, mut m) = self.new_inode(mode::S_IFDIR | 0o755)?;
         m.links_count = 2;
+        m.parent = parent;
         let b = self.bmap_alloc(ino, &mut m, 0)?;
         let mut blk = vec![0u8; BLOCK_SIZE];
         dir::init(&mut blk, ino)
@@ -424,6 +450,8 @@ impl Fs {
     /// Create a regular file `name` in `parent` holding `data`.
     pub fn create_file(&mut self, parent: u32, name: &[u8], data: &[u8]) -> io::Result<u32> {
         let (ino, mut m) = self.new_inode(mode::S_IFREG | 0o644)?;
+        // Its one name is in `parent`: i_parent is exact.
+        m.parent = parent;
         if !data.is_empty() {
             self.write_data(ino, &mut m, 0, data)?;
         }
@@ -432,13 +460,102 @@ impl Fs {
         Ok(ino)
     }
 
-    /// A hard link: another name for `ino` in `parent`.
+    /// A hard link: another name for `ino` in `parent`. On a volume with
+    /// link_dirs a non-directory's second name brings a names block
+    /// listing i_parent (the directory of the first) and `parent`; later
+    /// names are counted into it. The block is prepared before the entry is
+    /// added, so a refused link (EMLINK) leaves the volume as it was.
     pub fn link(&mut self, parent: u32, name: &[u8], ino: u32) -> io::Result<()> {
-        let mut m = self.read_inode(ino)?.ok_or_else(|| err("link target is free"))?;
+        let mut m = self.read_inode(ino)?.ok_or_else(|| err(format!("link target inode {ino} is free")))?;
         let ft = mode::file_type(m.mode).unwrap_or(VEXFS_FT_REG_FILE);
+        if m.links_count >= u16::MAX as u32 {
+            return Err(err(format!("inode {ino}: {} links already (EMLINK)", m.links_count)));
+        }
+        let mut names_blk = None;
+        if self.link_dirs() && ft != VEXFS_FT_DIR {
+            match m.links_count {
+                // Named again after losing every name: this is its only one.
+                0 => m.parent = parent,
+                1 => {
+                    if m.names_block != 0 {
+                        return Err(err(format!("inode {ino}: one link but names block {}", m.names_block)));
+                    }
+                    if m.parent == 0 {
+                        return Err(err(format!(
+                            "inode {ino}: one link but i_parent is 0: the directory of its first name is unknown"
+                        )));
+                    }
+                    let mut blk = vec![0u8; BLOCK_SIZE];
+                    names::init(&mut blk, ino, &[m.parent, parent]).map_err(|e| core_err("names block", e))?;
+                    names_blk = Some(blk);
+                }
+                _ => {
+                    let mut blk = self.read_names(ino, &m)?;
+                    names::add(&mut blk, ino, parent).map_err(|e| match e {
+                        vexfs_core::error::Error::NoSpace => err(format!(
+                            "inode {ino}: names in {} directories already; cannot link it into directory {parent} (EMLINK)",
+                            names::NAMES_MAX
+                        )),
+                        e => core_err(&format!("inode {ino}: names block"), e),
+                    })?;
+                    names_blk = Some(blk);
+                }
+            }
+        }
         self.add_entry(parent, name, ino, ft)?;
+        if let Some(blk) = names_blk {
+            if m.names_block == 0 {
+                m.names_block = self.alloc_block()?;
+            }
+            self.img.write_blocks(m.names_block as u64, &blk)?;
+        }
         m.links_count += 1;
         self.write_inode(ino, &m)
+    }
+
+    /// Remove the name `name` in `dir_ino` of a non-directory that keeps at
+    /// least one other name: the link count drops and, on a volume with
+    /// link_dirs, the names block follows; when one name is left the block
+    /// is freed and i_parent names that name's directory (it also moves
+    /// when `dir_ino` held its last name listed in i_parent). Freeing a file
+    /// with its last name is not this writer's job; `remove_entry` leaves
+    /// such damage for fsck tests on purpose. Returns the inode number.
+    pub fn unlink(&mut self, dir_ino: u32, name: &[u8]) -> io::Result<u32> {
+        let (_, e) = self.lookup(dir_ino, name)?.ok_or_else(|| {
+            err(format!("directory {dir_ino}: no entry '{}'", String::from_utf8_lossy(name)))
+        })?;
+        let ino = e.ino;
+        let mut m = self.read_inode(ino)?.ok_or_else(|| err(format!("inode {ino} is free")))?;
+        if mode::file_type(m.mode) == Some(VEXFS_FT_DIR) || m.links_count < 2 {
+            return Err(err(format!(
+                "inode {ino} ({} links): only a non-directory that keeps another name can be unlinked here",
+                m.links_count
+            )));
+        }
+        let mut names_blk = None;
+        if self.link_dirs() {
+            let mut blk = self.read_names(ino, &m)?;
+            names::remove(&mut blk, ino, dir_ino)
+                .map_err(|e| core_err(&format!("inode {ino}: names block lists no name in directory {dir_ino}"), e))?;
+            names_blk = Some(blk);
+        }
+        self.remove_entry(dir_ino, name)?;
+        m.links_count -= 1;
+        if let Some(blk) = names_blk {
+            let listed = |d: u32| (0..names::count(&blk) as usize).any(|i| names::entry(&blk, i).is_some_and(|(x, _)| x == d));
+            if m.links_count == 1 {
+                m.parent = names::entry(&blk, 0).map(|(d, _)| d).unwrap_or(0);
+                self.free_block(m.names_block);
+                m.names_block = 0;
+            } else {
+                if !listed(m.parent) {
+                    m.parent = names::entry(&blk, 0).map(|(d, _)| d).unwrap_or(0);
+                }
+                self.img.write_blocks(m.names_block as u64, &blk)?;
+            }
+        }
+        self.write_inode(ino, &m)?;
+        Ok(ino)
     }
 
     /// Remove the entry `name` from `dir_ino` (the target inode is untouched).

@@ -5,9 +5,11 @@
 //! What is written, offline, with the same core codecs the kernel uses:
 //! - every directory, regular file, symbolic link, FIFO, socket and device
 //!   node under DIR (names sorted, so two runs give the same tree), with its
-//!   permission bits, owner, group and times; hard links stay hard links;
-//!   every inode's `i_parent` names the directory that links it (search
-//!   results resolve paths through it);
+//!   permission bits, owner, group and times; hard links stay hard links,
+//!   each with a names block listing its directories (`Fs::link`; the
+//!   volume has RO_COMPAT_LINK_DIRS from mkfs); every inode's `i_parent`
+//!   names the directory of its first name (search results resolve paths
+//!   through it; exact for a file with one name);
 //! - the vector store (format 2): every manifest file's chunk set as a
 //!   contiguous run of slots (files in inode order, chunks in line order),
 //!   one record per slot in the store (inode 3) encoded by

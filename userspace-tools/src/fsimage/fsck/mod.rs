@@ -28,7 +28,9 @@
 //!    pointers in the data area (bad ones zeroed), indirect blocks
 //!    (magic, owner, level, checksum; one that is not the file's is dropped
 //!    with its subtree), blocks claimed twice (reported with their owners;
-//!    not repaired), i_blocks (fixed).
+//!    not repaired), i_blocks (fixed); names blocks (link_dirs) claimed
+//!    as their owners' blocks after every block map: one a map or another
+//!    names block also claims loses its pointer (rebuilt in pass 5c).
 //! 4. connectivity: inodes with no name (empty files cleared, others moved
 //!    to /lost+found, created when missing), unreachable directories (to
 //!    /lost+found), orphans (links 0, no name: freed), '..' (fixed).
@@ -42,6 +44,13 @@
 //!    (inode 4), when current, has live nodes only at slots owned by their
 //!    key. Any repair bumps the vector generation: the kernel rebuilds the
 //!    graph at the next mount.
+//! 5c. names blocks (RO_COMPAT_LINK_DIRS): every non-directory with two or
+//!    more names has one that checks (owner, checksum, order) and lists
+//!    exactly the (directory, names) pairs pass 2 found (missing, damaged
+//!    or wrong: rebuilt from them, a block allocated when missing), and its
+//!    i_parent is one of those directories (else set to the lowest); one
+//!    with a single name has none (freed) and its i_parent is that name's
+//!    directory (set). Without the feature any i_names_block is zeroed.
 //! 6. bitmaps against actual usage (rewritten), superblock free counts
 //!    (hints: noted with -v, rewritten by -y), the ERROR state (cleared).
 //!
@@ -58,7 +67,7 @@ use vexfs_core::format::defs::mode;
 use vexfs_core::format::inode::{data_block_ok, InodeMem};
 use vexfs_core::format::superblock::{self, Geom};
 use vexfs_core::format::*;
-use vexfs_core::format::{bitmap, bmap, dir, dx, inode, journal};
+use vexfs_core::format::{bitmap, bmap, dir, dx, inode, journal, names};
 
 use super::fs::Fs;
 use super::image::Image;
@@ -174,6 +183,10 @@ struct Checker<'o> {
     refs: HashMap<u32, u32>,
     /// For each directory, the directory holding its (first) name.
     parent: HashMap<u32, u32>,
+    /// For each non-directory, the directory of each of its names (one
+    /// element per entry, in scan order): what pass 5c holds names blocks
+    /// and i_parent against.
+    name_dirs: HashMap<u32, Vec<u32>>,
     /// For each directory, what its '..' says (and where).
     dotdot: HashMap<u32, (u32, u32, u32)>, // (target, block, rec_offset)
     /// Blocks claimed by live inodes (a bitmap over the volume).
@@ -203,6 +216,7 @@ mod pass3;
 mod pass4;
 mod pass5;
 mod pass5b;
+mod pass5c;
 mod pass6;
 
 impl<'o> Checker<'o> {
@@ -255,6 +269,11 @@ impl<'o> Checker<'o> {
             parts.reverse();
             format!("/{}", parts.join("/"))
         }
+    }
+
+    /// The volume keeps names blocks (RO_COMPAT_LINK_DIRS).
+    fn link_dirs(&self) -> bool {
+        self.geom.feature_ro_compat & VEXFS_FEATURE_RO_COMPAT_LINK_DIRS != 0
     }
 
     fn inode_mem(&self, ino: u32) -> Option<&InodeMem> {
@@ -360,6 +379,7 @@ impl<'o> Checker<'o> {
         self.pass4_connect()?;
         self.pass5_links()?;
         self.pass5b_vectors()?;
+        self.pass5c_names()?;
         self.pass6_bitmaps()?;
         Ok(())
     }
@@ -438,6 +458,7 @@ pub fn check(path: &Path, opts: FsckOptions, out: &mut dyn Write) -> FsckReport 
         clear: HashSet::new(),
         refs: HashMap::new(),
         parent: HashMap::new(),
+        name_dirs: HashMap::new(),
         dotdot: HashMap::new(),
         claimed: Vec::new(),
         dups: HashSet::new(),

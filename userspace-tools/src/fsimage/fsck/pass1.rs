@@ -147,6 +147,14 @@ impl<'o> Checker<'o> {
                 }
             })?;
             work.extend(failed.into_iter().filter(|f| f.tail_ok).map(|f| (ino, f.phys, f.level)));
+            // A names block that checks is a verified structure too: an
+            // entry pointing at it is another file's block.
+            if self.link_dirs() && m.names_block != 0 && !is_dir(&m) {
+                let blk = self.fs.img.read_block(m.names_block as u64)?;
+                if names::check(&blk, ino, 0, g.inodes_count, &mut String::new()).is_ok() {
+                    bitmap::set(&mut claimed, m.names_block as u64);
+                }
+            }
         }
         let mut next = 0;
         while next < work.len() {

@@ -142,6 +142,8 @@ impl<'o> Checker<'o> {
                             continue;
                         }
                         self.parent.insert(t, d);
+                    } else {
+                        self.name_dirs.entry(t).or_default().push(d);
                     }
                     *self.refs.entry(t).or_default() += 1;
                 }

@@ -1,6 +1,6 @@
 //! Pass 3: block pointers, reserved inode fields, blocks mapped past EOF
 //! (interrupted truncates finished), indirect blocks, blocks claimed twice,
-//! i_blocks.
+//! i_blocks; names blocks claimed for their owners.
 use super::*;
 
 impl<'o> Checker<'o> {
@@ -12,8 +12,14 @@ impl<'o> Checker<'o> {
         }
         let mut inos: Vec<u32> = self.live.iter().copied().collect();
         inos.sort_unstable();
+        let mut names_blocks: Vec<(u32, u32)> = Vec::new(); // (owner, block)
         for ino in inos {
             let Some(mut m) = self.inode_mem(ino).copied() else { continue };
+            // Without the feature a names block is not the file's (pass 5c
+            // zeroes the pointer; unclaimed, pass 6 frees the block).
+            if self.link_dirs() && m.names_block != 0 && !is_dir(&m) {
+                names_blocks.push((ino, m.names_block));
+            }
             if let Some(m2) = self.pass3_reserved(ino, &m)? {
                 m = m2;
             }
@@ -84,7 +90,56 @@ impl<'o> Checker<'o> {
         if !self.dups.is_empty() {
             self.pass3_dups()?;
         }
+        self.pass3_names_blocks(&names_blocks)
+    }
+
+    /// Claim each names block for its owner, after every block map: a
+    /// block a map (or an earlier names block) already holds is not
+    /// trusted as this file's list, whatever it holds. Its pointer is
+    /// dropped and pass 5c builds a new block from the directories; the
+    /// block stays the other claimant's. Unlike a block two maps share,
+    /// this costs nothing that cannot be rebuilt, so it is repaired.
+    pub(super) fn pass3_names_blocks(&mut self, list: &[(u32, u32)]) -> io::Result<()> {
+        let mut names_owner: HashMap<u32, u32> = HashMap::new();
+        for &(ino, b) in list {
+            if bitmap::set(&mut self.claimed, b as u64) == Some(false) {
+                names_owner.insert(b, ino);
+                continue;
+            }
+            let other = match names_owner.get(&b) {
+                Some(&o) => format!("the names block of inode {o}"),
+                None => self.map_claimants(b)?,
+            };
+            let msg = format!("inode {ino}: names block {b} is also {other}; dropping the pointer (rebuilt from the directories)");
+            if self.problem(msg, true) {
+                if let Some(mut m) = self.inode_mem(ino).copied() {
+                    m.names_block = 0;
+                    self.write_inode(ino, &m)?;
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// "in the block map of inode X[, inode Y]": the live inodes whose
+    /// block map holds block `b` (only asked when a names block collides).
+    fn map_claimants(&self, b: u32) -> io::Result<String> {
+        let mut inos: Vec<u32> = self.live.iter().copied().collect();
+        inos.sort_unstable();
+        let mut found = Vec::new();
+        for ino in inos {
+            let Some(m) = self.inode_mem(ino).copied() else { continue };
+            let mut hit = false;
+            self.walk(ino, &m, &mut |p, ok| hit |= ok && p.phys == b)?;
+            if hit {
+                found.push(format!("inode {ino}"));
+            }
+        }
+        Ok(if found.is_empty() {
+            "claimed by another structure".to_string()
+        } else {
+            format!("in the block map of {}", found.join(", "))
+        })
     }
 
     /// i_xattr_block and i_orphan_next are reserved (zero): no feature uses

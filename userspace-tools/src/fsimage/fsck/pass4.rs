@@ -59,6 +59,14 @@ impl<'o> Checker<'o> {
         *self.refs.entry(ino).or_default() += 1;
         if is_dir(m) {
             self.parent.insert(ino, lf);
+        } else {
+            self.name_dirs.entry(ino).or_default().push(lf);
+        }
+        // Its one name is now in lost+found: i_parent follows (pass 5c
+        // settles a names block left from earlier names).
+        if let Some(mut m2) = self.inode_mem(ino).copied() {
+            m2.parent = lf;
+            self.write_inode(ino, &m2)?;
         }
         if let Some(lm) = self.fs.read_inode(lf)? {
             self.slots.insert(lf, Slot::Valid(Box::new(lm)));
@@ -160,6 +168,11 @@ impl<'o> Checker<'o> {
                     mine.push(p.phys);
                 }
             })?;
+            // Its names block, claimed in pass 3 (one a map also claimed
+            // lost its pointer there).
+            if self.link_dirs() && m.names_block != 0 && !is_dir(&m) {
+                mine.push(m.names_block);
+            }
             for b in mine {
                 bitmap::clear(&mut self.claimed, b as u64);
                 self.freed_blocks.push(b);
