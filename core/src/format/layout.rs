@@ -101,6 +101,8 @@ pub fn plan(p: &MkfsParams) -> Result<vexfs_super_block> {
     sb.s_feature_compat = VEXFS_FEATURE_COMPAT_VECTORS.to_le();
     sb.s_feature_incompat =
         (VEXFS_FEATURE_INCOMPAT_JOURNAL | VEXFS_FEATURE_INCOMPAT_IND_CSUM | VEXFS_FEATURE_INCOMPAT_VINDEX2).to_le();
+    // Names blocks from the start: a volume made without them would need
+    // every hard link listed before the bit could be set.
     sb.s_feature_ro_compat = (VEXFS_FEATURE_RO_COMPAT_DIR_INDEX | VEXFS_FEATURE_RO_COMPAT_LINK_DIRS).to_le();
     sb.s_vector_dim = p.vector_dim.to_le();
     sb.s_vector_metric = p.vector_metric.to_le();

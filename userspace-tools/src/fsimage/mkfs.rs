@@ -1,6 +1,6 @@
-//! Making an empty VexFS: superblock (with the link_dirs feature: hard
-//! links keep names blocks), bitmaps, zeroed inode table, root directory
-//! and a clean jbd2 journal. Shared by mkfs.vexfs and the tests.
+//! Making an empty VexFS: superblock (features from `layout::plan`, names
+//! blocks for hard links included), bitmaps, zeroed inode table, root
+//! directory and a clean jbd2 journal. Shared by mkfs.vexfs and the tests.
 use vexfs_core::format::defs::mode;
 use vexfs_core::format::inode::InodeMem;
 use vexfs_core::format::layout::{plan, MkfsParams};
@@ -183,7 +183,7 @@ pub fn make(img: &Image, o: &MkfsOptions) -> Result<MkfsSummary, String> {
         uuid,
         label,
     };
-    let mut sb = plan(&p).map_err(|e| match e {
+    let sb = plan(&p).map_err(|e| match e {
         Error::NoSpace => format!(
             "device too small: {} bytes ({dev_blocks} blocks of 4 KiB) cannot hold the metadata, \
              the journal and 32 data blocks (the smallest VexFS with a minimal journal and few inodes \
@@ -193,10 +193,6 @@ pub fn make(img: &Image, o: &MkfsOptions) -> Result<MkfsSummary, String> {
         ),
         e => format!("invalid parameters ({e:?})"),
     })?;
-    // Every new volume keeps names blocks for its hard-linked files from
-    // the start: a volume made without them would need every link listed
-    // before the bit could be set.
-    sb.s_feature_ro_compat = (u32::from_le(sb.s_feature_ro_compat) | VEXFS_FEATURE_RO_COMPAT_LINK_DIRS).to_le();
     let mut block0 = vec![0u8; BLOCK_SIZE];
     superblock::encode(&sb, &mut block0).map_err(|e| format!("cannot encode the superblock: {e:?}"))?;
     let mut why = String::new();
