@@ -9,9 +9,6 @@
 # from the ioctl (vexfs-rawsearch), not through vexctl's path resolution.
 . "$(dirname "$0")/../lib/common.sh"
 build_guest_tools "$WORK/add"
-musl-gcc -static -O2 -Wall -Werror -I"$VM_TOP/shim/uapi" -idirafter /usr/include \
-  -idirafter /usr/include/x86_64-linux-gnu -o "$WORK/add/vexfs-rawsearch" \
-  "$VM_TOP/tests/vm/lib/guest-tools/vexfs-rawsearch.c" || fail "building vexfs-rawsearch"
 img=$WORK/perm.img
 new_image "$img" 64M --dim 4 --metric l2
 

@@ -45,7 +45,7 @@ build_guest_tools() {
   local src=$VM_TOP/tests/vm/lib/guest-tools cc=musl-gcc
   command -v $cc >/dev/null || fail "musl-gcc not found (apt-get install musl-tools; 'make deps')"
   mkdir -p "$1"
-  for t in vexfs-xattr vexfs-ioctl-check vexfs-walk vexfs-mmap vexfs-dirbench vexfs-chunks; do
+  for t in vexfs-xattr vexfs-ioctl-check vexfs-walk vexfs-mmap vexfs-dirbench vexfs-chunks vexfs-rawsearch; do
     $cc -static -O2 -Wall -Werror -I"$VM_TOP/shim/uapi" -idirafter /usr/include \
       -idirafter /usr/include/x86_64-linux-gnu -o "$1/$t" "$src/$t.c" -lm || fail "building $t"
   done
