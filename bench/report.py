@@ -27,13 +27,18 @@ TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "ann"))
 from compare import first_at, qps_at_recall  # noqa: E402  (bench/ann/compare.py)
 
-PHASES = ["bench-ann", "bench-ann-cos", "bench-vm-fs", "bench-vm-knn"]
+PHASES = ["bench-ann", "bench-ann-cos", "bench-vm-fs", "bench-vm-knn", "bench-vm-chunks", "bench-vm-scope"]
+VM_PHASES = [ph for ph in PHASES if ph.startswith("bench-vm-")]   # each loads build/vexfs.ko
 ANN_FILES = ["ann/vexfs.json", "ann/hnswlib.json", "ann/table.txt"]
 # bench-ann-cos (bench/ann/Makefile.inc): one JSON per engine, table and summary
 COS_ENGINES = ["vexfs-f32", "vexfs-int8", "hnswlib", "usearch-bf16", "usearch-i8"]
 COS_FILES = [f"ann/cos/{e}.json" for e in COS_ENGINES] + ["ann/cos/table.txt", "ann/cos/summary.json"]
 VM_FILES = ["vm/fs-vs-ext4.json", "vm/fs-vs-ext4.txt", "vm/fs-vs-ext4.log",
-            "vm/knn-and-mount.json", "vm/knn-and-mount.txt", "vm/knn-and-mount.log"]
+            "vm/knn-and-mount.json", "vm/knn-and-mount.txt", "vm/knn-and-mount.log",
+            "vm/chunks.json", "vm/chunks.txt", "vm/chunks.log",
+            "vm/scoped-search.json", "vm/scoped-search.txt", "vm/scoped-search.log"]
+# bench/vm/scoped-search.sh: the methods measured in every scope, in table order
+SCOPE_METHODS = ["scoped", "exact", "postfilt"]
 
 
 class ReportError(Exception):
@@ -209,11 +214,12 @@ def read_input(out, rel, start):
     return text
 
 
-def field(d, *path):
+def field(d, *path, src=None):
+    """d[path[0]][path[1]]...; src names the input (and row) in the error."""
     cur = d
     for k in path:
         if not isinstance(cur, dict) or k not in cur:
-            die(f"field {'.'.join(path)} missing")
+            die(f"{src + ': ' if src else ''}field {'.'.join(path)} missing")
         cur = cur[k]
     return cur
 
@@ -270,6 +276,12 @@ def cmd_report(a):
     kn = read_input(a.out, "vm/knn-and-mount.json", start)
     read_input(a.out, "vm/knn-and-mount.txt", start)
     knlog = read_input(a.out, "vm/knn-and-mount.log", start)
+    ch = read_input(a.out, "vm/chunks.json", start)
+    read_input(a.out, "vm/chunks.txt", start)
+    chlog = read_input(a.out, "vm/chunks.log", start)
+    sc = read_input(a.out, "vm/scoped-search.json", start)
+    read_input(a.out, "vm/scoped-search.txt", start)
+    sclog = read_input(a.out, "vm/scoped-search.log", start)
 
     # ANN: the JSON must be the run the knobs describe
     n, dim, nq = int(ann["ANN_N"]), int(ann["ANN_DIM"]), int(ann["ANN_NQ"])
@@ -312,7 +324,7 @@ def cmd_report(a):
 
     # VM: guest kernel as the VM logs printed it
     guest = {}
-    for name, log in (("fs", fslog), ("knn", knlog)):
+    for name, log in (("fs", fslog), ("knn", knlog), ("chunks", chlog), ("scope", sclog)):
         mm = re.search(r"Linux version (\S+)", log)
         if not mm:
             die(f"no 'Linux version' line in the {name} VM log")
@@ -332,6 +344,48 @@ def cmd_report(a):
         die("knn-and-mount.json: expected one userspace result (one ef)")
     u_recall = field(user["results"][0], "recall")
     mount = field(kn, "mount_ns")
+
+    # chunk sets (bench/vm/chunks.sh): every number the section and the summary quote
+    cj = "vm/chunks.json"
+    for k in ("n", "per_file", "dim", "queries", "k", "ef"):
+        field(ch, k, src=cj)
+    ch_imp = {k: field(ch, "import_vectors_per_s", k, src=cj) for k in ("chunked", "single")}
+    ch_qps = {k: field(ch, "knn_qps", k, src=cj) for k in ("chunked", "single", "chunked_per_file")}
+    ch_rec = {k: field(ch, "recall_at_10", k, src=cj) for k in ("chunked", "single", "per_file_files")}
+    for what, d in (("import_vectors_per_s", ch_imp), ("knn_qps", ch_qps)):
+        for k, x in d.items():
+            if not x > 0:   # a rate of 0 is no measurement, and it would divide below
+                die(f"{cj}: {what}.{k} is {x!r}, not a measurement")
+
+    # scoped kNN (bench/vm/scoped-search.sh): one row per scope and method, scopes in the
+    # script's order (smallest share first)
+    sj = "vm/scoped-search.json"
+    for k in ("n", "dim", "queries", "k", "ef", "postfilter_k"):
+        field(sc, k, src=sj)
+    scopes, share, srow = [], {}, {}
+    for i, x in enumerate(field(sc, "results", src=sj)):
+        row = f"{sj} results[{i}]"
+        s_, m_ = field(x, "scope", src=row), field(x, "method", src=row)
+        if m_ not in SCOPE_METHODS:
+            die(f"{sj}: unknown method {m_!r} for scope {s_}")
+        if (s_, m_) in srow:
+            die(f"{sj}: two results for scope {s_} method {m_}")
+        if s_ not in share:
+            scopes.append(s_)
+            share[s_] = field(x, "share", src=row)
+        srow[(s_, m_)] = {"qps": field(x, "qps", src=row), "recall": field(x, "recall_at_10", src=row)}
+        if not srow[(s_, m_)]["qps"] > 0:
+            die(f"{sj}: scope {s_} method {m_} has qps {x['qps']!r}, not a measurement")
+    if not scopes:
+        die(f"{sj}: no results")
+    for s_ in scopes:
+        for m_ in SCOPE_METHODS:
+            if (s_, m_) not in srow:
+                die(f"{sj}: no result for scope {s_} method {m_}")
+
+    def pct(s_):
+        """The share as the script wrote it ("10%"), spaced as the report writes percentages."""
+        return share[s_].replace("%", " %")
 
     # derived numbers (all from the inputs above)
     q95 = (qps_at_recall(v["results"], 0.95), qps_at_recall(h["results"], 0.95))
@@ -401,6 +455,19 @@ def cmd_report(a):
     w(f"- Mount with {knp['mount_big']:,} vectors (graph loaded, second mount) takes "
       f"{sec['big'] / sec['small']:.0f}x the elapsed emulated time of {knp['mount_small']:,} vectors "
       f"({ms(sec['big'])} ms vs {ms(sec['small'])} ms, of which idle {ms(sec['big_idle'])} and {ms(sec['small_idle'])}).")
+    w(f"- Chunk sets (VM, emulated, {ch['n']:,} vectors x {ch['dim']}): {ch['n'] // ch['per_file']:,} files x "
+      f"{ch['per_file']} chunks vs {ch['n']:,} files x 1 vector import {ch_imp['chunked'] / ch_imp['single']:.2f}x "
+      f"the vectors/s; kNN {ch_qps['chunked'] / ch_qps['single']:.2f}x the queries/s end to end (vexctl names "
+      f"fewer files), `--per-file` {ch_qps['chunked_per_file'] / ch_qps['single']:.2f}x; recall@10 "
+      f"{ch_rec['chunked']:.4f} vs {ch_rec['single']:.4f} (section 3b).")
+    w(f"- Scoped kNN (VM, emulated, {sc['n']:,} vectors x {sc['dim']}): scoped search queries/s, its ratio to "
+      "an exact scan of the subtree and to post-filtering a whole-volume search, recall@10 (post-filtering's): "
+      + "; ".join(f"{pct(s_)} of the vectors {srow[(s_, 'scoped')]['qps']:,.1f} q/s, "
+                  f"{srow[(s_, 'scoped')]['qps'] / srow[(s_, 'exact')]['qps']:.2f}x exact, "
+                  f"{srow[(s_, 'scoped')]['qps'] / srow[(s_, 'postfilt')]['qps']:.2f}x post-filter, "
+                  f"recall {srow[(s_, 'scoped')]['recall']:.4f} ({srow[(s_, 'postfilt')]['recall']:.4f})"
+                  for s_ in scopes)
+      + " (section 3c).")
     w(f"- Wall time of this `make bench`: {fmt_dur(wall)}.")
     w("")
     w("## Machine")
@@ -432,11 +499,12 @@ def cmd_report(a):
                          + (f" with uncommitted changes to {', '.join(t['git_dirty'])}" if t["git_dirty"] else ""))
     w(f"| tree during the run | " + ("unchanged (same HEAD, no other uncommitted files) at the end of every benchmark"
                                      if not moved else "changed by other work: " + "; ".join(moved)) + " |")
-    kos = [field(r["phases"][ph], "tree")["vexfs_ko_sha256"] for ph in ("bench-vm-fs", "bench-vm-knn")]
+    kos = [field(r["phases"][ph], "tree")["vexfs_ko_sha256"] for ph in VM_PHASES]
     if None in kos:
         die("build/vexfs.ko missing at the end of a VM benchmark")
-    w("| `build/vexfs.ko` (sha256) | " + (f"`{kos[0][:16]}` after both VM benchmarks" if kos[0] == kos[1]
-          else f"`{kos[0][:16]}` after bench-vm-fs, `{kos[1][:16]}` after bench-vm-knn: rebuilt during the run") + " |")
+    w("| `build/vexfs.ko` (sha256) | " + (f"`{kos[0][:16]}` after every VM benchmark" if len(set(kos)) == 1
+          else ", ".join(f"`{ko[:16]}` after {ph}" for ph, ko in zip(VM_PHASES, kos)) + ": rebuilt during the run")
+      + " |")
     w(f"| load average (1/5/15 min) | start {r['start_loadavg']}; after "
       + "; after ".join(f"{ph} {r['phases'][ph]['loadavg']}" for ph in PHASES) + " |")
     prev = start
@@ -610,6 +678,57 @@ def cmd_report(a):
         busy = f"{bb / sb:.1f}" if sb > 0 and bb > 0 else "n/a (no busy time)"
         w(f"| {label} | {ms(x['small'])} | {ms(x['small_idle'])} | {ms(x['big'])} | {ms(x['big_idle'])} | "
           f"{x['big'] / x['small']:.1f} | {busy} | {said('vdb', key)} | {said('vdc', key)} |")
+    w("")
+
+    w("## 3b. Chunk sets vs one vector per file (VM, emulated time)")
+    w("")
+    w(f"`make bench-vm-chunks` (`bench/vm/chunks.sh`), one VM run. The same {ch['n']:,} vectors of dimension "
+      f"{ch['dim']} (L2) imported onto two fresh volumes: *chunked*, {ch['n'] // ch['per_file']:,} files x "
+      f"{ch['per_file']} chunks (`vexctl import --manifest` with chunk lines, `VEXFS_IOC_SET_CHUNKS` per file), and "
+      f"*single*, {ch['n']:,} files x 1 vector (`VEXFS_IOC_BATCH_SET` in batches); then {ch['queries']:,} queries, "
+      f"k {ch['k']}, ef {ch['ef']} on both, and on the chunked volume also `--per-file` (the {ch['k']} nearest "
+      "files, each with its nearest chunk). Rates are `vexctl`'s own summary lines in **emulated time**, path "
+      "resolution included: `vexctl batch-search` names each distinct result file once per run (`INO_PATH`), "
+      f"and the chunked volume has {ch['per_file']}x fewer files, so the kNN ratio is end to end, not the "
+      "kernel's search alone. Recall@10 is against exact answers computed on the host: of the chunks (chunked) "
+      "or files (single) returned, and for `--per-file` of the files against the exact "
+      f"{ch['k']} nearest files. Ratio > 1: the chunked volume is faster.")
+    w("")
+    w("| | chunked | single | chunked/single |")
+    w("|---|---:|---:|---:|")
+    w(f"| import, vectors/s (emulated) | {ch_imp['chunked']:,.0f} | {ch_imp['single']:,.0f} | "
+      f"{ch_imp['chunked'] / ch_imp['single']:.2f} |")
+    w(f"| kNN, queries/s (emulated) | {ch_qps['chunked']:,.1f} | {ch_qps['single']:,.1f} | "
+      f"{ch_qps['chunked'] / ch_qps['single']:.2f} |")
+    w(f"| kNN `--per-file`, queries/s (emulated) | {ch_qps['chunked_per_file']:,.1f} | | "
+      f"{ch_qps['chunked_per_file'] / ch_qps['single']:.2f} |")
+    w(f"| kNN recall@10 | {ch_rec['chunked']:.4f} | {ch_rec['single']:.4f} | |")
+    w(f"| `--per-file` recall@10 (files) | {ch_rec['per_file_files']:.4f} | | |")
+    w("")
+
+    w("## 3c. Scoped kNN vs post-filtering and exact scan (VM, emulated time)")
+    w("")
+    w(f"`make bench-vm-scope` (`bench/vm/scoped-search.sh`), one VM run: one VexFS volume (built offline by "
+      f"`mkfs.vexfs -d`) holding {sc['n']:,} vectors of dimension {sc['dim']} (L2), in directories that hold "
+      + ", ".join(f"{pct(s_)} (`{s_}/`)" for s_ in scopes)
+      + " of them (each with a nested subdirectory), the rest elsewhere. Per scope, "
+      f"{sc['queries']:,} queries, k {sc['k']}, by three methods: *scoped*, `vexctl batch-search DIR` with ef "
+      f"{sc['ef']} (`VEXFS_SEARCH_F_SUBTREE`: a scan of the scope's members for small scopes, a filtered graph "
+      "walk otherwise); *exact scan*, `batch-search DIR --exact` (every vector of the scope); *post-filter*, "
+      f"a whole-volume search for the {sc['postfilter_k']} nearest (ef {sc['ef']}) of which the first "
+      f"{sc['k']} under the scope are kept. Recall@10 is against exact answers restricted to the subtree, "
+      "computed on the host. Queries/s are `vexctl`'s in **emulated time**, path resolution included: compare "
+      "the ratios (> 1: the scoped search answers more queries per second).")
+    w("")
+    w("| share of the vectors | scoped q/s | exact scan q/s | post-filter q/s | scoped/exact scan | "
+      "scoped/post-filter | scoped recall@10 | exact scan recall@10 | post-filter recall@10 |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for s_ in scopes:
+        q = {m_: srow[(s_, m_)]["qps"] for m_ in SCOPE_METHODS}
+        rc = {m_: srow[(s_, m_)]["recall"] for m_ in SCOPE_METHODS}
+        w(f"| {pct(s_)} (`{s_}/`) | {q['scoped']:,.1f} | {q['exact']:,.1f} | {q['postfilt']:,.1f} | "
+          f"{q['scoped'] / q['exact']:.2f} | {q['scoped'] / q['postfilt']:.2f} | {rc['scoped']:.4f} | "
+          f"{rc['exact']:.4f} | {rc['postfilt']:.4f} |")
     w("")
 
     w("## Inputs of this report")

@@ -127,6 +127,11 @@ for line in open(runs):
 for line in open(recs):
     w = line.split()
     rec[(w[1], w[2])] = float(w[3])
+# every (scope, method) must have been measured: bench/report.py reads this JSON, a 0 would be invented
+missing = [f"{s} {m}" for s in ("s1", "s10", "s50") for m in ("scoped", "exact", "postfilt")
+           if (s, m) not in qps or (s, m) not in rec]
+if missing:
+    sys.exit(f"scoped-search bench: no queries/s or recall for {missing}")
 L = [f"Scoped kNN, one VM run under QEMU -icount (emulated time): {n} vectors dim {dim} (L2), {nq} queries, k 10, ef {ef}",
      f"postfilt = whole-volume kNN for the {pf} nearest, then the first 10 under the scope",
      f"{'scope':6} {'share':>6} {'method':9} {'queries/s':>10} {'recall@10':>10}"]
@@ -134,11 +139,11 @@ share = {"s1": "1%", "s10": "10%", "s50": "50%"}
 res = []
 for s in ("s1", "s10", "s50"):
     for m in ("scoped", "exact", "postfilt"):
-        q, r = qps.get((s, m), 0.0), rec.get((s, m), 0.0)
+        q, r = qps[(s, m)], rec[(s, m)]
         L.append(f"{s:6} {share[s]:>6} {m:9} {q:10.1f} {r:10.4f}")
         res.append({"scope": s, "share": share[s], "method": m, "qps": q, "recall_at_10": r})
 open(f"{outd}/scoped-search.txt", "w").write("\n".join(L) + "\n")
-json.dump({"n": int(n), "dim": int(dim), "queries": int(nq), "ef": int(ef), "postfilter_k": int(pf),
+json.dump({"n": int(n), "dim": int(dim), "queries": int(nq), "k": 10, "ef": int(ef), "postfilter_k": int(pf),
            "results": res}, open(f"{outd}/scoped-search.json", "w"), indent=1)
 print("\n".join(L))
 PY
