@@ -27,21 +27,20 @@ bool vexfs_names_enabled(struct super_block *sb)
 }
 
 /*
- * Read inode's names block and check it (links: the count its entries must
- * sum to, 0 for any). With write, journal write access is taken first (jbd2
- * locks the buffer itself). Returns the buffer locked.
+ * Read block blk as the names block of inode ino and check it (links: the
+ * count its entries must sum to, 0 for any). With write, journal write
+ * access is taken first (jbd2 locks the buffer itself). Returns the buffer
+ * locked.
  */
-static struct buffer_head *vexfs_names_read(struct inode *inode, u32 links, bool write, int *err)
+static struct buffer_head *vexfs_names_bread(struct super_block *sb, u32 ino, u32 blk, u32 links,
+					     bool write, int *err)
 {
-	struct super_block *sb = inode->i_sb;
-	u32 blk = READ_ONCE(VEXFS_I(inode)->i_names_block);
 	char msg[VEXFS_MSG_LEN];
 	struct buffer_head *bh;
 	int rc;
 
 	if (!vexfs_data_block_ok(sb, blk)) {
-		*err = vexfs_corrupt(sb, "inode %lu: names block %u outside the data area",
-				     inode->i_ino, blk);
+		*err = vexfs_corrupt(sb, "inode %u: names block %u outside the data area", ino, blk);
 		return NULL;
 	}
 	bh = vexfs_bread(sb, blk);
@@ -58,16 +57,23 @@ static struct buffer_head *vexfs_names_read(struct inode *inode, u32 links, bool
 	}
 	lock_buffer(bh);
 	msg[0] = '\0';
-	rc = vexfs_names_check((const u8 *)bh->b_data, VEXFS_BLOCK_SIZE, inode->i_ino, links,
+	rc = vexfs_names_check((const u8 *)bh->b_data, VEXFS_BLOCK_SIZE, ino, links,
 			       VEXFS_SB(sb)->geom.inodes_count, msg, sizeof(msg));
 	if (rc < 0) {
 		unlock_buffer(bh);
 		brelse(bh);
-		*err = rc == -EUCLEAN ? vexfs_corrupt(sb, "inode %lu: names block %u: %s; run fsck.vexfs",
-						      inode->i_ino, blk, msg) : rc;
+		*err = rc == -EUCLEAN ? vexfs_corrupt(sb, "inode %u: names block %u: %s; run fsck.vexfs",
+						      ino, blk, msg) : rc;
 		return NULL;
 	}
 	return bh;
+}
+
+/* vexfs_names_bread of inode's own names block. */
+static struct buffer_head *vexfs_names_read(struct inode *inode, u32 links, bool write, int *err)
+{
+	return vexfs_names_bread(inode->i_sb, inode->i_ino, READ_ONCE(VEXFS_I(inode)->i_names_block),
+				 links, write, err);
 }
 
 static u32 vexfs_names_entry_dir(const struct buffer_head *bh, u32 i)
@@ -269,19 +275,17 @@ void vexfs_names_evict(struct inode *inode)
 }
 
 /*
- * For searches (no i_rwsem): the directories holding inode's names, at most
- * max into dirs. Returns how many, 0 when the inode has no names block (one
- * name, in i_parent), or a negative errno.
+ * The directories block blk lists as inode ino's names, at most max into
+ * dirs (no i_rwsem: searches, and the mount scan before any inode is read).
+ * Returns how many, or a negative errno.
  */
-int vexfs_names_dirs(struct inode *inode, u32 *dirs, u32 max)
+int vexfs_names_read_dirs(struct super_block *sb, u32 ino, u32 blk, u32 *dirs, u32 max)
 {
 	struct buffer_head *bh;
 	u32 n, i;
 	int err;
 
-	if (!vexfs_names_enabled(inode->i_sb) || !READ_ONCE(VEXFS_I(inode)->i_names_block))
-		return 0;
-	bh = vexfs_names_read(inode, 0, false, &err);
+	bh = vexfs_names_bread(sb, ino, blk, 0, false, &err);
 	if (!bh)
 		return err;
 	n = min(le32_to_cpu(((const struct vexfs_names_block *)bh->b_data)->n_count), max);
@@ -290,4 +294,18 @@ int vexfs_names_dirs(struct inode *inode, u32 *dirs, u32 max)
 	unlock_buffer(bh);
 	brelse(bh);
 	return n;
+}
+
+/*
+ * For searches (no i_rwsem): the directories holding inode's names, at most
+ * max into dirs. Returns how many, 0 when the inode has no names block (one
+ * name, in i_parent), or a negative errno.
+ */
+int vexfs_names_dirs(struct inode *inode, u32 *dirs, u32 max)
+{
+	u32 blk = READ_ONCE(VEXFS_I(inode)->i_names_block);
+
+	if (!vexfs_names_enabled(inode->i_sb) || !blk)
+		return 0;
+	return vexfs_names_read_dirs(inode->i_sb, inode->i_ino, blk, dirs, max);
 }

@@ -138,6 +138,7 @@ static bool vexfs_switch_mem(struct vexfs_vindex *vi, struct inode *inode, u32 f
 		xa_store(&vi->ino_slot, inode->i_ino, vexfs_run_entry(first, n), GFP_NOFS);
 	} else {
 		xa_erase(&vi->ino_slot, inode->i_ino);
+		vexfs_link_dirs_set(vi, inode->i_ino, NULL);
 	}
 	ii->i_chunk_first = n ? first : 0;
 	ii->i_chunk_count = n;
@@ -265,6 +266,9 @@ int vexfs_chunks_replace(struct inode *inode, struct vexfs_chunk_src *src)
 	up_write(&vi->lock);
 	reserved = false;
 	xa_held = false;
+	/* A new set of a file with several names: the index learns its directories. */
+	if (n && READ_ONCE(VEXFS_I(inode)->i_names_block))
+		vexfs_vector_parent_changed(inode);
 	inode->i_ctime = current_time(inode);
 	mark_inode_dirty(inode);
 out:
@@ -444,21 +448,36 @@ void vexfs_data_changed(struct inode *inode)
 }
 
 /*
- * The file's i_parent hint changed (rename, link, unlink of a name): searches
- * judge a slot's directory from the cached copy.
+ * The file's names changed (rename, link, unlink of a name; its set became
+ * live): searches judge its slots from the copies of i_parent, or of the
+ * directories its names block lists, made here. Called with the inode's
+ * i_rwsem held or with the set just switched, so they do not change meanwhile.
  */
 void vexfs_vector_parent_changed(struct inode *inode)
 {
 	struct vexfs_vindex *vi = VEXFS_VI(inode->i_sb);
 	struct vexfs_inode_info *ii = VEXFS_I(inode);
-	u32 s;
+	struct vexfs_link_dirs *ld = NULL;
+	u32 s, blk = READ_ONCE(ii->i_names_block);
+	bool owned = false;
+	int err;
 
 	if (!vi || !READ_ONCE(ii->i_chunk_count))
 		return;
+	/* Read before the lock: searches do not wait for the block. */
+	if (blk && vexfs_names_enabled(inode->i_sb))
+		ld = vexfs_link_dirs_read(inode->i_sb, inode->i_ino, blk, &err);
 	down_write(&vi->lock);
-	for (s = ii->i_chunk_first; s < ii->i_chunk_first + ii->i_chunk_count; s++)
-		if (vexfs_slot_owned(vi, s, inode))
+	for (s = ii->i_chunk_first; s < ii->i_chunk_first + ii->i_chunk_count; s++) {
+		if (vexfs_slot_owned(vi, s, inode)) {
 			vi->slot_parent[s] = vexfs_slot_parent_of(inode);
+			owned = true;
+		}
+	}
+	if (owned || !ld)
+		vexfs_link_dirs_set(vi, inode->i_ino, owned ? ld : NULL);
+	else
+		kfree(ld);
 	up_write(&vi->lock);
 }
 
@@ -495,6 +514,7 @@ static void vexfs_vindex_free(struct vexfs_vindex *vi)
 	}
 	vexfs_scratch_free(vi->wscratch);
 	xa_destroy(&vi->ino_slot);
+	vexfs_link_dirs_destroy(vi);
 	kvfree(vi->store_pblk);
 	kvfree(vi->codes);
 	kvfree(vi->sq_min);
@@ -530,6 +550,7 @@ int vexfs_vindex_load(struct super_block *sb)
 	init_rwsem(&vi->lock);
 	mutex_init(&vi->store_mutex);
 	xa_init(&vi->ino_slot);
+	xa_init(&vi->link_dirs);
 	INIT_LIST_HEAD(&vi->scratch_free);
 	spin_lock_init(&vi->scratch_lock);
 	vi->nr_scratch = num_possible_cpus() + 1;

@@ -87,6 +87,15 @@ struct vexfs_vindex {
 	 * names), judged by the file's own verdict (vindex-scope.c).
 	 */
 	u32 *slot_parent;
+	/*
+	 * For those files (ino -> struct vexfs_link_dirs *): the directories of
+	 * their names, so a search judges them by directory verdicts it shares
+	 * with every other file. Missing (not read yet, or the read failed):
+	 * the file gets a verdict of its own. Changed under the lock held for
+	 * writing; link_dirs_bytes is what the entries take.
+	 */
+	struct xarray link_dirs;
+	u64 link_dirs_bytes;
 	u16 *slot_mode;
 	u8 *slot_state;			/* VSLOT_* */
 	struct xarray ino_slot;		/* ino -> its run, vexfs_run_of() */
@@ -151,6 +160,15 @@ static inline u32 vexfs_chunks_per_step(u32 dim)
 int vexfs_chunks_get(struct inode *inode, u32 first, u32 *n, struct vexfs_ioc_chunk *ch,
 		     u32 *bits, u32 *total, bool *stale, u64 *data_version);
 u32 vexfs_chunk_count(struct inode *inode);
+
+/* The directories of a hard-linked file's names (vi->link_dirs). */
+struct vexfs_link_dirs {
+	u32 n;
+	u32 dir[];
+};
+struct vexfs_link_dirs *vexfs_link_dirs_read(struct super_block *sb, u32 ino, u32 blk, int *err);
+void vexfs_link_dirs_set(struct vexfs_vindex *vi, u32 ino, struct vexfs_link_dirs *ld);
+void vexfs_link_dirs_destroy(struct vexfs_vindex *vi);
 
 /* Marks, in slot_parent, a file judged by its names block. */
 #define VEXFS_SLOT_PARENT_NAMES	U32_MAX

@@ -302,6 +302,7 @@ int vexfs_names_unlink(struct inode *inode, struct inode *dir);
 int vexfs_names_move(struct inode *inode, struct inode *old_dir, struct inode *new_dir);
 void vexfs_names_evict(struct inode *inode);
 int vexfs_names_dirs(struct inode *inode, u32 *dirs, u32 max);
+int vexfs_names_read_dirs(struct super_block *sb, u32 ino, u32 blk, u32 *dirs, u32 max);
 
 /* namei.c */
 extern const struct inode_operations vexfs_dir_inode_operations;

@@ -17,8 +17,9 @@
  *
  * Files with several names pass if any of their names does. On volumes with
  * names blocks (links.c) that is exact: such a file's slots are marked
- * VEXFS_SLOT_PARENT_NAMES and get a verdict of their own, the best of the
- * verdicts of the directories its names block lists. On older volumes a
+ * VEXFS_SLOT_PARENT_NAMES, and the index keeps the directories its names
+ * block lists (vi->link_dirs), whose verdicts decide; a file missing there
+ * gets a verdict of its own, read from the block. On older volumes a
  * slot is judged by its i_parent hint (the directory that last linked it),
  * and the recheck of each hit also accepts any name the dcache holds.
  */
@@ -66,26 +67,68 @@ void vexfs_dirv_reset(struct vexfs_dirv *dv)
 	dv->nr_miss = 0;
 }
 
-/*
- * Under vi->lock, no sleeping: may file ino, whose slot records dir_ino
- * (slot_parent), be returned? Unknown directories, and unknown files with a
- * names block, are noted for the next pass and fail for this one.
- */
-bool vexfs_dirv_slot_ok(struct vexfs_dirv *dv, u32 dir_ino, u32 ino)
+/* ---- the index's copy of hard-linked files' directories (vi->link_dirs) ---- */
+
+/* The directories names block blk lists for inode ino, allocated; NULL and *err on failure. */
+struct vexfs_link_dirs *vexfs_link_dirs_read(struct super_block *sb, u32 ino, u32 blk, int *err)
 {
-	bool file = dir_ino == VEXFS_SLOT_PARENT_NAMES;
-	u32 key = file ? ino : dir_ino;
-	void *v;
+	struct vexfs_link_dirs *ld;
+	int n;
+
+	ld = kmalloc(struct_size(ld, dir, VEXFS_NAMES_MAX), GFP_KERNEL);
+	if (!ld) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	n = vexfs_names_read_dirs(sb, ino, blk, ld->dir, VEXFS_NAMES_MAX);
+	if (n <= 0) {
+		kfree(ld);
+		*err = n ? n : -EUCLEAN;
+		return NULL;
+	}
+	ld->n = n;
+	/* Keep only what is used: most files have names in two or three directories. */
+	return krealloc(ld, struct_size(ld, dir, n), GFP_KERNEL) ?: ld;
+}
+
+/* Install (or, ld NULL, drop) ino's entry; vi->lock held for writing. */
+void vexfs_link_dirs_set(struct vexfs_vindex *vi, u32 ino, struct vexfs_link_dirs *ld)
+{
+	struct vexfs_link_dirs *old;
+
+	old = ld ? xa_store(&vi->link_dirs, ino, ld, GFP_NOFS) : xa_erase(&vi->link_dirs, ino);
+	if (xa_is_err(old)) {
+		/* No room for the entry: the file is judged on its own (slower, as correct). */
+		kfree(ld);
+		old = xa_erase(&vi->link_dirs, ino);
+		ld = NULL;
+	}
+	if (old)
+		vi->link_dirs_bytes -= ksize(old);
+	if (ld)
+		vi->link_dirs_bytes += ksize(ld);
+	kfree(old);
+}
+
+void vexfs_link_dirs_destroy(struct vexfs_vindex *vi)
+{
+	struct vexfs_link_dirs *ld;
+	unsigned long ino;
+
+	xa_for_each(&vi->link_dirs, ino, ld)
+		kfree(ld);
+	xa_destroy(&vi->link_dirs);
+	vi->link_dirs_bytes = 0;
+}
+
+/* Note key as met without a verdict (file: a file judged on its own). */
+static void vexfs_dirv_note_miss(struct vexfs_dirv *dv, u32 key, bool file)
+{
 	u32 i;
 
-	if (!key)
-		return false;	/* no parent known: not reachable by any path we know */
-	v = xa_load(&dv->cache, key);
-	if (v)
-		return (xa_to_value(v) & VEXFS_DIRV_PASS) == VEXFS_DIRV_PASS;
 	for (i = 0; i < dv->nr_miss; i++)
 		if (dv->miss[i] == key)
-			return false;
+			return;
 	if (dv->nr_miss < VEXFS_DIRV_MISSES) {
 		if (file)
 			__set_bit(dv->nr_miss, dv->miss_file);
@@ -93,6 +136,44 @@ bool vexfs_dirv_slot_ok(struct vexfs_dirv *dv, u32 dir_ino, u32 ino)
 			__clear_bit(dv->nr_miss, dv->miss_file);
 		dv->miss[dv->nr_miss++] = key;
 	}
+}
+
+/*
+ * Under vi->lock, no sleeping: may file ino, whose slot records dir_ino
+ * (slot_parent), be returned? A file with several names passes if one of
+ * its directories does. Unknown directories (and files whose directories
+ * the index does not hold) are noted for the next pass and fail for this one.
+ */
+bool vexfs_dirv_slot_ok(struct vexfs_dirv *dv, u32 dir_ino, u32 ino)
+{
+	const struct vexfs_link_dirs *ld;
+	void *v;
+	u32 i;
+
+	if (dir_ino == VEXFS_SLOT_PARENT_NAMES) {
+		ld = xa_load(&VEXFS_VI(dv->sb)->link_dirs, ino);
+		if (!ld) {
+			v = xa_load(&dv->cache, ino);
+			if (v)
+				return (xa_to_value(v) & VEXFS_DIRV_PASS) == VEXFS_DIRV_PASS;
+			vexfs_dirv_note_miss(dv, ino, true);
+			return false;
+		}
+		for (i = 0; i < ld->n; i++) {
+			v = xa_load(&dv->cache, ld->dir[i]);
+			if (!v)
+				vexfs_dirv_note_miss(dv, ld->dir[i], false);
+			else if ((xa_to_value(v) & VEXFS_DIRV_PASS) == VEXFS_DIRV_PASS)
+				return true;
+		}
+		return false;
+	}
+	if (!dir_ino)
+		return false;	/* no parent known: not reachable by any path we know */
+	v = xa_load(&dv->cache, dir_ino);
+	if (v)
+		return (xa_to_value(v) & VEXFS_DIRV_PASS) == VEXFS_DIRV_PASS;
+	vexfs_dirv_note_miss(dv, dir_ino, false);
 	return false;
 }
 

@@ -987,7 +987,8 @@ u32 vexfs_dist_bits(u32 key)
  * Kernel memory the index pins now, from the sizes allocated: the slot
  * arrays (vexfs_arrays_alloc: capacity entries each), the graph words and
  * handle, every scratch area alive (pooled, in use, the writer's, a
- * rebuild's), and the pending ring with its delete batch. Not counted: the
+ * rebuild's), the pending ring with its delete batch, and the directories
+ * of hard-linked files (vi->link_dirs, entries only). Not counted: the
  * ino -> slot xarray's nodes and struct vexfs_vindex itself. Caller holds
  * vi->lock (capacity and the graph stay put).
  */
@@ -1001,7 +1002,7 @@ u64 vexfs_vindex_memory_bytes(struct vexfs_vindex *vi)
 
 	if (vi->gw)
 		bytes += vi->gw_len * sizeof(*vi->gw) + vexfs_hnsw_handle_size();
-	bytes += atomic64_read(&vi->scratch_bytes);
+	bytes += atomic64_read(&vi->scratch_bytes) + vi->link_dirs_bytes;
 	if (vi->pq)
 		bytes += (u64)VEXFS_MAX_PENDING * sizeof(*vi->pq);
 	if (vi->del_batch)

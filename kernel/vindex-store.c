@@ -435,6 +435,17 @@ static int vexfs_load_window(struct vexfs_vindex *vi, struct vexfs_load *ld)
 				return err;
 			vi->files++;
 			vi->stale_files += stale;
+			if (ld->im.names_block && vexfs_names_enabled(vi->sb)) {
+				/* Unreadable (reported): the file is judged on its own by searches. */
+				struct vexfs_link_dirs *dirs =
+					vexfs_link_dirs_read(vi->sb, h->ino, ld->im.names_block, &err);
+
+				if (dirs)
+					vexfs_link_dirs_set(vi, h->ino, dirs);
+				else if (err == -ENOMEM)
+					return err;
+				err = 0;
+			}
 		}
 	}
 	ld->n = 0;

@@ -11,6 +11,8 @@
 build_guest_tools "$WORK/add"
 img=$WORK/links.img
 new_image "$img" 64M --dim 4 --metric l2
+# Many hard-linked files: more than a search resolves one by one (1,024).
+"$TESTDATA" gen --n 1500 --dim 4 --seed 5 --out "$WORK/add/many.fvecs" > /dev/null || fail "generating vectors"
 
 cat > "$WORK/guest.sh" <<'GUEST'
 set -eu
@@ -136,6 +138,41 @@ both root /mnt/many/d300 "scope: one of 510 directories" $G
 rm -r /mnt/many
 [ "$(stat -c %h /mnt/a/g)" = 1 ] || fail "a/g: $(stat -c %h /mnt/a/g) links after rm -r, want 1"
 both root /mnt/a "a/g after rm -r of its other names" $G
+
+# 1,500 files of a closed directory, each with a second name in an open one:
+# nobody finds every one (range), graph kNN agrees with the exact scan, and
+# a subtree search of the open directory holds them all; again after a remount.
+run_ok /tmp/imp.out vexctl import /mnt/closed --fvecs /extra/many.fvecs
+mkdir /mnt/open2; chmod 755 /mnt/open2
+for f in /mnt/closed/*; do chmod 644 "$f"; ln "$f" /mnt/open2/; done
+chmod 700 /mnt/closed
+ls -i /mnt/open2 | awk '{print $1}' | sort -n > /tmp/many
+[ "$(wc -l < /tmp/many)" = 1500 ] || fail "open2 holds $(wc -l < /tmp/many) names, want 1500"
+many() {
+  su -s /bin/sh nobody -c "/extra/vexfs-rawsearch /mnt range 65536 1e30 0 $Q" > /tmp/rs.out 2>&1 ||
+    { cat /tmp/rs.out; fail "$1: nobody range search failed"; }
+  grep -E '^[0-9]+ ' /tmp/rs.out | awk '{print $1}' | sort -n > /tmp/got
+  awk 'NR == FNR { got[$1] = 1; next } !($1 in got)' /tmp/got /tmp/many > /tmp/missing ||
+    fail "$1: comparing results"
+  [ ! -s /tmp/missing ] || fail "$1: nobody misses $(wc -l < /tmp/missing) of the 1500 hard-linked files"
+  for k in 10 200; do
+    su -s /bin/sh nobody -c "/extra/vexfs-rawsearch /mnt knn $k 0 0 $Q" > /tmp/g.out 2>&1 || fail "$1: knn"
+    su -s /bin/sh nobody -c "/extra/vexfs-rawsearch /mnt knn $k 0 1 $Q" > /tmp/e.out 2>&1 || fail "$1: exact"
+    present "^count $k\$" /tmp/g.out "$1: graph kNN k=$k returns $k results"
+    # Recall of the graph walk against the exact scan, both as nobody: at least 0.95.
+    same=$(awk '/^[0-9]+ / { if (NR == FNR) e[$1] = 1; else if ($1 in e) n++ } END { print n + 0 }' \
+      /tmp/e.out /tmp/g.out) || fail "$1: comparing kNN results"
+    [ $((same * 100)) -ge $((k * 95)) ] || fail "$1: graph kNN k=$k shares $same results with the exact scan"
+  done
+  run_ok /tmp/rs.out vexfs-rawsearch /mnt/open2 range 65536 1e30 2 $Q
+  grep -E '^[0-9]+ ' /tmp/rs.out | awk '{print $1}' | sort -n > /tmp/got
+  cmp -s /tmp/got /tmp/many || fail "$1: subtree open2 does not hold exactly the 1500 files"
+  echo "$1: ok"
+}
+many "1500 hard-linked files"
+umount /mnt
+mount -t vexfs /dev/vda /mnt
+many "1500 hard-linked files after remount"
 umount /mnt
 rmmod vexfs
 echo "search-hardlinks: ok"
