@@ -214,6 +214,13 @@ def read_input(out, rel, start):
     return text
 
 
+def read_vm_bench(out, name, start):
+    """A VM benchmark's vm/NAME.json (returned), .txt (checked only) and .log (returned)."""
+    data = read_input(out, f"vm/{name}.json", start)
+    read_input(out, f"vm/{name}.txt", start)
+    return data, read_input(out, f"vm/{name}.log", start)
+
+
 def field(d, *path, src=None):
     """d[path[0]][path[1]]...; src names the input (and row) in the error."""
     cur = d
@@ -270,18 +277,10 @@ def cmd_report(a):
     v = read_input(a.out, "ann/vexfs.json", start)
     h = read_input(a.out, "ann/hnswlib.json", start)
     table = read_input(a.out, "ann/table.txt", start)
-    fs = read_input(a.out, "vm/fs-vs-ext4.json", start)
-    read_input(a.out, "vm/fs-vs-ext4.txt", start)
-    fslog = read_input(a.out, "vm/fs-vs-ext4.log", start)
-    kn = read_input(a.out, "vm/knn-and-mount.json", start)
-    read_input(a.out, "vm/knn-and-mount.txt", start)
-    knlog = read_input(a.out, "vm/knn-and-mount.log", start)
-    ch = read_input(a.out, "vm/chunks.json", start)
-    read_input(a.out, "vm/chunks.txt", start)
-    chlog = read_input(a.out, "vm/chunks.log", start)
-    sc = read_input(a.out, "vm/scoped-search.json", start)
-    read_input(a.out, "vm/scoped-search.txt", start)
-    sclog = read_input(a.out, "vm/scoped-search.log", start)
+    fs, fslog = read_vm_bench(a.out, "fs-vs-ext4", start)
+    kn, knlog = read_vm_bench(a.out, "knn-and-mount", start)
+    ch, chlog = read_vm_bench(a.out, "chunks", start)
+    sc, sclog = read_vm_bench(a.out, "scoped-search", start)
 
     # ANN: the JSON must be the run the knobs describe
     n, dim, nq = int(ann["ANN_N"]), int(ann["ANN_DIM"]), int(ann["ANN_NQ"])
