@@ -11,7 +11,7 @@ impl bindgen::callbacks::ParseCallbacks for ZerocopyDerives {
         // On-disk and ABI structs are plain little-endian data: give them
         // zerocopy's checked byte views instead of hand-rolled slicing.
         // Structs holding pointers (callback contexts) are not plain data.
-        if info.name.starts_with("vexfs_") && !info.name.ends_with("_ctx") {
+        if info.name.starts_with("vexfs_") && !info.name.ends_with("_ctx") && !info.name.ends_with("_store") {
             vec![
                 "zerocopy::FromBytes".into(),
                 "zerocopy::IntoBytes".into(),

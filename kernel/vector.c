@@ -526,7 +526,7 @@ static void vexfs_vindex_free(struct vexfs_vindex *vi)
 	kvfree(vi->slot_parent);
 	kvfree(vi->slot_mode);
 	kvfree(vi->slot_state);
-	kvfree(vi->gw);
+	vexfs_gstore_free(vi->gs);
 	kfree(vi->gh);
 	kvfree(vi->pq);
 	kvfree(vi->del_batch);
@@ -557,6 +557,7 @@ int vexfs_vindex_load(struct super_block *sb)
 	sema_init(&vi->scratch_sem, vi->nr_scratch);
 	INIT_DELAYED_WORK(&vi->sync_work, vexfs_sync_worker);
 	INIT_WORK(&vi->rebuild_work, vexfs_rebuild_worker);
+	INIT_WORK(&vi->persist_work, vexfs_persist_worker);
 	vi->dim = sbi->geom.vector_dim;
 	vi->metric = sbi->geom.vector_metric;
 	vi->m = sbi->geom.hnsw_m;
@@ -639,11 +640,10 @@ int vexfs_vindex_load(struct super_block *sb)
 				sb->s_id);
 			for (i = 0; i < vi->capacity; i++)
 				vi->slot_state[i] &= ~VSLOT_IN_GRAPH;
-			kvfree(vi->gw);
+			vexfs_gstore_free(vi->gs);
 			kfree(vi->gh);
-			vi->gw = NULL;
+			vi->gs = NULL;
 			vi->gh = NULL;
-			vi->gw_len = 0;
 			cap = 0;
 		}
 	} else if (cap != -ESTALE) {
@@ -665,10 +665,9 @@ int vexfs_vindex_load(struct super_block *sb)
 
 			err = words < 0 ? words : 0;
 			if (!err) {
-				vi->gw = kvcalloc(words, sizeof(u32), GFP_KERNEL);
+				vi->gs = vexfs_gstore_alloc(vi, words, true);
 				vi->gh = kzalloc(vexfs_hnsw_handle_size(), GFP_KERNEL);
-				vi->gw_len = words;
-				err = (vi->gw && vi->gh) ? vexfs_hnsw_create(vi->gh, vi->gw, words, &p) : -ENOMEM;
+				err = (vi->gs && vi->gh) ? vexfs_hnsw_create_store(vi->gh, &vi->gs->st, &p) : -ENOMEM;
 			}
 			if (err)
 				goto fail;
@@ -702,6 +701,7 @@ void vexfs_vindex_unload(struct super_block *sb)
 	up_write(&vi->lock);
 	cancel_work_sync(&vi->rebuild_work);
 	cancel_delayed_work_sync(&vi->sync_work);
+	cancel_work_sync(&vi->persist_work);
 	down_write(&vi->lock);
 	vexfs_pending_drain(vi, U32_MAX);
 	up_write(&vi->lock);

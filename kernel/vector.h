@@ -100,9 +100,8 @@ struct vexfs_vindex {
 	u8 *slot_state;			/* VSLOT_* */
 	struct xarray ino_slot;		/* ino -> its run, vexfs_run_of() */
 
-	u32 *gw;			/* graph words (NULL: no graph) */
-	u64 gw_len;
-	void *gh;			/* the core's handle on gw */
+	struct vexfs_gstore *gs;	/* the graph's words (NULL: no graph), vindex-gstore.c */
+	void *gh;			/* the core's handle on gs */
 	bool graph_valid;		/* searches may use the graph */
 	bool graph_dirty;		/* differs from the persisted copy */
 	bool rebuilding;
@@ -126,6 +125,7 @@ struct vexfs_vindex {
 
 	struct delayed_work sync_work;
 	struct work_struct rebuild_work;
+	struct work_struct persist_work;	/* vexfs_persist_worker */
 	struct workqueue_struct *wq;
 
 	u32 sync_mode, batch_size, sync_interval_ms, ef_search, auto_rebuild;

@@ -107,9 +107,11 @@ static inline struct vexfs_inode_info *VEXFS_I(struct inode *inode)
 enum {
 	BH_VexfsChecked = BH_JBDPrivateStart,	/* directory block (dir.c) */
 	BH_VexfsIndChecked,			/* indirect block (inode.c) */
+	BH_VexfsGraphChecked,			/* graph-file block (vindex-gstore.c) */
 };
 BUFFER_FNS(VexfsChecked, vexfs_checked)
 BUFFER_FNS(VexfsIndChecked, vexfs_ind_checked)
+BUFFER_FNS(VexfsGraphChecked, vexfs_graph_checked)
 
 /*
  * A metadata buffer whose write to disk failed still holds the newest

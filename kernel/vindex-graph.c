@@ -6,7 +6,7 @@
  * persistence of the graph file (inode 4; node s = slot s, keyed by the
  * owner's inode number): writing it at sync, loading it at mount.
  *
- * Locking: vi->lock guards the graph (gw, gh, graph_valid, graph_dirty,
+ * Locking: vi->lock guards the graph (gs, gh, graph_valid, graph_dirty,
  * rebuilding), the pending ring (pq, pq_head, pq_count, pq_drops, del_batch),
  * the writer's scratch and `stopping`: changes hold it for writing; a
  * rebuild builds under it for reading and swaps under it for writing;
@@ -101,7 +101,37 @@ void vexfs_vwork_queue(struct vexfs_vindex *vi, enum vexfs_vwork w, unsigned lon
 	case VWORK_SYNC_NOW:
 		mod_delayed_work(vi->wq, &vi->sync_work, 0);
 		break;
+	case VWORK_PERSIST:
+		queue_work(vi->wq, &vi->persist_work);
+		break;
 	}
+}
+
+/*
+ * Graph blocks a store may hold in memory before they are written back:
+ * 1/16 of the graph, at least 64 (what a burst of changes dirties between
+ * two write-backs). The rest is read through the page cache.
+ */
+static u64 vexfs_graph_mem_max(const struct vexfs_gstore *gs)
+{
+	return max_t(u64, 64, gs->nblocks / 16);
+}
+
+/*
+ * After a change (write lock held): when the graph holds too many blocks in
+ * memory, write them back now, or, for a graph never written (the file may
+ * first need blocks, which takes a journal handle, never taken under the
+ * lock), from the persist worker.
+ */
+static void vexfs_graph_trim(struct vexfs_vindex *vi)
+{
+	struct vexfs_gstore *gs = vi->gs;
+
+	if (!gs || gs->nmem < vexfs_graph_mem_max(gs))
+		return;
+	if (!gs->fresh && !vexfs_gstore_write_back(vi, gs))
+		return;
+	vexfs_vwork_queue(vi, VWORK_PERSIST, 0);
 }
 
 /* A graph failure degrades to exact search; the store stays right. */
@@ -123,7 +153,7 @@ static int vexfs_graph_apply(struct vexfs_vindex *vi, u32 slot)
 	u64 d0;
 	int err = 0;
 
-	if (!vi->gw || !vi->graph_valid)
+	if (!vi->gs || !vi->graph_valid)
 		return 0;
 	err = vexfs_writer_ctx(vi, &kc);
 	if (err)
@@ -156,6 +186,7 @@ static int vexfs_graph_apply(struct vexfs_vindex *vi, u32 slot)
 		return err;
 	}
 	vi->graph_dirty = true;
+	vexfs_graph_trim(vi);
 	return 0;
 }
 
@@ -169,7 +200,7 @@ static void vexfs_graph_delete_batch(struct vexfs_vindex *vi, const u32 *slots, 
 	u64 d0;
 	int err;
 
-	if (!vi->gw || !vi->graph_valid || !n)
+	if (!vi->gs || !vi->graph_valid || !n)
 		return;
 	err = vexfs_writer_ctx(vi, &kc);
 	if (!err)
@@ -187,6 +218,7 @@ static void vexfs_graph_delete_batch(struct vexfs_vindex *vi, const u32 *slots, 
 		vi->slot_state[slots[i]] &= ~VSLOT_IN_GRAPH;
 	atomic64_add(n, &vi->st.deletes);
 	vi->graph_dirty = true;
+	vexfs_graph_trim(vi);
 }
 
 static u32 vexfs_pending_max(void)
@@ -264,7 +296,7 @@ void vexfs_pending_drain(struct vexfs_vindex *vi, u32 max)
 void vexfs_slot_changed(struct vexfs_vindex *vi, u32 slot)
 {
 	if (vi->sync_mode == VEXFS_SYNC_IMMEDIATE && !vi->rebuilding &&
-	    !(vi->slot_state[slot] & VSLOT_PENDING) && vi->gw && vi->graph_valid &&
+	    !(vi->slot_state[slot] & VSLOT_PENDING) && vi->gs && vi->graph_valid &&
 	    vexfs_graph_delete_due(vi, slot)) {
 		vexfs_pending_add(vi, slot);
 		vexfs_vwork_queue(vi, VWORK_SYNC, msecs_to_jiffies(VEXFS_DELETE_BATCH_MS));
@@ -294,7 +326,7 @@ bool vexfs_run_changed(struct vexfs_vindex *vi, u32 first, u32 n)
 	u32 s;
 
 	if (n <= VEXFS_RUN_INLINE || vi->sync_mode == VEXFS_SYNC_LAZY || vi->rebuilding ||
-	    !vi->gw || !vi->graph_valid) {
+	    !vi->gs || !vi->graph_valid) {
 		for (s = first; s < first + n; s++)
 			vexfs_slot_changed(vi, s);
 		return false;
@@ -347,6 +379,14 @@ void vexfs_sync_worker(struct work_struct *work)
 	up_write(&vi->lock);
 }
 
+/* Write the graph out (vexfs_graph_trim asked), so its blocks leave memory. */
+void vexfs_persist_worker(struct work_struct *work)
+{
+	struct vexfs_vindex *vi = container_of(work, struct vexfs_vindex, persist_work);
+
+	vexfs_vindex_sync(vi->sb, false);
+}
+
 int vexfs_vindex_force_sync(struct vexfs_vindex *vi)
 {
 	int err = 0;
@@ -376,7 +416,8 @@ void vexfs_rebuild_worker(struct work_struct *work)
 	};
 	struct vexfs_scratch *s;
 	struct vexfs_kctx kc = { .vi = vi };
-	u32 *gw, cap, slot, delay_ms;
+	struct vexfs_gstore *gs;
+	u32 cap, slot, delay_ms;
 	u64 drops;
 	void *gh;
 	u8 *built;
@@ -395,7 +436,7 @@ restart:
 	up_write(&vi->lock);
 
 	s = NULL;
-	gw = NULL;
+	gs = NULL;
 	gh = NULL;
 	built = NULL;
 	slot = 0;
@@ -403,17 +444,18 @@ restart:
 	words = vexfs_hnsw_words_needed(&p);
 	err = words < 0 ? words : 0;
 	if (!err) {
-		gw = kvcalloc(words, sizeof(u32), GFP_KERNEL);
+		/* Built in memory (a fresh store), written at the next sync. */
+		gs = vexfs_gstore_alloc(vi, words, true);
 		gh = kzalloc(vexfs_hnsw_handle_size(), GFP_KERNEL);
 		built = kvcalloc(p.capacity, 1, GFP_KERNEL);
 		s = vexfs_scratch_alloc(vi, p.capacity);
-		if (!gw || !gh || !built)
+		if (!gs || !gh || !built)
 			err = -ENOMEM;
 		else if (IS_ERR(s))
 			err = PTR_ERR(s);
 	}
 	if (!err)
-		err = vexfs_hnsw_create(gh, gw, words, &p);
+		err = vexfs_hnsw_create_store(gh, &gs->st, &p);
 	while (!err) {
 		u32 done = 0;
 
@@ -459,7 +501,7 @@ restart:
 	if (!err && (vi->capacity != cap || vi->pq_drops != drops))
 		err = -EAGAIN;
 	if (err == -EAGAIN && !vi->stopping) {
-		kvfree(gw);
+		vexfs_gstore_free(gs);
 		kfree(gh);
 		kvfree(built);
 		if (!IS_ERR_OR_NULL(s))
@@ -474,9 +516,8 @@ restart:
 			else
 				vi->slot_state[slot] &= ~VSLOT_IN_GRAPH;
 		}
-		swap(vi->gw, gw);
+		swap(vi->gs, gs);
 		swap(vi->gh, gh);
-		vi->gw_len = words;
 		vi->graph_valid = true;
 		vi->graph_dirty = true;
 		atomic64_inc(&vi->st.rebuilds);
@@ -491,6 +532,8 @@ restart:
 				vexfs_slot_release(vi, slot);
 		}
 		vexfs_pending_drain(vi, U32_MAX);
+		/* Write it out, so that its blocks leave memory. */
+		vexfs_vwork_queue(vi, VWORK_PERSIST, 0);
 		pr_info("vexfs (%s): HNSW graph rebuilt over %u vectors\n", vi->sb->s_id, vi->nr_live);
 	} else if (err != -EAGAIN) {
 		atomic64_inc(&vi->st.errors);
@@ -498,7 +541,7 @@ restart:
 	}
 	/* else: unmounting; the graph stays invalid and is not persisted. */
 	up_write(&vi->lock);
-	kvfree(gw);
+	vexfs_gstore_free(gs);
 	kfree(gh);
 	kvfree(built);
 	if (!IS_ERR_OR_NULL(s))
@@ -548,10 +591,11 @@ static int vexfs_graph_prealloc(struct vexfs_vindex *vi, u64 nblocks)
 }
 
 /*
- * Write the graph into its (already mapped) file blocks, then the
- * quantiser's copy after them (vindex-codes.c). Read lock held: no writer
- * changes either meanwhile. Derived data, not journaled: after a crash the
- * next mount repairs the graph it finds (vexfs_graph_reconcile) or rebuilds.
+ * Write the graph's blocks held in memory into its (already mapped) file
+ * blocks and let them go (vexfs_gstore_write_back), then the quantiser's
+ * copy after them (vindex-codes.c). Write lock held: the copies are freed.
+ * Derived data, not journaled: after a crash the next mount repairs the
+ * graph it finds (vexfs_graph_reconcile) or rebuilds.
  */
 static int vexfs_graph_persist(struct vexfs_vindex *vi, u64 nblocks, u64 gen)
 {
@@ -559,7 +603,10 @@ static int vexfs_graph_persist(struct vexfs_vindex *vi, u64 nblocks, u64 gen)
 	u64 b, total = nblocks + vexfs_sq8_blocks(vi->dim);
 	int err;
 
-	for (b = 0; b < total; b++) {
+	err = vexfs_gstore_write_back(vi, vi->gs);
+	if (err)
+		return err;
+	for (b = nblocks; b < total; b++) {
 		struct vexfs_map map;
 		struct buffer_head *bh;
 
@@ -572,19 +619,13 @@ static int vexfs_graph_persist(struct vexfs_vindex *vi, u64 nblocks, u64 gen)
 		if (!bh)
 			return -ENOMEM;
 		lock_buffer(bh);
-		err = 0;
-		if (b < nblocks)
-			err = vexfs_hnsw_encode_block(vi->gh, b, (u8 *)bh->b_data);
-		else
-			vexfs_sq8_encode_block(vi, gen, b - nblocks, (u8 *)bh->b_data);
-		if (!err)
-			set_buffer_uptodate(bh);
+		vexfs_sq8_encode_block(vi, gen, b - nblocks, (u8 *)bh->b_data);
+		set_buffer_uptodate(bh);
+		/* No longer a graph block (the graph shrank in blocks: never, but be exact). */
+		clear_buffer_vexfs_graph_checked(bh);
 		unlock_buffer(bh);
-		if (!err)
-			mark_buffer_dirty(bh);
+		mark_buffer_dirty(bh);
 		brelse(bh);
-		if (err)
-			return err;
 	}
 	return 0;
 }
@@ -603,11 +644,12 @@ int vexfs_vindex_sync(struct super_block *sb, bool wait)
 
 		/*
 		 * Write lock to stamp the generation into the graph header (the
-		 * core changes the graph), then downgrade: searches go on while
-		 * the blocks are written.
+		 * core changes the graph) and to write the blocks held in memory
+		 * and free them: only blocks changed since the last write (a
+		 * whole graph only after a rebuild or growth).
 		 */
 		down_write(&vi->lock);
-		if (!vi->graph_valid || !vi->gw || !vi->graph_dirty || vi->pq_count) {
+		if (!vi->graph_valid || !vi->gs || !vi->graph_dirty || vi->pq_count) {
 			up_write(&vi->lock);
 			break;
 		}
@@ -627,14 +669,13 @@ int vexfs_vindex_sync(struct super_block *sb, bool wait)
 		}
 		gen = sbi->geom.vector_generation;
 		err = vexfs_hnsw_set_generation(vi->gh, gen);
-		downgrade_write(&vi->lock);
 		if (!err)
 			err = vexfs_graph_persist(vi, nblocks, gen);
 		if (!err) {
-			vi->graph_dirty = false;	/* writers need the write lock: no race */
+			vi->graph_dirty = false;
 			sbi->geom.graph_generation = gen;
 		}
-		up_read(&vi->lock);
+		up_write(&vi->lock);
 		break;
 	}
 	if (err) {
@@ -764,7 +805,7 @@ int vexfs_graph_load(struct vexfs_vindex *vi)
 	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
 	struct inode *gi = vi->graph_file;
 	struct vexfs_hnsw_params p;
-	u64 nblocks, b, gen, ra_from, ra_n;
+	u64 nblocks, gen;
 	u32 *head, live;
 	s64 words;
 	int err;
@@ -800,38 +841,29 @@ int vexfs_graph_load(struct vexfs_vindex *vi)
 	nblocks = DIV_ROUND_UP((u64)words, VEXFS_BLOCK_SIZE / 4);
 	if ((u64)i_size_read(gi) < nblocks << VEXFS_BLOCK_SIZE_BITS)
 		return -EUCLEAN;
-	vi->gw = kvcalloc(words, sizeof(u32), GFP_KERNEL);
+	vi->gs = vexfs_gstore_alloc(vi, words, false);
 	vi->gh = kzalloc(vexfs_hnsw_handle_size(), GFP_KERNEL);
-	vi->gw_len = words;
-	if (!vi->gw || !vi->gh)
+	if (!vi->gs || !vi->gh)
 		err = -ENOMEM;
-	for (b = 0; b < nblocks && !err; b++) {
-		struct buffer_head *bh;
-		bool fresh;
-
-		if (vexfs_scan_window(b, nblocks, VEXFS_GRAPH_READAHEAD, &ra_from, &ra_n))
-			vexfs_file_readahead(gi, ra_from, ra_n);
-		bh = vexfs_meta_bread(gi, b, false, &fresh, &err);
-		if (!bh) {
-			if (!err)
-				err = -EUCLEAN;	/* a hole inside the graph */
-			break;
-		}
-		err = vexfs_hnsw_decode_block((u8 *)bh->b_data, b, vi->gw, vi->gw_len);
-		brelse(bh);
-	}
+	/*
+	 * After a clean unmount only the header is read: every other block is
+	 * read (and checked) when a search or a change first needs it. After a
+	 * crash every node is validated first (one read of the file), since
+	 * the graph may have been written in part.
+	 */
+	if (!err && !sbi->was_clean)
+		vexfs_file_readahead(gi, 0, nblocks);
 	if (!err)
-		err = vexfs_hnsw_open(vi->gh, vi->gw, vi->gw_len, &p, &live, &gen);
+		err = vexfs_hnsw_open_store(vi->gh, &vi->gs->st, !sbi->was_clean, &p, &live, &gen);
 	if (!err && sbi->was_clean && gen != sbi->geom.vector_generation)
 		err = -ESTALE;
 	if (!err)
 		vexfs_sq8_load(vi, nblocks, gen);
 	if (err) {
-		kvfree(vi->gw);
+		vexfs_gstore_free(vi->gs);
 		kfree(vi->gh);
-		vi->gw = NULL;
+		vi->gs = NULL;
 		vi->gh = NULL;
-		vi->gw_len = 0;
 		return err;
 	}
 	return p.capacity;

@@ -692,7 +692,7 @@ static int vexfs_search_pass(struct vexfs_vindex *vi, struct vexfs_scratch *s,
 		return 0;
 	}
 	kc->skip_pending = true;
-	exact = (req->flags & VEXFS_SEARCH_F_EXACT) || !vi->graph_valid || !vi->gw ||
+	exact = (req->flags & VEXFS_SEARCH_F_EXACT) || !vi->graph_valid || !vi->gs ||
 		s->capacity < vi->capacity || (ft && ft->exact);
 	if (!exact) {
 		struct vexfs_hnsw_hit *gh = ft ? ft->gbuf : hits;
@@ -1000,8 +1000,8 @@ u64 vexfs_vindex_memory_bytes(struct vexfs_vindex *vi)
 		       sizeof(*vi->slot_parent) + sizeof(*vi->slot_mode) + sizeof(*vi->slot_state);
 	u64 bytes = per_slot * vi->capacity + (u64)vi->store_pblk_len * sizeof(*vi->store_pblk) + codes;
 
-	if (vi->gw)
-		bytes += vi->gw_len * sizeof(*vi->gw) + vexfs_hnsw_handle_size();
+	if (vi->gs)
+		bytes += vexfs_gstore_bytes(vi->gs) + vexfs_hnsw_handle_size();
 	bytes += atomic64_read(&vi->scratch_bytes) + vi->link_dirs_bytes;
 	if (vi->pq)
 		bytes += (u64)VEXFS_MAX_PENDING * sizeof(*vi->pq);

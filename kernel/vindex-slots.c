@@ -70,7 +70,7 @@ void vexfs_arrays_free(struct vexfs_slot_arrays *a)
 	kvfree(a->ino);
 	kvfree(a->mode);
 	kvfree(a->state);
-	kvfree(a->gw);
+	vexfs_gstore_free(a->gs);
 	kfree(a->gh);
 }
 
@@ -103,10 +103,9 @@ int vexfs_arrays_alloc(struct vexfs_vindex *vi, u32 capacity, bool with_graph,
 			vexfs_arrays_free(a);
 			return words;
 		}
-		a->gw_len = words;
-		a->gw = kvcalloc(words, sizeof(u32), GFP_KERNEL);
+		a->gs = vexfs_gstore_alloc(vi, words, true);
 		a->gh = kzalloc(vexfs_hnsw_handle_size(), GFP_KERNEL);
-		if (!a->gw || !a->gh)
+		if (!a->gs || !a->gh)
 			goto nomem;
 	}
 	return 0;
@@ -121,8 +120,9 @@ int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a)
 	u32 old = vi->capacity;
 	int err;
 
-	if (a->gw && vi->gw) {
-		err = vexfs_hnsw_grow(a->gh, vi->gh, a->gw, a->gw_len, a->capacity);
+	if (a->gs && vi->gs) {
+		/* The grown graph is fresh (all in memory) until written: vexfs_graph_trim(). */
+		err = vexfs_hnsw_grow_store(a->gh, vi->gh, &a->gs->st, a->capacity);
 		if (err)
 			return err;
 	}
@@ -147,10 +147,10 @@ int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a)
 	swap(vi->slot_ino, a->ino);
 	swap(vi->slot_mode, a->mode);
 	swap(vi->slot_state, a->state);
-	if (a->gw && vi->gw) {
-		swap(vi->gw, a->gw);
-		swap(vi->gw_len, a->gw_len);
+	if (a->gs && vi->gs) {
+		swap(vi->gs, a->gs);
 		swap(vi->gh, a->gh);
+		vi->graph_dirty = true;
 	}
 	vi->capacity = a->capacity;
 	a->capacity = old;
@@ -161,16 +161,16 @@ int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a)
 int vexfs_arrays_grow(struct vexfs_vindex *vi, u32 want)
 {
 	struct vexfs_slot_arrays a;
-	u32 *gw = vi->gw;
+	struct vexfs_gstore *gs = vi->gs;
 	int err;
 
 	/* Slot arrays only: a loaded graph is kept as it is. */
-	vi->gw = NULL;
+	vi->gs = NULL;
 	err = vexfs_arrays_alloc(vi, want, false, &a);
 	if (!err)
 		err = vexfs_arrays_adopt(vi, &a);
 	vexfs_arrays_free(&a);
-	vi->gw = gw;
+	vi->gs = gs;
 	return err;
 }
 
@@ -222,7 +222,7 @@ int vexfs_run_alloc(struct vexfs_vindex *vi, u32 n, u32 *first)
 		if (want > S32_MAX)
 			return -ENOSPC;
 		/* Allocate without the lock (it may reclaim), then adopt under it. */
-		with_graph = vi->gw != NULL;
+		with_graph = vi->gs != NULL;
 		up_write(&vi->lock);
 		delay_ms = READ_ONCE(debug_alloc_delay_ms);
 		if (delay_ms) {
@@ -239,7 +239,7 @@ int vexfs_run_alloc(struct vexfs_vindex *vi, u32 n, u32 *first)
 		 * allocated without one would outgrow it (its inserts fail).
 		 * Then allocate again, with the graph.
 		 */
-		if (vi->capacity < want && with_graph == (vi->gw != NULL))
+		if (vi->capacity < want && with_graph == (vi->gs != NULL))
 			err = vexfs_arrays_adopt(vi, &a);
 		vexfs_arrays_free(&a);
 		if (err)

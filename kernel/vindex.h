@@ -70,16 +70,40 @@ struct vexfs_slot_arrays {
 	u64 *ino;
 	u16 *mode;
 	u8 *state;
-	u32 *gw;
-	u64 gw_len;
+	struct vexfs_gstore *gs;	/* a new graph (grown), fresh */
 	void *gh;
+};
+
+/* Words per graph block (docs/HNSW.md: 4 KiB blocks of u32 words). */
+#define VEXFS_GRAPH_BLOCK_WORDS	(VEXFS_BLOCK_SIZE / 4u)
+
+/*
+ * The graph's words: blocks of the graph file read through the page cache,
+ * and private copies of the blocks changed since it was written
+ * (vindex-gstore.c, which says what guards what).
+ */
+struct vexfs_gstore {
+	struct vexfs_vindex *vi;
+	struct vexfs_hnsw_store st;	/* the core's view: st.blk is blk */
+	u32 **blk;		/* nblocks: block in memory, or NULL (on disk) */
+	u32 *pblk;		/* nblocks: device block of each, 0: not looked up yet */
+	u64 nblocks;
+	u32 nmem;		/* blocks in memory */
+	bool fresh;		/* never written: a block not in memory is zeros */
 };
 
 enum vexfs_vwork {
 	VWORK_REBUILD,		/* rebuild_work */
 	VWORK_SYNC,		/* sync_work after delay, unless already queued */
 	VWORK_SYNC_NOW,		/* sync_work now, even if queued for later */
+	VWORK_PERSIST,		/* persist_work: write the graph, letting its blocks go */
 };
+
+/* vindex-gstore.c */
+struct vexfs_gstore *vexfs_gstore_alloc(struct vexfs_vindex *vi, u64 nwords, bool fresh);
+void vexfs_gstore_free(struct vexfs_gstore *gs);
+u64 vexfs_gstore_bytes(const struct vexfs_gstore *gs);
+int vexfs_gstore_write_back(struct vexfs_vindex *vi, struct vexfs_gstore *gs);
 
 /* vindex-search.c */
 int vexfs_dist_cb(void *kctxp, u32 query_slot, const u32 *ids, u32 n, u32 *out);
@@ -136,6 +160,7 @@ void vexfs_pending_apply(struct vexfs_vindex *vi);
 void vexfs_pending_drain(struct vexfs_vindex *vi, u32 max);
 void vexfs_sync_worker(struct work_struct *work);
 void vexfs_rebuild_worker(struct work_struct *work);
+void vexfs_persist_worker(struct work_struct *work);
 int vexfs_graph_load(struct vexfs_vindex *vi);
 int vexfs_graph_reconcile(struct vexfs_vindex *vi, u32 max, u32 *removed, u32 *queued);
 

@@ -495,6 +495,28 @@ struct vexfs_hnsw_hit {
 	__u32	dist;		/* ordered distance key */
 };
 
+/*
+ * A graph kept in the blocks of a file rather than one word array (the
+ * kernel's: docs/INDEX-V2.md). blk[b] is block b's 1024 words in memory
+ * (the caller's private copy: a changed block, or any block of a graph not
+ * written yet), or NULL: then the core asks fetch() for the words it
+ * needs, which the caller reads from the file (through the page cache)
+ * and checks. Before a change to a block that is not in memory the core
+ * calls own(), which puts a copy in blk[b] (filled like fetch would) and
+ * returns it, or NULL when out of memory. The caller changes blk only
+ * while no graph call runs on the handle, or from own() (made by the one
+ * writer). Tails of blocks in memory are ignored (the caller seals them).
+ */
+typedef int (*vexfs_graph_fetch_fn)(void *kstore, __u64 block, __u32 off, __u32 n, __u32 *out);
+typedef __u32 *(*vexfs_graph_own_fn)(void *kstore, __u64 block);
+struct vexfs_hnsw_store {
+	__u32			**blk;		/* nblocks entries */
+	__u64			nblocks;
+	void			*kstore;	/* passed back to the callbacks */
+	vexfs_graph_fetch_fn	fetch;
+	vexfs_graph_own_fn	own;
+};
+
 /* Bytes of a graph handle (8-byte aligned memory). */
 __u64 vexfs_hnsw_handle_size(void);
 
@@ -526,6 +548,23 @@ int vexfs_hnsw_grow(void *new_h, const void *old_h, __u32 *new_words, __u64 new_
 		    __u32 new_capacity);
 
 /* The key of slot: 1 and *key when the slot holds a live node, 0 when free. */
+/*
+ * The same on a block store (struct vexfs_hnsw_store, copied into the
+ * handle): create formats an empty graph (every block must read as zeros),
+ * open reads the header and, with validate, every node (O(capacity)) or
+ * else nothing more: each block is then checked when first read, every
+ * access is bounds-checked. grow copies old_h's graph into the new store.
+ */
+int vexfs_hnsw_create_store(void *h, const struct vexfs_hnsw_store *st,
+			    const struct vexfs_hnsw_params *p);
+int vexfs_hnsw_open_store(void *h, const struct vexfs_hnsw_store *st, __u32 validate,
+			  struct vexfs_hnsw_params *p, __u32 *live, __u64 *generation);
+int vexfs_hnsw_grow_store(void *new_h, const void *old_h, const struct vexfs_hnsw_store *st,
+			  __u32 new_capacity);
+/* Check block idx as read from disk (tag and checksum): 0 or -EUCLEAN. */
+int vexfs_hnsw_check_block(const __u8 *in, __u64 idx);
+/* Encode one block's 1024 words (a store's blk[idx]) into its on-disk form. */
+int vexfs_hnsw_encode_words(const __u32 *words, __u64 idx, __u8 *out);
 int vexfs_hnsw_node_key(const void *h, __u32 slot, __u64 *key);
 
 int vexfs_hnsw_set_generation(void *h, __u64 generation);

@@ -10,7 +10,7 @@
 //! `fuzz_targets/hnsw_ffi_load.rs` keeps the same rules with `Vec` memory
 //! on one thread):
 //! - The handle (`vi->gh`, `kzalloc`ed, so 8-byte aligned) stores a
-//!   `Graph<'static>` whose word slice borrows the words array (`vi->gw`,
+//!   `FGraph` whose word slice borrows the words array (`vi->gw`,
 //!   `kvcalloc`ed). `'static` stands for "until C frees them": C allocates,
 //!   swaps and frees a handle and its words only as a pair
 //!   (`vexfs_arrays_free`, the rebuild's swap, a failed load, teardown in
@@ -34,18 +34,174 @@
 use core::mem::{align_of, offset_of, size_of};
 use core::ptr;
 
-use super::abi::{vexfs_hnsw_ctx, vexfs_hnsw_hit, vexfs_hnsw_params};
+use super::abi::{vexfs_hnsw_ctx, vexfs_hnsw_hit, vexfs_hnsw_params, vexfs_hnsw_store};
 use super::bytes;
 use crate::error::Error;
+use crate::hnsw::graph::{GraphStore, MemStore};
 use crate::hnsw::layout::{self, Params, BLOCK_WORDS};
 use crate::hnsw::{scratch_size, DistanceProvider, Graph, Hit, HnswError, Query, Scratch};
+
+/// The graph a handle holds: over a word array, or over a block store.
+type FGraph = Graph<'static, FfiStore>;
 
 // Results are written in place into the caller's vexfs_hnsw_hit array.
 const _: () = assert!(size_of::<Hit>() == size_of::<vexfs_hnsw_hit>());
 const _: () = assert!(offset_of!(Hit, key) == offset_of!(vexfs_hnsw_hit, key));
 const _: () = assert!(offset_of!(Hit, slot) == offset_of!(vexfs_hnsw_hit, slot));
 const _: () = assert!(offset_of!(Hit, dist) == offset_of!(vexfs_hnsw_hit, dist));
-const _: () = assert!(align_of::<Graph<'static>>() <= 8);
+const _: () = assert!(align_of::<FGraph>() <= 8);
+
+/// A graph in the blocks of a file (`struct vexfs_hnsw_store`): blocks in
+/// memory are read in place, the others through the caller's `fetch`.
+struct BlockStore {
+    st: vexfs_hnsw_store,
+}
+
+impl BlockStore {
+    /// (block, offset) of words `[i, i + n)`, which must lie in one block.
+    #[inline(always)]
+    fn locate(&self, i: usize, n: usize) -> Result<(usize, usize), HnswError> {
+        let b = i / BLOCK_WORDS;
+        let off = i % BLOCK_WORDS;
+        if b as u64 >= self.st.nblocks || off + n > BLOCK_WORDS {
+            return Err(HnswError::Corrupt("graph words out of range"));
+        }
+        Ok((b, off))
+    }
+
+    /// Block b in memory, or NULL.
+    #[inline(always)]
+    fn mem(&self, b: usize) -> *mut u32 {
+        // SAFETY: b < nblocks (locate), and blk is C's array of nblocks
+        // pointers, which C changes only when no graph call runs on this
+        // handle or from own() inside the writer's call (vexfs_core.h), so
+        // this read does not race a write.
+        unsafe { *self.st.blk.add(b) }
+    }
+}
+
+impl GraphStore for BlockStore {
+    fn len(&self) -> usize {
+        (self.st.nblocks as usize).saturating_mul(BLOCK_WORDS)
+    }
+
+    #[inline(always)]
+    fn rd(&self, i: usize) -> Result<u32, HnswError> {
+        let mut w = [0u32; 1];
+        self.read(i, &mut w)?;
+        Ok(w[0])
+    }
+
+    #[inline(always)]
+    fn read(&self, i: usize, out: &mut [u32]) -> Result<(), HnswError> {
+        let (b, off) = self.locate(i, out.len())?;
+        let p = self.mem(b);
+        if !p.is_null() {
+            // SAFETY: a non-NULL blk[b] is a block of BLOCK_WORDS words that
+            // C keeps allocated while it is in the array (see mem()); off + n
+            // <= BLOCK_WORDS (locate); out is distinct from it.
+            let src = unsafe { core::slice::from_raw_parts(p.add(off), out.len()) };
+            out.copy_from_slice(src);
+            return Ok(());
+        }
+        let f = self.st.fetch.ok_or(HnswError::Provider(EINVAL))?;
+        // SAFETY: the callback (vexfs_gstore_fetch in kernel/vindex-gstore.c)
+        // writes exactly n words into out, valid for n, and keeps no pointer.
+        let rc = unsafe { f(self.st.kstore, b as u64, off as u32, out.len() as u32, out.as_mut_ptr()) };
+        if rc != 0 {
+            return Err(HnswError::Provider(rc));
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn wr(&mut self, i: usize, v: u32) -> Result<(), HnswError> {
+        let (b, off) = self.locate(i, 1)?;
+        let mut p = self.mem(b);
+        if p.is_null() {
+            let f = self.st.own.ok_or(HnswError::Provider(EINVAL))?;
+            // SAFETY: own (vexfs_gstore_own) is called by the one writer
+            // (&mut self); it installs and returns blk[b], a block of
+            // BLOCK_WORDS words, or NULL.
+            p = unsafe { f(self.st.kstore, b as u64) };
+            if p.is_null() {
+                return Err(HnswError::Provider(-12)); // ENOMEM
+            }
+        }
+        // SAFETY: p is block b in memory (BLOCK_WORDS words), off < BLOCK_WORDS;
+        // the writer is the only user of the graph during this call.
+        unsafe { *p.add(off) = v };
+        Ok(())
+    }
+}
+
+/// The store behind an FFI handle.
+enum FfiStore {
+    Mem(MemStore<'static>),
+    Blocks(BlockStore),
+}
+
+impl FfiStore {
+    fn words(&self) -> Option<&[u32]> {
+        match self {
+            FfiStore::Mem(m) => Some(m.words()),
+            FfiStore::Blocks(_) => None,
+        }
+    }
+}
+
+impl GraphStore for FfiStore {
+    fn len(&self) -> usize {
+        match self {
+            FfiStore::Mem(m) => m.len(),
+            FfiStore::Blocks(b) => b.len(),
+        }
+    }
+
+    #[inline(always)]
+    fn rd(&self, i: usize) -> Result<u32, HnswError> {
+        match self {
+            FfiStore::Mem(m) => m.rd(i),
+            FfiStore::Blocks(b) => b.rd(i),
+        }
+    }
+
+    #[inline(always)]
+    fn read(&self, i: usize, out: &mut [u32]) -> Result<(), HnswError> {
+        match self {
+            FfiStore::Mem(m) => m.read(i, out),
+            FfiStore::Blocks(b) => b.read(i, out),
+        }
+    }
+
+    #[inline(always)]
+    fn wr(&mut self, i: usize, v: u32) -> Result<(), HnswError> {
+        match self {
+            FfiStore::Mem(m) => m.wr(i, v),
+            FfiStore::Blocks(b) => b.wr(i, v),
+        }
+    }
+
+    #[inline(always)]
+    fn prefetch(&self, i: usize, n: usize) {
+        if let FfiStore::Mem(m) = self {
+            m.prefetch(i, n);
+        }
+    }
+}
+
+/// The C store description, copied (NULL or incomplete -> None).
+///
+/// # Safety
+/// `st` is NULL or the caller's struct, read during this call.
+unsafe fn block_store(st: *const vexfs_hnsw_store) -> Option<BlockStore> {
+    // SAFETY: as the function requires.
+    let st = unsafe { st.as_ref() }?;
+    if st.blk.is_null() || st.fetch.is_none() || st.own.is_none() || st.nblocks == 0 || st.nblocks > (usize::MAX / BLOCK_WORDS) as u64 {
+        return None;
+    }
+    Some(BlockStore { st: *st })
+}
 
 const EINVAL: i32 = Error::InvalidArgument.to_errno();
 
@@ -126,11 +282,11 @@ fn passes(ctx: &vexfs_hnsw_ctx, slot: u32) -> bool {
 /// are still allocated, and no `&mut` to the same graph exists while the
 /// returned reference lives (module doc: C's handle/words pairing and
 /// `vi->lock`).
-unsafe fn graph<'h>(h: *const u8) -> Option<&'h Graph<'static>> {
+unsafe fn graph<'h>(h: *const u8) -> Option<&'h FGraph> {
     // SAFETY: a non-NULL h holds a Graph written by `install` (so aligned
     // and initialised), over words C keeps allocated with the handle; the
     // caller holds vi->lock at least for reading, which excludes writers.
-    unsafe { (h as *const Graph<'static>).as_ref() }
+    unsafe { (h as *const FGraph).as_ref() }
 }
 
 /// The graph attached to handle `h`, for a change (NULL -> None).
@@ -138,10 +294,10 @@ unsafe fn graph<'h>(h: *const u8) -> Option<&'h Graph<'static>> {
 /// # Safety
 /// As [`graph`], and no other reference to the graph exists while the
 /// returned one lives.
-unsafe fn graph_mut<'h>(h: *mut u8) -> Option<&'h mut Graph<'static>> {
+unsafe fn graph_mut<'h>(h: *mut u8) -> Option<&'h mut FGraph> {
     // SAFETY: as in `graph`; exclusive because C calls every changing entry
     // point with vi->lock held for writing (or on a private rebuild handle).
-    unsafe { (h as *mut Graph<'static>).as_mut() }
+    unsafe { (h as *mut FGraph).as_mut() }
 }
 
 /// Words at `w` as a 'static slice (the handle keeps using them).
@@ -166,8 +322,8 @@ unsafe fn words_static(w: *mut u32, n: u64) -> Option<&'static mut [u32]> {
 /// # Safety
 /// `h` is NULL or points at `vexfs_hnsw_handle_size()` writable bytes that
 /// no live reference uses.
-unsafe fn install(h: *mut u8, g: Graph<'static>) -> i32 {
-    if h.is_null() || (h as usize) % align_of::<Graph<'static>>() != 0 {
+unsafe fn install(h: *mut u8, g: FGraph) -> i32 {
+    if h.is_null() || (h as usize) % align_of::<FGraph>() != 0 {
         return EINVAL;
     }
     // SAFETY: h is non-NULL and aligned (checked above) and C allocated it
@@ -175,7 +331,7 @@ unsafe fn install(h: *mut u8, g: Graph<'static>) -> i32 {
     // and grow are always given a fresh handle that C has not published
     // yet, so nothing else reads it. Graph has no Drop, so overwriting the
     // zeroed bytes (or a failed earlier attempt) leaks nothing.
-    unsafe { ptr::write(h as *mut Graph<'static>, g) };
+    unsafe { ptr::write(h as *mut FGraph, g) };
     0
 }
 
@@ -221,7 +377,7 @@ fn params_out(p: &Params) -> vexfs_hnsw_params {
 
 #[no_mangle]
 pub extern "C" fn vexfs_hnsw_handle_size() -> u64 {
-    size_of::<Graph<'static>>() as u64
+    size_of::<FGraph>() as u64
 }
 
 /// # Safety
@@ -314,7 +470,10 @@ pub unsafe extern "C" fn vexfs_hnsw_create(h: *mut u8, words: *mut u32, nwords: 
     let (Some(w), Some(p)) = (unsafe { words_static(words, nwords) }, unsafe { p.as_ref() }) else {
         return EINVAL;
     };
-    match Graph::create(w, &params_in(p)) {
+    for x in w.iter_mut() {
+        *x = 0;
+    }
+    match Graph::create_in(FfiStore::Mem(MemStore::new(w)), &params_in(p)) {
         // SAFETY: h is NULL or fresh, unpublished handle memory of
         // vexfs_hnsw_handle_size() bytes (install's requirement).
         Ok(g) => unsafe { install(h, g) },
@@ -343,7 +502,7 @@ pub unsafe extern "C" fn vexfs_hnsw_open(
     let (Some(p), Some(live), Some(gen)) = (unsafe { p.as_mut() }, unsafe { live.as_mut() }, unsafe { generation.as_mut() }) else {
         return EINVAL;
     };
-    match Graph::open(w) {
+    match Graph::open_in(FfiStore::Mem(MemStore::new(w)), true) {
         Ok(g) => {
             *p = params_out(&g.params());
             *live = g.len();
@@ -368,10 +527,117 @@ pub unsafe extern "C" fn vexfs_hnsw_grow(new_h: *mut u8, old_h: *const u8, new_w
     let (Some(old), Some(w)) = (unsafe { graph(old_h) }, unsafe { words_static(new_words, new_nwords) }) else {
         return EINVAL;
     };
-    match Graph::grow(old.words(), w, new_capacity) {
+    for x in w.iter_mut() {
+        *x = 0;
+    }
+    match Graph::grow_from(old.store(), FfiStore::Mem(MemStore::new(w)), new_capacity) {
         // SAFETY: new_h is NULL or fresh handle memory (a->gh), published
         // only when C swaps it in after this returns.
         Ok(g) => unsafe { install(new_h, g) },
+        Err(e) => errno(e),
+    }
+}
+
+/// # Safety
+/// See vexfs_core.h: `h` fresh handle memory; `st` NULL or the caller's
+/// store description, whose arrays and callbacks stay valid while the
+/// handle is in use (C frees them together, as the word arrays).
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_hnsw_create_store(h: *mut u8, st: *const vexfs_hnsw_store, p: *const vexfs_hnsw_params) -> i32 {
+    // SAFETY: st and p are NULL or the caller's structs, read during this call.
+    let (Some(bs), Some(p)) = (unsafe { block_store(st) }, unsafe { p.as_ref() }) else {
+        return EINVAL;
+    };
+    match Graph::create_in(FfiStore::Blocks(bs), &params_in(p)) {
+        // SAFETY: h is NULL or fresh, unpublished handle memory.
+        Ok(g) => unsafe { install(h, g) },
+        Err(e) => errno(e),
+    }
+}
+
+/// # Safety
+/// As for [`vexfs_hnsw_create_store`]; the output pointers valid or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_hnsw_open_store(
+    h: *mut u8,
+    st: *const vexfs_hnsw_store,
+    validate: u32,
+    p: *mut vexfs_hnsw_params,
+    live: *mut u32,
+    generation: *mut u64,
+) -> i32 {
+    // SAFETY: st is NULL or the caller's struct, read during this call.
+    let Some(bs) = (unsafe { block_store(st) }) else {
+        return EINVAL;
+    };
+    // SAFETY: each is NULL (-> EINVAL) or a distinct out-parameter of the
+    // caller (locals of vexfs_graph_load), written only during this call.
+    let (Some(p), Some(live), Some(gen)) = (unsafe { p.as_mut() }, unsafe { live.as_mut() }, unsafe { generation.as_mut() }) else {
+        return EINVAL;
+    };
+    match Graph::open_in(FfiStore::Blocks(bs), validate != 0) {
+        Ok(g) => {
+            *p = params_out(&g.params());
+            *live = g.len();
+            *gen = g.generation();
+            // SAFETY: h is NULL or fresh, unpublished handle memory.
+            unsafe { install(h, g) }
+        }
+        Err(e) => errno(e),
+    }
+}
+
+/// # Safety
+/// `old_h` an attached handle (as for [`graph`]); `new_h` and `st` as for
+/// [`vexfs_hnsw_create_store`], distinct from the old graph's.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_hnsw_grow_store(new_h: *mut u8, old_h: *const u8, st: *const vexfs_hnsw_store, new_capacity: u32) -> i32 {
+    // SAFETY: the kernel grows under vi->lock held for writing
+    // (vexfs_arrays_adopt), so the old graph is only read here; the new
+    // store is fresh memory, distinct from the old one.
+    let (Some(old), Some(bs)) = (unsafe { graph(old_h) }, unsafe { block_store(st) }) else {
+        return EINVAL;
+    };
+    match Graph::grow_from(old.store(), FfiStore::Blocks(bs), new_capacity) {
+        // SAFETY: new_h is NULL or fresh handle memory, published only when
+        // C swaps it in after this returns.
+        Ok(g) => unsafe { install(new_h, g) },
+        Err(e) => errno(e),
+    }
+}
+
+/// # Safety
+/// `input` valid for 4096 bytes or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_hnsw_check_block(input: *const u8, idx: u64) -> i32 {
+    // SAFETY: input is NULL (-> EINVAL) or a buffer_head's b_data the
+    // caller holds across the call.
+    let Ok(b) = (unsafe { bytes(input, 4096) }) else {
+        return EINVAL;
+    };
+    match layout::check_block(b, idx as usize) {
+        Ok(()) => 0,
+        Err(e) => errno(e),
+    }
+}
+
+/// # Safety
+/// `words` valid for 1024 u32 reads, `out` for 4096 byte writes, or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_hnsw_encode_words(words: *const u32, idx: u64, out: *mut u8) -> i32 {
+    if words.is_null() {
+        return EINVAL;
+    }
+    // SAFETY: words is non-NULL (checked) and one block of a store
+    // (BLOCK_WORDS words) that no writer changes during the call.
+    let w = unsafe { core::slice::from_raw_parts(words, BLOCK_WORDS) };
+    // SAFETY: out is NULL (-> EINVAL) or a locked buffer_head's b_data,
+    // distinct from the words.
+    let Ok(o) = (unsafe { super::bytes_mut(out, 4096) }) else {
+        return EINVAL;
+    };
+    match layout::encode_block_words(w, idx as usize, o) {
+        Ok(()) => 0,
         Err(e) => errno(e),
     }
 }
@@ -419,7 +685,7 @@ pub unsafe extern "C" fn vexfs_hnsw_set_generation(h: *mut u8, generation: u64) 
 unsafe fn change(
     h: *mut u8,
     ctx: *mut vexfs_hnsw_ctx,
-    op: impl FnOnce(&mut Graph<'static>, &mut CallbackProvider<'_>, &mut Scratch<'_>) -> Result<(), HnswError>,
+    op: impl FnOnce(&mut FGraph, &mut CallbackProvider<'_>, &mut Scratch<'_>) -> Result<(), HnswError>,
 ) -> i32 {
     // SAFETY: exclusive graph access and the context as this function
     // requires; the graph and the context are distinct C objects.
@@ -584,7 +850,10 @@ pub unsafe extern "C" fn vexfs_hnsw_encode_block(h: *const u8, idx: u64, out: *m
     let Ok(o) = (unsafe { super::bytes_mut(out, 4096) }) else {
         return EINVAL;
     };
-    match layout::encode_block(g.words(), idx as usize, o) {
+    let Some(words) = g.store().words() else {
+        return EINVAL; // a block store's blocks are encoded by vexfs_hnsw_encode_words
+    };
+    match layout::encode_block(words, idx as usize, o) {
         Ok(()) => 0,
         Err(e) => errno(e),
     }

@@ -306,6 +306,13 @@ pub fn encode_block(words: &[u32], idx: usize, out: &mut [u8]) -> Result<(), Hns
     let src = words
         .get(start..start + BLOCK_PAYLOAD_WORDS)
         .ok_or(HnswError::InvalidParam("block index beyond the graph"))?;
+    encode_block_words(src, idx, out)
+}
+
+/// [`encode_block`] from the words of block `idx` alone (at least its
+/// payload; the tail words are ignored).
+pub fn encode_block_words(block: &[u32], idx: usize, out: &mut [u8]) -> Result<(), HnswError> {
+    let src = block.get(..BLOCK_PAYLOAD_WORDS).ok_or(HnswError::InvalidParam("not one block of words"))?;
     if out.len() != BLOCK_BYTES {
         return Err(HnswError::InvalidParam("output is not one 4096-byte block"));
     }
@@ -337,6 +344,19 @@ pub fn decode_block(bytes: &[u8], idx: usize, words: &mut [u32]) -> Result<(), H
     let dst = words
         .get_mut(start..start + BLOCK_WORDS)
         .ok_or(HnswError::InvalidParam("block index beyond the graph"))?;
+    check_block(bytes, idx)?;
+    for (i, w) in dst.iter_mut().enumerate() {
+        *w = if i < BLOCK_PAYLOAD_WORDS { le32(bytes, i * 4).unwrap_or(0) } else { 0 };
+    }
+    Ok(())
+}
+
+/// Verifies block `idx` as read from disk: its tag names its position and
+/// its checksum matches.
+pub fn check_block(bytes: &[u8], idx: usize) -> Result<(), HnswError> {
+    if bytes.len() != BLOCK_BYTES {
+        return Err(HnswError::InvalidParam("input is not one 4096-byte block"));
+    }
     let tag = (idx as u32) ^ GRAPH_MAGIC;
     let stored_sum = le32(bytes, BLOCK_BYTES - 8).unwrap_or(0);
     let stored_tag = le32(bytes, BLOCK_BYTES - 4).unwrap_or(0);
@@ -348,9 +368,6 @@ pub fn decode_block(bytes: &[u8], idx: usize, words: &mut [u32]) -> Result<(), H
     d.update(&tag.to_le_bytes());
     if d.finalize() != stored_sum {
         return Err(HnswError::Corrupt("graph block checksum mismatch"));
-    }
-    for (i, w) in dst.iter_mut().enumerate() {
-        *w = if i < BLOCK_PAYLOAD_WORDS { le32(bytes, i * 4).unwrap_or(0) } else { 0 };
     }
     Ok(())
 }

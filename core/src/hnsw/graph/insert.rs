@@ -1,7 +1,7 @@
 //! Inserting a node: its level, the descent to it, and its links.
 use super::*;
 
-impl<'a> Graph<'a> {
+impl<'a, S: GraphStore> Graph<'a, S> {
     /// Inserts slot `slot` with key `key`. The provider must already return
     /// distances for `Query::Node(slot)` (the caller stores the vector first).
     pub fn insert<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, slot: u32, key: u64) -> Result<()> {

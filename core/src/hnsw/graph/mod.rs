@@ -17,7 +17,10 @@ mod remove;
 mod rerank;
 mod search;
 mod select;
+mod store;
 mod validate;
+
+pub use store::{GraphStore, MemStore};
 
 type Result<T> = core::result::Result<T, HnswError>;
 
@@ -54,9 +57,40 @@ pub struct RangeOutcome {
     pub exact: bool,
 }
 
-/// An HNSW graph over caller-owned words (the on-disk layout).
-pub struct Graph<'a> {
-    w: &'a mut [u32],
+/// Longest link list (M0 = 2 M with M at most 64).
+const LINKS_MAX: usize = 2 * M_MAX as usize;
+
+/// A copy of one link list, as stored (it may hold dangling links).
+pub struct Links {
+    n: usize,
+    w: [u32; LINKS_MAX],
+}
+
+impl Links {
+    /// The links.
+    #[inline(always)]
+    pub fn as_slice(&self) -> &[u32] {
+        self.w.get(..self.n).unwrap_or(&[])
+    }
+
+    /// How many.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// True when there are none.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+}
+
+/// An HNSW graph over words in a [`GraphStore`] (the on-disk layout); by
+/// default one caller-owned slice.
+pub struct Graph<'a, S: GraphStore = MemStore<'a>> {
+    w: S,
+    _words: core::marker::PhantomData<&'a mut [u32]>,
     geo: Geometry,
     p: Params,
     entry: u32, // slot + 1, 0 = empty
@@ -66,7 +100,6 @@ pub struct Graph<'a> {
     chunks_used: u32,
     rng: u64,
     generation: u64,
-    dirty: Option<&'a mut [u64]>,
     /// Some link may dangle (see [`Graph::linkable`]): set by every delete,
     /// and by `open` when it finds one. While false (a graph only ever
     /// inserted into), walks skip the liveness check of each neighbour,
@@ -85,16 +118,78 @@ impl<'a> Graph<'a> {
 
     /// Formats an empty graph in `words` (at least [`Graph::words_needed`]).
     pub fn create(words: &'a mut [u32], p: &Params) -> Result<Self> {
-        let geo = Geometry::new(p)?;
-        let need = geo.total_words();
-        if words.len() < need {
-            return Err(HnswError::NoSpace);
-        }
         for x in words.iter_mut() {
             *x = 0;
         }
+        Graph::create_in(MemStore::new(words), p)
+    }
+
+    /// Opens a graph whose blocks were loaded with [`decode_block`]:
+    /// validates the header and every record, link and chunk. O(capacity * M0).
+    /// On error the words may hold validation marks; discard them.
+    pub fn open(words: &'a mut [u32]) -> Result<Self> {
+        Graph::open_in(MemStore::new(words), true)
+    }
+
+    /// Records every block this graph writes into `map` (bit b of word b/64
+    /// for block b); the caller writes those blocks back and clears the bits.
+    pub fn set_dirty_map(&mut self, map: &'a mut [u64]) {
+        self.w.set_dirty_map(map);
+    }
+
+    /// Takes the dirty map back.
+    pub fn take_dirty_map(&mut self) -> Option<&'a mut [u64]> {
+        self.w.take_dirty_map()
+    }
+
+    /// The graph words (encode them block by block with [`encode_block`]).
+    pub fn words(&self) -> &[u32] {
+        self.w.words()
+    }
+
+    /// [`Graph::grow_from`] between slices: `new_words` is zeroed first.
+    pub fn grow(old: &[u32], new_words: &'a mut [u32], new_capacity: u32) -> Result<Self> {
+        for x in new_words.iter_mut() {
+            *x = 0;
+        }
+        Graph::grow_from(&SliceStore(old), MemStore::new(new_words), new_capacity)
+    }
+}
+
+/// Read-only words (the source of [`Graph::grow`]).
+struct SliceStore<'b>(&'b [u32]);
+
+impl GraphStore for SliceStore<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn rd(&self, i: usize) -> Result<u32> {
+        self.0.get(i).copied().ok_or(HnswError::Corrupt("graph word index out of range"))
+    }
+
+    fn read(&self, i: usize, out: &mut [u32]) -> Result<()> {
+        out.copy_from_slice(self.0.get(i..i + out.len()).ok_or(HnswError::Corrupt("graph words out of range"))?);
+        Ok(())
+    }
+
+    fn wr(&mut self, _i: usize, _v: u32) -> Result<()> {
+        Err(HnswError::InvalidParam("read-only graph words"))
+    }
+}
+
+impl<'a, S: GraphStore> Graph<'a, S> {
+    /// Formats an empty graph in `store`, whose words must all be zero
+    /// (at least [`Graph::words_needed`] of them).
+    pub fn create_in(store: S, p: &Params) -> Result<Self> {
+        let geo = Geometry::new(p)?;
+        let need = geo.total_words();
+        if store.len() < need {
+            return Err(HnswError::NoSpace);
+        }
         let mut g = Graph {
-            w: words,
+            w: store,
+            _words: core::marker::PhantomData,
             geo,
             p: *p,
             entry: 0,
@@ -104,7 +199,6 @@ impl<'a> Graph<'a> {
             chunks_used: 0,
             rng: p.seed,
             generation: 0,
-            dirty: None,
             may_dangle: false,
             #[cfg(test)]
             link_reads: core::sync::atomic::AtomicU64::new(0),
@@ -122,16 +216,23 @@ impl<'a> Graph<'a> {
         Ok(g)
     }
 
-    /// Opens a graph whose blocks were loaded with [`decode_block`]:
-    /// validates the header and every record, link and chunk. O(capacity * M0).
-    /// On error the words may hold validation marks; discard them.
-    pub fn open(words: &'a mut [u32]) -> Result<Self> {
-        let p = params_from_header(words.get(..BLOCK_WORDS).ok_or(HnswError::Corrupt("graph shorter than its header"))?)?;
+    /// Opens the graph in `store`. With `validate`, checks the header and
+    /// every record, link and chunk (O(capacity * M0); on error the words may
+    /// hold validation marks: discard them). Without, only the header, and
+    /// every later access is bounds-checked (a link count above M, an id out
+    /// of range or a chunk chain longer than the node's level is `Corrupt`
+    /// when met): what a store too large to read at open uses, where each
+    /// block is checked when it is first read. Dangling links are then
+    /// assumed possible.
+    pub fn open_in(store: S, validate: bool) -> Result<Self> {
+        let mut head = [0u32; hdr::USED];
+        store.read(0, &mut head).map_err(|_| HnswError::Corrupt("graph shorter than its header"))?;
+        let p = params_from_header(&head)?;
         let geo = Geometry::new(&p).map_err(|_| HnswError::Corrupt("graph header parameters"))?;
-        if words.len() < geo.total_words() {
+        if store.len() < geo.total_words() {
             return Err(HnswError::Corrupt("graph shorter than its header says"));
         }
-        let h = |i: usize| words.get(i).copied().unwrap_or(0);
+        let h = |i: usize| head.get(i).copied().unwrap_or(0);
         let mut p = p;
         let rng = h(hdr::RNG_LO) as u64 | (h(hdr::RNG_HI) as u64) << 32;
         p.seed = rng;
@@ -143,11 +244,11 @@ impl<'a> Graph<'a> {
             chunks_used: h(hdr::CHUNKS_USED),
             rng,
             generation: h(hdr::GEN_LO) as u64 | (h(hdr::GEN_HI) as u64) << 32,
-            w: words,
+            w: store,
+            _words: core::marker::PhantomData,
             geo,
             p,
-            dirty: None,
-            may_dangle: false,
+            may_dangle: !validate,
             #[cfg(test)]
             link_reads: core::sync::atomic::AtomicU64::new(0),
         };
@@ -158,16 +259,23 @@ impl<'a> Graph<'a> {
             }
             i += 1;
         }
-        g.validate()?;
+        if validate {
+            g.validate()?;
+        } else {
+            g.check_header()?;
+        }
         Ok(g)
     }
 
-    /// Copies the graph in `old` (a valid graph) into `new_words` with room
-    /// for `new_capacity` slots: slots, keys, links and chunk ids are kept,
-    /// the chunk area grows to the default for the new capacity (new chunks
-    /// go on the free list). The result is validated like [`Graph::open`].
-    pub fn grow(old: &[u32], new_words: &'a mut [u32], new_capacity: u32) -> Result<Self> {
-        let op = params_from_header(old.get(..BLOCK_WORDS).ok_or(HnswError::Corrupt("graph shorter than its header"))?)?;
+    /// Copies the graph in `old` (a valid graph) into `new`, whose words
+    /// must all be zero, with room for `new_capacity` slots: slots, keys,
+    /// links and chunk ids are kept, the chunk area grows to the default for
+    /// the new capacity (new chunks go on the free list). The result is
+    /// validated like [`Graph::open`].
+    pub fn grow_from<T: GraphStore>(old: &T, mut new: S, new_capacity: u32) -> Result<Self> {
+        let mut head = [0u32; hdr::USED];
+        old.read(0, &mut head).map_err(|_| HnswError::Corrupt("graph shorter than its header"))?;
+        let op = params_from_header(&head)?;
         let og = Geometry::new(&op)?;
         if old.len() < og.total_words() {
             return Err(HnswError::Corrupt("graph shorter than its header says"));
@@ -179,63 +287,55 @@ impl<'a> Graph<'a> {
         np.capacity = new_capacity;
         np.upper_capacity = default_upper_capacity(new_capacity, op.m).max(op.upper_capacity);
         let ng = Geometry::new(&np)?;
-        if new_words.len() < ng.total_words() {
+        if new.len() < ng.total_words() {
             return Err(HnswError::NoSpace);
         }
-        for x in new_words.iter_mut() {
-            *x = 0;
-        }
-        let copy = |dst: &mut [u32], d: usize, src: &[u32], s: usize, n: usize| -> Result<()> {
-            let from = src.get(s..s + n).ok_or(HnswError::Corrupt("grow: source range"))?;
-            let to = dst.get_mut(d..d + n).ok_or(HnswError::NoSpace)?;
-            to.copy_from_slice(from);
+        let copy = |new: &mut S, d: usize, s: usize, n: usize| -> Result<()> {
+            let mut buf = [0u32; 32];
+            let mut i = 0usize;
+            while i < n {
+                let k = (n - i).min(buf.len());
+                let b = buf.get_mut(..k).ok_or(HnswError::Corrupt("grow: record size"))?;
+                old.read(s + i, b)?;
+                for (j, &x) in b.iter().enumerate() {
+                    if x != 0 {
+                        new.wr(d + i + j, x)?;
+                    }
+                }
+                i += k;
+            }
             Ok(())
         };
-        copy(new_words, 0, old, 0, hdr::USED)?;
+        copy(&mut new, 0, 0, hdr::USED)?;
         for slot in 0..op.capacity {
-            copy(new_words, ng.node_word(slot), old, og.node_word(slot), og.rec_words as usize)?;
+            copy(&mut new, ng.node_word(slot), og.node_word(slot), og.rec_words as usize)?;
         }
         for c in 0..op.upper_capacity {
-            copy(new_words, ng.chunk_word(c), old, og.chunk_word(c), og.chunk_words as usize)?;
+            copy(&mut new, ng.chunk_word(c), og.chunk_word(c), og.chunk_words as usize)?;
         }
-        let mut free = old.get(hdr::FREE_CHUNK).copied().unwrap_or(0);
+        let mut free = head.get(hdr::FREE_CHUNK).copied().unwrap_or(0);
         let mut c = np.upper_capacity;
         while c > op.upper_capacity {
             c -= 1;
             let cw = ng.chunk_word(c);
-            if let Some(w) = new_words.get_mut(cw + CHUNK_NEXT) {
-                *w = free;
-            }
-            if let Some(w) = new_words.get_mut(cw + CHUNK_COUNT) {
-                *w = CHUNK_FREE;
-            }
+            new.wr(cw + CHUNK_NEXT, free)?;
+            new.wr(cw + CHUNK_COUNT, CHUNK_FREE)?;
             free = c + 1;
         }
-        let set = |w: &mut [u32], i: usize, v: u32| {
-            if let Some(x) = w.get_mut(i) {
-                *x = v;
-            }
-        };
-        set(new_words, hdr::CAPACITY, np.capacity);
-        set(new_words, hdr::UPPER_CAPACITY, np.upper_capacity);
-        set(new_words, hdr::FREE_CHUNK, free);
-        Graph::open(new_words)
+        new.wr(hdr::CAPACITY, np.capacity)?;
+        new.wr(hdr::UPPER_CAPACITY, np.upper_capacity)?;
+        new.wr(hdr::FREE_CHUNK, free)?;
+        Graph::open_in(new, true)
     }
 
-    /// Records every block this graph writes into `map` (bit b of word b/64
-    /// for block b); the caller writes those blocks back and clears the bits.
-    pub fn set_dirty_map(&mut self, map: &'a mut [u64]) {
-        self.dirty = Some(map);
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.w
     }
 
-    /// Takes the dirty map back.
-    pub fn take_dirty_map(&mut self) -> Option<&'a mut [u64]> {
-        self.dirty.take()
-    }
-
-    /// The graph words (encode them block by block with [`encode_block`]).
-    pub fn words(&self) -> &[u32] {
-        self.w
+    /// The store, to change what is outside the graph's words (a dirty map).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.w
     }
 
     /// Layout sizes.
@@ -294,8 +394,7 @@ impl<'a> Graph<'a> {
     /// True if `slot` holds a live node.
     #[inline]
     pub fn is_live(&self, slot: u32) -> bool {
-        slot < self.geo.capacity
-            && self.w.get(self.geo.node_word(slot) + NODE_FLAGS).is_some_and(|f| f & FLAG_LIVE != 0)
+        slot < self.geo.capacity && self.w.rd(self.geo.node_word(slot) + NODE_FLAGS).is_ok_and(|f| f & FLAG_LIVE != 0)
     }
 
     /// The key (inode number) of a live slot.
@@ -303,10 +402,9 @@ impl<'a> Graph<'a> {
         if !self.is_live(slot) {
             return None;
         }
-        let b = self.geo.node_word(slot);
-        let lo = *self.w.get(b + NODE_KEY_LO)?;
-        let hi = *self.w.get(b + NODE_FLAGS)? & 0xffff;
-        Some(lo as u64 | (hi as u64) << 32)
+        let mut kw = [0u32; 2];
+        self.w.read(self.geo.node_word(slot) + NODE_KEY_LO, &mut kw).ok()?;
+        Some(kw[0] as u64 | ((kw[1] & 0xffff) as u64) << 32)
     }
 
     /// The level of a live slot.
@@ -314,13 +412,13 @@ impl<'a> Graph<'a> {
         if !self.is_live(slot) {
             return None;
         }
-        self.w.get(self.geo.node_word(slot) + NODE_FLAGS).map(|&f| meta_level(f))
+        self.w.rd(self.geo.node_word(slot) + NODE_FLAGS).ok().map(meta_level)
     }
 
     /// The links of a live slot on `level`, as stored: they may include
     /// dangling links (to a free slot, or on an upper layer to a node of a
     /// lower level), which searches skip (see [`Graph::delete`]).
-    pub fn neighbours(&self, slot: u32, level: u32) -> Option<&[u32]> {
+    pub fn neighbours(&self, slot: u32, level: u32) -> Option<Links> {
         if !self.is_live(slot) {
             return None;
         }
@@ -348,22 +446,12 @@ impl<'a> Graph<'a> {
 
     #[inline(always)]
     fn rd(&self, i: usize) -> Result<u32> {
-        self.w.get(i).copied().ok_or(HnswError::Corrupt("graph word index out of range"))
+        self.w.rd(i)
     }
 
     #[inline(always)]
     fn wr(&mut self, i: usize, v: u32) -> Result<()> {
-        match self.w.get_mut(i) {
-            Some(x) => *x = v,
-            None => return Err(HnswError::Corrupt("graph word index out of range")),
-        }
-        if let Some(d) = self.dirty.as_deref_mut() {
-            let b = i / BLOCK_WORDS;
-            if let Some(x) = d.get_mut(b / 64) {
-                *x |= 1u64 << (b % 64);
-            }
-        }
-        Ok(())
+        self.w.wr(i, v)
     }
 
     fn store_header(&mut self) -> Result<()> {
@@ -450,9 +538,9 @@ impl<'a> Graph<'a> {
         if slot >= self.geo.capacity {
             return false;
         }
-        match self.w.get(self.geo.node_word(slot) + NODE_FLAGS) {
-            Some(&f) => f & (FLAG_LIVE | FLAG_PENDING) == FLAG_LIVE && meta_level(f) >= level,
-            None => false,
+        match self.w.rd(self.geo.node_word(slot) + NODE_FLAGS) {
+            Ok(f) => f & (FLAG_LIVE | FLAG_PENDING) == FLAG_LIVE && meta_level(f) >= level,
+            Err(_) => false,
         }
     }
 
@@ -460,52 +548,47 @@ impl<'a> Graph<'a> {
     /// check), so that the load overlaps the distance batch that precedes it.
     #[inline(always)]
     fn prefetch_flags(&self, slot: u32) {
-        #[cfg(target_arch = "x86_64")]
         if self.may_dangle && slot < self.geo.capacity {
-            if let Some(w) = self.w.get(self.geo.node_word(slot) + NODE_FLAGS) {
-                // SAFETY: as in prefetch_node: a hint inside self.w, no fault,
-                // no architectural effect, no SSE/FPU state.
-                unsafe {
-                    core::arch::asm!("prefetcht0 [{0}]", in(reg) w as *const u32, options(nostack, preserves_flags, readonly));
-                }
-            }
+            self.w.prefetch(self.geo.node_word(slot) + NODE_FLAGS, 1);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = slot;
     }
 
     /// Hints the CPU to load `slot`'s record (up to three cache lines): the
     /// next candidate's links are then in cache when it is expanded.
     #[inline(always)]
     fn prefetch_node(&self, slot: u32) {
-        #[cfg(target_arch = "x86_64")]
         if slot < self.geo.capacity {
-            let i = self.geo.node_word(slot);
-            let mut off = 0usize;
-            while off < self.geo.rec_words as usize {
-                if let Some(w) = self.w.get(i + off) {
-                    // SAFETY: prefetcht0 is a hint: it never faults and has no
-                    // architectural effect; the address is inside self.w. No
-                    // SSE/FPU state is touched (valid in the soft-float kernel build).
-                    unsafe {
-                        core::arch::asm!("prefetcht0 [{0}]", in(reg) w as *const u32, options(nostack, preserves_flags, readonly));
-                    }
-                }
-                off += 16;
-            }
+            self.w.prefetch(self.geo.node_word(slot), self.geo.rec_words as usize);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = slot;
     }
 
+    /// (first link word, count word, count) of `slot`'s list on `level`,
+    /// with the count checked against M.
     #[inline(always)]
-    fn links(&self, slot: u32, level: u32) -> Result<&[u32]> {
-        let (start, _, cnt) = self.link_pos(slot, level)?;
+    fn link_list(&self, slot: u32, level: u32) -> Result<(usize, usize, u32)> {
+        let (start, cw, cnt) = self.link_pos(slot, level)?;
         let max = if level == 0 { self.geo.m0 } else { self.geo.m };
         if cnt > max {
             return Err(HnswError::Corrupt("link count above M"));
         }
-        self.w.get(start..start + cnt as usize).ok_or(HnswError::Corrupt("links beyond the graph"))
+        Ok((start, cw, cnt))
+    }
+
+    /// A copy of `slot`'s links on `level`.
+    #[inline(always)]
+    fn links(&self, slot: u32, level: u32) -> Result<Links> {
+        let mut l = Links { n: 0, w: [0; LINKS_MAX] };
+        l.n = self.links_into(slot, level, &mut l.w)?;
+        Ok(l)
+    }
+
+    /// Copies `slot`'s links on `level` into `out` (room for M0); returns how many.
+    #[inline(always)]
+    fn links_into(&self, slot: u32, level: u32, out: &mut [u32]) -> Result<usize> {
+        let (start, _, cnt) = self.link_list(slot, level)?;
+        let n = cnt as usize;
+        self.w.read(start, out.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?)?;
+        Ok(n)
     }
 
     fn set_links(&mut self, slot: u32, level: u32, entries: &[u64]) -> Result<()> {

@@ -3,7 +3,7 @@
 //! the whole graph (except, rarely, to find a new entry point).
 use super::*;
 
-impl<'a> Graph<'a> {
+impl<'a, S: GraphStore> Graph<'a, S> {
     /// Removes `slot`: each neighbour q of it (on each layer) that links
     /// back re-selects its links among its remaining neighbours and the
     /// removed node's neighbours (heuristic, topped up to the layer's
@@ -52,9 +52,7 @@ impl<'a> Graph<'a> {
         for &p in slots {
             let b = self.node_base(p)?;
             let f = self.rd(b + NODE_FLAGS)?;
-            if let Some(w) = self.w.get_mut(b + NODE_FLAGS) {
-                *w = f | FLAG_PENDING;
-            }
+            self.wr(b + NODE_FLAGS, f | FLAG_PENDING)?;
         }
         let mut r = Ok(());
         for &p in slots {
@@ -74,8 +72,8 @@ impl<'a> Graph<'a> {
                 if r.is_ok() {
                     self.free_node(p)?;
                     removed += 1;
-                } else if let Some(w) = self.w.get_mut(b + NODE_FLAGS) {
-                    *w = f & !FLAG_PENDING;
+                } else {
+                    self.wr(b + NODE_FLAGS, f & !FLAG_PENDING)?;
                 }
             }
         }
@@ -84,8 +82,7 @@ impl<'a> Graph<'a> {
 
     #[inline]
     fn is_pending(&self, slot: u32) -> bool {
-        slot < self.geo.capacity
-            && self.w.get(self.geo.node_word(slot) + NODE_FLAGS).is_some_and(|f| f & FLAG_PENDING != 0)
+        slot < self.geo.capacity && self.w.rd(self.geo.node_word(slot) + NODE_FLAGS).is_ok_and(|f| f & FLAG_PENDING != 0)
     }
 
     /// Repairs every surviving neighbour of the marked node `p` (on each of
@@ -96,16 +93,22 @@ impl<'a> Graph<'a> {
     fn repair_around<D: DistanceProvider>(&mut self, dp: &mut D, s: &mut Scratch<'_>, p: u32) -> Result<()> {
         let lp = self.node_level(p).unwrap_or(0);
         for l in 0..=lp {
-            let cnt = self.links(p, l)?.len();
-            for i in 0..cnt {
-                let q = match self.links(p, l)?.get(i) {
-                    Some(&q) => q,
-                    None => break,
-                };
+            // p's lists do not change while it is marked (see above), so
+            // they are read a word at a time (no copy on the stack).
+            let (pstart, _, pcnt) = self.link_list(p, l)?;
+            for i in 0..pcnt as usize {
+                let q = self.rd(pstart + i)?;
                 if q == p || !self.linkable(q, l) {
                     continue;
                 }
-                let hit = self.links(q, l)?.iter().any(|&x| self.is_pending(x));
+                let (qstart, _, qcnt) = self.link_list(q, l)?;
+                let mut hit = false;
+                for j in 0..qcnt as usize {
+                    if self.is_pending(self.rd(qstart + j)?) {
+                        hit = true;
+                        break;
+                    }
+                }
                 if hit {
                     self.repair_multi(dp, s, q, l)?;
                 }
@@ -126,10 +129,13 @@ impl<'a> Graph<'a> {
             None => return Ok(()),
         };
         let top = self.top;
-        if let Ok(ls) = self.links(e, top) {
-            if let Some(&x) = ls.iter().find(|&&x| x != e && self.linkable(x, top)) {
-                self.entry = x + 1;
-                return Ok(());
+        if let Ok((start, _, cnt)) = self.link_list(e, top) {
+            for i in 0..cnt as usize {
+                let x = self.rd(start + i)?;
+                if x != e && self.linkable(x, top) {
+                    self.entry = x + 1;
+                    return Ok(());
+                }
             }
         }
         let mut best: u64 = 0; // (level + 1) << 32 | slot of the highest survivor
@@ -164,10 +170,11 @@ impl<'a> Graph<'a> {
         let cap = s.ids.len().min(s.res.len());
         let mut n = 0usize;
         {
-            let ql = self.links(q, level)?;
+            let (qstart, _, qcnt) = self.link_list(q, level)?;
             // Survivors first, then the neighbours of the removed ones.
             for pass in 0..2 {
-                for &x in ql {
+                for i in 0..qcnt as usize {
+                    let x = self.rd(qstart + i)?;
                     let pending = self.is_pending(x);
                     if pass == 0 && !pending {
                         if n < cap && x != q && self.linkable(x, level) {
@@ -177,7 +184,12 @@ impl<'a> Graph<'a> {
                             }
                         }
                     } else if pass == 1 && pending {
-                        for &y in self.links(x, level).unwrap_or(&[]) {
+                        let (xstart, _, xcnt) = match self.link_list(x, level) {
+                            Ok(xl) => xl,
+                            Err(_) => continue,
+                        };
+                        for j in 0..xcnt as usize {
+                            let y = self.rd(xstart + j)?;
                             if y != q && n < cap && self.linkable(y, level) {
                                 if let Some(d) = s.ids.get_mut(n) {
                                     *d = y;

@@ -5,7 +5,7 @@
 //! caller's own scratch.
 use super::*;
 
-impl<'a> Graph<'a> {
+impl<'a, S: GraphStore> Graph<'a, S> {
     /// k nearest neighbours of the input vector: beam search with width
     /// `max(ef, k)` (clamped to the scratch's ef_max) on `steer`'s
     /// distances, then the best `max(rerank, k)` of the beam's results (those

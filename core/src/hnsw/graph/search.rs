@@ -2,7 +2,7 @@
 //! insert and repair also use, and the kNN, range and exact-scan queries.
 use super::*;
 
-impl<'a> Graph<'a> {
+impl<'a, S: GraphStore> Graph<'a, S> {
     /// Distance from `q` to one slot.
     pub(super) fn dist1<D: DistanceProvider>(&self, dp: &mut D, s: &mut Scratch<'_>, q: Query, id: u32) -> Result<u32> {
         let mut k = [0u32; 1];
@@ -15,10 +15,8 @@ impl<'a> Graph<'a> {
     pub(super) fn greedy<D: DistanceProvider>(&self, dp: &mut D, s: &mut Scratch<'_>, q: Query, mut cur: u64, level: u32) -> Result<u64> {
         let mut steps = 0u32;
         loop {
-            let links = self.links(id_of(cur), level)?;
-            let n = links.len();
+            let n = self.links_into(id_of(cur), level, s.ids)?;
             let ids = s.ids.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
-            ids.copy_from_slice(links);
             let keys = s.keys.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
             dp.dist_batch(q, ids, keys)?;
             s.dist_count += n as u64;
@@ -78,9 +76,11 @@ impl<'a> Graph<'a> {
                     }
                 }
             }
-            let links = self.links(id_of(c), level)?;
+            // The links land in ids; the unvisited ones are compacted to its front.
+            let nl = self.links_into(id_of(c), level, ids)?;
             let mut nb = 0usize;
-            for &n in links {
+            for i in 0..nl {
+                let n = ids.get(i).copied().unwrap_or(u32::MAX);
                 if let Some(v) = visited.get_mut(n as usize) {
                     if *v != epoch {
                         *v = epoch;

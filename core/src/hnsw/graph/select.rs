@@ -2,7 +2,7 @@
 //! back-link to a neighbour whose list may be full (insert and repair).
 use super::*;
 
-impl<'a> Graph<'a> {
+impl<'a, S: GraphStore> Graph<'a, S> {
     /// Neighbour-selection heuristic (Malkov & Yashunin, alg. 4, as in
     /// hnswlib): from candidates sorted ascending in `buf[..n]`, keep a
     /// candidate only if it is closer to the query than to every candidate
@@ -84,19 +84,20 @@ impl<'a> Graph<'a> {
         if cnt > max {
             return Err(HnswError::Corrupt("link count above M"));
         }
-        let links = self.w.get(start..start + cnt as usize).ok_or(HnswError::Corrupt("links beyond the graph"))?;
+        // The list lands in s.ids; the links kept are compacted to its front.
+        let links = s.ids.get_mut(..cnt as usize).ok_or(HnswError::ScratchTooSmall)?;
+        self.w.read(start, links)?;
         if cnt < max && !links.contains(&new) {
             self.wr(start + cnt as usize, new)?;
             return self.set_count(cw, level, cnt + 1);
         }
         let mut n = 0usize;
-        {
-            for &x in links {
-                if x != new && x != nb && self.linkable(x, level) {
-                    if let Some(t) = s.ids.get_mut(n) {
-                        *t = x;
-                        n += 1;
-                    }
+        for i in 0..cnt as usize {
+            let x = s.ids.get(i).copied().unwrap_or(nb);
+            if x != new && x != nb && self.linkable(x, level) {
+                if let Some(t) = s.ids.get_mut(n) {
+                    *t = x;
+                    n += 1;
                 }
             }
         }

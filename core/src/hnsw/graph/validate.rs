@@ -2,7 +2,7 @@
 //! the header, nodes and link chunks checked before the graph is used.
 use super::*;
 
-impl<'a> Graph<'a> {
+impl<'a, S: GraphStore> Graph<'a, S> {
     pub(super) fn validate(&mut self) -> Result<()> {
         let cap = self.geo.capacity;
         let m0 = self.geo.m0;
@@ -67,9 +67,7 @@ impl<'a> Graph<'a> {
                         return Err(HnswError::Corrupt("unused link word not zero"));
                     }
                 }
-                if let Some(wd) = self.w.get_mut(cw + CHUNK_COUNT) {
-                    *wd = cc | CHUNK_SEEN;
-                }
+                self.wr(cw + CHUNK_COUNT, cc | CHUNK_SEEN)?;
                 c = self.rd(cw + CHUNK_NEXT)?;
             }
             if c != 0 {
@@ -91,9 +89,7 @@ impl<'a> Graph<'a> {
                     }
                 }
             } else if cc & CHUNK_SEEN != 0 {
-                if let Some(wd) = self.w.get_mut(cw + CHUNK_COUNT) {
-                    *wd = cc & !CHUNK_SEEN;
-                }
+                self.wr(cw + CHUNK_COUNT, cc & !CHUNK_SEEN)?;
             } else {
                 return Err(HnswError::Corrupt("chunk neither free nor used by a node"));
             }
@@ -137,6 +133,29 @@ impl<'a> Graph<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The header's own consistency, for a graph opened without validating
+    /// its records: every id it holds in range.
+    pub(super) fn check_header(&self) -> Result<()> {
+        if self.top > self.p.max_level {
+            return Err(HnswError::Corrupt("graph top level above max level"));
+        }
+        if self.live > self.geo.capacity {
+            return Err(HnswError::Corrupt("graph live count above its capacity"));
+        }
+        if self.free_chunk > self.geo.upper_capacity || self.chunks_used > self.geo.upper_capacity {
+            return Err(HnswError::Corrupt("graph chunk counts out of range"));
+        }
+        match self.entry.checked_sub(1) {
+            None if self.live != 0 || self.top != 0 => Err(HnswError::Corrupt("no entry point in a non-empty graph")),
+            None => Ok(()),
+            Some(e) if e >= self.geo.capacity => Err(HnswError::Corrupt("entry point out of range")),
+            Some(e) => match self.node_level(e) {
+                Some(l) if l == self.top => Ok(()),
+                _ => Err(HnswError::Corrupt("entry point is not a live node of the top level")),
+            },
+        }
     }
 
     /// A link must name another slot in range. It may dangle (to a free
