@@ -25,7 +25,7 @@ pub mod chunks;
 #[cfg(test)]
 mod tests;
 
-pub use graph::{Graph, Hit, RangeOutcome};
+pub use graph::{Graph, GraphStore, Hit, MemStore, RangeOutcome};
 pub use layout::{decode_block, encode_block, Geometry, Params, BLOCK_BYTES, BLOCK_WORDS};
 
 /// Errors of the HNSW layer.

@@ -252,12 +252,17 @@ impl<'a, S: GraphStore> Graph<'a, S> {
             #[cfg(test)]
             link_reads: core::sync::atomic::AtomicU64::new(0),
         };
+        // The reserved words, a few dozen at a time (one store read each).
+        let mut rest = [0u32; 64];
         let mut i = hdr::USED;
         while i < BLOCK_PAYLOAD_WORDS {
-            if g.rd(i)? != 0 {
+            let n = (BLOCK_PAYLOAD_WORDS - i).min(rest.len());
+            let r = rest.get_mut(..n).ok_or(HnswError::Corrupt("graph header"))?;
+            g.w.read(i, r)?;
+            if r.iter().any(|&x| x != 0) {
                 return Err(HnswError::Corrupt("graph header reserved words not zero"));
             }
-            i += 1;
+            i += n;
         }
         if validate {
             g.validate()?;

@@ -42,6 +42,29 @@ pub trait GraphStore {
     }
 }
 
+/// A store borrowed for the life of one graph (a test reopening its store).
+impl<T: GraphStore + ?Sized> GraphStore for &mut T {
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+
+    fn rd(&self, i: usize) -> Result<u32> {
+        (**self).rd(i)
+    }
+
+    fn read(&self, i: usize, out: &mut [u32]) -> Result<()> {
+        (**self).read(i, out)
+    }
+
+    fn wr(&mut self, i: usize, v: u32) -> Result<()> {
+        (**self).wr(i, v)
+    }
+
+    fn prefetch(&self, i: usize, n: usize) {
+        (**self).prefetch(i, n)
+    }
+}
+
 /// The graph's words in one caller-owned slice, with an optional map of the
 /// blocks written (bit b of word b / 64 for block b), which the owner
 /// writes back and clears.
