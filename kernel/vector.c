@@ -665,7 +665,7 @@ int vexfs_vindex_load(struct super_block *sb)
 
 			err = words < 0 ? words : 0;
 			if (!err) {
-				vi->gs = vexfs_gstore_alloc(vi, words, true);
+				vi->gs = vexfs_gstore_alloc(vi, words, p.capacity, true);
 				vi->gh = kzalloc(vexfs_hnsw_handle_size(), GFP_KERNEL);
 				err = (vi->gs && vi->gh) ? vexfs_hnsw_create_store(vi->gh, &vi->gs->st, &p) : -ENOMEM;
 			}

@@ -445,7 +445,7 @@ restart:
 	err = words < 0 ? words : 0;
 	if (!err) {
 		/* Built in memory (a fresh store), written at the next sync. */
-		gs = vexfs_gstore_alloc(vi, words, true);
+		gs = vexfs_gstore_alloc(vi, words, p.capacity, true);
 		gh = kzalloc(vexfs_hnsw_handle_size(), GFP_KERNEL);
 		built = kvcalloc(p.capacity, 1, GFP_KERNEL);
 		s = vexfs_scratch_alloc(vi, p.capacity);
@@ -841,7 +841,7 @@ int vexfs_graph_load(struct vexfs_vindex *vi)
 	nblocks = DIV_ROUND_UP((u64)words, VEXFS_BLOCK_SIZE / 4);
 	if ((u64)i_size_read(gi) < nblocks << VEXFS_BLOCK_SIZE_BITS)
 		return -EUCLEAN;
-	vi->gs = vexfs_gstore_alloc(vi, words, false);
+	vi->gs = vexfs_gstore_alloc(vi, words, p.capacity, false);
 	vi->gh = kzalloc(vexfs_hnsw_handle_size(), GFP_KERNEL);
 	if (!vi->gs || !vi->gh)
 		err = -ENOMEM;

@@ -20,7 +20,8 @@
  * lock held for writing: a reader holding the lock sees a stable array.
  * gs->pblk[] entries are filled lazily under the lock held either way;
  * two fillers of one entry store the same value (graph-file blocks are
- * never moved or freed while mounted).
+ * never moved or freed while mounted). gs->node_cache is the core's alone
+ * (atomic bytes, see struct vexfs_hnsw_store): C only allocates and frees it.
  */
 #include <linux/buffer_head.h>
 #include <linux/slab.h>
@@ -131,11 +132,12 @@ static u32 *vexfs_gstore_own(void *kstore, u64 b)
 }
 
 /*
- * A store of nwords graph words. fresh: not on disk yet (a new graph; every
- * block reads as zeros until written, and the next write-back writes all of
- * them). Otherwise the graph file holds them.
+ * A store of nwords graph words for a graph of capacity slots. fresh: not
+ * on disk yet (a new graph; every block reads as zeros until written, and
+ * the next write-back writes all of them). Otherwise the graph file holds
+ * them. The core's node cache (1 byte per slot) comes with it.
  */
-struct vexfs_gstore *vexfs_gstore_alloc(struct vexfs_vindex *vi, u64 nwords, bool fresh)
+struct vexfs_gstore *vexfs_gstore_alloc(struct vexfs_vindex *vi, u64 nwords, u32 capacity, bool fresh)
 {
 	struct vexfs_gstore *gs = kzalloc(sizeof(*gs), GFP_KERNEL);
 
@@ -146,7 +148,8 @@ struct vexfs_gstore *vexfs_gstore_alloc(struct vexfs_vindex *vi, u64 nwords, boo
 	gs->nblocks = DIV_ROUND_UP(nwords, VEXFS_GRAPH_BLOCK_WORDS);
 	gs->blk = kvcalloc(gs->nblocks, sizeof(*gs->blk), GFP_KERNEL);
 	gs->pblk = kvcalloc(gs->nblocks, sizeof(*gs->pblk), GFP_KERNEL);
-	if (!gs->nblocks || !gs->blk || !gs->pblk) {
+	gs->node_cache = kvzalloc(max(capacity, 1u), GFP_KERNEL);
+	if (!gs->nblocks || !gs->blk || !gs->pblk || !gs->node_cache) {
 		vexfs_gstore_free(gs);
 		return NULL;
 	}
@@ -155,6 +158,9 @@ struct vexfs_gstore *vexfs_gstore_alloc(struct vexfs_vindex *vi, u64 nwords, boo
 	gs->st.kstore = gs;
 	gs->st.fetch = vexfs_gstore_fetch;
 	gs->st.own = vexfs_gstore_own;
+	gs->st.node_cache = gs->node_cache;
+	gs->st.node_cache_len = capacity;
+	gs->capacity = capacity;
 	return gs;
 }
 
@@ -179,16 +185,17 @@ void vexfs_gstore_free(struct vexfs_gstore *gs)
 		vexfs_gstore_drop_mem(gs);
 	kvfree(gs->blk);
 	kvfree(gs->pblk);
+	kvfree(gs->node_cache);
 	kfree(gs);
 }
 
-/* What the store pins: its arrays and the blocks in memory. */
+/* What the store pins: its arrays, the node cache and the blocks in memory. */
 u64 vexfs_gstore_bytes(const struct vexfs_gstore *gs)
 {
 	if (!gs)
 		return 0;
 	return sizeof(*gs) + gs->nblocks * (sizeof(*gs->blk) + sizeof(*gs->pblk)) +
-	       (u64)gs->nmem * VEXFS_BLOCK_SIZE;
+	       max(gs->capacity, 1u) + (u64)gs->nmem * VEXFS_BLOCK_SIZE;
 }
 
 /*

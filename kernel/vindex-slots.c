@@ -103,7 +103,7 @@ int vexfs_arrays_alloc(struct vexfs_vindex *vi, u32 capacity, bool with_graph,
 			vexfs_arrays_free(a);
 			return words;
 		}
-		a->gs = vexfs_gstore_alloc(vi, words, true);
+		a->gs = vexfs_gstore_alloc(vi, words, capacity, true);
 		a->gh = kzalloc(vexfs_hnsw_handle_size(), GFP_KERNEL);
 		if (!a->gs || !a->gh)
 			goto nomem;

@@ -87,6 +87,8 @@ struct vexfs_gstore {
 	struct vexfs_hnsw_store st;	/* the core's view: st.blk is blk */
 	u32 **blk;		/* nblocks: block in memory, or NULL (on disk) */
 	u32 *pblk;		/* nblocks: device block of each, 0: not looked up yet */
+	u8 *node_cache;		/* capacity bytes: the core's cache of node meta words */
+	u32 capacity;
 	u64 nblocks;
 	u32 nmem;		/* blocks in memory */
 	bool fresh;		/* never written: a block not in memory is zeros */
@@ -100,7 +102,8 @@ enum vexfs_vwork {
 };
 
 /* vindex-gstore.c */
-struct vexfs_gstore *vexfs_gstore_alloc(struct vexfs_vindex *vi, u64 nwords, bool fresh);
+struct vexfs_gstore *vexfs_gstore_alloc(struct vexfs_vindex *vi, u64 nwords, u32 capacity,
+					bool fresh);
 void vexfs_gstore_free(struct vexfs_gstore *gs);
 u64 vexfs_gstore_bytes(const struct vexfs_gstore *gs);
 int vexfs_gstore_write_back(struct vexfs_vindex *vi, struct vexfs_gstore *gs);

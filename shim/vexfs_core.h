@@ -515,6 +515,13 @@ struct vexfs_hnsw_store {
 	void			*kstore;	/* passed back to the callbacks */
 	vexfs_graph_fetch_fn	fetch;
 	vexfs_graph_own_fn	own;
+	/*
+	 * One byte per slot, zeroed by the caller and then the core's alone
+	 * (it caches there what walks read of each node's meta word, so a
+	 * walk does not fetch a block per neighbour); NULL: no cache.
+	 */
+	__u8			*node_cache;
+	__u64			node_cache_len;
 };
 
 /* Bytes of a graph handle (8-byte aligned memory). */

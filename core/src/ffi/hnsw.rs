@@ -33,6 +33,7 @@
 //!   scratch slices built here are unaliased for the call.
 use core::mem::{align_of, offset_of, size_of};
 use core::ptr;
+use core::sync::atomic::AtomicU8;
 
 use super::abi::{vexfs_hnsw_ctx, vexfs_hnsw_hit, vexfs_hnsw_params, vexfs_hnsw_store};
 use super::bytes;
@@ -83,6 +84,18 @@ impl BlockStore {
 impl GraphStore for BlockStore {
     fn len(&self) -> usize {
         (self.st.nblocks as usize).saturating_mul(BLOCK_WORDS)
+    }
+
+    #[inline(always)]
+    fn node_cache(&self) -> Option<&[AtomicU8]> {
+        if self.st.node_cache.is_null() {
+            return None;
+        }
+        // SAFETY: node_cache is C's zeroed array of node_cache_len bytes,
+        // allocated with the store and freed with it (after the handle's
+        // last use), and never touched by C meanwhile (vexfs_core.h); AtomicU8
+        // has u8's size and alignment, and every access here is atomic.
+        Some(unsafe { core::slice::from_raw_parts(self.st.node_cache as *const AtomicU8, self.st.node_cache_len as usize) })
     }
 
     #[inline(always)]
@@ -188,6 +201,14 @@ impl GraphStore for FfiStore {
             m.prefetch(i, n);
         }
     }
+
+    #[inline(always)]
+    fn node_cache(&self) -> Option<&[AtomicU8]> {
+        match self {
+            FfiStore::Mem(_) => None,
+            FfiStore::Blocks(b) => b.node_cache(),
+        }
+    }
 }
 
 /// The C store description, copied (NULL or incomplete -> None).
@@ -198,6 +219,9 @@ unsafe fn block_store(st: *const vexfs_hnsw_store) -> Option<BlockStore> {
     // SAFETY: as the function requires.
     let st = unsafe { st.as_ref() }?;
     if st.blk.is_null() || st.fetch.is_none() || st.own.is_none() || st.nblocks == 0 || st.nblocks > (usize::MAX / BLOCK_WORDS) as u64 {
+        return None;
+    }
+    if st.node_cache_len > isize::MAX as u64 {
         return None;
     }
     Some(BlockStore { st: *st })

@@ -1064,6 +1064,7 @@ struct BlockFile {
     disk: Vec<Vec<u8>>,
     mem: Vec<Option<Box<[u32]>>>,
     fetched: std::cell::RefCell<HashSet<usize>>,
+    cache: Vec<core::sync::atomic::AtomicU8>,
 }
 
 impl BlockFile {
@@ -1076,7 +1077,13 @@ impl BlockFile {
                 buf
             })
             .collect();
-        BlockFile { disk, mem: (0..n).map(|_| None).collect(), fetched: Default::default() }
+        let cap = params_from_header(words).unwrap().capacity as usize;
+        BlockFile {
+            disk,
+            mem: (0..n).map(|_| None).collect(),
+            fetched: Default::default(),
+            cache: (0..cap).map(|_| Default::default()).collect(),
+        }
     }
 
     fn write_back(&mut self) -> usize {
@@ -1098,6 +1105,10 @@ impl BlockFile {
 impl GraphStore for BlockFile {
     fn len(&self) -> usize {
         self.disk.len() * BLOCK_WORDS
+    }
+
+    fn node_cache(&self) -> Option<&[core::sync::atomic::AtomicU8]> {
+        Some(&self.cache)
     }
 
     fn rd(&self, i: usize) -> Result<u32, HnswError> {

@@ -456,7 +456,49 @@ impl<'a, S: GraphStore> Graph<'a, S> {
 
     #[inline(always)]
     fn wr(&mut self, i: usize, v: u32) -> Result<()> {
-        self.w.wr(i, v)
+        self.w.wr(i, v)?;
+        if self.w.node_cache().is_some() {
+            self.uncache_meta(i);
+        }
+        Ok(())
+    }
+
+    /// Word i was written: if it is a node's meta word, that node's cache
+    /// entry is stale.
+    #[cold]
+    fn uncache_meta(&self, i: usize) {
+        let (b, off) = (i / BLOCK_WORDS, i % BLOCK_WORDS);
+        let rec = self.geo.rec_words as usize;
+        if b == 0 || b > self.geo.node_blocks as usize || rec == 0 || off % rec != NODE_FLAGS {
+            return;
+        }
+        let slot = (b - 1) * self.geo.nodes_per_block as usize + off / rec;
+        if let Some(e) = self.w.node_cache().and_then(|c| c.get(slot)) {
+            e.store(0, core::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// What [`Graph::linkable`] needs of `slot`'s meta word, cached when the
+    /// store offers a cache: bit 7 known, bit 4 live and not being removed,
+    /// bits 0-3 level.
+    #[inline(always)]
+    fn meta_summary(&self, slot: u32) -> u8 {
+        let summarise = |f: u32| 0x80 | (((f & (FLAG_LIVE | FLAG_PENDING) == FLAG_LIVE) as u8) << 4) | meta_level(f) as u8;
+        let entry = self.w.node_cache().and_then(|c| c.get(slot as usize));
+        if let Some(e) = entry {
+            let v = e.load(core::sync::atomic::Ordering::Relaxed);
+            if v != 0 {
+                return v;
+            }
+        }
+        let v = match self.w.rd(self.geo.node_word(slot) + NODE_FLAGS) {
+            Ok(f) => summarise(f),
+            Err(_) => return 0x80, // unreadable: not linkable (not cached)
+        };
+        if let Some(e) = entry {
+            e.store(v, core::sync::atomic::Ordering::Relaxed);
+        }
+        v
     }
 
     fn store_header(&mut self) -> Result<()> {
@@ -543,10 +585,8 @@ impl<'a, S: GraphStore> Graph<'a, S> {
         if slot >= self.geo.capacity {
             return false;
         }
-        match self.w.rd(self.geo.node_word(slot) + NODE_FLAGS) {
-            Ok(f) => f & (FLAG_LIVE | FLAG_PENDING) == FLAG_LIVE && meta_level(f) >= level,
-            Err(_) => false,
-        }
+        let v = self.meta_summary(slot);
+        v & 0x10 != 0 && (v & 0xf) as u32 >= level
     }
 
     /// Hints the CPU to load `slot`'s flags word (the [`Graph::linkable`]

@@ -10,6 +10,8 @@
 //! writer's. Every access is bounds-checked by the store and fails with
 //! `Corrupt` rather than panicking.
 
+use core::sync::atomic::AtomicU8;
+
 use super::super::layout::BLOCK_WORDS;
 use super::HnswError;
 
@@ -40,6 +42,18 @@ pub trait GraphStore {
     fn prefetch(&self, i: usize, n: usize) {
         let _ = (i, n);
     }
+
+    /// One byte per slot (all zero when the store is made) where the graph
+    /// caches what its walks ask of each node's meta word (live, being
+    /// removed, level), for stores whose reads cost a lookup; None: the
+    /// graph reads the meta word each time. The graph fills entries from
+    /// `&self` (relaxed stores of a value the graph's state determines:
+    /// concurrent readers store the same one) and clears an entry whenever
+    /// it writes that meta word.
+    #[inline(always)]
+    fn node_cache(&self) -> Option<&[AtomicU8]> {
+        None
+    }
 }
 
 /// A store borrowed for the life of one graph (a test reopening its store).
@@ -62,6 +76,10 @@ impl<T: GraphStore + ?Sized> GraphStore for &mut T {
 
     fn prefetch(&self, i: usize, n: usize) {
         (**self).prefetch(i, n)
+    }
+
+    fn node_cache(&self) -> Option<&[AtomicU8]> {
+        (**self).node_cache()
     }
 }
 
