@@ -625,7 +625,19 @@ int vexfs_vindex_load(struct super_block *sb)
 		u32 removed = 0, queued = 0;
 
 		err = vi->capacity == (u32)cap ? 0 : -ERANGE;
-		if (!err) {
+		if (!err && sbi->was_clean && vi->graph_loaded_live == vi->nr_live) {
+			/*
+			 * Written at the clean unmount with the store as it is
+			 * (same generation, same count): it has exactly the live
+			 * slots' nodes, so none is read here. (Were it wrong, a
+			 * node of a dead slot is never returned, and an insert
+			 * into a slot with a node fails and starts a rebuild.)
+			 */
+			for (i = 0; i < vi->capacity; i++)
+				if (vi->slot_state[i] & VSLOT_LIVE)
+					vi->slot_state[i] |= VSLOT_IN_GRAPH;
+			vi->graph_valid = true;
+		} else if (!err) {
 			down_write(&vi->lock);
 			err = vexfs_graph_reconcile(vi, VEXFS_GRAPH_REPAIR_MIN + vi->nr_live / 8,
 						    &removed, &queued);

@@ -102,6 +102,7 @@ struct vexfs_vindex {
 
 	struct vexfs_gstore *gs;	/* the graph's words (NULL: no graph), vindex-gstore.c */
 	void *gh;			/* the core's handle on gs */
+	u32 graph_loaded_live;		/* live nodes in the graph's header at mount */
 	bool graph_valid;		/* searches may use the graph */
 	bool graph_dirty;		/* differs from the persisted copy */
 	bool rebuilding;

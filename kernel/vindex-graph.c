@@ -857,8 +857,10 @@ int vexfs_graph_load(struct vexfs_vindex *vi)
 		err = vexfs_hnsw_open_store(vi->gh, &vi->gs->st, !sbi->was_clean, &p, &live, &gen);
 	if (!err && sbi->was_clean && gen != sbi->geom.vector_generation)
 		err = -ESTALE;
-	if (!err)
+	if (!err) {
+		vi->graph_loaded_live = live;
 		vexfs_sq8_load(vi, nblocks, gen);
+	}
 	if (err) {
 		vexfs_gstore_free(vi->gs);
 		kfree(vi->gh);
