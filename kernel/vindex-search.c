@@ -985,7 +985,8 @@ u32 vexfs_dist_bits(u32 key)
 
 /*
  * Kernel memory the index pins now, from the sizes allocated: the slot
- * arrays (vexfs_arrays_alloc: capacity entries each), the graph words and
+ * arrays (vexfs_arrays_alloc: capacity entries each), the graph store (its
+ * block maps, node cache and blocks held in memory, vexfs_gstore_bytes) and
  * handle, every scratch area alive (pooled, in use, the writer's, a
  * rebuild's), the pending ring with its delete batch, and the directories
  * of hard-linked files (vi->link_dirs, entries only). Not counted: the
