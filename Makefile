@@ -48,7 +48,7 @@ test: all
 test-host:
 	bash tests/run-all.sh --host-only
 
-# Issue 14's scale check at full size (make test runs it with 20,000 vectors):
+# Issue 14's scale check at full size (make test runs it with 32,000 vectors):
 # 1,000,000 vectors of dimension 64 in a 512 MiB VM, kNN recall under
 # page-cache pressure, fsck clean. Builds a ~1 GB sparse image; allow an hour.
 test-1m: all
