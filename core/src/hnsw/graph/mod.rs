@@ -631,7 +631,7 @@ impl<'a, S: GraphStore> Graph<'a, S> {
     #[inline(always)]
     fn links_into(&self, slot: u32, level: u32, out: &mut [u32]) -> Result<usize> {
         let rw = self.geo.rec_words as usize;
-        if level == 0 && out.len() >= rw {
+        if level == 0 && out.len() >= rw && self.w.reads_cost() {
             // The whole record in one store read (a walk's common case: on
             // the kernel's store one block lookup, not two), then the links
             // moved to the front.
