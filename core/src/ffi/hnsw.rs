@@ -209,6 +209,11 @@ impl GraphStore for FfiStore {
             FfiStore::Blocks(b) => b.node_cache(),
         }
     }
+
+    #[inline(always)]
+    fn reads_cost(&self) -> bool {
+        matches!(self, FfiStore::Blocks(_))
+    }
 }
 
 /// The C store description, copied (NULL or incomplete -> None).

@@ -1111,6 +1111,10 @@ impl GraphStore for BlockFile {
         Some(&self.cache)
     }
 
+    fn reads_cost(&self) -> bool {
+        true
+    }
+
     fn rd(&self, i: usize) -> Result<u32, HnswError> {
         let mut w = [0u32; 1];
         self.read(i, &mut w)?;

@@ -630,6 +630,22 @@ impl<'a, S: GraphStore> Graph<'a, S> {
     /// Copies `slot`'s links on `level` into `out` (room for M0); returns how many.
     #[inline(always)]
     fn links_into(&self, slot: u32, level: u32, out: &mut [u32]) -> Result<usize> {
+        let rw = self.geo.rec_words as usize;
+        if level == 0 && out.len() >= rw && self.w.reads_cost() {
+            // The whole record in one store read (a walk's common case: on
+            // the kernel's store one block lookup, not two), then the links
+            // moved to the front.
+            #[cfg(test)]
+            self.link_reads.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+            let rec = out.get_mut(..rw).ok_or(HnswError::ScratchTooSmall)?;
+            self.w.read(self.node_base(slot)?, rec)?;
+            let n = meta_count(rec.get(NODE_FLAGS).copied().unwrap_or(0)) as usize;
+            if n > self.geo.m0 as usize || NODE_LINKS + n > rw {
+                return Err(HnswError::Corrupt("link count above M"));
+            }
+            rec.copy_within(NODE_LINKS..NODE_LINKS + n, 0);
+            return Ok(n);
+        }
         let (start, _, cnt) = self.link_list(slot, level)?;
         let n = cnt as usize;
         self.w.read(start, out.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?)?;

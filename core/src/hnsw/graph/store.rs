@@ -43,6 +43,13 @@ pub trait GraphStore {
         let _ = (i, n);
     }
 
+    /// True when each read costs a lookup (a block store): the graph then
+    /// reads a node's whole record at once rather than its meta word first.
+    #[inline(always)]
+    fn reads_cost(&self) -> bool {
+        false
+    }
+
     /// One byte per slot (all zero when the store is made) where the graph
     /// caches what its walks ask of each node's meta word (live, being
     /// removed, level), for stores whose reads cost a lookup; None: the
@@ -80,6 +87,10 @@ impl<T: GraphStore + ?Sized> GraphStore for &mut T {
 
     fn node_cache(&self) -> Option<&[AtomicU8]> {
         (**self).node_cache()
+    }
+
+    fn reads_cost(&self) -> bool {
+        (**self).reads_cost()
     }
 }
 
