@@ -619,6 +619,17 @@ impl<'a, S: GraphStore> Graph<'a, S> {
         Ok((start, cw, cnt))
     }
 
+    /// `slot`'s links on `level` where they are, when the store holds its
+    /// words in memory (None: copy them, [`Graph::links_into`]).
+    #[inline(always)]
+    fn links_in_place(&self, slot: u32, level: u32) -> Result<Option<&[u32]>> {
+        if self.w.reads_cost() {
+            return Ok(None);
+        }
+        let (start, _, cnt) = self.link_list(slot, level)?;
+        Ok(self.w.words_at(start, cnt as usize))
+    }
+
     /// A copy of `slot`'s links on `level`.
     #[inline(always)]
     fn links(&self, slot: u32, level: u32) -> Result<Links> {

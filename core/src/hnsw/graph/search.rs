@@ -76,11 +76,17 @@ impl<'a, S: GraphStore> Graph<'a, S> {
                     }
                 }
             }
-            // The links land in ids; the unvisited ones are compacted to its front.
-            let nl = self.links_into(id_of(c), level, ids)?;
+            // In place when the store has them in memory, else copied into
+            // keys (whose distances are written only after this loop).
+            let links: &[u32] = match self.links_in_place(id_of(c), level)? {
+                Some(l) => l,
+                None => {
+                    let nl = self.links_into(id_of(c), level, keys)?;
+                    keys.get(..nl).ok_or(HnswError::ScratchTooSmall)?
+                }
+            };
             let mut nb = 0usize;
-            for i in 0..nl {
-                let n = ids.get(i).copied().unwrap_or(u32::MAX);
+            for &n in links {
                 if let Some(v) = visited.get_mut(n as usize) {
                     if *v != epoch {
                         *v = epoch;

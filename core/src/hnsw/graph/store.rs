@@ -43,6 +43,14 @@ pub trait GraphStore {
         let _ = (i, n);
     }
 
+    /// Words `[i, i + n)` in place, when the store holds them as a slice
+    /// (None: copy them with [`GraphStore::read`]).
+    #[inline(always)]
+    fn words_at(&self, i: usize, n: usize) -> Option<&[u32]> {
+        let _ = (i, n);
+        None
+    }
+
     /// True when each read costs a lookup (a block store): the graph then
     /// reads a node's whole record at once rather than its meta word first.
     #[inline(always)]
@@ -155,6 +163,11 @@ impl GraphStore for MemStore<'_> {
             }
         }
         Ok(())
+    }
+
+    #[inline(always)]
+    fn words_at(&self, i: usize, n: usize) -> Option<&[u32]> {
+        self.w.get(i..i + n)
     }
 
     #[inline(always)]
