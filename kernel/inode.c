@@ -180,6 +180,10 @@ struct inode *__vexfs_iget(struct super_block *sb, unsigned long ino, unsigned i
 	    S_ISFIFO(inode->i_mode) || S_ISSOCK(inode->i_mode))
 		init_special_inode(inode, inode->i_mode, new_decode_dev(im.rdev));
 	vexfs_set_inode_ops(inode);
+	/* Its slots are now loaded from memory only (vector.h: vexfs_vindex_inode_read). */
+	err = vexfs_vindex_inode_read(inode);
+	if (err)
+		goto bad;
 	unlock_new_inode(inode);
 	return inode;
 

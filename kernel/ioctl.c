@@ -645,8 +645,14 @@ static long vexfs_ioc_status(struct super_block *sb, void __user *uarg)
 	a.graph_generation = sbi->geom.graph_generation;
 	a.vector_generation = sbi->geom.vector_generation;
 	a.vectors = vi->nr_live;
-	for (u32 i = 0; i < vi->capacity; i++)
-		a.graph_nodes += !!(vi->slot_state[i] & VSLOT_IN_GRAPH);
+	/* Counted in the loaded groups; the others' nodes are counted apart. */
+	a.graph_nodes = atomic_read(&vi->graph_unloaded);
+	for (u32 i = 0; i < vi->capacity; i++) {
+		if (!vexfs_slot_loaded(vi, i))
+			i |= VEXFS_SG_MASK;
+		else
+			a.graph_nodes += !!(vexfs_slot(vi, i)->state & VSLOT_IN_GRAPH);
+	}
 	a.files = vi->files;
 	a.stale_files = vi->stale_files;
 	a.index_memory_bytes = vexfs_vindex_memory_bytes(vi);

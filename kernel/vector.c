@@ -57,19 +57,35 @@ static void vexfs_vector_generation_bump(struct vexfs_vindex *vi)
 /* The owner's attributes searches filter on, copied into slot s. */
 static void vexfs_slot_owner(struct vexfs_vindex *vi, u32 s, struct inode *inode)
 {
-	vi->slot_ino[s] = inode->i_ino;
-	vi->slot_gen[s] = inode->i_generation;
-	vi->slot_uid[s] = i_uid_read(inode);
-	vi->slot_gid[s] = i_gid_read(inode);
-	vi->slot_mode[s] = inode->i_mode;
-	vi->slot_parent[s] = vexfs_slot_parent_of(inode);
+	struct vexfs_slot_attr *a = vexfs_slot(vi, s);
+
+	a->ino = inode->i_ino;
+	a->gen = inode->i_generation;
+	a->uid = i_uid_read(inode);
+	a->gid = i_gid_read(inode);
+	a->mode = inode->i_mode;
+	a->parent = vexfs_slot_parent_of(inode);
 }
 
-/* Slot s holds a live chunk of inode (lock held). */
+/*
+ * Slot s holds a live chunk of inode (lock held). Its group is loaded (the
+ * inode's groups were when it was read: vexfs_vindex_inode_read); were
+ * that to fail, the slot is not the inode's.
+ */
 static bool vexfs_slot_owned(struct vexfs_vindex *vi, u32 s, struct inode *inode)
 {
-	return s < vi->capacity && (vi->slot_state[s] & VSLOT_LIVE) &&
-	       vi->slot_ino[s] == inode->i_ino;
+	struct vexfs_slot_attr *a;
+
+	if (s >= vi->capacity)
+		return false;
+	a = vexfs_slot_get(vi, s);
+	return !IS_ERR(a) && (a->state & VSLOT_LIVE) && a->ino == inode->i_ino;
+}
+
+/* Slot s is allocated with a damaged record (lock held; its group loaded or not). */
+static bool vexfs_slot_bad(struct vexfs_vindex *vi, u32 s)
+{
+	return s < vi->capacity && vexfs_slot_loaded(vi, s) && (vexfs_slot(vi, s)->state & VSLOT_BAD);
 }
 
 /*
@@ -88,7 +104,7 @@ static u32 vexfs_old_run(struct vexfs_vindex *vi, struct inode *inode, u32 *firs
 		return 0;
 	for (s = ii->i_chunk_first; s < ii->i_chunk_first + ii->i_chunk_count; s++) {
 		if (!vexfs_slot_owned(vi, s, inode) &&
-		    !(s < vi->capacity && (vi->slot_state[s] & VSLOT_BAD))) {
+		    !vexfs_slot_bad(vi, s)) {
 			pr_err("vexfs (%s): inode %lu: chunk set slots %u..%u disagree with the vector store at slot %u; left allocated, run fsck.vexfs\n",
 			       vi->sb->s_id, inode->i_ino, ii->i_chunk_first,
 			       ii->i_chunk_first + ii->i_chunk_count - 1, s);
@@ -112,11 +128,11 @@ static bool vexfs_switch_mem(struct vexfs_vindex *vi, struct inode *inode, u32 f
 
 	for (s = ii->i_chunk_first; s < ii->i_chunk_first + ii->i_chunk_count; s++) {
 		if (vexfs_slot_owned(vi, s, inode)) {
-			vi->slot_state[s] &= ~(VSLOT_LIVE | VSLOT_STALE);
+			vexfs_slot(vi, s)->state &= ~(VSLOT_LIVE | VSLOT_STALE);
 			vi->nr_live--;
 			vexfs_slot_changed(vi, s);
-		} else if (cleared && s < vi->capacity && (vi->slot_state[s] & VSLOT_BAD)) {
-			vi->slot_state[s] &= ~VSLOT_BAD;	/* freed on disk with the set */
+		} else if (cleared && vexfs_slot_bad(vi, s)) {
+			vexfs_slot(vi, s)->state &= ~VSLOT_BAD;	/* freed on disk with the set */
 			vexfs_slot_release(vi, s);
 		}
 	}
@@ -127,7 +143,7 @@ static bool vexfs_switch_mem(struct vexfs_vindex *vi, struct inode *inode, u32 f
 	}
 	for (s = first; s < first + n; s++) {
 		vexfs_slot_owner(vi, s, inode);
-		vi->slot_state[s] = (vi->slot_state[s] & ~VSLOT_RESV) | VSLOT_LIVE;
+		vexfs_slot(vi, s)->state = (vexfs_slot(vi, s)->state & ~VSLOT_RESV) | VSLOT_LIVE;
 	}
 	vi->nr_live += n;
 	if (n)
@@ -437,7 +453,7 @@ void vexfs_data_changed(struct inode *inode)
 		ii->i_data_version++;
 		for (s = ii->i_chunk_first; s < ii->i_chunk_first + ii->i_chunk_count; s++)
 			if (vexfs_slot_owned(vi, s, inode))
-				vi->slot_state[s] |= VSLOT_STALE;
+				vexfs_slot(vi, s)->state |= VSLOT_STALE;
 		vi->stale_files++;
 		changed = true;
 	}
@@ -470,7 +486,7 @@ void vexfs_vector_parent_changed(struct inode *inode)
 	down_write(&vi->lock);
 	for (s = ii->i_chunk_first; s < ii->i_chunk_first + ii->i_chunk_count; s++) {
 		if (vexfs_slot_owned(vi, s, inode)) {
-			vi->slot_parent[s] = vexfs_slot_parent_of(inode);
+			vexfs_slot(vi, s)->parent = vexfs_slot_parent_of(inode);
 			owned = true;
 		}
 	}
@@ -492,11 +508,14 @@ void vexfs_vector_attr_changed(struct inode *inode)
 		return;
 	down_write(&vi->lock);
 	for (s = ii->i_chunk_first; s < ii->i_chunk_first + ii->i_chunk_count; s++) {
+		struct vexfs_slot_attr *a;
+
 		if (!vexfs_slot_owned(vi, s, inode))
 			continue;
-		vi->slot_uid[s] = i_uid_read(inode);
-		vi->slot_gid[s] = i_gid_read(inode);
-		vi->slot_mode[s] = inode->i_mode;
+		a = vexfs_slot(vi, s);
+		a->uid = i_uid_read(inode);
+		a->gid = i_gid_read(inode);
+		a->mode = inode->i_mode;
 	}
 	up_write(&vi->lock);
 }
@@ -516,16 +535,10 @@ static void vexfs_vindex_free(struct vexfs_vindex *vi)
 	xa_destroy(&vi->ino_slot);
 	vexfs_link_dirs_destroy(vi);
 	kvfree(vi->store_pblk);
-	kvfree(vi->codes);
+	vexfs_sgroups_free(vi->sg, 0, vi->capacity >> VEXFS_SG_SHIFT);
+	kvfree(vi->sg);
 	kvfree(vi->sq_min);
 	kvfree(vi->sq_scale);
-	kvfree(vi->slot_ino);
-	kvfree(vi->slot_gen);
-	kvfree(vi->slot_uid);
-	kvfree(vi->slot_gid);
-	kvfree(vi->slot_parent);
-	kvfree(vi->slot_mode);
-	kvfree(vi->slot_state);
 	vexfs_gstore_free(vi->gs);
 	kfree(vi->gh);
 	kvfree(vi->pq);
@@ -536,12 +549,69 @@ static void vexfs_vindex_free(struct vexfs_vindex *vi)
 	kfree(vi);
 }
 
+/*
+ * After a clean unmount the superblock's summary (its counts, stamped with
+ * the vector generation they describe) stands for the store, and the
+ * graph written then for its live slots: the index is then loaded lazily,
+ * a group of slots at a time on first use, and mount reads no slot.
+ * Anything else (a crash, no summary, a graph of another count, codes
+ * still to train) scans the store at mount.
+ */
+static bool vexfs_summary_usable(struct vexfs_vindex *vi, int cap)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
+	const struct vexfs_sb_geom *g = &sbi->geom;
+
+	if (cap <= 0 || !sbi->was_clean || !(g->feature_compat & VEXFS_FEATURE_COMPAT_INDEX_SUMMARY) ||
+	    !g->index_generation || g->index_generation != g->vector_generation)
+		return false;
+	if (g->index_live != vi->graph_loaded_live || g->index_live > (u64)cap ||
+	    g->index_files > g->index_live || g->index_stale > g->index_files) {
+		pr_warn("vexfs (%s): index summary (%llu vectors, %llu files, %llu stale) disagrees with the graph (%u nodes of %d); scanning the store\n",
+			vi->sb->s_id, g->index_live, g->index_files, g->index_stale,
+			vi->graph_loaded_live, cap);
+		return false;
+	}
+	/* Codes steer walks once trained: training reads every vector. */
+	return vi->sq_loaded || g->index_live < VEXFS_SQ8_MIN;
+}
+
+/* Record the counts in the superblock's summary (vi->lock held). */
+void vexfs_summary_note(struct vexfs_vindex *vi)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
+
+	WRITE_ONCE(sbi->index_summary.live, vi->nr_live);
+	WRITE_ONCE(sbi->index_summary.files, vi->files);
+	WRITE_ONCE(sbi->index_summary.stale, vi->stale_files);
+	WRITE_ONCE(sbi->index_summary.generation, sbi->geom.vector_generation);
+}
+
+/* The index as the summary says it is, its slot groups left on disk until used. */
+static int vexfs_vindex_load_lazy(struct vexfs_vindex *vi, u32 cap)
+{
+	const struct vexfs_sb_geom *g = &VEXFS_SB(vi->sb)->geom;
+	int err = vexfs_arrays_grow(vi, cap, true);
+
+	if (err)
+		return err;
+	vi->nr_live = g->index_live;
+	vi->files = g->index_files;
+	vi->stale_files = g->index_stale;
+	atomic_set(&vi->graph_unloaded, vi->nr_live);
+	vi->codes_ready = vi->sq_loaded && vi->nr_live;
+	vi->codes_trained_at = vi->nr_live;
+	vi->graph_valid = true;
+	return 0;
+}
+
 int vexfs_vindex_load(struct super_block *sb)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
 	struct vexfs_vindex *vi;
 	ktime_t t[5];
 	int cap, err;
+	bool lazy;
 	u32 i;
 
 	vi = kzalloc(sizeof(*vi), GFP_KERNEL);
@@ -608,20 +678,22 @@ int vexfs_vindex_load(struct super_block *sb)
 	t[0] = ktime_get();
 	cap = vexfs_graph_load(vi);
 	t[1] = ktime_get();
-	err = vexfs_store_load(vi, cap > 0 ? cap : 0);
+	lazy = vexfs_summary_usable(vi, cap);
+	err = lazy ? vexfs_vindex_load_lazy(vi, cap) : vexfs_store_load(vi, cap > 0 ? cap : 0);
 	if (err)
 		goto fail;
 	t[2] = ktime_get();
 	/*
 	 * Codes for the kNN walks, with the quantiser kept with the graph, else
 	 * a new one; without them (a failure) walks use float32 distances.
+	 * Lazily loaded groups get theirs when loaded.
 	 */
-	if (vi->nr_live && vi->sq_loaded && vexfs_codes_encode_all(vi))
+	if (!lazy && vi->nr_live && vi->sq_loaded && vexfs_codes_encode_all(vi))
 		vi->sq_loaded = false;
-	if (vi->nr_live && !vi->sq_loaded)
+	if (!lazy && vi->nr_live && !vi->sq_loaded)
 		vi->codes_failed = vexfs_codes_train(vi) != 0;
 	t[3] = ktime_get();
-	if (cap > 0) {
+	if (cap > 0 && !lazy) {
 		/*
 		 * Node s is slot s. A graph that differs from the store by a few
 		 * changes (those made after it was written, before a crash) is
@@ -639,8 +711,8 @@ int vexfs_vindex_load(struct super_block *sb)
 			 * into a slot with a node fails and starts a rebuild.)
 			 */
 			for (i = 0; i < vi->capacity; i++)
-				if (vi->slot_state[i] & VSLOT_LIVE)
-					vi->slot_state[i] |= VSLOT_IN_GRAPH;
+				if (vexfs_slot(vi, i)->state & VSLOT_LIVE)
+					vexfs_slot(vi, i)->state |= VSLOT_IN_GRAPH;
 			vi->graph_valid = true;
 		} else if (!err) {
 			down_write(&vi->lock);
@@ -656,7 +728,7 @@ int vexfs_vindex_load(struct super_block *sb)
 			pr_warn("vexfs (%s): persisted HNSW graph disagrees with the vector store, rebuilding\n",
 				sb->s_id);
 			for (i = 0; i < vi->capacity; i++)
-				vi->slot_state[i] &= ~VSLOT_IN_GRAPH;
+				vexfs_slot(vi, i)->state &= ~VSLOT_IN_GRAPH;
 			vexfs_gstore_free(vi->gs);
 			kfree(vi->gh);
 			vi->gs = NULL;
@@ -692,12 +764,14 @@ int vexfs_vindex_load(struct super_block *sb)
 			vi->graph_valid = true;
 		}
 	}
+	vexfs_summary_note(vi);
 	sbi->vindex = vi;
 	t[4] = ktime_get();
 	/* Where a mount's time goes: each phase is linear in what it reads. */
-	pr_info("vexfs (%s): %u vectors of dimension %u, graph %s (chunk sets of %llu files, %llu stale); index loaded in %lld ms: graph %lld, store scan %lld, codes %lld, graph check %lld\n",
+	pr_info("vexfs (%s): %u vectors of dimension %u, graph %s (chunk sets of %llu files, %llu stale); index loaded %s in %lld ms: graph %lld, store scan %lld, codes %lld, graph check %lld\n",
 		sb->s_id, vi->nr_live, vi->dim, vi->graph_valid ? "loaded" : "rebuilding",
-		vi->files, vi->stale_files, ktime_ms_delta(t[4], t[0]), ktime_ms_delta(t[1], t[0]),
+		vi->files, vi->stale_files, lazy ? "lazily (slots read on first use)" : "whole",
+		ktime_ms_delta(t[4], t[0]), ktime_ms_delta(t[1], t[0]),
 		ktime_ms_delta(t[2], t[1]), ktime_ms_delta(t[3], t[2]), ktime_ms_delta(t[4], t[3]));
 	return 0;
 fail:

@@ -32,11 +32,48 @@ struct vexfs_scratch {
 	u32 *bounce;			/* vexfs_vecs_bounce_words(dim) words; NULL when 0 */
 	s16 *sq_w;			/* dim: a query folded for the int8 codes */
 	u32 *vtmp;			/* dim: the quantiser's working copy of a vector */
+	const u8 **recs;		/* VEXFS_CODE_RECS: code records of one distance batch */
 };
+
+/* Code records scored per FPU section (their pointers are gathered first). */
+#define VEXFS_CODE_RECS	64u
 
 struct vexfs_vstats {
 	atomic64_t inserts, updates, deletes, searches, exact_searches, dists;
 	atomic64_t search_ns, search_ns_max, insert_ns, syncs, rebuilds, errors;
+};
+
+/*
+ * What searches filter on, per slot: the owner's attributes copied from its
+ * inode (so a walk reads no inode), and the slot's VSLOT_* state.
+ */
+struct vexfs_slot_attr {
+	u64 ino;			/* owner inode (the graph node's key) */
+	u32 gen;			/* owner's generation */
+	u32 uid, gid;
+	/*
+	 * The file's i_parent: searches filter on its directory; or
+	 * VEXFS_SLOT_PARENT_NAMES for a file with a names block (several
+	 * names), judged by the file's own verdict (vindex-scope.c).
+	 */
+	u32 parent;
+	u16 mode;
+	u8 state;			/* VSLOT_* */
+};
+
+/*
+ * Slots are kept in groups of VEXFS_SG_SLOTS: each group is one allocation
+ * (its attributes, then its slots' int8 codes, vi->code_bytes each), so the
+ * index grows by adding groups, not by copying arrays. Capacities are
+ * multiples of VEXFS_SG_SLOTS (VEXFS_HNSW_MIN_CAPACITY, doubled).
+ */
+#define VEXFS_SG_SHIFT	8u
+#define VEXFS_SG_SLOTS	(1u << VEXFS_SG_SHIFT)
+#define VEXFS_SG_MASK	(VEXFS_SG_SLOTS - 1)
+
+struct vexfs_sgroup {
+	struct vexfs_slot_attr a[VEXFS_SG_SLOTS];
+	u8 codes[];			/* VEXFS_SG_SLOTS * vi->code_bytes */
 };
 
 struct vexfs_vindex {
@@ -67,37 +104,36 @@ struct vexfs_vindex {
 	u32 *store_pblk;
 	u32 store_pblk_len;
 	/*
-	 * int8 codes of the vectors, capacity * code_bytes, that steer kNN
-	 * walks (vindex-codes.c); valid for live slots when codes_ready. The
+	 * The slots' attributes and int8 codes, in groups of VEXFS_SG_SLOTS
+	 * (capacity / VEXFS_SG_SLOTS of them, sg[] never NULL below capacity):
+	 * vexfs_slot(), vexfs_slot_code(). The codes steer kNN walks
+	 * (vindex-codes.c); they are valid for live slots when codes_ready. The
 	 * quantiser: sq_min/sq_scale, dim float32 bit patterns each.
 	 */
-	u8 *codes;
+	struct vexfs_sgroup **sg;
+	/*
+	 * After a lazy mount (vexfs_vindex_load: the superblock's summary
+	 * stood for the store), groups are loaded on first use: sg[g] is
+	 * NULL until then (vexfs_sg_load). sg_unloaded counts those groups;
+	 * graph_unloaded the graph's nodes in them (all their live slots).
+	 */
+	atomic_t sg_unloaded;
+	atomic_t graph_unloaded;
 	u32 code_bytes;
 	u32 *sq_min, *sq_scale;
 	bool codes_ready;
 	bool codes_failed;		/* training or encoding failed: not retried until remount */
 	bool sq_loaded;			/* the quantiser came with the persisted graph */
 	u32 codes_trained_at;		/* live vectors when the quantiser was trained */
-	u64 *slot_ino;			/* owner inode (the graph node's key) */
-	u32 *slot_gen;
-	u32 *slot_uid, *slot_gid;
 	/*
-	 * The file's i_parent: searches filter on its directory; or
-	 * VEXFS_SLOT_PARENT_NAMES for a file with a names block (several
-	 * names), judged by the file's own verdict (vindex-scope.c).
-	 */
-	u32 *slot_parent;
-	/*
-	 * For those files (ino -> struct vexfs_link_dirs *): the directories of
-	 * their names, so a search judges them by directory verdicts it shares
-	 * with every other file. Missing (not read yet, or the read failed):
-	 * the file gets a verdict of its own. Changed under the lock held for
-	 * writing; link_dirs_bytes is what the entries take.
+	 * For files with a names block (ino -> struct vexfs_link_dirs *): the
+	 * directories of their names, so a search judges them by directory
+	 * verdicts it shares with every other file. Missing (not read yet, or
+	 * the read failed): the file gets a verdict of its own. Changed under
+	 * the lock held for writing; link_dirs_bytes is what the entries take.
 	 */
 	struct xarray link_dirs;
 	u64 link_dirs_bytes;
-	u16 *slot_mode;
-	u8 *slot_state;			/* VSLOT_* */
 	struct xarray ino_slot;		/* ino -> its run, vexfs_run_of() */
 
 	struct vexfs_gstore *gs;	/* the graph's words (NULL: no graph), vindex-gstore.c */
@@ -137,6 +173,28 @@ struct vexfs_vindex {
 static inline struct vexfs_vindex *VEXFS_VI(struct super_block *sb)
 {
 	return VEXFS_SB(sb)->vindex;
+}
+
+/*
+ * Slot s's attributes (s < vi->capacity, its group loaded: vexfs_slot_get
+ * loads it; vi->lock held).
+ */
+static inline struct vexfs_slot_attr *vexfs_slot(const struct vexfs_vindex *vi, u32 s)
+{
+	return &READ_ONCE(vi->sg[s >> VEXFS_SG_SHIFT])->a[s & VEXFS_SG_MASK];
+}
+
+/* Slot s's int8 code record, vi->code_bytes bytes (as vexfs_slot). */
+static inline u8 *vexfs_slot_code(const struct vexfs_vindex *vi, u32 s)
+{
+	return READ_ONCE(vi->sg[s >> VEXFS_SG_SHIFT])->codes +
+	       (size_t)(s & VEXFS_SG_MASK) * vi->code_bytes;
+}
+
+/* Slot s's group is loaded (s < vi->capacity; vi->lock held). */
+static inline bool vexfs_slot_loaded(const struct vexfs_vindex *vi, u32 s)
+{
+	return READ_ONCE(vi->sg[s >> VEXFS_SG_SHIFT]) != NULL;
 }
 
 /*

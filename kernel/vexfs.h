@@ -281,6 +281,7 @@ struct buffer_head *vexfs_dir_bread(struct inode *dir, u32 index, int *err);
 /* vector.c - the vector store and its HNSW index */
 int vexfs_vindex_load(struct super_block *sb);
 void vexfs_vindex_unload(struct super_block *sb);
+int vexfs_vindex_inode_read(struct inode *inode);
 int vexfs_vindex_sync(struct super_block *sb, bool wait);
 int vexfs_vector_set(struct inode *inode, const u32 *bits, u32 dim);
 int vexfs_vector_get(struct inode *inode, u32 *bits, u32 dim);

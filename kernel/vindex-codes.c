@@ -3,7 +3,7 @@
  * vindex-codes.c - the int8 codes that steer kNN graph walks (DiskANN's and
  * Qdrant's layout: compressed codes in memory, the float32 vectors read from
  * the page cache only to re-rank the final candidates). One code record of
- * vexfs_sq8_code_bytes(dim) bytes per slot in vi->codes (dim / 4 of the
+ * vexfs_sq8_code_bytes(dim) bytes per slot in its slot group (dim / 4 of the
  * float32 size); the quantiser (per-dimension min and step) is trained from
  * up to VEXFS_SQ8_SAMPLE live vectors at mount, or when the index first
  * reaches VEXFS_SQ8_MIN vectors, and every live slot's code written then;
@@ -16,7 +16,7 @@
  * graph file (struct vexfs_sq8_disk, docs/HNSW.md), written and read with
  * it, so a remount steers with the same codes and gives the same answers.
  *
- * Locking: vi->codes, the quantiser and codes_ready change with vi->lock
+ * Locking: the codes, the quantiser and codes_ready change with vi->lock
  * held for writing (or before the index is published); searches read them
  * under vi->lock held for reading.
  */
@@ -55,6 +55,7 @@ struct vexfs_codes_job {
 	u32 *tmp;	/* dim floats: the quantiser's working copy */
 	u32 *max;	/* training: the running maximum */
 	bool first;
+	struct vexfs_sgroup *grp;	/* encoding into a group not yet published; NULL: the index's */
 };
 
 /* vexfs_vec_fn (FPU section): widen the running min/max with one vector. */
@@ -73,8 +74,11 @@ static int vexfs_codes_encode(struct vexfs_vindex *vi, void *arg, u32 slot, cons
 {
 	struct vexfs_codes_job *job = arg;
 
+	u8 *code = job->grp ? job->grp->codes + (size_t)(slot & VEXFS_SG_MASK) * vi->code_bytes :
+		   vexfs_slot_code(vi, slot);
+
 	return vexfs_simd_sq8_encode(vi->metric, vi->dim, vi->sq_min, vi->sq_scale, vec, job->tmp,
-				     vi->codes + (size_t)slot * vi->code_bytes, vi->code_bytes);
+				     code, vi->code_bytes);
 }
 
 /* The job's buffers, allocated without reclaim into the filesystem (vi->lock may be held). */
@@ -84,6 +88,7 @@ static int vexfs_codes_job_init(struct vexfs_vindex *vi, struct vexfs_codes_job 
 	u32 nb = vexfs_vecs_bounce_words(vi->dim);
 
 	job->first = true;
+	job->grp = NULL;
 	job->tmp = kvcalloc(vi->dim, sizeof(u32), GFP_KERNEL);
 	job->max = kvcalloc(vi->dim, sizeof(u32), GFP_KERNEL);
 	*bounce = nb ? kvcalloc(nb, sizeof(u32), GFP_KERNEL) : NULL;
@@ -109,7 +114,11 @@ static int vexfs_codes_each_live(struct vexfs_vindex *vi, u32 *bounce, u32 *batc
 	int err = 0;
 
 	for (i = 0; i < vi->capacity && !err; i++) {
-		if (!(vi->slot_state[i] & VSLOT_LIVE) || seen++ % step)
+		struct vexfs_slot_attr *a = vexfs_slot_get(vi, i);
+
+		if (IS_ERR(a))
+			return PTR_ERR(a);
+		if (!(a->state & VSLOT_LIVE) || seen++ % step)
 			continue;
 		batch[nbatch++] = i;
 		if (nbatch == VEXFS_SCAN_READAHEAD) {
@@ -135,7 +144,7 @@ int vexfs_codes_train(struct vexfs_vindex *vi)
 	int err;
 
 	vi->codes_ready = false;
-	if (!vi->nr_live || !vi->codes)
+	if (!vi->nr_live || !vi->sg)
 		return 0;
 	err = vexfs_codes_job_init(vi, &job, &bounce);
 	if (!err) {
@@ -172,6 +181,36 @@ int vexfs_codes_train(struct vexfs_vindex *vi)
 	vi->codes_trained_at = vi->nr_live;
 	vi->graph_dirty = true;	/* the quantiser is written with the graph */
 	return 0;
+}
+
+/*
+ * Write the codes of grp's live slots (group g, being loaded: vi->lock held,
+ * not yet published). Nothing to do without a quantiser.
+ */
+int vexfs_codes_encode_group(struct vexfs_vindex *vi, struct vexfs_sgroup *grp, u32 g)
+{
+	struct vexfs_codes_job job;
+	u32 *bounce = NULL, *batch = NULL, n = 0, i;
+	int err;
+
+	if (!vi->codes_ready)
+		return 0;
+	err = vexfs_codes_job_init(vi, &job, &bounce);
+	if (!err) {
+		batch = kvmalloc_array(VEXFS_SG_SLOTS, sizeof(u32), GFP_KERNEL);
+		if (!batch)
+			err = -ENOMEM;
+	}
+	if (!err) {
+		for (i = 0; i < VEXFS_SG_SLOTS; i++)
+			if (grp->a[i].state & VSLOT_LIVE)
+				batch[n++] = (g << VEXFS_SG_SHIFT) + i;
+		job.grp = grp;
+		err = vexfs_vecs_apply(vi, bounce, batch, 0, n, vexfs_codes_encode, &job);
+	}
+	kvfree(batch);
+	vexfs_codes_job_free(&job, bounce);
+	return err;
 }
 
 /* Encode every live slot with the quantiser loaded from disk (before publishing). */

@@ -78,7 +78,7 @@ static int vexfs_writer_ctx(struct vexfs_vindex *vi, struct vexfs_kctx *kc)
 /* The slot's vector is gone but its graph node is not: a graph delete is due. */
 static bool vexfs_graph_delete_due(const struct vexfs_vindex *vi, u32 slot)
 {
-	return (vi->slot_state[slot] & (VSLOT_LIVE | VSLOT_IN_GRAPH)) == VSLOT_IN_GRAPH;
+	return (vexfs_slot(vi, slot)->state & (VSLOT_LIVE | VSLOT_IN_GRAPH)) == VSLOT_IN_GRAPH;
 }
 
 /*
@@ -149,7 +149,7 @@ static void vexfs_graph_failed(struct vexfs_vindex *vi, int err, const char *wha
 static int vexfs_graph_apply(struct vexfs_vindex *vi, u32 slot)
 {
 	struct vexfs_kctx kc;
-	u8 st = vi->slot_state[slot];
+	u8 st = vexfs_slot(vi, slot)->state;
 	u64 d0;
 	int err = 0;
 
@@ -163,9 +163,9 @@ static int vexfs_graph_apply(struct vexfs_vindex *vi, u32 slot)
 	if (!err && (st & VSLOT_LIVE) && !(st & VSLOT_IN_GRAPH)) {
 		ktime_t t0 = ktime_get();
 
-		err = vexfs_hnsw_insert(vi->gh, &vi->wscratch->ctx, slot, vi->slot_ino[slot]);
+		err = vexfs_hnsw_insert(vi->gh, &vi->wscratch->ctx, slot, vexfs_slot(vi, slot)->ino);
 		if (!err) {
-			vi->slot_state[slot] |= VSLOT_IN_GRAPH;
+			vexfs_slot(vi, slot)->state |= VSLOT_IN_GRAPH;
 			atomic64_inc(&vi->st.inserts);
 			atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), t0)), &vi->st.insert_ns);
 		}
@@ -176,7 +176,7 @@ static int vexfs_graph_apply(struct vexfs_vindex *vi, u32 slot)
 	} else if (!err && (st & VSLOT_IN_GRAPH)) {
 		err = vexfs_hnsw_delete(vi->gh, &vi->wscratch->ctx, slot);
 		if (!err) {
-			vi->slot_state[slot] &= ~VSLOT_IN_GRAPH;
+			vexfs_slot(vi, slot)->state &= ~VSLOT_IN_GRAPH;
 			atomic64_inc(&vi->st.deletes);
 		}
 	}
@@ -215,7 +215,7 @@ static void vexfs_graph_delete_batch(struct vexfs_vindex *vi, const u32 *slots, 
 		return;
 	}
 	for (u32 i = 0; i < n; i++)
-		vi->slot_state[slots[i]] &= ~VSLOT_IN_GRAPH;
+		vexfs_slot(vi, slots[i])->state &= ~VSLOT_IN_GRAPH;
 	atomic64_add(n, &vi->st.deletes);
 	vi->graph_dirty = true;
 	vexfs_graph_trim(vi);
@@ -233,7 +233,7 @@ static void vexfs_pending_add(struct vexfs_vindex *vi, u32 slot)
 {
 	u32 max = vexfs_pending_max();
 
-	if (vi->slot_state[slot] & VSLOT_PENDING)
+	if (vexfs_slot(vi, slot)->state & VSLOT_PENDING)
 		return;
 	if (vi->pq_count >= max)
 		vexfs_pending_drain(vi, vi->batch_size);	/* back-pressure */
@@ -249,7 +249,7 @@ static void vexfs_pending_add(struct vexfs_vindex *vi, u32 slot)
 	}
 	vi->pq[(vi->pq_head + vi->pq_count) % VEXFS_MAX_PENDING] = slot;
 	vi->pq_count++;
-	vi->slot_state[slot] |= VSLOT_PENDING;
+	vexfs_slot(vi, slot)->state |= VSLOT_PENDING;
 }
 
 void vexfs_pending_drain(struct vexfs_vindex *vi, u32 max)
@@ -275,7 +275,7 @@ void vexfs_pending_drain(struct vexfs_vindex *vi, u32 max)
 		n++;
 		if (slot >= vi->capacity)
 			continue;
-		vi->slot_state[slot] &= ~VSLOT_PENDING;
+		vexfs_slot(vi, slot)->state &= ~VSLOT_PENDING;
 		vexfs_graph_apply(vi, slot);
 		vexfs_slot_release(vi, slot);
 	}
@@ -296,13 +296,13 @@ void vexfs_pending_drain(struct vexfs_vindex *vi, u32 max)
 void vexfs_slot_changed(struct vexfs_vindex *vi, u32 slot)
 {
 	if (vi->sync_mode == VEXFS_SYNC_IMMEDIATE && !vi->rebuilding &&
-	    !(vi->slot_state[slot] & VSLOT_PENDING) && vi->gs && vi->graph_valid &&
+	    !(vexfs_slot(vi, slot)->state & VSLOT_PENDING) && vi->gs && vi->graph_valid &&
 	    vexfs_graph_delete_due(vi, slot)) {
 		vexfs_pending_add(vi, slot);
 		vexfs_vwork_queue(vi, VWORK_SYNC, msecs_to_jiffies(VEXFS_DELETE_BATCH_MS));
 		return;
 	}
-	if (vi->sync_mode == VEXFS_SYNC_LAZY || vi->rebuilding || (vi->slot_state[slot] & VSLOT_PENDING)) {
+	if (vi->sync_mode == VEXFS_SYNC_LAZY || vi->rebuilding || (vexfs_slot(vi, slot)->state & VSLOT_PENDING)) {
 		vexfs_pending_add(vi, slot);
 		if (vi->sync_mode == VEXFS_SYNC_LAZY && vi->pq_count >= vi->batch_size)
 			vexfs_vwork_queue(vi, VWORK_SYNC_NOW, 0);
@@ -471,13 +471,20 @@ restart:
 		s->ctx.dist_batch = vexfs_dist_cb;
 		s->ctx.filter = NULL;
 		for (; slot < cap && done < VINDEX_REBUILD_CHUNK; slot++) {
-			u8 st = vi->slot_state[slot];
+			/* Every group gets loaded: the swap below marks every slot. */
+			struct vexfs_slot_attr *a = vexfs_slot_get(vi, slot);
+			u8 st;
 
+			if (IS_ERR(a)) {
+				err = PTR_ERR(a);
+				break;
+			}
+			st = a->state;
 			if (!(st & VSLOT_LIVE) || (st & VSLOT_PENDING))
 				continue;
 			err = vexfs_debug_graph_err();
 			if (!err)
-				err = vexfs_hnsw_insert(gh, &s->ctx, slot, vi->slot_ino[slot]);
+				err = vexfs_hnsw_insert(gh, &s->ctx, slot, vexfs_slot(vi, slot)->ino);
 			if (err)
 				break;
 			built[slot] = 1;
@@ -512,9 +519,9 @@ restart:
 	if (!err) {
 		for (slot = 0; slot < cap; slot++) {
 			if (built[slot])
-				vi->slot_state[slot] |= VSLOT_IN_GRAPH;
+				vexfs_slot(vi, slot)->state |= VSLOT_IN_GRAPH;
 			else
-				vi->slot_state[slot] &= ~VSLOT_IN_GRAPH;
+				vexfs_slot(vi, slot)->state &= ~VSLOT_IN_GRAPH;
 		}
 		swap(vi->gs, gs);
 		swap(vi->gh, gh);
@@ -526,7 +533,7 @@ restart:
 			if (built[slot])
 				continue;
 			/* Live slots the rebuild skipped (queued) get in through the queue. */
-			if (vi->slot_state[slot] & VSLOT_LIVE)
+			if (vexfs_slot(vi, slot)->state & VSLOT_LIVE)
 				vexfs_pending_add(vi, slot);
 			else
 				vexfs_slot_release(vi, slot);
@@ -678,6 +685,10 @@ int vexfs_vindex_sync(struct super_block *sb, bool wait)
 		up_write(&vi->lock);
 		break;
 	}
+	/* The counts go with the superblock written next (after a clean unmount: trusted). */
+	down_read(&vi->lock);
+	vexfs_summary_note(vi);
+	up_read(&vi->lock);
 	if (err) {
 		pr_err("vexfs (%s): writing the HNSW graph failed: %d\n", sb->s_id, err);
 		return err;
@@ -724,11 +735,11 @@ int vexfs_graph_reconcile(struct vexfs_vindex *vi, u32 max, u32 *removed, u32 *q
 	*removed = 0;
 	*queued = 0;
 	for (i = 0; i < vi->capacity; i++) {
-		bool live = vi->slot_state[i] & VSLOT_LIVE;
+		bool live = vexfs_slot(vi, i)->state & VSLOT_LIVE;
 		u64 key;
 		int has = vexfs_hnsw_node_key(vi->gh, i, &key) == 1;
 
-		if (has && live && key == vi->slot_ino[i])
+		if (has && live && key == vexfs_slot(vi, i)->ino)
 			continue;
 		if (has && ndel < VEXFS_MAX_PENDING)
 			vi->del_batch[ndel] = i;
@@ -738,22 +749,22 @@ int vexfs_graph_reconcile(struct vexfs_vindex *vi, u32 max, u32 *removed, u32 *q
 			return -E2BIG;
 	}
 	for (i = 0; i < vi->capacity; i++) {
-		bool live = vi->slot_state[i] & VSLOT_LIVE;
+		bool live = vexfs_slot(vi, i)->state & VSLOT_LIVE;
 		u64 key;
 
-		if (vexfs_hnsw_node_key(vi->gh, i, &key) == 1 && live && key == vi->slot_ino[i])
-			vi->slot_state[i] |= VSLOT_IN_GRAPH;
+		if (vexfs_hnsw_node_key(vi->gh, i, &key) == 1 && live && key == vexfs_slot(vi, i)->ino)
+			vexfs_slot(vi, i)->state |= VSLOT_IN_GRAPH;
 	}
 	vi->graph_valid = true;
 	if (ndel) {
 		for (i = 0; i < ndel; i++)
-			vi->slot_state[vi->del_batch[i]] |= VSLOT_IN_GRAPH;
+			vexfs_slot(vi, vi->del_batch[i])->state |= VSLOT_IN_GRAPH;
 		vexfs_graph_delete_batch(vi, vi->del_batch, ndel);
 		if (!vi->graph_valid)
 			return -EUCLEAN;	/* the core refused: the graph is damaged */
 	}
 	for (i = 0; i < vi->capacity && nins; i++) {
-		if ((vi->slot_state[i] & (VSLOT_LIVE | VSLOT_IN_GRAPH)) == VSLOT_LIVE)
+		if ((vexfs_slot(vi, i)->state & (VSLOT_LIVE | VSLOT_IN_GRAPH)) == VSLOT_LIVE)
 			vexfs_pending_add(vi, i);
 	}
 	if (vi->pq_count)

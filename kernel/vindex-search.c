@@ -47,12 +47,26 @@ int vexfs_dist_cb(void *kctxp, u32 query_slot, const u32 *ids, u32 n, u32 *out)
 
 	if (query_slot == VEXFS_HNSW_QUERY_CODES) {
 		/* The int8 codes are in memory: nothing to read first. */
-		if (!kc->sq_w || !vi->codes_ready)
+		u32 i, j, m;
+
+		if (!kc->sq_w || !kc->recs || !vi->codes_ready)
 			return -EINVAL;
-		kernel_fpu_begin();
-		err = vexfs_simd_sq8_dist(vi->caps, &kc->sq, kc->sq_w, vi->dim, vi->codes, vi->capacity,
-					  ids, n, out);
-		kernel_fpu_end();
+		for (i = 0, err = 0; i < n && !err; i += m) {
+			m = min(n - i, VEXFS_CODE_RECS);
+			for (j = 0; j < m; j++) {
+				if (ids[i + j] >= vi->capacity)
+					return -EINVAL;
+				/* Loaded before the FPU section: loading reads the store. */
+				err = vexfs_sg_load(vi, ids[i + j] >> VEXFS_SG_SHIFT);
+				if (err)
+					return err;
+				kc->recs[j] = vexfs_slot_code(vi, ids[i + j]);
+			}
+			kernel_fpu_begin();
+			err = vexfs_simd_sq8_dist_recs(vi->caps, &kc->sq, kc->sq_w, vi->dim, kc->recs, m,
+						       out + i);
+			kernel_fpu_end();
+		}
 		return err;
 	}
 	if (query_slot == VEXFS_HNSW_QUERY_INPUT) {
@@ -64,11 +78,11 @@ int vexfs_dist_cb(void *kctxp, u32 query_slot, const u32 *ids, u32 n, u32 *out)
 }
 
 /* The caller may read a file with these attributes (VexFS has no ACLs). */
-static bool vexfs_slot_readable(struct vexfs_vindex *vi, u32 slot)
+static bool vexfs_slot_readable(const struct vexfs_slot_attr *a)
 {
-	kuid_t uid = make_kuid(&init_user_ns, vi->slot_uid[slot]);
-	kgid_t gid = make_kgid(&init_user_ns, vi->slot_gid[slot]);
-	u16 mode = vi->slot_mode[slot];
+	kuid_t uid = make_kuid(&init_user_ns, a->uid);
+	kgid_t gid = make_kgid(&init_user_ns, a->gid);
+	u16 mode = a->mode;
 
 	if (uid_eq(current_fsuid(), uid))
 		mode >>= 6;
@@ -78,32 +92,37 @@ static bool vexfs_slot_readable(struct vexfs_vindex *vi, u32 slot)
 }
 
 /*
- * The caller may see this live slot: readable file in a passing directory,
- * and (FRESH) a set that is not stale.
+ * The caller may see this live slot (its group loaded): readable file in a
+ * passing directory, and (FRESH) a set that is not stale.
  */
 static bool vexfs_slot_visible(struct vexfs_kctx *kc, u32 slot)
 {
-	struct vexfs_vindex *vi = kc->vi;
+	const struct vexfs_slot_attr *a = vexfs_slot(kc->vi, slot);
 
-	if (kc->fresh && (vi->slot_state[slot] & VSLOT_STALE))
+	if (kc->fresh && (a->state & VSLOT_STALE))
 		return false;
-	if (kc->check_perm && !vexfs_slot_readable(vi, slot))
+	if (kc->check_perm && !vexfs_slot_readable(a))
 		return false;
-	return !kc->dirv || vexfs_dirv_slot_ok(kc->dirv, vi->slot_parent[slot], vi->slot_ino[slot]);
+	return !kc->dirv || vexfs_dirv_slot_ok(kc->dirv, a->parent, a->ino);
 }
 
 static int vexfs_filter_cb(void *kctxp, u32 slot)
 {
 	struct vexfs_kctx *kc = kctxp;
 	struct vexfs_vindex *vi = kc->vi;
-	u8 st;
+	struct vexfs_slot_attr *a;
 
 	if (slot >= vi->capacity)
 		return 0;
-	st = vi->slot_state[slot];
-	if (!(st & VSLOT_LIVE))
+	a = vexfs_slot_get(vi, slot);
+	if (IS_ERR(a)) {
+		/* The search fails with it (the core only asks yes or no). */
+		kc->err = PTR_ERR(a);
 		return 0;
-	if (kc->skip_pending && (st & VSLOT_PENDING))
+	}
+	if (!(a->state & VSLOT_LIVE))
+		return 0;
+	if (kc->skip_pending && (a->state & VSLOT_PENDING))
 		return 0;
 	return vexfs_slot_visible(kc, slot);
 }
@@ -121,6 +140,7 @@ void vexfs_scratch_free(struct vexfs_scratch *s)
 	kvfree(s->bounce);
 	kvfree(s->sq_w);
 	kvfree(s->vtmp);
+	kfree(s->recs);
 	kfree(s);
 }
 
@@ -144,13 +164,15 @@ struct vexfs_scratch *vexfs_scratch_alloc(struct vexfs_vindex *vi, u32 capacity)
 		s->bounce = kvcalloc(nb, sizeof(u32), GFP_KERNEL);
 	s->sq_w = kvcalloc(vi->dim, sizeof(s16), GFP_KERNEL);
 	s->vtmp = kvcalloc(vi->dim, sizeof(u32), GFP_KERNEL);
-	if (!s->ctx.scratch32 || !s->ctx.scratch64 || (nb && !s->bounce) || !s->sq_w || !s->vtmp) {
+	s->recs = kcalloc(VEXFS_CODE_RECS, sizeof(*s->recs), GFP_KERNEL);
+	if (!s->ctx.scratch32 || !s->ctx.scratch64 || (nb && !s->bounce) || !s->sq_w || !s->vtmp ||
+	    !s->recs) {
 		vexfs_scratch_free(s);
 		return ERR_PTR(-ENOMEM);
 	}
 	s->vi = vi;
 	s->bytes = sizeof(*s) + n32 * sizeof(u32) + n64 * sizeof(u64) + nb * sizeof(u32) +
-		   vi->dim * (sizeof(s16) + sizeof(u32));
+		   vi->dim * (sizeof(s16) + sizeof(u32)) + VEXFS_CODE_RECS * sizeof(*s->recs);
 	atomic64_add(s->bytes, &vi->scratch_bytes);
 	s->ctx.scratch32_len = n32;
 	s->ctx.scratch64_len = n64;
@@ -393,7 +415,7 @@ static s64 vexfs_scan_batch(struct vexfs_vindex *vi, struct vexfs_kctx *kc, cons
 	atomic64_add(nb, &vi->st.dists);
 	for (u32 i = 0; i < nb; i++) {
 		struct vexfs_hnsw_hit h = {
-			.key = vi->slot_ino[ids[i]], .slot = ids[i], .dist = keys[i],
+			.key = vexfs_slot(vi, ids[i])->ino, .slot = ids[i], .dist = keys[i],
 		};
 
 		if (keys[i] > max_key)
@@ -468,8 +490,9 @@ static int vexfs_hits_recheck(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u3
 
 		if (w && hits[w - 1].slot == slot)
 			continue;
-		if (slot >= vi->capacity || !(vi->slot_state[slot] & VSLOT_LIVE) ||
-		    vi->slot_ino[slot] != hits[i].key || !vexfs_slot_visible(kc, slot))
+		if (slot >= vi->capacity || !vexfs_slot_loaded(vi, slot) ||
+		    !(vexfs_slot(vi, slot)->state & VSLOT_LIVE) ||
+		    vexfs_slot(vi, slot)->ino != hits[i].key || !vexfs_slot_visible(kc, slot))
 			continue;
 		hits[w++] = hits[i];
 	}
@@ -551,9 +574,15 @@ static s64 vexfs_scan(struct vexfs_vindex *vi, struct vexfs_kctx *kc, bool only_
 	}
 	while (slot < vi->capacity) {
 		for (nb = 0; slot < vi->capacity && nb < ARRAY_SIZE(ids); slot++) {
-			u8 st = vi->slot_state[slot];
+			struct vexfs_slot_attr *a;
 
-			if (!(st & VSLOT_LIVE) || (only_pending && !(st & VSLOT_PENDING)))
+			/* Queued slots are in loaded groups: only a full scan loads. */
+			if (only_pending && !vexfs_slot_loaded(vi, slot))
+				continue;
+			a = vexfs_slot_get(vi, slot);
+			if (IS_ERR(a))
+				return PTR_ERR(a);
+			if (!(a->state & VSLOT_LIVE) || (only_pending && !(a->state & VSLOT_PENDING)))
 				continue;
 			if (!vexfs_slot_visible(kc, slot))
 				continue;
@@ -605,7 +634,10 @@ static s64 vexfs_scan_members(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u3
 		for (nb = 0; m < dv->nr_members && nb < ARRAY_SIZE(ids); ) {
 			u32 slot;
 
-			if (vexfs_run_of(vi, dv->members[m], &first, &count)) {
+			err = vexfs_run_lookup(vi, dv->members[m], &first, &count);
+			if (err && err != -ENOENT)
+				return err;
+			if (err) {
 				m++;
 				continue;
 			}
@@ -620,7 +652,8 @@ static s64 vexfs_scan_members(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u3
 				m++;
 				c = 0;
 			}
-			if (!(vi->slot_state[slot] & VSLOT_LIVE))
+			if (slot >= vi->capacity || !vexfs_slot_loaded(vi, slot) ||
+			    !(vexfs_slot(vi, slot)->state & VSLOT_LIVE))
 				continue;
 			if (!vexfs_slot_visible(kc, slot))
 				continue;
@@ -720,11 +753,15 @@ static int vexfs_search_pass(struct vexfs_vindex *vi, struct vexfs_scratch *s,
 			if (err)
 				return err;
 			kc->sq_w = s->sq_w;
+			kc->recs = s->recs;
 			kind = VEXFS_HNSW_KNN_RERANK;
 			walk_key = max(ef, gcap);
 		}
+		kc->err = 0;
 		err = vexfs_hnsw_search(vi->gh, &s->ctx, kind, ef, walk_key, gh, gcap, &complete);
 		atomic64_add(s->ctx.dist_count, &vi->st.dists);
+		if (err >= 0 && kc->err)
+			err = kc->err;	/* a slot group could not be loaded */
 		if (err >= 0) {
 			n = err;
 			err = 0;
@@ -797,9 +834,10 @@ static void vexfs_hit_chunk_fill(struct vexfs_vindex *vi, const struct vexfs_hns
 	u32 s = h->slot, first, count;
 
 	memset(c, 0, sizeof(*c));
-	if (s >= vi->capacity || !(vi->slot_state[s] & VSLOT_LIVE) || vi->slot_ino[s] != h->key)
+	if (s >= vi->capacity || !vexfs_slot_loaded(vi, s) || !(vexfs_slot(vi, s)->state & VSLOT_LIVE) ||
+	    vexfs_slot(vi, s)->ino != h->key)
 		return;
-	/* A set is one run of slots: chunk i is at the run's first slot + i. */
+	/* A set is one run of slots: chunk i is at the run's first slot + i (noted when loaded). */
 	if (vexfs_run_of(vi, h->key, &first, &count) || s < first || s - first >= count)
 		return;
 	/* The byte range is in the record (an I/O error hides the hit). */
@@ -807,8 +845,8 @@ static void vexfs_hit_chunk_fill(struct vexfs_vindex *vi, const struct vexfs_hns
 		return;
 	c->live = true;
 	c->chunk = s - first;
-	c->generation = vi->slot_gen[s];
-	c->stale = vi->slot_state[s] & VSLOT_STALE;
+	c->generation = vexfs_slot(vi, s)->gen;
+	c->stale = vexfs_slot(vi, s)->state & VSLOT_STALE;
 }
 
 /*
@@ -881,15 +919,20 @@ int vexfs_vindex_search(struct vexfs_vindex *vi, const struct vexfs_search_req *
 		for (u32 slot = 0; slot < vi->capacity; slot++) {
 			if (kc.dirv->nr_miss == VEXFS_DIRV_MISSES)
 				break;
+			/* A prefetch of verdicts: groups not loaded are met by the passes. */
+			if (!vexfs_slot_loaded(vi, slot)) {
+				slot |= VEXFS_SG_MASK;
+				continue;
+			}
 			/*
 			 * A set's slots, and often a directory's files, are
 			 * neighbours: each parent is looked up once per run.
 			 */
-			if (!(vi->slot_state[slot] & VSLOT_LIVE) ||
-			    (vi->slot_parent[slot] == last && last != VEXFS_SLOT_PARENT_NAMES))
+			if (!(vexfs_slot(vi, slot)->state & VSLOT_LIVE) ||
+			    (vexfs_slot(vi, slot)->parent == last && last != VEXFS_SLOT_PARENT_NAMES))
 				continue;
-			last = vi->slot_parent[slot];
-			vexfs_dirv_slot_ok(kc.dirv, last, vi->slot_ino[slot]);
+			last = vexfs_slot(vi, slot)->parent;
+			vexfs_dirv_slot_ok(kc.dirv, last, vexfs_slot(vi, slot)->ino);
 		}
 		up_read(&vi->lock);
 		err = vexfs_dirv_resolve_misses(kc.dirv);
@@ -985,7 +1028,9 @@ u32 vexfs_dist_bits(u32 key)
 
 /*
  * Kernel memory the index pins now, from the sizes allocated: the slot
- * arrays (vexfs_arrays_alloc: capacity entries each), the graph store (its
+ * groups loaded (attributes and codes) with their pointers, the quantiser,
+ * the store's block map,
+ * the graph store (its
  * block maps, node cache and blocks held in memory, vexfs_gstore_bytes) and
  * handle, every scratch area alive (pooled, in use, the writer's, a
  * rebuild's), the pending ring with its delete batch, and the directories
@@ -995,11 +1040,10 @@ u32 vexfs_dist_bits(u32 key)
  */
 u64 vexfs_vindex_memory_bytes(struct vexfs_vindex *vi)
 {
-	u64 codes = (u64)vi->capacity * vi->code_bytes + 2ull * vi->dim * sizeof(u32);
-	u64 per_slot = sizeof(*vi->slot_ino) +
-		       sizeof(*vi->slot_gen) + sizeof(*vi->slot_uid) + sizeof(*vi->slot_gid) +
-		       sizeof(*vi->slot_parent) + sizeof(*vi->slot_mode) + sizeof(*vi->slot_state);
-	u64 bytes = per_slot * vi->capacity + (u64)vi->store_pblk_len * sizeof(*vi->store_pblk) + codes;
+	u64 groups = vi->capacity >> VEXFS_SG_SHIFT;
+	u64 loaded = groups - atomic_read(&vi->sg_unloaded);
+	u64 bytes = loaded * vexfs_sgroup_bytes(vi) + groups * sizeof(*vi->sg) +
+		    2ull * vi->dim * sizeof(u32) + (u64)vi->store_pblk_len * sizeof(*vi->store_pblk);
 
 	if (vi->gs)
 		bytes += vexfs_gstore_bytes(vi->gs) + vexfs_hnsw_handle_size();

@@ -59,39 +59,183 @@ int vexfs_slot_of(struct vexfs_vindex *vi, u64 ino)
 	return err ? err : (int)first;
 }
 
+/* ---- slot groups ------------------------------------------------------------ */
+
+/* Bytes of one group: attributes, then codes. */
+size_t vexfs_sgroup_bytes(const struct vexfs_vindex *vi)
+{
+	return sizeof(struct vexfs_sgroup) + (size_t)VEXFS_SG_SLOTS * vi->code_bytes;
+}
+
+/* An empty group (every slot free), or NULL. */
+struct vexfs_sgroup *vexfs_sgroup_alloc(struct vexfs_vindex *vi)
+{
+	return kvzalloc(vexfs_sgroup_bytes(vi), GFP_KERNEL);
+}
+
+/* Free groups [from, to) of sg (NULL entries skipped). */
+void vexfs_sgroups_free(struct vexfs_sgroup **sg, u32 from, u32 to)
+{
+	u32 g;
+
+	if (!sg)
+		return;
+	for (g = from; g < to; g++)
+		kvfree(sg[g]);
+}
+
+/*
+ * Load group g (vi->lock held, for reading or writing) if it is not yet:
+ * after a lazy mount a group is read from the store the first time a slot
+ * of it is needed. Loaders may race (both hold the lock for reading): each
+ * builds its own copy from the same disk state, the first one published
+ * stays. Writers change a group only once it is published, under the lock
+ * held for writing, so nothing a loader reads from disk is older than
+ * what the group would hold (vexfs_vindex_inode_read keeps the owners in
+ * memory in published groups).
+ */
+int vexfs_sg_load(struct vexfs_vindex *vi, u32 g)
+{
+	struct vexfs_sgroup *grp;
+	unsigned int nofs;
+	u32 in_graph = 0;
+	int err;
+
+	if (READ_ONCE(vi->sg[g]))
+		return 0;
+	nofs = memalloc_nofs_save();
+	grp = vexfs_sgroup_alloc(vi);
+	err = grp ? vexfs_store_load_group(vi, g, grp, &in_graph) : -ENOMEM;
+	if (!err)
+		err = vexfs_codes_encode_group(vi, grp, g);
+	memalloc_nofs_restore(nofs);
+	if (err) {
+		kvfree(grp);
+		pr_err_ratelimited("vexfs (%s): cannot load vector slots %u..%u: %d\n", vi->sb->s_id,
+				   g << VEXFS_SG_SHIFT, ((g + 1) << VEXFS_SG_SHIFT) - 1, err);
+		return err;
+	}
+	if (cmpxchg(&vi->sg[g], NULL, grp)) {
+		kvfree(grp);	/* another loader was first */
+	} else {
+		atomic_dec(&vi->sg_unloaded);
+		atomic_sub(in_graph, &vi->graph_unloaded);
+	}
+	return 0;
+}
+
+/* Slot s's attributes, its group loaded first if need be (s < capacity, vi->lock held). */
+struct vexfs_slot_attr *vexfs_slot_get(struct vexfs_vindex *vi, u32 s)
+{
+	int err = vexfs_sg_load(vi, s >> VEXFS_SG_SHIFT);
+
+	return err ? ERR_PTR(err) : vexfs_slot(vi, s);
+}
+
+/* Load the groups of slots [first, first + n) that lie below the capacity (vi->lock held). */
+int vexfs_sg_load_range(struct vexfs_vindex *vi, u32 first, u32 n)
+{
+	u64 end = min_t(u64, (u64)first + n, vi->capacity);
+	u64 g;
+	int err;
+
+	for (g = first >> VEXFS_SG_SHIFT; (g << VEXFS_SG_SHIFT) < end; g++) {
+		err = vexfs_sg_load(vi, g);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * An inode was read into memory: load the groups of its chunk set, so that
+ * while it is in memory (and may change there before its inode block does)
+ * its slots are never loaded from its inode block again. Called by iget
+ * before the inode is published; an error fails the iget.
+ */
+int vexfs_vindex_inode_read(struct inode *inode)
+{
+	struct vexfs_vindex *vi = VEXFS_VI(inode->i_sb);
+	struct vexfs_inode_info *ii = VEXFS_I(inode);
+	int err;
+
+	if (!vi || !S_ISREG(inode->i_mode) || !ii->i_chunk_count ||
+	    !atomic_read(&vi->sg_unloaded))
+		return 0;
+	down_read(&vi->lock);
+	err = vexfs_sg_load_range(vi, ii->i_chunk_first, ii->i_chunk_count);
+	up_read(&vi->lock);
+	return err;
+}
+
+/*
+ * The run of inode ino's chunk set: vexfs_run_of, and after a lazy mount,
+ * for a file no loaded group has named yet, from its inode block (it has
+ * not been in memory since the mount, so that block is current), its
+ * groups loaded (vi->lock held).
+ */
+int vexfs_run_lookup(struct vexfs_vindex *vi, u64 ino, u32 *first, u32 *count)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
+	struct vexfs_inode_mem im;
+	struct buffer_head *bh;
+	u32 block_nr, offset;
+	int err = vexfs_run_of(vi, ino, first, count);
+
+	if (err != -ENOENT || !atomic_read(&vi->sg_unloaded))
+		return err;
+	if (ino < VEXFS_FIRST_INO || ino > U32_MAX ||
+	    vexfs_inode_locate(&sbi->geom, ino, &block_nr, &offset))
+		return -ENOENT;
+	bh = vexfs_bread(vi->sb, block_nr);
+	if (!bh)
+		return -EIO;
+	err = vexfs_inode_decode(&sbi->geom, (u8 *)bh->b_data + offset, VEXFS_INODE_SIZE, ino, &im,
+				 NULL, 0);
+	brelse(bh);
+	if (err || !im.chunk_count || im.chunk_first >= vi->capacity)
+		return -ENOENT;
+	err = vexfs_sg_load_range(vi, im.chunk_first, im.chunk_count);
+	return err ? err : vexfs_run_of(vi, ino, first, count);
+}
+
 void vexfs_arrays_free(struct vexfs_slot_arrays *a)
 {
 	kvfree(a->pblk);
-	kvfree(a->codes);
-	kvfree(a->gen);
-	kvfree(a->uid);
-	kvfree(a->gid);
-	kvfree(a->parent);
-	kvfree(a->ino);
-	kvfree(a->mode);
-	kvfree(a->state);
+	if (a->sg)
+		vexfs_sgroups_free(a->sg, a->sg_from, a->capacity >> VEXFS_SG_SHIFT);
+	kvfree(a->sg);
 	vexfs_gstore_free(a->gs);
 	kfree(a->gh);
 }
 
-int vexfs_arrays_alloc(struct vexfs_vindex *vi, u32 capacity, bool with_graph,
-			      struct vexfs_slot_arrays *a)
+/*
+ * Arrays for capacity slots: the group pointers, and the groups past the
+ * index's current capacity (those below it are moved over by
+ * vexfs_arrays_adopt). Called without vi->lock (it may reclaim); the caller
+ * adopts only if the capacity did not change meanwhile.
+ */
+int vexfs_arrays_alloc(struct vexfs_vindex *vi, u32 capacity, bool with_graph, bool lazy,
+		       struct vexfs_slot_arrays *a)
 {
+	u32 g, ngroups = capacity >> VEXFS_SG_SHIFT;
+
 	memset(a, 0, sizeof(*a));
+	if (!capacity || (capacity & VEXFS_SG_MASK))
+		return -EINVAL;
 	a->capacity = capacity;
+	a->sg_from = min(READ_ONCE(vi->capacity), capacity) >> VEXFS_SG_SHIFT;
+	a->lazy = lazy;
 	a->pblk_len = vexfs_store_blocks_for(vi->dim, capacity);
 	a->pblk = kvcalloc(a->pblk_len, sizeof(u32), GFP_KERNEL);
-	a->codes = kvcalloc(capacity, vi->code_bytes, GFP_KERNEL);
-	a->gen = kvcalloc(capacity, sizeof(u32), GFP_KERNEL);
-	a->uid = kvcalloc(capacity, sizeof(u32), GFP_KERNEL);
-	a->gid = kvcalloc(capacity, sizeof(u32), GFP_KERNEL);
-	a->parent = kvcalloc(capacity, sizeof(u32), GFP_KERNEL);
-	a->ino = kvcalloc(capacity, sizeof(u64), GFP_KERNEL);
-	a->mode = kvcalloc(capacity, sizeof(u16), GFP_KERNEL);
-	a->state = kvcalloc(capacity, sizeof(u8), GFP_KERNEL);
-	if (!a->pblk || !a->codes || !a->gen || !a->uid || !a->gid || !a->parent || !a->ino ||
-	    !a->mode || !a->state)
+	a->sg = kvcalloc(ngroups, sizeof(*a->sg), GFP_KERNEL);
+	if (!a->pblk || !a->sg)
 		goto nomem;
+	for (g = a->sg_from; g < ngroups && !lazy; g++) {
+		a->sg[g] = vexfs_sgroup_alloc(vi);
+		if (!a->sg[g])
+			goto nomem;
+	}
 	if (with_graph) {
 		struct vexfs_hnsw_params p = {
 			.capacity = capacity, .m = vi->m, .ef_construction = vi->efc,
@@ -114,51 +258,49 @@ nomem:
 	return -ENOMEM;
 }
 
-/* Move the index onto larger arrays (under the write lock). */
+/*
+ * Move the index onto larger arrays (under the write lock): its groups
+ * move into the new pointer array, a's new groups join them.
+ */
 int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a)
 {
-	u32 old = vi->capacity;
+	u32 old = vi->capacity, g;
 	int err;
 
+	if (a->capacity <= old || a->sg_from != old >> VEXFS_SG_SHIFT)
+		return -EAGAIN;	/* allocated for another capacity */
 	if (a->gs && vi->gs) {
 		/* The grown graph is fresh (all in memory) until written: vexfs_graph_trim(). */
 		err = vexfs_hnsw_grow_store(a->gh, vi->gh, &a->gs->st, a->capacity);
 		if (err)
 			return err;
 	}
-	if (old) {
+	if (old)
 		memcpy(a->pblk, vi->store_pblk, vi->store_pblk_len * sizeof(u32));
-		memcpy(a->codes, vi->codes, (size_t)old * vi->code_bytes);
-		memcpy(a->gen, vi->slot_gen, old * sizeof(u32));
-		memcpy(a->uid, vi->slot_uid, old * sizeof(u32));
-		memcpy(a->gid, vi->slot_gid, old * sizeof(u32));
-		memcpy(a->parent, vi->slot_parent, old * sizeof(u32));
-		memcpy(a->ino, vi->slot_ino, old * sizeof(u64));
-		memcpy(a->mode, vi->slot_mode, old * sizeof(u16));
-		memcpy(a->state, vi->slot_state, old * sizeof(u8));
-	}
+	for (g = 0; g < old >> VEXFS_SG_SHIFT; g++)
+		a->sg[g] = vi->sg[g];
 	swap(vi->store_pblk, a->pblk);
 	swap(vi->store_pblk_len, a->pblk_len);
-	swap(vi->codes, a->codes);
-	swap(vi->slot_gen, a->gen);
-	swap(vi->slot_uid, a->uid);
-	swap(vi->slot_gid, a->gid);
-	swap(vi->slot_parent, a->parent);
-	swap(vi->slot_ino, a->ino);
-	swap(vi->slot_mode, a->mode);
-	swap(vi->slot_state, a->state);
+	swap(vi->sg, a->sg);
 	if (a->gs && vi->gs) {
 		swap(vi->gs, a->gs);
 		swap(vi->gh, a->gh);
 		vi->graph_dirty = true;
 	}
+	if (a->lazy)
+		atomic_add((a->capacity - old) >> VEXFS_SG_SHIFT, &vi->sg_unloaded);
 	vi->capacity = a->capacity;
+	/* a now holds the old pointer array, whose groups are the index's: none to free. */
 	a->capacity = old;
+	a->sg_from = old >> VEXFS_SG_SHIFT;
 	return 0;
 }
 
-/* Before the index is published (mount): slot arrays of want slots, no graph. */
-int vexfs_arrays_grow(struct vexfs_vindex *vi, u32 want)
+/*
+ * Before the index is published (mount): slot arrays of want slots, no
+ * graph; lazy: their groups are loaded on first use (vexfs_sg_load).
+ */
+int vexfs_arrays_grow(struct vexfs_vindex *vi, u32 want, bool lazy)
 {
 	struct vexfs_slot_arrays a;
 	struct vexfs_gstore *gs = vi->gs;
@@ -166,7 +308,7 @@ int vexfs_arrays_grow(struct vexfs_vindex *vi, u32 want)
 
 	/* Slot arrays only: a loaded graph is kept as it is. */
 	vi->gs = NULL;
-	err = vexfs_arrays_alloc(vi, want, false, &a);
+	err = vexfs_arrays_alloc(vi, want, false, lazy, &a);
 	if (!err)
 		err = vexfs_arrays_adopt(vi, &a);
 	vexfs_arrays_free(&a);
@@ -174,20 +316,70 @@ int vexfs_arrays_grow(struct vexfs_vindex *vi, u32 want)
 	return err;
 }
 
-/* The first free run of n slots in [from, to), or -1. */
-static s64 vexfs_find_run(struct vexfs_vindex *vi, u32 n, u32 from, u32 to)
+/*
+ * Is slot s in use? Its state when its group is loaded; otherwise its bit
+ * in the slot bitmap (a group not loaded has no slot reserved, queued or
+ * damaged-but-freed: those only exist in loaded groups). *bh caches the
+ * bitmap block last read (the caller releases it).
+ */
+static int vexfs_slot_in_use(struct vexfs_vindex *vi, u32 s, struct buffer_head **bh, u64 *bh_block,
+			     bool *used)
 {
-	u32 i, len = 0;
+	u64 block = s / VEXFS_SLOTMAP_BITS;
+	bool fresh;
+	int err = 0;
 
-	for (i = from; i < to; i++) {
-		if (vi->slot_state[i]) {
+	if (vexfs_slot_loaded(vi, s)) {
+		*used = vexfs_slot(vi, s)->state != 0;
+		return 0;
+	}
+	if (!*bh || *bh_block != block) {
+		brelse(*bh);
+		*bh = vexfs_meta_bread(vi->slotmap, block, false, &fresh, &err);
+		*bh_block = block;
+		if (!*bh && err)
+			return err;
+	}
+	*used = *bh && test_bit_le(s % VEXFS_SLOTMAP_BITS, (*bh)->b_data);
+	return 0;
+}
+
+/*
+ * *at: the first free run of n slots in [from, to), its groups loaded, or
+ * -1 (none). Write lock held.
+ */
+static int vexfs_find_run(struct vexfs_vindex *vi, u32 n, u32 from, u32 to, s64 *at)
+{
+	struct buffer_head *bh = NULL;
+	u64 bh_block = 0;
+	u32 i, len = 0;
+	bool used;
+	int err = 0;
+
+	*at = -1;
+	for (i = from; i < to && *at < 0; i++) {
+		err = vexfs_slot_in_use(vi, i, &bh, &bh_block, &used);
+		if (err)
+			break;
+		if (used) {
 			len = 0;
 			continue;
 		}
-		if (++len == n)
-			return i + 1 - n;
+		if (++len < n)
+			continue;
+		/* Load the run's groups; it is free if they agree. */
+		err = vexfs_sg_load_range(vi, i + 1 - n, n);
+		if (err)
+			break;
+		for (len = 0; len < n && !vexfs_slot(vi, i + 1 - n + len)->state; len++)
+			;
+		if (len == n)
+			*at = i + 1 - n;
+		else
+			len = 0;	/* the bitmap was behind a loaded group: look on */
 	}
-	return -1;
+	brelse(bh);
+	return err;
 }
 
 /*
@@ -207,11 +399,14 @@ int vexfs_run_alloc(struct vexfs_vindex *vi, u32 n, u32 *first)
 		int err;
 
 		/* From the last allocation on, then from the start: slots fill densely. */
-		at = vexfs_find_run(vi, n, min(vi->slot_hint, vi->capacity), vi->capacity);
-		if (at < 0)
-			at = vexfs_find_run(vi, n, 0, vi->capacity);
+		err = vexfs_find_run(vi, n, min(vi->slot_hint, vi->capacity), vi->capacity, &at);
+		if (!err && at < 0)
+			err = vexfs_find_run(vi, n, 0, vi->capacity, &at);
+		if (err)
+			return err;
 		if (at >= 0) {
-			memset(vi->slot_state + at, VSLOT_RESV, n);
+			for (u32 s = at; s < at + n; s++)
+				vexfs_slot(vi, s)->state = VSLOT_RESV;
 			*first = at;
 			vi->slot_hint = at + n;
 			return 0;
@@ -230,7 +425,7 @@ int vexfs_run_alloc(struct vexfs_vindex *vi, u32 n, u32 *first)
 				vi->sb->s_id, want, with_graph ? "with" : "without", delay_ms);
 			msleep(delay_ms);
 		}
-		err = vexfs_arrays_alloc(vi, want, with_graph, &a);
+		err = vexfs_arrays_alloc(vi, want, with_graph, false, &a);
 		down_write(&vi->lock);
 		if (err)
 			return err;
@@ -242,7 +437,7 @@ int vexfs_run_alloc(struct vexfs_vindex *vi, u32 n, u32 *first)
 		if (vi->capacity < want && with_graph == (vi->gs != NULL))
 			err = vexfs_arrays_adopt(vi, &a);
 		vexfs_arrays_free(&a);
-		if (err)
+		if (err && err != -EAGAIN)	/* -EAGAIN: grown meanwhile, look again */
 			return err;
 	}
 }
@@ -253,7 +448,7 @@ void vexfs_run_unreserve(struct vexfs_vindex *vi, u32 first, u32 n)
 	u32 s;
 
 	for (s = first; s < first + n && s < vi->capacity; s++) {
-		vi->slot_state[s] &= ~VSLOT_RESV;
+		vexfs_slot(vi, s)->state &= ~VSLOT_RESV;
 		vexfs_slot_release(vi, s);
 	}
 }
@@ -261,10 +456,10 @@ void vexfs_run_unreserve(struct vexfs_vindex *vi, u32 first, u32 n)
 /* Release a slot that holds no chunk and has no graph node. */
 void vexfs_slot_release(struct vexfs_vindex *vi, u32 slot)
 {
-	u8 st = vi->slot_state[slot];
+	u8 st = vexfs_slot(vi, slot)->state;
 
 	if (st & (VSLOT_LIVE | VSLOT_IN_GRAPH | VSLOT_PENDING | VSLOT_RESV | VSLOT_BAD))
 		return;
-	vi->slot_state[slot] = 0;
-	vi->slot_ino[slot] = 0;
+	vexfs_slot(vi, slot)->state = 0;
+	vexfs_slot(vi, slot)->ino = 0;
 }

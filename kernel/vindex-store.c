@@ -363,8 +363,14 @@ static const char *vexfs_load_owner_check(struct vexfs_vindex *vi, struct vexfs_
 	return NULL;
 }
 
-/* Read, decode and check the window's records; fill the slot arrays. */
-static int vexfs_load_window(struct vexfs_vindex *vi, struct vexfs_load *ld)
+/*
+ * Read, decode and check the window's records and fill their slots: in the
+ * index's groups, counting them (the mount scan, grp NULL), or in grp, a
+ * group being loaded on first use (vexfs_sg_load: the counts came with the
+ * superblock's summary, and the owners' runs are noted in ino_slot only).
+ */
+static int vexfs_load_window(struct vexfs_vindex *vi, struct vexfs_load *ld,
+			     struct vexfs_sgroup *grp)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
 	u32 len = vexfs_record_len(vi), i;
@@ -410,21 +416,37 @@ static int vexfs_load_window(struct vexfs_vindex *vi, struct vexfs_load *ld)
 				  "record missing or damaged (checksum, inode 0, range or element)";
 		bool stale;
 
+		struct vexfs_slot_attr *at = grp ? &grp->a[s & VEXFS_SG_MASK] : vexfs_slot(vi, s);
+
 		if (why) {
 			if (ld->bad++ < 16)
 				pr_err("vexfs (%s): vector store slot %u (owner inode %u): %s; slot skipped, run fsck.vexfs\n",
 				       vi->sb->s_id, s, ld->ok[i] ? h->ino : 0, why);
-			vi->slot_state[s] = VSLOT_BAD;
+			at->state = VSLOT_BAD;
 			continue;
 		}
 		stale = ld->im.data_version != ld->im.chunk_version;
-		vi->slot_ino[s] = h->ino;
-		vi->slot_gen[s] = h->generation;
-		vi->slot_uid[s] = ld->im.uid;
-		vi->slot_gid[s] = ld->im.gid;
-		vi->slot_mode[s] = ld->im.mode;
-		vi->slot_parent[s] = ld->im.names_block ? VEXFS_SLOT_PARENT_NAMES : ld->im.parent;
-		vi->slot_state[s] = VSLOT_LIVE | (stale ? VSLOT_STALE : 0);
+		at->ino = h->ino;
+		at->gen = h->generation;
+		at->uid = ld->im.uid;
+		at->gid = ld->im.gid;
+		at->mode = ld->im.mode;
+		at->parent = ld->im.names_block ? VEXFS_SLOT_PARENT_NAMES : ld->im.parent;
+		at->state = VSLOT_LIVE | (stale ? VSLOT_STALE : 0);
+		if (grp) {
+			/*
+			 * Counted in the summary; in the graph iff live (the
+			 * graph matched the store at mount, and every change
+			 * since went through a loaded group). Its run is noted
+			 * for searches (another loader may have noted it).
+			 */
+			at->state |= VSLOT_IN_GRAPH;
+			err = xa_insert(&vi->ino_slot, h->ino,
+					vexfs_run_entry(ld->im.chunk_first, ld->im.chunk_count), GFP_NOFS);
+			if (err && err != -EBUSY)
+				return err;
+			continue;
+		}
 		vi->nr_live++;
 		if (vexfs_run_of(vi, h->ino, &first, &count)) {
 			/* The file's first valid chunk: the file counts once. */
@@ -453,8 +475,87 @@ static int vexfs_load_window(struct vexfs_vindex *vi, struct vexfs_load *ld)
 	return 0;
 }
 
+static void vexfs_load_free(struct vexfs_load *ld);
+
+/* Working memory for scanning windows of up to nslots slots, or NULL. */
+static struct vexfs_load *vexfs_load_alloc(struct vexfs_vindex *vi, u32 nslots)
+{
+	struct vexfs_load *ld = kzalloc(sizeof(*ld), GFP_KERNEL);
+
+	if (!ld)
+		return NULL;
+	ld->rec = kvmalloc(vexfs_record_len(vi), GFP_KERNEL);
+	ld->vec = kvmalloc_array(vi->dim, sizeof(u32), GFP_KERNEL);
+	ld->slot = kvmalloc_array(nslots, sizeof(*ld->slot), GFP_KERNEL);
+	ld->hdr = kvmalloc_array(nslots, sizeof(*ld->hdr), GFP_KERNEL);
+	ld->ok = kvmalloc_array(nslots, sizeof(*ld->ok), GFP_KERNEL);
+	if (!ld->rec || !ld->vec || !ld->slot || !ld->hdr || !ld->ok) {
+		vexfs_load_free(ld);
+		return NULL;
+	}
+	return ld;
+}
+
+static void vexfs_load_free(struct vexfs_load *ld)
+{
+	kvfree(ld->map);
+	kvfree(ld->rec);
+	kvfree(ld->vec);
+	kvfree(ld->slot);
+	kvfree(ld->hdr);
+	kvfree(ld->ok);
+	kfree(ld);
+}
+
+/* A damaged or unowned slot was met: say so once per load, and ask for fsck. */
+static void vexfs_load_report_bad(struct vexfs_vindex *vi, struct vexfs_load *ld)
+{
+	if (!ld->bad)
+		return;
+	pr_err("vexfs (%s): %llu allocated vector store slots are damaged or unowned; marking the volume for fsck.vexfs\n",
+	       vi->sb->s_id, ld->bad);
+	VEXFS_SB(vi->sb)->geom.state |= VEXFS_STATE_ERROR;
+}
+
 /*
- * Read every allocated slot's record into the slot arrays (at least
+ * Fill grp, a new group for slots [g * VEXFS_SG_SLOTS, +VEXFS_SG_SLOTS),
+ * from the slot bitmap and the store (vi->lock held; allocations must not
+ * reclaim into the filesystem: the caller's memalloc_nofs scope). *in_graph:
+ * the slots marked in the graph.
+ */
+int vexfs_store_load_group(struct vexfs_vindex *vi, u32 g, struct vexfs_sgroup *grp, u32 *in_graph)
+{
+	u64 first = (u64)g << VEXFS_SG_SHIFT;
+	u64 block = first / VEXFS_SLOTMAP_BITS;
+	struct buffer_head *bh;
+	struct vexfs_load *ld;
+	bool fresh;
+	u32 i;
+	int err = 0;
+
+	*in_graph = 0;
+	bh = vexfs_meta_bread(vi->slotmap, block, false, &fresh, &err);
+	if (!bh)
+		return err;	/* 0: a hole, every slot free */
+	ld = vexfs_load_alloc(vi, VEXFS_SG_SLOTS);
+	if (!ld) {
+		brelse(bh);
+		return -ENOMEM;
+	}
+	for (i = 0; i < VEXFS_SG_SLOTS; i++)
+		if (test_bit_le((first + i) % VEXFS_SLOTMAP_BITS, bh->b_data))
+			ld->slot[ld->n++] = first + i;
+	brelse(bh);
+	err = vexfs_load_window(vi, ld, grp);
+	vexfs_load_report_bad(vi, ld);
+	vexfs_load_free(ld);
+	for (i = 0; i < VEXFS_SG_SLOTS && !err; i++)
+		*in_graph += !!(grp->a[i].state & VSLOT_IN_GRAPH);
+	return err;
+}
+
+/*
+ * Read every allocated slot's record into the slot groups (at least
  * min_capacity slots; more when the bitmap reaches further). A damaged
  * record, or one its owner does not claim, is skipped and reported, and the
  * volume is marked as needing fsck; the slot stays allocated (VSLOT_BAD).
@@ -465,17 +566,10 @@ int vexfs_store_load(struct vexfs_vindex *vi, u32 min_capacity)
 	u64 used, cap, s;
 	int err;
 
-	ld = kzalloc(sizeof(*ld), GFP_KERNEL);
+	ld = vexfs_load_alloc(vi, VEXFS_SCAN_READAHEAD);
 	if (!ld)
 		return -ENOMEM;
-	ld->rec = kvmalloc(vexfs_record_len(vi), GFP_KERNEL);
-	ld->vec = kvmalloc_array(vi->dim, sizeof(u32), GFP_KERNEL);
-	ld->slot = kvmalloc_array(VEXFS_SCAN_READAHEAD, sizeof(*ld->slot), GFP_KERNEL);
-	ld->hdr = kvmalloc_array(VEXFS_SCAN_READAHEAD, sizeof(*ld->hdr), GFP_KERNEL);
-	ld->ok = kvmalloc_array(VEXFS_SCAN_READAHEAD, sizeof(*ld->ok), GFP_KERNEL);
-	err = (!ld->rec || !ld->vec || !ld->slot || !ld->hdr || !ld->ok) ? -ENOMEM : 0;
-	if (!err)
-		err = vexfs_load_bitmap(vi, ld, &used);
+	err = vexfs_load_bitmap(vi, ld, &used);
 	if (err)
 		goto out;
 	cap = max_t(u64, max(min_capacity, VEXFS_HNSW_MIN_CAPACITY), vi->capacity);
@@ -486,7 +580,7 @@ int vexfs_store_load(struct vexfs_vindex *vi, u32 min_capacity)
 		goto out;
 	}
 	if (cap > vi->capacity) {
-		err = vexfs_arrays_grow(vi, cap);
+		err = vexfs_arrays_grow(vi, cap, false);
 		if (err)
 			goto out;
 	}
@@ -496,24 +590,15 @@ int vexfs_store_load(struct vexfs_vindex *vi, u32 min_capacity)
 			break;
 		ld->slot[ld->n++] = s;
 		if (ld->n == VEXFS_SCAN_READAHEAD) {
-			err = vexfs_load_window(vi, ld);
+			err = vexfs_load_window(vi, ld, NULL);
 			if (err)
 				goto out;
 		}
 	}
-	err = vexfs_load_window(vi, ld);
-	if (!err && ld->bad) {
-		pr_err("vexfs (%s): %llu allocated vector store slots are damaged or unowned; marking the volume for fsck.vexfs\n",
-		       vi->sb->s_id, ld->bad);
-		VEXFS_SB(vi->sb)->geom.state |= VEXFS_STATE_ERROR;
-	}
+	err = vexfs_load_window(vi, ld, NULL);
+	if (!err)
+		vexfs_load_report_bad(vi, ld);
 out:
-	kvfree(ld->map);
-	kvfree(ld->rec);
-	kvfree(ld->vec);
-	kvfree(ld->slot);
-	kvfree(ld->hdr);
-	kvfree(ld->ok);
-	kfree(ld);
+	vexfs_load_free(ld);
 	return err;
 }

@@ -14,8 +14,9 @@
  *
  * vi->store_pblk[b] is the device block of store-file block b (0: none
  * noted), 4 bytes per store block (1/14 of a slot at dim 64). It is noted
- * when a record is read at mount (vexfs_store_load) and when one is written
- * (vexfs_store_write_slot), so a search never maps blocks. The array is
+ * when a record is read (vexfs_store_load, a group's loading) and when one
+ * is written (vexfs_store_write_slot); a block not noted yet (a lazily
+ * loaded index) is mapped once when first read. The array is
  * reallocated only with vi->lock held for writing (vexfs_arrays_adopt);
  * entries are written with vi->lock held for reading, where two writers of
  * one entry store the same value (store blocks are never moved or freed
@@ -61,11 +62,21 @@ static struct buffer_head *vexfs_vecs_block(struct vexfs_vindex *vi, u64 fblock,
 	u32 nr = fblock < vi->store_pblk_len ? READ_ONCE(vi->store_pblk[fblock]) : 0;
 
 	if (!nr) {
-		/* Every live slot's blocks were noted at mount or when written. */
-		pr_err_ratelimited("vexfs (%s): vector store block %llu has no device block noted\n",
-				   sb->s_id, fblock);
-		*err = -EIO;
-		return NULL;
+		/* Not noted yet (its group not loaded): map it once, and note it. */
+		struct vexfs_map map;
+
+		*err = vexfs_map_blocks(vi->store, fblock, 1, false, &map);
+		if (*err)
+			return NULL;
+		nr = map.block_nr;
+		if (!nr) {
+			pr_err_ratelimited("vexfs (%s): vector store block %llu is a hole under a live slot\n",
+					   sb->s_id, fblock);
+			*err = -EIO;
+			return NULL;
+		}
+		if (fblock < vi->store_pblk_len)
+			WRITE_ONCE(vi->store_pblk[fblock], nr);
 	}
 	bh = sb_find_get_block(sb, nr);
 	if (bh && buffer_uptodate(bh))

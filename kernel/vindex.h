@@ -60,16 +60,21 @@ struct vexfs_kctx {
 	/* VEXFS_HNSW_QUERY_CODES: the query folded for the int8 codes (vindex-codes.c) */
 	struct vexfs_sq8_query sq;
 	const s16 *sq_w;	/* dim weights (the scratch's) */
+	const u8 **recs;	/* VEXFS_CODE_RECS record pointers (the scratch's) */
+	int err;		/* set by the filter: a slot group failed to load */
 };
 
 struct vexfs_slot_arrays {
 	u32 capacity;
 	u32 *pblk, pblk_len;	/* store-file block -> device block, vexfs_store_blocks_for() */
-	u8 *codes;		/* capacity * vi->code_bytes: int8 codes (vindex-codes.c) */
-	u32 *gen, *uid, *gid, *parent;
-	u64 *ino;
-	u16 *mode;
-	u8 *state;
+	/*
+	 * capacity / VEXFS_SG_SLOTS group pointers; the groups past the old
+	 * capacity are allocated, those below it are the index's own (moved in
+	 * by vexfs_arrays_adopt, not copied).
+	 */
+	struct vexfs_sgroup **sg;
+	u32 sg_from;		/* first group allocated here */
+	bool lazy;		/* none allocated: loaded on first use */
 	struct vexfs_gstore *gs;	/* a new graph (grown), fresh */
 	void *gh;
 };
@@ -101,6 +106,9 @@ enum vexfs_vwork {
 	VWORK_PERSIST,		/* persist_work: write the graph, letting its blocks go */
 };
 
+/* vector.c */
+void vexfs_summary_note(struct vexfs_vindex *vi);
+
 /* vindex-gstore.c */
 struct vexfs_gstore *vexfs_gstore_alloc(struct vexfs_vindex *vi, u64 nwords, u32 capacity,
 					bool fresh);
@@ -129,6 +137,7 @@ int vexfs_vecs_apply(struct vexfs_vindex *vi, u32 *bounce, const u32 *slots, u32
 /* vindex-codes.c (write lock held, or before the index is published) */
 int vexfs_codes_train(struct vexfs_vindex *vi);
 void vexfs_codes_encode_run(struct vexfs_vindex *vi, u32 first, u32 n);
+int vexfs_codes_encode_group(struct vexfs_vindex *vi, struct vexfs_sgroup *grp, u32 g);
 int vexfs_codes_encode_all(struct vexfs_vindex *vi);
 u32 vexfs_sq8_blocks(u32 dim);
 void vexfs_sq8_encode_block(struct vexfs_vindex *vi, u64 generation, u32 b, u8 *out);
@@ -139,6 +148,7 @@ int vexfs_store_write_slot(struct vexfs_vindex *vi, u64 slot, const u8 *rec);
 int vexfs_slotmap_update(struct vexfs_vindex *vi, u32 set_first, u32 set_n,
 			 u32 clr_first, u32 clr_n);
 int vexfs_store_load(struct vexfs_vindex *vi, u32 min_capacity);
+int vexfs_store_load_group(struct vexfs_vindex *vi, u32 g, struct vexfs_sgroup *grp, u32 *in_graph);
 void vexfs_file_readahead(struct inode *file, u64 first, u64 n);
 bool vexfs_scan_window(u64 pos, u64 total, u64 window, u64 *from, u64 *n);
 
@@ -147,10 +157,17 @@ int vexfs_run_of(struct vexfs_vindex *vi, u64 ino, u32 *first, u32 *count);
 int vexfs_slot_of(struct vexfs_vindex *vi, u64 ino);
 void *vexfs_run_entry(u32 first, u32 count);
 void vexfs_arrays_free(struct vexfs_slot_arrays *a);
-int vexfs_arrays_alloc(struct vexfs_vindex *vi, u32 capacity, bool with_graph,
+struct vexfs_sgroup *vexfs_sgroup_alloc(struct vexfs_vindex *vi);
+void vexfs_sgroups_free(struct vexfs_sgroup **sg, u32 from, u32 to);
+size_t vexfs_sgroup_bytes(const struct vexfs_vindex *vi);
+int vexfs_arrays_alloc(struct vexfs_vindex *vi, u32 capacity, bool with_graph, bool lazy,
 		       struct vexfs_slot_arrays *a);
 int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a);
-int vexfs_arrays_grow(struct vexfs_vindex *vi, u32 want);
+int vexfs_arrays_grow(struct vexfs_vindex *vi, u32 want, bool lazy);
+int vexfs_sg_load(struct vexfs_vindex *vi, u32 g);
+int vexfs_sg_load_range(struct vexfs_vindex *vi, u32 first, u32 n);
+struct vexfs_slot_attr *vexfs_slot_get(struct vexfs_vindex *vi, u32 s);
+int vexfs_run_lookup(struct vexfs_vindex *vi, u64 ino, u32 *first, u32 *count);
 int vexfs_run_alloc(struct vexfs_vindex *vi, u32 n, u32 *first);
 void vexfs_run_unreserve(struct vexfs_vindex *vi, u32 first, u32 n);
 void vexfs_slot_release(struct vexfs_vindex *vi, u32 slot);

@@ -89,5 +89,8 @@ int vexfs_simd_sq8_prepare(__u32 metric, __u32 dim, const void *min, const void 
 /* Approximate distance keys to the code records of ids (record id at id * code bytes). */
 int vexfs_simd_sq8_dist(__u32 caps, const struct vexfs_sq8_query *pq, const __s16 *w, __u32 dim,
 			const __u8 *codes, __u32 ncodes, const __u32 *ids, __u32 n, __u32 *out_keys);
+/* The same, the i-th code record at recs[i] (codes kept in slot groups). */
+int vexfs_simd_sq8_dist_recs(__u32 caps, const struct vexfs_sq8_query *pq, const __s16 *w, __u32 dim,
+			     const __u8 *const *recs, __u32 n, __u32 *out_keys);
 
 #endif /* _VEXFS_SIMD_H */

@@ -181,10 +181,10 @@ fn round_clamp(x: f32, lo: i32, hi: i32) -> i32 {
 /// Per-query constants from [`Quantizer::prepare`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PreparedQuery {
-    metric: u32,
-    qnorm: f32,
-    qmin: f32,
-    step: f32,
+    pub(crate) metric: u32,
+    pub(crate) qnorm: f32,
+    pub(crate) qmin: f32,
+    pub(crate) step: f32,
 }
 
 impl PreparedQuery {
@@ -291,35 +291,35 @@ fn prefetch_code(r: &[u8]) {
 }
 
 /// The batch loop, instantiated per instruction set so that the dot
-/// product inlines into it.
+/// product inlines into it. `record(i)` is the i-th code record to score
+/// (None: a bad id), `n` records in all.
 macro_rules! quant_loop {
-    ($pq:expr, $w:expr, $codes:expr, $ids:expr, $out:expr, $idot:expr) => {{
-        let (pq, w, codes, ids, out): (&PreparedQuery, &[i16], &[u8], &[u32], &mut [u32]) = ($pq, $w, $codes, $ids, $out);
+    ($pq:expr, $w:expr, $n:expr, $record:expr, $out:expr, $idot:expr) => {{
+        let (pq, w, out): (&PreparedQuery, &[i16], &mut [u32]) = ($pq, $w, $out);
+        let n: usize = $n;
+        let record = $record;
         let dim = w.len();
         let rec = code_bytes(dim);
-        let record = |id: u32| -> Option<&[u8]> {
-            let start = (id as usize).checked_mul(rec)?;
-            codes.get(start..start.checked_add(rec)?)
-        };
         #[cfg(target_arch = "x86_64")]
         {
             let mut p = 0usize;
-            while p < crate::PREFETCH_AHEAD {
-                if let Some(r) = ids.get(p).and_then(|&id| record(id)) {
+            while p < crate::PREFETCH_AHEAD && p < n {
+                if let Some(r) = record(p) {
                     prefetch_code(r);
                 }
                 p += 1;
             }
         }
         let mut i = 0usize;
-        while i < ids.len() {
+        while i < n {
             #[cfg(target_arch = "x86_64")]
-            if let Some(r) = ids.get(i + crate::PREFETCH_AHEAD).and_then(|&id| record(id)) {
-                prefetch_code(r);
+            if i + crate::PREFETCH_AHEAD < n {
+                if let Some(r) = record(i + crate::PREFETCH_AHEAD) {
+                    prefetch_code(r);
+                }
             }
-            let id = *ids.get(i).ok_or(SimdError::BadLength)?;
-            let r = record(id).ok_or(SimdError::BadId)?;
-            let nb: [u8; 4] = r.get(rec - 4..).and_then(|b| b.try_into().ok()).ok_or(SimdError::BadId)?;
+            let r: &[u8] = record(i).ok_or(SimdError::BadId)?;
+            let nb: [u8; 4] = r.get(rec - 4..rec).and_then(|b| b.try_into().ok()).ok_or(SimdError::BadId)?;
             let xnorm = f32::from_le_bytes(nb);
             let c = r.get(..dim).ok_or(SimdError::BadId)?;
             let idot = $idot(w, c);
@@ -333,22 +333,50 @@ macro_rules! quant_loop {
 /// # Safety
 /// The CPU must have AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
-#[allow(unused_unsafe)]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn batch_avx2(pq: &PreparedQuery, w: &[i16], codes: &[u8], ids: &[u32], out: &mut [u32]) -> Result<(), SimdError> {
+unsafe fn batch_avx2<'a, F: Fn(usize) -> Option<&'a [u8]>>(pq: &PreparedQuery, w: &[i16], n: usize, record: F, out: &mut [u32]) -> Result<(), SimdError> {
     // SAFETY (inside the closure): `w` and `c` both hold `dim` elements; AVX2
     // is the caller contract of this function.
-    quant_loop!(pq, w, codes, ids, out, |w: &[i16], c: &[u8]| unsafe { idot_avx2(w.as_ptr(), c.as_ptr(), w.len().min(c.len())) })
+    quant_loop!(pq, w, n, record, out, |w: &[i16], c: &[u8]| unsafe { idot_avx2(w.as_ptr(), c.as_ptr(), w.len().min(c.len())) })
 }
 
 #[cfg(target_arch = "x86_64")]
-fn batch_sse2(pq: &PreparedQuery, w: &[i16], codes: &[u8], ids: &[u32], out: &mut [u32]) -> Result<(), SimdError> {
+fn batch_sse2<'a, F: Fn(usize) -> Option<&'a [u8]>>(pq: &PreparedQuery, w: &[i16], n: usize, record: F, out: &mut [u32]) -> Result<(), SimdError> {
     // SAFETY (inside the closure): both slices hold at least the length passed.
-    quant_loop!(pq, w, codes, ids, out, |w: &[i16], c: &[u8]| unsafe { idot_sse2(w.as_ptr(), c.as_ptr(), w.len().min(c.len())) })
+    quant_loop!(pq, w, n, record, out, |w: &[i16], c: &[u8]| unsafe { idot_sse2(w.as_ptr(), c.as_ptr(), w.len().min(c.len())) })
 }
 
-fn batch_scalar(pq: &PreparedQuery, w: &[i16], codes: &[u8], ids: &[u32], out: &mut [u32]) -> Result<(), SimdError> {
-    quant_loop!(pq, w, codes, ids, out, idot_scalar)
+fn batch_scalar<'a, F: Fn(usize) -> Option<&'a [u8]>>(pq: &PreparedQuery, w: &[i16], n: usize, record: F, out: &mut [u32]) -> Result<(), SimdError> {
+    quant_loop!(pq, w, n, record, out, idot_scalar)
+}
+
+/// The batch on the best instruction set `caps` allows.
+fn batch_any<'a, F: Fn(usize) -> Option<&'a [u8]>>(caps: u32, pq: &PreparedQuery, w: &[i16], n: usize, record: F, out: &mut [u32]) -> Result<(), SimdError> {
+    if w.is_empty() || w.len() > MAX_DIM {
+        return Err(SimdError::BadDim);
+    }
+    if n != out.len() {
+        return Err(SimdError::BadLength);
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if caps & CAP_AVX2_FMA != 0 {
+            // SAFETY: the caller vouched for AVX2+FMA (CAP_AVX2_FMA).
+            return unsafe { batch_avx2(pq, w, n, record, out) };
+        }
+        batch_sse2(pq, w, n, record, out)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = caps;
+        batch_scalar(pq, w, n, record, out)
+    }
+}
+
+/// Record `id` of flat `codes` (records of `rec` bytes).
+fn flat_record(codes: &[u8], rec: usize, id: u32) -> Option<&[u8]> {
+    let start = (id as usize).checked_mul(rec)?;
+    codes.get(start..start.checked_add(rec)?)
 }
 
 /// Approximate distances (ordered keys) from a prepared query (`pq`, `w`)
@@ -356,25 +384,14 @@ fn batch_scalar(pq: &PreparedQuery, w: &[i16], codes: &[u8], ids: &[u32], out: &
 /// bytes, record `id` at `id * code_bytes(dim)`). `caps` as for
 /// [`crate::Kernel::new`]; `caps = 0` on a non-x86 target runs the scalar loop.
 pub fn dist_batch(caps: u32, pq: &PreparedQuery, w: &[i16], codes: &[u8], ids: &[u32], out_keys: &mut [u32]) -> Result<(), SimdError> {
-    if w.is_empty() || w.len() > MAX_DIM {
-        return Err(SimdError::BadDim);
-    }
-    if ids.len() != out_keys.len() {
-        return Err(SimdError::BadLength);
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        if caps & CAP_AVX2_FMA != 0 {
-            // SAFETY: the caller vouched for AVX2+FMA (CAP_AVX2_FMA).
-            return unsafe { batch_avx2(pq, w, codes, ids, out_keys) };
-        }
-        batch_sse2(pq, w, codes, ids, out_keys)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = caps;
-        batch_scalar(pq, w, codes, ids, out_keys)
-    }
+    let rec = code_bytes(w.len());
+    batch_any(caps, pq, w, ids.len(), |i: usize| flat_record(codes, rec, *ids.get(i)?), out_keys)
+}
+
+/// [`dist_batch`] over records wherever they are: `recs[i]` is the i-th
+/// record ([`code_bytes`]`(dim)` bytes).
+pub fn dist_records(caps: u32, pq: &PreparedQuery, w: &[i16], recs: &[&[u8]], out_keys: &mut [u32]) -> Result<(), SimdError> {
+    batch_any(caps, pq, w, recs.len(), |i: usize| recs.get(i).copied(), out_keys)
 }
 
 /// [`dist_batch`] with the plain scalar loop (the reference the SIMD loops
@@ -386,7 +403,8 @@ pub fn dist_batch_scalar(pq: &PreparedQuery, w: &[i16], codes: &[u8], ids: &[u32
     if ids.len() != out_keys.len() {
         return Err(SimdError::BadLength);
     }
-    batch_scalar(pq, w, codes, ids, out_keys)
+    let rec = code_bytes(w.len());
+    batch_scalar(pq, w, ids.len(), |i: usize| flat_record(codes, rec, *ids.get(i)?), out_keys)
 }
 
 // ---------------------------------------------------------------------------
@@ -637,6 +655,66 @@ pub unsafe extern "C" fn vexfs_simd_sq8_dist(
         step: f32::from_bits(p.step),
     };
     match dist_batch(caps, &prepared, wv, cv, iv, ov) {
+        Ok(()) => 0,
+        Err(_) => EINVAL_NEG,
+    }
+}
+
+/// See `vexfs_simd_sq8_dist_recs` in shim/vexfs_simd.h: as
+/// [`vexfs_simd_sq8_dist`], the i-th record at `recs[i]` (the kernel keeps
+/// codes in slot groups, not one array).
+///
+/// # Safety
+/// `pq` and `w` (dim elements) readable; `recs` readable for `n` pointers,
+/// each null (an error) or readable for `code_bytes(dim)` bytes; `out`
+/// writable for `n` keys.
+#[no_mangle]
+pub unsafe extern "C" fn vexfs_simd_sq8_dist_recs(
+    caps: u32,
+    pq: *const Sq8QueryC,
+    w: *const i16,
+    dim: u32,
+    recs: *const *const u8,
+    n: u32,
+    out: *mut u32,
+) -> i32 {
+    if pq.is_null() || w.is_null() || dim == 0 || dim as usize > MAX_DIM {
+        return EINVAL_NEG;
+    }
+    if n == 0 {
+        return 0;
+    }
+    if recs.is_null() || out.is_null() {
+        return EINVAL_NEG;
+    }
+    let rec = code_bytes(dim as usize);
+    // SAFETY: all non-null (checked) and sized per the caller contract.
+    let (p, wv, rv, ov) = unsafe {
+        (
+            *pq,
+            core::slice::from_raw_parts(w, dim as usize),
+            core::slice::from_raw_parts(recs, n as usize),
+            core::slice::from_raw_parts_mut(out, n as usize),
+        )
+    };
+    if p.metric > METRIC_DOT {
+        return EINVAL_NEG;
+    }
+    let prepared = PreparedQuery {
+        metric: p.metric,
+        qnorm: f32::from_bits(p.qnorm),
+        qmin: f32::from_bits(p.qmin),
+        step: f32::from_bits(p.step),
+    };
+    let record = |i: usize| -> Option<&[u8]> {
+        let r = *rv.get(i)?;
+        if r.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null record pointer is readable for `rec` bytes (caller contract).
+        Some(unsafe { core::slice::from_raw_parts(r, rec) })
+    };
+    match batch_any(caps, &prepared, wv, n as usize, record, ov) {
         Ok(()) => 0,
         Err(_) => EINVAL_NEG,
     }

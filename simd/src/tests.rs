@@ -296,6 +296,31 @@ fn quant_kernels_match_scalar_and_approximate_float() {
                 let mut got = vec![0u32; n];
                 dist_batch(caps, &pq, &w, &cd, &ids, &mut got).unwrap();
                 assert_eq!(got, want, "caps {caps} dim {dim} metric {metric}");
+                // the same records found through pointers (the kernel's slot groups)
+                let recs: Vec<&[u8]> = ids.iter().map(|&id| &cd[id as usize * rec..][..rec]).collect();
+                let mut got = vec![0u32; n];
+                crate::quant::dist_records(caps, &pq, &w, &recs, &mut got).unwrap();
+                assert_eq!(got, want, "records: caps {caps} dim {dim} metric {metric}");
+                let ptrs: Vec<*const u8> = recs.iter().map(|r| r.as_ptr()).collect();
+                let cq = crate::quant::Sq8QueryC {
+                    metric: pq.metric,
+                    qnorm: pq.qnorm.to_bits(),
+                    qmin: pq.qmin.to_bits(),
+                    step: pq.step.to_bits(),
+                };
+                let mut got = vec![0u32; n];
+                // SAFETY: every pointer is a record of `rec` bytes in `cd`; sizes match.
+                let rc = unsafe {
+                    crate::quant::vexfs_simd_sq8_dist_recs(caps, &cq, w.as_ptr(), dim as u32, ptrs.as_ptr(), n as u32, got.as_mut_ptr())
+                };
+                assert_eq!((rc, &got), (0, &want), "C records: caps {caps} dim {dim} metric {metric}");
+                let mut bad = ptrs.clone();
+                bad[0] = core::ptr::null();
+                // SAFETY: as above; a null record must be refused, not read.
+                let rc = unsafe {
+                    crate::quant::vexfs_simd_sq8_dist_recs(caps, &cq, w.as_ptr(), dim as u32, bad.as_ptr(), n as u32, got.as_mut_ptr())
+                };
+                assert!(rc < 0, "a null record is an error");
             }
             // close to the float distance: error bounded by the quantisation
             // steps (half a step per element, both sides) times the magnitudes
