@@ -40,12 +40,15 @@ static void vexfs_inode_init_once(void *obj)
 }
 
 /*
- * Write the mutable superblock fields (state, free counts, times) through
- * the core, which re-seals the checksum.
+ * Write the mutable superblock fields (state, free counts, times, vector
+ * and graph generations, the index summary) through the core, which
+ * re-seals the checksum. The core writes the summary only on a volume with
+ * VEXFS_FEATURE_COMPAT_INDEX_SUMMARY.
  */
 static int vexfs_commit_super(struct super_block *sb, u32 state, u32 mount_delta, int wait)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
+	struct vexfs_index_summary sum;
 	u64 free_blocks;
 	u32 free_inodes;
 	int err;
@@ -54,6 +57,11 @@ static int vexfs_commit_super(struct super_block *sb, u32 state, u32 mount_delta
 	free_blocks = sbi->free_blocks;
 	free_inodes = sbi->free_inodes;
 	mutex_unlock(&sbi->alloc_lock);
+	/* Unlocked: see struct vexfs_sb_info for why a torn copy is harmless. */
+	sum.generation = READ_ONCE(sbi->index_summary.generation);
+	sum.live = READ_ONCE(sbi->index_summary.live);
+	sum.files = READ_ONCE(sbi->index_summary.files);
+	sum.stale = READ_ONCE(sbi->index_summary.stale);
 
 	lock_buffer(sbi->sbh);
 	if (buffer_write_io_error(sbi->sbh) || !buffer_uptodate(sbi->sbh)) {
@@ -71,7 +79,8 @@ static int vexfs_commit_super(struct super_block *sb, u32 state, u32 mount_delta
 	err = vexfs_sb_update((u8 *)sbi->sbh->b_data, VEXFS_BLOCK_SIZE, state,
 			      free_blocks, free_inodes, ktime_get_real_seconds(),
 			      mount_delta, sbi->geom.vector_generation,
-			      sbi->geom.graph_generation);
+			      sbi->geom.graph_generation, sum.generation, sum.live,
+			      sum.files, sum.stale);
 	unlock_buffer(sbi->sbh);
 	if (err) {
 		pr_err("vexfs (%s): cannot encode superblock: %d\n", sb->s_id, err);
@@ -205,6 +214,9 @@ static int vexfs_fill_super(struct super_block *sb, struct fs_context *fc)
 
 	/* The on-disk sizes the core and this module agree on. */
 	BUILD_BUG_ON(sizeof(struct vexfs_super_block) != VEXFS_SUPER_BLOCK_SIZE);
+	/* The index summary was carved from s_reserved: nothing after it moved. */
+	BUILD_BUG_ON(offsetof(struct vexfs_super_block, s_index_generation) != 192);
+	BUILD_BUG_ON(offsetof(struct vexfs_super_block, s_checksum) != 320);
 	BUILD_BUG_ON(sizeof(struct vexfs_inode) != VEXFS_INODE_SIZE);
 	BUILD_BUG_ON(sizeof(struct vexfs_dirent) != VEXFS_DIRENT_HEADER_SIZE);
 	BUILD_BUG_ON(sizeof(struct vexfs_dir_tail) != VEXFS_DIR_TAIL_SIZE);
@@ -220,6 +232,12 @@ static int vexfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	}
 	mutex_init(&sbi->alloc_lock);
 	xa_init(&sbi->freed_blocks);
+	/*
+	 * No summary until the vector index fills one (kzalloc zeroed it;
+	 * said here because every superblock write records it): the mount's
+	 * own write, which marks the volume unclean, records none.
+	 */
+	sbi->index_summary = (struct vexfs_index_summary){};
 	sb->s_fs_info = sbi;
 
 	if (!sb_set_blocksize(sb, VEXFS_BLOCK_SIZE)) {

@@ -26,9 +26,33 @@
 
 struct vexfs_vindex;
 
+/*
+ * The vector store's counts as the superblock records them (s_index_*,
+ * VEXFS_FEATURE_COMPAT_INDEX_SUMMARY): generation is the vector generation
+ * the three counts describe, 0 for none. The vector index keeps it current
+ * under its own lock; every superblock write copies it (vexfs_commit_super).
+ * What was read at mount is in sbi->geom.index_*.
+ */
+struct vexfs_index_summary {
+	u64 generation;			/* s_vector_generation the counts describe; 0: none */
+	u64 live;			/* live slots (chunks) */
+	u64 files;			/* files with a chunk set */
+	u64 stale;			/* of those, stale */
+};
+
 /* Per-mount state; never written to disk as such. */
 struct vexfs_sb_info {
 	struct vexfs_sb_geom geom;	/* validated superblock, host order */
+	/*
+	 * Written to disk at every superblock write. Zero (none) from
+	 * fill_super until the vector index fills it. Read by
+	 * vexfs_commit_super without the index lock, field by field: a write
+	 * racing an update may record fields of two updates, which nothing
+	 * trusts (the volume is marked unclean while mounted); the writes that
+	 * mark it clean (unmount after vexfs_vindex_unload, remount read-only
+	 * after sync_filesystem) see no updater.
+	 */
+	struct vexfs_index_summary index_summary;
 	struct buffer_head *sbh;	/* block 0, kept for superblock updates */
 	/*
 	 * Serialises bitmap find-then-set and the free counters, so no block

@@ -52,6 +52,16 @@ struct vexfs_sb_geom {
 	__u32	pad;
 	__u64	graph_generation;
 	__u64	vector_generation;
+	/*
+	 * The index summary (s_index_*) as recorded; all 0 unless the volume
+	 * has VEXFS_FEATURE_COMPAT_INDEX_SUMMARY. Trust the counts only when
+	 * the volume was cleanly unmounted (state CLEAN, no ERROR) and
+	 * index_generation is not 0 and equals vector_generation.
+	 */
+	__u64	index_generation;	/* s_vector_generation the counts describe; 0: none */
+	__u64	index_live;		/* live slots */
+	__u64	index_files;		/* files with a chunk set */
+	__u64	index_stale;		/* of those, stale */
 };
 
 /* A decoded inode, host byte order. */
@@ -108,12 +118,16 @@ int vexfs_sb_validate(const __u8 *block, __u32 len, __u64 dev_blocks,
 
 /*
  * Rewrite the mutable superblock fields in block (already validated) and
- * recompute its checksum. mount_delta is added to s_mount_count.
+ * recompute its checksum. mount_delta is added to s_mount_count. The index
+ * summary (index_generation: the vector generation the three counts
+ * describe, 0 for none) is written only when the superblock has
+ * VEXFS_FEATURE_COMPAT_INDEX_SUMMARY; without it those words stay zero.
  */
 int vexfs_sb_update(__u8 *block, __u32 len, __u32 state,
 		    __u64 free_blocks, __u32 free_inodes,
 		    __u64 now_sec, __u32 mount_delta, __u64 vector_generation,
-		    __u64 graph_generation);
+		    __u64 graph_generation, __u64 index_generation,
+		    __u64 index_live, __u64 index_files, __u64 index_stale);
 
 /* --- inodes -------------------------------------------------------------- */
 

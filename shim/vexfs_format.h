@@ -65,7 +65,18 @@
  *  - incompat:  unknown bits -> the kernel refuses to mount.
  */
 #define VEXFS_FEATURE_COMPAT_VECTORS	0x0001u	/* vector store + HNSW graph inodes present */
-#define VEXFS_FEATURE_COMPAT_SUPP	(VEXFS_FEATURE_COMPAT_VECTORS)
+/*
+ * Index summary (s_index_* in the superblock): the vector store's counts,
+ * written at every superblock write and stamped with the s_vector_generation
+ * they describe, so a mount after a clean unmount can take them instead of
+ * reading every chunk record. compat: a kernel that does not know the bit
+ * mounts and ignores it; the counts are only trusted when the stamp equals
+ * s_vector_generation, which every vector change bumps (docs/FORMAT.md has
+ * the rules, and the one case this does not cover).
+ */
+#define VEXFS_FEATURE_COMPAT_INDEX_SUMMARY 0x0002u
+#define VEXFS_FEATURE_COMPAT_SUPP	(VEXFS_FEATURE_COMPAT_VECTORS | \
+					 VEXFS_FEATURE_COMPAT_INDEX_SUMMARY)
 
 /*
  * Hash-indexed directories (struct vexfs_dx_root_info below). ro_compat, not
@@ -157,7 +168,18 @@ struct vexfs_super_block {
 	__le64	s_vector_generation;	/* bumps on every vector store change */
 	__u8	s_uuid[16];		/* volume UUID */
 	char	s_volume_name[16];	/* NUL-padded label */
-	__le32	s_reserved[32];		/* zero */
+	/*
+	 * Index summary (COMPAT_INDEX_SUMMARY; zero without the bit). The
+	 * counts are the kernel's mount-scan counts of the vector store; they
+	 * are trusted only after a clean unmount (CLEAN, no ERROR) and when
+	 * s_index_generation equals s_vector_generation (and is not 0).
+	 */
+	__le64	s_index_generation;	/* the s_vector_generation the counts describe; 0: none */
+	__le64	s_index_live;		/* live slots: allocated, record valid and owned */
+	__le64	s_index_files;		/* files with a chunk set (at least one live slot) */
+	__le64	s_index_stale;		/* of those, files whose set is stale
+					 * (i_data_version != i_chunk_version) */
+	__le32	s_reserved[24];		/* zero */
 	__le32	s_checksum;		/* crc32c of this struct with s_checksum = 0 */
 	__le32	s_pad;			/* zero; keeps the struct 8-byte aligned */
 };

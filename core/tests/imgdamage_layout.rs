@@ -60,7 +60,8 @@ fn expected() -> BTreeMap<String, String> {
         s_journal_start, s_journal_blocks, s_data_start, s_root_ino, s_first_ino, s_state,
         s_feature_compat, s_feature_incompat, s_feature_ro_compat, s_vector_dim, s_vector_metric,
         s_hnsw_m, s_hnsw_ef_construction, s_mount_count, s_mkfs_time, s_mount_time, s_write_time,
-        s_graph_generation, s_vector_generation, s_uuid, s_volume_name, s_reserved, s_checksum, s_pad);
+        s_graph_generation, s_vector_generation, s_uuid, s_volume_name, s_index_generation, s_index_live,
+        s_index_files, s_index_stale, s_reserved, s_checksum, s_pad);
     fields!(m, vexfs_inode:
         i_mode, i_links_count, i_uid, i_gid, i_flags, i_size, i_blocks, i_atime, i_mtime, i_ctime,
         i_crtime, i_atime_nsec, i_mtime_nsec, i_ctime_nsec, i_crtime_nsec, i_generation, i_rdev,

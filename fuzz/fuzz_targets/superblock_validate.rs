@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(msg.contains(&0), "message not NUL-terminated");
     if r == 0 {
         let (fb, fi) = (c.u64(), c.u32());
-        let _ = unsafe { vexfs_sb_update(b.as_mut_ptr(), len, c.u32(), fb, fi, c.u64(), c.u32(), c.u64(), c.u64()) };
+        let _ = unsafe { vexfs_sb_update(b.as_mut_ptr(), len, c.u32(), fb, fi, c.u64(), c.u32(), c.u64(), c.u64(), c.u64(), c.u64(), c.u64(), c.u64()) };
     }
     // NULL arguments are rejected, not dereferenced.
     let _ = unsafe { vexfs_sb_validate(b.as_ptr(), len, dev_blocks, core::ptr::null_mut(), core::ptr::null_mut(), 0) };

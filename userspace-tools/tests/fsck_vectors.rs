@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use vexfs_core::format::defs::mode;
 use vexfs_core::format::inode::InodeMem;
 use vexfs_core::format::*;
+use vexfs_core::format::superblock::{Geom, IndexSummary};
 use vexfs_core::hnsw::chunks::{chunk_record_pos, decode_chunk_record, encode_chunk_record, slot_bit, ChunkHeader};
 use vexfs_tools::fsimage::Fs;
 
@@ -375,4 +376,142 @@ fn unlinked_file_with_a_set_frees_its_slots() {
     assert!(!slot_bit(&slot_map(&t.path), 3));
     assert_intact(&t.path, t.a, 3);
     assert_intact(&t.path, t.c, 2);
+}
+
+// ---- the index summary (s_index_*, COMPAT_INDEX_SUMMARY) ---------------------
+
+/// Change superblock fields through `Fs::flush` (which reseals it).
+fn edit_sb(p: &Path, f: impl FnOnce(&mut Geom)) {
+    let mut fs = open_fs(p);
+    f(&mut fs.geom);
+    fs.flush().unwrap();
+}
+
+fn summary(p: &Path) -> IndexSummary {
+    IndexSummary::of(&open_fs(p).geom)
+}
+
+/// What mkfs recorded for image(): 6 live slots in 3 files, none stale.
+fn expected_summary(p: &Path) -> IndexSummary {
+    IndexSummary { generation: generations(p).0, live: 6, files: 3, stale: 0 }
+}
+
+#[test]
+fn index_summary_of_a_populated_image_checks() {
+    let t = image();
+    assert_eq!(summary(&t.path), expected_summary(&t.path));
+    assert!(IndexSummary::trusted(&open_fs(&t.path).geom));
+    let (code, out) = fsck_bin(&t.path, &["-n", "-f", "-v"]);
+    assert!(code == 0 && !out.contains("index summary"), "{out}");
+}
+
+#[test]
+fn index_summary_count_damage_is_found_and_rewritten() {
+    type Field = fn(&mut Geom) -> &mut u64;
+    let fields: [(&str, Field, u64); 3] = [
+        ("s_index_live", |g| &mut g.index_live, 6),
+        ("s_index_files", |g| &mut g.index_files, 3),
+        ("s_index_stale", |g| &mut g.index_stale, 0),
+    ];
+    for (name, field, counted) in fields {
+        let t = image();
+        edit_sb(&t.path, |g| *field(g) = 1000);
+        let gen = generations(&t.path).0;
+        assert_detect_and_repair(
+            &t.path,
+            &format!("superblock index summary (vector generation {gen}): {name} is 1000 but the vector store holds {counted} "),
+        );
+        // Only the summary was wrong: the same generation, the counted values.
+        assert_eq!(summary(&t.path), expected_summary(&t.path), "{name}");
+        assert_eq!(generations(&t.path).0, gen);
+    }
+}
+
+#[test]
+fn index_summary_counts_stale_files_as_the_kernel_does() {
+    // c's data changed after its set was written: the set is stale, and
+    // the recorded 0 is wrong.
+    let t = image();
+    edit_inode(&t.path, t.c, |m| m.data_version = 1);
+    assert_detect_and_repair(&t.path, "s_index_stale is 0 but the vector store holds 1 files with a stale chunk set");
+    assert_eq!(summary(&t.path), IndexSummary { stale: 1, ..expected_summary(&t.path) });
+    assert_intact(&t.path, t.c, 2);
+}
+
+#[test]
+fn index_summary_not_trusted_is_not_judged() {
+    // Another generation's counts, and counts of a volume not cleanly
+    // unmounted, mean nothing: no error.
+    let t = image();
+    edit_sb(&t.path, |g| {
+        g.index_generation = g.vector_generation + 5;
+        g.index_live = 1000;
+    });
+    let (code, out) = fsck_bin(&t.path, &["-n", "-v"]);
+    assert!(code == 0 && out.contains("index summary not checked: it describes another vector generation"), "{out}");
+    let t = image();
+    edit_sb(&t.path, |g| {
+        g.state &= !VEXFS_STATE_CLEAN;
+        g.index_files = 1000;
+    });
+    let (code, out) = fsck_bin(&t.path, &["-n", "-v"]);
+    assert!(code == 0 && out.contains("index summary not checked: the volume was not cleanly unmounted"), "{out}");
+}
+
+#[test]
+fn index_summary_is_rewritten_when_fsck_marks_the_volume_clean() {
+    // Not cleanly unmounted, with a summary that looks current but is
+    // wrong, and a stray slot: -y repairs and marks the volume clean, so
+    // the summary it leaves must be the true one, not the one it found.
+    let t = image();
+    edit_sb(&t.path, |g| {
+        g.state &= !VEXFS_STATE_CLEAN;
+        g.index_live = 1000;
+    });
+    set_slot_bit(&t.path, 7, true);
+    let (code, out) = fsck_bin(&t.path, &["-y"]);
+    assert_eq!(code, 1, "{out}");
+    let g = open_fs(&t.path).geom;
+    assert!(g.state & VEXFS_STATE_CLEAN != 0);
+    assert_eq!(summary(&t.path), expected_summary(&t.path));
+    assert!(IndexSummary::trusted(&g));
+    let (code, out) = fsck_bin(&t.path, &["-n", "-f"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn index_summary_after_a_vector_store_repair_describes_the_repaired_store() {
+    // a's set is damaged: -n counts the slots the kernel would still take
+    // (2 of a's 3), -y drops the set, bumps the vector generation and
+    // records the store as it left it (3 slots in 2 files) with the new stamp.
+    let t = image();
+    let gen = generations(&t.path).0;
+    edit_record(&t.path, 1, |r| r[40] ^= 0x01);
+    let (_, out) = fsck_lib(&t.path, vexfs_tools::fsimage::fsck::Repair::No);
+    assert!(out.contains("s_index_live is 6 but the vector store holds 5 live slots"), "{out}");
+    assert!(!out.contains("s_index_files"), "a still has live slots: {out}");
+    check_drop(&t, t.a, "chunk record checksum mismatch", &[(t.b, 1), (t.c, 2)]);
+    let after = summary(&t.path);
+    assert!(after.generation > gen);
+    assert_eq!(after, IndexSummary { generation: generations(&t.path).0, live: 3, files: 2, stale: 0 });
+}
+
+#[test]
+fn index_summary_without_the_feature_stays_zero() {
+    // A volume without the bit (an older mkfs): nothing is checked, and a
+    // repair leaves the reserved words zero.
+    let t = image();
+    let mut fs = open_fs(&t.path);
+    let off = core::mem::offset_of!(vexfs_super_block, s_feature_compat);
+    fs.sb_block[off..off + 4].copy_from_slice(&VEXFS_FEATURE_COMPAT_VECTORS.to_le_bytes());
+    let sum = core::mem::offset_of!(vexfs_super_block, s_index_generation);
+    fs.sb_block[sum..sum + 32].fill(0);
+    fs.flush().unwrap();
+    drop(fs);
+    assert_eq!(summary(&t.path), IndexSummary::default());
+    set_slot_bit(&t.path, 7, true);
+    assert_detect_and_repair(&t.path, "slot 7 is allocated in the slot bitmap");
+    let fs = open_fs(&t.path);
+    assert_eq!(fs.geom.feature_compat, VEXFS_FEATURE_COMPAT_VECTORS);
+    assert!(fs.sb_block[sum..VEXFS_SUPER_BLOCK_SIZE as usize - 8].iter().all(|&b| b == 0));
 }

@@ -12,6 +12,7 @@ use vexfs_core::format::defs::mode;
 use vexfs_core::format::inode::InodeMem;
 use vexfs_core::format::*;
 use vexfs_core::hnsw::chunks::{chunk_record_pos, decode_chunk_record, slot_bit};
+use vexfs_core::format::superblock::IndexSummary;
 use vexfs_tools::fsimage::Fs;
 
 fn read_all(fs: &Fs, ino: u32, m: &InodeMem) -> Vec<u8> {
@@ -163,6 +164,14 @@ fn populate_tree_and_vectors_fsck_clean() {
         assert_eq!(g.len(), 103);
         assert_eq!(g.generation(), fs.geom.vector_generation);
         assert_eq!(fs.geom.graph_generation, fs.geom.vector_generation);
+        // The index summary: every slot live, one file per vector, none
+        // stale, stamped with the generation the graph carries too.
+        assert_ne!(fs.geom.vector_generation, 0);
+        assert_eq!(
+            (fs.geom.index_generation, fs.geom.index_live, fs.geom.index_files, fs.geom.index_stale),
+            (fs.geom.vector_generation, 103, 103, 0)
+        );
+        assert!(IndexSummary::trusted(&fs.geom));
         assert_eq!((g.params().dim, g.params().metric, g.params().m), (dim, VEXFS_METRIC_COSINE, fs.geom.hnsw_m));
         let a_ino = resolve(&fs, "docs/a.txt");
         assert!((0..g.capacity()).any(|s| g.node_key(s) == Some(a_ino as u64)));
@@ -185,6 +194,10 @@ fn populate_without_manifest_and_refusals() {
     assert_eq!(code, 0, "{out}");
     let fs = open_fs(&img);
     assert!(fs.read_inode(VEXFS_VECSTORE_INO).unwrap().is_none());
+    // No chunk set: the summary is the empty store's, stamped with the
+    // generation the volume has (0: none, so a reader scans the empty store).
+    assert!(fs.geom.feature_compat & VEXFS_FEATURE_COMPAT_INDEX_SUMMARY != 0);
+    assert_eq!(IndexSummary::of(&fs.geom), IndexSummary { generation: fs.geom.vector_generation, ..Default::default() });
     drop(fs);
     // --no-graph: records and flags, no graph (the kernel builds it at mount).
     std::fs::write(d.path().join("one.jsonl"), r#"{"path": "docs/a.txt", "vector": [1, 2]}"#).unwrap();
@@ -196,6 +209,8 @@ fn populate_without_manifest_and_refusals() {
     let fs = open_fs(&img);
     assert!(fs.read_inode(VEXFS_GRAPH_INO).unwrap().is_none());
     assert!(fs.geom.vector_generation > fs.geom.graph_generation);
+    // Without a graph the summary still describes the store.
+    assert_eq!(IndexSummary::of(&fs.geom), IndexSummary { generation: fs.geom.vector_generation, live: 1, files: 1, stale: 0 });
 
     let man = d.path().join("m.jsonl");
     let run = |man_text: &str| {

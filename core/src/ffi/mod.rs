@@ -124,6 +124,10 @@ pub unsafe extern "C" fn vexfs_sb_update(
     mount_delta: u32,
     vector_generation: u64,
     graph_generation: u64,
+    index_generation: u64,
+    index_live: u64,
+    index_files: u64,
+    index_stale: u64,
 ) -> i32 {
     let u = superblock::SbUpdate {
         state,
@@ -133,6 +137,12 @@ pub unsafe extern "C" fn vexfs_sb_update(
         mount_delta,
         vector_generation,
         graph_generation,
+        index: superblock::IndexSummary {
+            generation: index_generation,
+            live: index_live,
+            files: index_files,
+            stale: index_stale,
+        },
     };
     // SAFETY: block is sbi->sbh's data (len = VEXFS_BLOCK_SIZE); the caller
     // (vexfs_commit_super) holds the superblock buffer's lock (lock_buffer)

@@ -8,6 +8,9 @@ include!(concat!(env!("OUT_DIR"), "/format_bindings.rs"));
 
 // The header states these sizes; the C side asserts them with BUILD_BUG_ON.
 const _: () = assert!(core::mem::size_of::<vexfs_super_block>() == VEXFS_SUPER_BLOCK_SIZE as usize);
+// The index summary was carved from the front of s_reserved: nothing after it moved.
+const _: () = assert!(core::mem::offset_of!(vexfs_super_block, s_index_generation) == 192);
+const _: () = assert!(core::mem::offset_of!(vexfs_super_block, s_checksum) == 320);
 const _: () = assert!(core::mem::size_of::<vexfs_inode>() == VEXFS_INODE_STRUCT_SIZE as usize);
 const _: () = assert!(VEXFS_INODE_STRUCT_SIZE == VEXFS_INODE_SIZE);
 const _: () = assert!(core::mem::size_of::<vexfs_dirent>() == VEXFS_DIRENT_HEADER_SIZE as usize);

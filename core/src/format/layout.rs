@@ -98,7 +98,9 @@ pub fn plan(p: &MkfsParams) -> Result<vexfs_super_block> {
     sb.s_root_ino = VEXFS_ROOT_INO.to_le();
     sb.s_first_ino = VEXFS_FIRST_INO.to_le();
     sb.s_state = VEXFS_STATE_CLEAN.to_le();
-    sb.s_feature_compat = VEXFS_FEATURE_COMPAT_VECTORS.to_le();
+    // The index summary from the start: its stamp (s_index_generation 0
+    // here, none) tells readers whether the counts describe the store.
+    sb.s_feature_compat = (VEXFS_FEATURE_COMPAT_VECTORS | VEXFS_FEATURE_COMPAT_INDEX_SUMMARY).to_le();
     sb.s_feature_incompat =
         (VEXFS_FEATURE_INCOMPAT_JOURNAL | VEXFS_FEATURE_INCOMPAT_IND_CSUM | VEXFS_FEATURE_INCOMPAT_VINDEX2).to_le();
     // Names blocks from the start: a volume made without them would need

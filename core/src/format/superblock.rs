@@ -185,6 +185,10 @@ pub fn validate(block: &[u8], dev_blocks: u64, msg: &mut impl Write) -> Result<G
     }
     let ro_compat = u32::from_le(sb.s_feature_ro_compat);
     let compat = u32::from_le(sb.s_feature_compat);
+    // Without the bit these words are reserved: whatever they hold is not
+    // a summary, so the kernel is handed none.
+    let summary = compat & VEXFS_FEATURE_COMPAT_INDEX_SUMMARY != 0;
+    let summary_word = |v: u64| if summary { u64::from_le(v) } else { 0 };
 
     let root = u32::from_le(sb.s_root_ino);
     let first = u32::from_le(sb.s_first_ino);
@@ -241,7 +245,43 @@ pub fn validate(block: &[u8], dev_blocks: u64, msg: &mut impl Write) -> Result<G
         pad: 0,
         graph_generation: u64::from_le(sb.s_graph_generation),
         vector_generation: u64::from_le(sb.s_vector_generation),
+        index_generation: summary_word(sb.s_index_generation),
+        index_live: summary_word(sb.s_index_live),
+        index_files: summary_word(sb.s_index_files),
+        index_stale: summary_word(sb.s_index_stale),
     })
+}
+
+/// The vector store's counts as the kernel's mount scan finds them
+/// (`s_index_*`, COMPAT_INDEX_SUMMARY), stamped with the vector generation
+/// they describe (0: none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IndexSummary {
+    pub generation: u64,
+    /// Live slots: allocated, record valid and owned by its file's set.
+    pub live: u64,
+    /// Files with at least one live slot.
+    pub files: u64,
+    /// Of those, files whose set is stale (i_data_version != i_chunk_version).
+    pub stale: u64,
+}
+
+impl IndexSummary {
+    /// The summary a validated superblock carries (all zero without the bit).
+    pub fn of(g: &Geom) -> IndexSummary {
+        IndexSummary { generation: g.index_generation, live: g.index_live, files: g.index_files, stale: g.index_stale }
+    }
+
+    /// Whether a reader may take the counts instead of scanning the store:
+    /// the volume has the bit, was cleanly unmounted with no errors
+    /// recorded (ERROR asks for fsck, which recounts), and the stamp is the
+    /// current vector generation (not 0, which means none).
+    pub fn trusted(g: &Geom) -> bool {
+        g.feature_compat & VEXFS_FEATURE_COMPAT_INDEX_SUMMARY != 0
+            && g.state & (VEXFS_STATE_CLEAN | VEXFS_STATE_ERROR) == VEXFS_STATE_CLEAN
+            && g.index_generation != 0
+            && g.index_generation == g.vector_generation
+    }
 }
 
 /// Mutable superblock fields, written at mount, sync and unmount.
@@ -254,6 +294,8 @@ pub struct SbUpdate {
     pub mount_delta: u32,
     pub vector_generation: u64,
     pub graph_generation: u64,
+    /// Written only when the superblock has COMPAT_INDEX_SUMMARY.
+    pub index: IndexSummary,
 }
 
 /// Rewrite the mutable fields of an already validated superblock in place
@@ -279,6 +321,14 @@ pub fn update(block: &mut [u8], u: &SbUpdate) -> Result<()> {
     }
     sb.s_vector_generation = u.vector_generation.to_le();
     sb.s_graph_generation = u.graph_generation.to_le();
+    // Without the bit the words are reserved (zero) and stay as they are:
+    // a summary there would mean nothing to a reader that checks the bit.
+    if u32::from_le(sb.s_feature_compat) & VEXFS_FEATURE_COMPAT_INDEX_SUMMARY != 0 {
+        sb.s_index_generation = u.index.generation.to_le();
+        sb.s_index_live = u.index.live.to_le();
+        sb.s_index_files = u.index.files.to_le();
+        sb.s_index_stale = u.index.stale.to_le();
+    }
     seal(raw)
 }
 
@@ -299,4 +349,103 @@ pub fn encode(sb: &vexfs_super_block, block: &mut [u8]) -> Result<()> {
         .ok_or(Error::InvalidArgument)?;
     raw.copy_from_slice(sb.as_bytes());
     seal(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::layout::{plan, MkfsParams};
+
+    const DEV_BLOCKS: u64 = 16384;
+
+    /// Block 0 of a planned volume with feature_compat `compat`.
+    fn block0(compat: u32) -> std::vec::Vec<u8> {
+        let p = MkfsParams {
+            dev_blocks: DEV_BLOCKS,
+            inodes: 0,
+            journal_blocks: 0,
+            vector_dim: 8,
+            vector_metric: VEXFS_METRIC_L2,
+            hnsw_m: 16,
+            hnsw_ef_construction: 200,
+            now_sec: 1_700_000_000,
+            uuid: [7; 16],
+            label: [0; 16],
+        };
+        let mut sb = plan(&p).unwrap();
+        sb.s_feature_compat = compat.to_le();
+        let mut b = std::vec![0u8; BLOCK_SIZE];
+        encode(&sb, &mut b).unwrap();
+        b
+    }
+
+    fn geom(b: &[u8]) -> Geom {
+        let mut msg = heapless::String::<160>::new();
+        validate(b, DEV_BLOCKS, &mut msg).unwrap_or_else(|_| panic!("{msg}"))
+    }
+
+    fn upd(index: IndexSummary) -> SbUpdate {
+        SbUpdate { state: VEXFS_STATE_CLEAN, free_blocks: 100, free_inodes: 10, now_sec: 1, vector_generation: 9, graph_generation: 9, index, ..Default::default() }
+    }
+
+    const SUMMARY: IndexSummary = IndexSummary { generation: 9, live: 1 << 40, files: 123_456, stale: 17 };
+
+    #[test]
+    fn the_reserved_words_keep_their_place() {
+        // Carved from the front of s_reserved: the struct and the checksum
+        // do not move, and the words left over are the rest of the 128 bytes.
+        assert_eq!(offset_of!(vexfs_super_block, s_index_generation), 192);
+        assert_eq!(offset_of!(vexfs_super_block, s_index_stale), 216);
+        assert_eq!(offset_of!(vexfs_super_block, s_reserved), 224);
+        assert_eq!(CHECKSUM_OFF, 320);
+        assert_eq!(core::mem::size_of::<vexfs_super_block>(), 328);
+    }
+
+    #[test]
+    fn summary_round_trips_with_the_bit() {
+        let mut b = block0(VEXFS_FEATURE_COMPAT_VECTORS | VEXFS_FEATURE_COMPAT_INDEX_SUMMARY);
+        assert_eq!(IndexSummary::of(&geom(&b)), IndexSummary::default());
+        update(&mut b, &upd(SUMMARY)).unwrap();
+        let g = geom(&b);
+        assert_eq!(IndexSummary::of(&g), SUMMARY);
+        assert!(IndexSummary::trusted(&g));
+        // The words past the summary stay zero.
+        let sb = vexfs_super_block::read_from_bytes(&b[..VEXFS_SUPER_BLOCK_SIZE as usize]).unwrap();
+        assert!(sb.s_reserved.iter().all(|&w| w == 0));
+        // A later update with another summary replaces it whole.
+        let none = IndexSummary { generation: 0, ..SUMMARY };
+        update(&mut b, &upd(none)).unwrap();
+        let g = geom(&b);
+        assert_eq!(IndexSummary::of(&g), none);
+        assert!(!IndexSummary::trusted(&g), "stamp 0 means none");
+    }
+
+    #[test]
+    fn trust_needs_clean_state_and_the_current_generation() {
+        let mut b = block0(VEXFS_FEATURE_COMPAT_VECTORS | VEXFS_FEATURE_COMPAT_INDEX_SUMMARY);
+        update(&mut b, &SbUpdate { vector_generation: 10, ..upd(SUMMARY) }).unwrap();
+        assert!(!IndexSummary::trusted(&geom(&b)), "stamp 9 describes generation 9, not 10");
+        update(&mut b, &SbUpdate { state: 0, ..upd(SUMMARY) }).unwrap();
+        assert!(!IndexSummary::trusted(&geom(&b)), "not cleanly unmounted");
+        update(&mut b, &SbUpdate { state: VEXFS_STATE_CLEAN | VEXFS_STATE_ERROR, ..upd(SUMMARY) }).unwrap();
+        assert!(!IndexSummary::trusted(&geom(&b)), "errors recorded");
+        update(&mut b, &upd(SUMMARY)).unwrap();
+        assert!(IndexSummary::trusted(&geom(&b)));
+    }
+
+    #[test]
+    fn without_the_bit_the_reserved_words_stay_zero() {
+        let mut b = block0(VEXFS_FEATURE_COMPAT_VECTORS);
+        update(&mut b, &upd(SUMMARY)).unwrap();
+        let raw = &b[..VEXFS_SUPER_BLOCK_SIZE as usize];
+        assert!(raw[192..320].iter().all(|&x| x == 0), "update wrote into the reserved words");
+        let g = geom(&b);
+        assert_eq!(IndexSummary::of(&g), IndexSummary::default());
+        assert!(!IndexSummary::trusted(&g));
+        // Whatever a volume without the bit holds there is not handed on.
+        let off = offset_of!(vexfs_super_block, s_index_live);
+        b[off] = 5;
+        seal(&mut b[..VEXFS_SUPER_BLOCK_SIZE as usize]).unwrap();
+        assert_eq!(geom(&b).index_live, 0);
+    }
 }

@@ -8,7 +8,7 @@ use std::io;
 
 use vexfs_core::format::defs::mode;
 use vexfs_core::format::inode::InodeMem;
-use vexfs_core::format::superblock::{self, Geom, SbUpdate};
+use vexfs_core::format::superblock::{self, Geom, IndexSummary, SbUpdate};
 use vexfs_core::format::*;
 use vexfs_core::format::{bitmap, bmap, dir, dx, inode, names};
 
@@ -68,6 +68,9 @@ impl Fs {
             mount_delta: 0,
             vector_generation: g.vector_generation,
             graph_generation: g.graph_generation,
+            // Written only on a volume with COMPAT_INDEX_SUMMARY; callers
+            // that change the vector store set geom.index_* (mkfs -d, fsck).
+            index: IndexSummary::of(g),
         };
         superblock::update(&mut self.sb_block, &u).map_err(|e| core_err("superblock update", e))?;
         self.img.write_blocks(0, &self.sb_block)?;

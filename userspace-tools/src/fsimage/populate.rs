@@ -23,7 +23,9 @@
 //!   first mount instead of rebuilding (a graph build of thousands of
 //!   vectors is seconds on the host, minutes under emulation). With
 //!   `build_graph` false inode 4 stays empty and the kernel builds the graph
-//!   in the background at the first mount (exact search serves meanwhile).
+//!   in the background at the first mount (exact search serves meanwhile);
+//! - the index summary in the superblock (live slots, files with a set, 0
+//!   stale), stamped with the new vector generation (the graph's too).
 //!
 //! The manifest is read by `super::manifest`: JSON lines `{"path",
 //! "vector"}` (a whole-file vector) or `{"path", "offset", "length",
@@ -252,6 +254,7 @@ pub fn populate(fs: &mut Fs, src: &Path, manifest: &Manifest, build_graph: bool)
         }
     }
     if by_ino.is_empty() {
+        record_summary(fs, 0, 0);
         fs.flush()?;
         free_counts(fs, &mut sum);
         return Ok(sum);
@@ -310,9 +313,23 @@ pub fn populate(fs: &mut Fs, src: &Path, manifest: &Manifest, build_graph: bool)
         sum.graph_nodes = write_graph(fs, &manifest.vectors, &slot_src, &slot_ino, generation)?;
         fs.geom.graph_generation = generation;
     }
+    record_summary(fs, sum.vectors, sum.vector_files);
     fs.flush()?;
     free_counts(fs, &mut sum);
     Ok(sum)
+}
+
+/// The index summary (`s_index_*`, written by `flush` on a volume with
+/// COMPAT_INDEX_SUMMARY): every slot written is live, every set fresh
+/// (data and chunk versions both 0), stamped with the generation the store
+/// now has, so the kernel may take the counts at the first mount. With no
+/// chunk set the generation is still 0 and so is the stamp (none): the
+/// kernel's scan of an empty store costs nothing.
+fn record_summary(fs: &mut Fs, live: u64, files: u64) {
+    fs.geom.index_generation = fs.geom.vector_generation;
+    fs.geom.index_live = live;
+    fs.geom.index_files = files;
+    fs.geom.index_stale = 0;
 }
 
 /// Writes the store file (inode 3) front to back: bytes go into the

@@ -43,7 +43,9 @@
 //!    allocated slots no set covers are freed; the persisted graph
 //!    (inode 4), when current, has live nodes only at slots owned by their
 //!    key. Any repair bumps the vector generation: the kernel rebuilds the
-//!    graph at the next mount.
+//!    graph at the next mount. Then the index summary (COMPAT_INDEX_SUMMARY,
+//!    summary.rs), when a reader would trust it: its live-slot, file and
+//!    stale-file counts against the ones counted here (wrong: rewritten).
 //! 5c. names blocks (RO_COMPAT_LINK_DIRS): every non-directory with two or
 //!    more names has one that checks (owner, checksum, order) and lists
 //!    exactly the (directory, names) pairs pass 2 found (missing, damaged
@@ -52,7 +54,10 @@
 //!    with a single name has none (freed) and its i_parent is that name's
 //!    directory (set). Without the feature any i_names_block is zeroed.
 //! 6. bitmaps against actual usage (rewritten), superblock free counts
-//!    (hints: noted with -v, rewritten by -y), the ERROR state (cleared).
+//!    (hints: noted with -v, rewritten by -y), the ERROR state (cleared);
+//!    a superblock -y writes carries the index summary of the volume as
+//!    it leaves it, stamped with the final vector generation (none when
+//!    errors are left).
 //!
 //! Each pass is its own file (pass0.rs .. pass6.rs, 1b in pass1.rs), as in
 //! e2fsck; this one holds the checker's state, reporting, the block-map walk
@@ -200,6 +205,9 @@ struct Checker<'o> {
     freed_blocks: Vec<u32>,
     /// Indirect blocks pass 1b reported (and, with -y, resealed).
     ind_judged: HashSet<u32>,
+    /// The vector store's counts as this run leaves the volume (pass 5b),
+    /// for the index summary pass 6 records.
+    index_after: Option<summary::StoreCounts>,
     wrote: bool,
 }
 
@@ -218,6 +226,7 @@ mod pass5;
 mod pass5b;
 mod pass5c;
 mod pass6;
+mod summary;
 
 impl<'o> Checker<'o> {
     fn repairing(&self) -> bool {
@@ -467,6 +476,7 @@ pub fn check(path: &Path, opts: FsckOptions, out: &mut dyn Write) -> FsckReport 
         on_disk_bmap,
         freed_blocks: Vec::new(),
         ind_judged: HashSet::new(),
+        index_after: None,
         wrote: false,
     };
     let res = c.run();

@@ -12,6 +12,7 @@ use vexfs_core::hnsw::chunks::{chunk_record_pos, chunk_record_size, decode_chunk
 use vexfs_core::hnsw::layout::params_from_header;
 use vexfs_core::hnsw::{decode_block, Geometry, Graph};
 
+use super::summary::StoreCounts;
 use super::*;
 
 /// A hidden file's data: file block -> physical block (0 = hole).
@@ -93,6 +94,11 @@ impl<'o> Checker<'o> {
         // reported again as strays.
         let mut in_dropped = vec![false; nslots as usize];
         let mut store_changed = false;
+        // The index summary's counts: as the kernel's mount scan would find
+        // them on the volume as it is (`seen`), and as -y leaves it, damaged
+        // sets dropped (`kept`, sets that check whole).
+        let mut seen = StoreCounts::default();
+        let mut kept = StoreCounts::default();
         let mut inos: Vec<u32> = self.live.iter().copied().collect();
         inos.sort_unstable();
         for ino in inos {
@@ -120,9 +126,14 @@ impl<'o> Checker<'o> {
                 }
                 continue;
             }
-            let why = self.set_problem(ino, &m, dim, nslots, &slotmap, &mut claim, store.as_ref(), &mut rec, &mut cache)?;
+            let (why, owned) =
+                self.set_problem(ino, &m, dim, nslots, &slotmap, &mut claim, store.as_ref(), &mut rec, &mut cache)?;
+            // The kernel counts a slot only for a linked owner (an orphan's
+            // records fail its owner check).
+            seen.add(if m.links_count == 0 { 0 } else { owned }, &m);
             match why {
                 None => {
+                    kept.add(m.chunk_count as u64, &m);
                     for s in m.chunk_first as u64..m.chunk_first as u64 + m.chunk_count as u64 {
                         owner[s as usize] = ino;
                     }
@@ -239,11 +250,17 @@ impl<'o> Checker<'o> {
             self.fs.geom.vector_generation = g.vector_generation.wrapping_add(1).max(g.graph_generation.wrapping_add(1));
             self.wrote = true;
         }
+        // -n changes nothing: the volume keeps what the scan saw.
+        let after = if self.repairing() { kept } else { seen };
+        self.check_index_summary(seen, after);
         Ok(())
     }
 
     /// Why inode `ino`'s set (HAS_VECTOR, a regular file) is not valid, or
-    /// None. Records every slot of its run as claimed.
+    /// None; and how many slots of its run the kernel's mount scan would
+    /// count live for it (allocated, record decoding and naming it, chunk
+    /// index right), which for a valid set is its chunk count. Records
+    /// every slot of a run that fits the slot bitmap as claimed.
     #[allow(clippy::too_many_arguments)]
     fn set_problem(
         &mut self,
@@ -256,24 +273,33 @@ impl<'o> Checker<'o> {
         store: Option<&FileMap>,
         rec: &mut [u8],
         cache: &mut (u32, Vec<u8>),
-    ) -> io::Result<Option<String>> {
+    ) -> io::Result<(Option<String>, u64)> {
+        // The kernel refuses such an inode outright (inode decode): none of
+        // its slots is live.
         if m.chunk_count == 0 || m.chunk_count > MAX_CHUNKS {
-            return Ok(Some(format!("chunk count {} outside 1..={MAX_CHUNKS}", m.chunk_count)));
-        }
-        if m.vector_dim != dim {
-            return Ok(Some(format!("vector dimension {} but the filesystem's is {dim}", m.vector_dim)));
+            return Ok((Some(format!("chunk count {} outside 1..={MAX_CHUNKS}", m.chunk_count)), 0));
         }
         let (first, end) = (m.chunk_first as u64, m.chunk_first as u64 + m.chunk_count as u64);
-        if end > nslots {
-            return Ok(Some(format!("slot {} is past the end of the slot bitmap ({nslots} slots)", end - 1)));
+        // A run past the last slot number: refused by the inode decode too.
+        let decodable = end <= u32::MAX as u64 + 1;
+        // The first reason is the one reported; the slots are still read,
+        // to count what the kernel would (it does not check the dimension
+        // field or the run's end, only each slot).
+        let mut why = None;
+        if m.vector_dim != dim {
+            why = Some(format!("vector dimension {} but the filesystem's is {dim}", m.vector_dim));
+        } else if end > nslots {
+            why = Some(format!("slot {} is past the end of the slot bitmap ({nslots} slots)", end - 1));
         }
         // A slot in two runs holds one record: the run it does not name is
         // the damaged one (found below); the other run's claim is named.
         let mut other = None;
-        for s in first..end {
-            match claim[s as usize] {
-                0 => claim[s as usize] = ino,
-                c => other = other.or(Some((s, c))),
+        if why.is_none() {
+            for s in first..end {
+                match claim[s as usize] {
+                    0 => claim[s as usize] = ino,
+                    c => other = other.or(Some((s, c))),
+                }
             }
         }
         let overlap = match other {
@@ -281,31 +307,41 @@ impl<'o> Checker<'o> {
             None => String::new(),
         };
         let Some(store) = store else {
-            return Ok(Some("there is no store file (inode 3)".into()));
+            return Ok((why.or(Some("there is no store file (inode 3)".into())), 0));
         };
-        for s in first..end {
+        let mut owned = 0u64;
+        let scan_end = if decodable { end.min(nslots) } else { first };
+        for s in first..scan_end {
             if !slot_bit(slotmap, s) {
-                return Ok(Some(format!("slot {s} (chunk {}) is free in the slot bitmap", s - first)));
+                why = why.or_else(|| Some(format!("slot {s} (chunk {}) is free in the slot bitmap", s - first)));
+                continue;
             }
             let pos = chunk_record_pos(s, dim).map_err(|e| io::Error::other(format!("{e:?}")))?;
             let at = pos.block * BLOCK_SIZE as u64 + pos.offset as u64;
             self.read_hidden(store, at, rec, cache)?;
             let h = match decode_chunk_record(rec, dim, None) {
                 Ok(h) => h,
-                Err(e) => return Ok(Some(format!("slot {s} (chunk {}): {}", s - first, hnsw_why(e)))),
+                Err(e) => {
+                    why = why.or_else(|| Some(format!("slot {s} (chunk {}): {}", s - first, hnsw_why(e))));
+                    continue;
+                }
             };
             if h.ino != ino || h.generation != m.generation || h.chunk as u64 != s - first {
-                return Ok(Some(format!(
-                    "slot {s} holds inode {} generation {} chunk {}, expected inode {ino} generation {} chunk {}{overlap}",
-                    h.ino,
-                    h.generation,
-                    h.chunk,
-                    m.generation,
-                    s - first
-                )));
+                why = why.or_else(|| {
+                    Some(format!(
+                        "slot {s} holds inode {} generation {} chunk {}, expected inode {ino} generation {} chunk {}{overlap}",
+                        h.ino,
+                        h.generation,
+                        h.chunk,
+                        m.generation,
+                        s - first
+                    ))
+                });
+                continue;
             }
+            owned += 1;
         }
-        Ok(None)
+        Ok((why, owned))
     }
 
     /// Forget inode `ino`'s set: fields zeroed, HAS_VECTOR cleared (its

@@ -1,5 +1,5 @@
 //! Pass 6: bitmaps against actual usage, superblock free counts, the
-//! ERROR state; the final flush.
+//! ERROR state; the final flush (with the index summary, summary.rs).
 use super::*;
 
 impl<'o> Checker<'o> {
@@ -120,6 +120,7 @@ impl<'o> Checker<'o> {
             self.fs.imap = imap;
             self.fs.bmap = bmap;
             self.fs.geom.state = state;
+            self.record_index_summary();
             self.fs.flush()?;
         }
         say!(
