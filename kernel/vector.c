@@ -555,25 +555,32 @@ static void vexfs_vindex_free(struct vexfs_vindex *vi)
  * graph written then for its live slots: the index is then loaded lazily,
  * a group of slots at a time on first use, and mount reads no slot.
  * Anything else (a crash, no summary, a graph of another count, codes
- * still to train) scans the store at mount.
+ * still to train) scans the store at mount: NULL, or why.
  */
-static bool vexfs_summary_usable(struct vexfs_vindex *vi, int cap)
+static const char *vexfs_summary_unusable(struct vexfs_vindex *vi, int cap)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
 	const struct vexfs_sb_geom *g = &sbi->geom;
 
-	if (cap <= 0 || !sbi->was_clean || !(g->feature_compat & VEXFS_FEATURE_COMPAT_INDEX_SUMMARY) ||
-	    !g->index_generation || g->index_generation != g->vector_generation)
-		return false;
+	if (cap <= 0)
+		return "no graph to load";
+	if (!sbi->was_clean)
+		return "not cleanly unmounted";
+	if (!(g->feature_compat & VEXFS_FEATURE_COMPAT_INDEX_SUMMARY))
+		return "no index summary feature";
+	if (!g->index_generation || g->index_generation != g->vector_generation)
+		return "no index summary of this vector generation";
 	if (g->index_live != vi->graph_loaded_live || g->index_live > (u64)cap ||
 	    g->index_files > g->index_live || g->index_stale > g->index_files) {
-		pr_warn("vexfs (%s): index summary (%llu vectors, %llu files, %llu stale) disagrees with the graph (%u nodes of %d); scanning the store\n",
+		pr_warn("vexfs (%s): index summary (%llu vectors, %llu files, %llu stale) disagrees with the graph (%u nodes of %d)\n",
 			vi->sb->s_id, g->index_live, g->index_files, g->index_stale,
 			vi->graph_loaded_live, cap);
-		return false;
+		return "index summary disagrees with the graph";
 	}
 	/* Codes steer walks once trained: training reads every vector. */
-	return vi->sq_loaded || g->index_live < VEXFS_SQ8_MIN;
+	if (!vi->sq_loaded && g->index_live >= VEXFS_SQ8_MIN)
+		return "int8 codes to train";
+	return NULL;
 }
 
 /* Record the counts in the superblock's summary (vi->lock held). */
@@ -611,6 +618,7 @@ int vexfs_vindex_load(struct super_block *sb)
 	struct vexfs_vindex *vi;
 	ktime_t t[5];
 	int cap, err;
+	const char *whole;
 	bool lazy;
 	u32 i;
 
@@ -678,7 +686,8 @@ int vexfs_vindex_load(struct super_block *sb)
 	t[0] = ktime_get();
 	cap = vexfs_graph_load(vi);
 	t[1] = ktime_get();
-	lazy = vexfs_summary_usable(vi, cap);
+	whole = vexfs_summary_unusable(vi, cap);
+	lazy = !whole;
 	err = lazy ? vexfs_vindex_load_lazy(vi, cap) : vexfs_store_load(vi, cap > 0 ? cap : 0);
 	if (err)
 		goto fail;
@@ -768,9 +777,10 @@ int vexfs_vindex_load(struct super_block *sb)
 	sbi->vindex = vi;
 	t[4] = ktime_get();
 	/* Where a mount's time goes: each phase is linear in what it reads. */
-	pr_info("vexfs (%s): %u vectors of dimension %u, graph %s (chunk sets of %llu files, %llu stale); index loaded %s in %lld ms: graph %lld, store scan %lld, codes %lld, graph check %lld\n",
+	pr_info("vexfs (%s): %u vectors of dimension %u, graph %s (chunk sets of %llu files, %llu stale); index loaded %s%s in %lld ms: graph %lld, store scan %lld, codes %lld, graph check %lld\n",
 		sb->s_id, vi->nr_live, vi->dim, vi->graph_valid ? "loaded" : "rebuilding",
-		vi->files, vi->stale_files, lazy ? "lazily (slots read on first use)" : "whole",
+		vi->files, vi->stale_files, lazy ? "lazily (slots read on first use)" : "whole: ",
+		lazy ? "" : whole,
 		ktime_ms_delta(t[4], t[0]), ktime_ms_delta(t[1], t[0]),
 		ktime_ms_delta(t[2], t[1]), ktime_ms_delta(t[3], t[2]), ktime_ms_delta(t[4], t[3]));
 	return 0;

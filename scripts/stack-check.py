@@ -48,6 +48,17 @@ INDIRECT_THUNK = re.compile(r'^__x86_indirect_thunk_\w+$')
 # callbacks: ctx->dist_batch = vexfs_dist_cb, ctx->filter = vexfs_filter_cb).
 CALLBACKS = ['vexfs_dist_cb', 'vexfs_filter_cb']
 
+# Rust's core::fmt (the messages the core formats) calls fmt trait impls
+# through vtables, never the HNSW callbacks: core::fmt::write calls the
+# argument formatters (Display::fmt ...) and the sink (Write::write_str);
+# everything else in core::fmt and the formatters call only the sink.
+# Mapping them to the callbacks would make a false cycle of every path from
+# a callback to a message the core formats.
+FMT_CODE = re.compile(r'^_R(Nv)+(M[^_]*_)?(Nt)+Cs[0-9A-Za-z]+_4core3fmt')
+FMT_WRITE = re.compile(r'^_RNvNtCs[0-9A-Za-z]+_4core3fmt5write$')
+FMT_IMPL = re.compile(r'^_RNvX.*4core3fmt')
+FMT_SINK = re.compile(r'^_RNvX.*4core3fmt5Write9write_str$')
+
 
 def imm(s):
     v = int(s, 0)
@@ -176,8 +187,16 @@ def main():
     ours = set(funcs)
     # Indirect calls from the Rust core go to the registered callbacks.
     cbs = [c for c in CALLBACKS if c in ours]
+    fmt_impls = [n for n in ours if FMT_IMPL.search(n)]
+    fmt_sinks = [n for n in ours if FMT_SINK.search(n)]
     for name, f in funcs.items():
-        if f['indirect'] and name.startswith('_R'):
+        if not (f['indirect'] and name.startswith('_R')):
+            continue
+        if FMT_WRITE.search(name):
+            f['calls'].update(fmt_impls)
+        elif FMT_CODE.search(name) or FMT_IMPL.search(name):
+            f['calls'].update(fmt_sinks)
+        else:
             f['calls'].update(cbs)
     calls = {n: {c for c in f['calls'] if c in ours} for n, f in funcs.items()}
     # Self-recursion with a stated bound: DEPTH activations of the frame.
