@@ -744,7 +744,7 @@ int vexfs_vindex_load(struct super_block *sb)
 			vi->gh = NULL;
 			cap = 0;
 		}
-	} else if (cap != -ESTALE) {
+	} else if (cap <= 0 && cap != -ESTALE) {
 		pr_warn("vexfs (%s): persisted HNSW graph unusable (%d), rebuilding\n", sb->s_id, cap);
 	}
 	if (cap <= 0) {

@@ -130,10 +130,11 @@ struct vexfs_vindex {
 	 * directories of their names, so a search judges them by directory
 	 * verdicts it shares with every other file. Missing (not read yet, or
 	 * the read failed): the file gets a verdict of its own. Changed under
-	 * the lock held for writing; link_dirs_bytes is what the entries take.
+	 * the lock held for writing; a slot group's loader only adds entries
+	 * (vexfs_link_dirs_add). link_dirs_bytes is what the entries take.
 	 */
 	struct xarray link_dirs;
-	u64 link_dirs_bytes;
+	atomic64_t link_dirs_bytes;
 	struct xarray ino_slot;		/* ino -> its run, vexfs_run_of() */
 
 	struct vexfs_gstore *gs;	/* the graph's words (NULL: no graph), vindex-gstore.c */
@@ -227,6 +228,7 @@ struct vexfs_link_dirs {
 };
 struct vexfs_link_dirs *vexfs_link_dirs_read(struct super_block *sb, u32 ino, u32 blk, int *err);
 void vexfs_link_dirs_set(struct vexfs_vindex *vi, u32 ino, struct vexfs_link_dirs *ld);
+void vexfs_link_dirs_add(struct vexfs_vindex *vi, u32 ino, struct vexfs_link_dirs *ld);
 void vexfs_link_dirs_destroy(struct vexfs_vindex *vi);
 
 /* Marks, in slot_parent, a file judged by its names block. */

@@ -104,10 +104,25 @@ void vexfs_link_dirs_set(struct vexfs_vindex *vi, u32 ino, struct vexfs_link_dir
 		ld = NULL;
 	}
 	if (old)
-		vi->link_dirs_bytes -= ksize(old);
+		atomic64_sub(ksize(old), &vi->link_dirs_bytes);
 	if (ld)
-		vi->link_dirs_bytes += ksize(ld);
+		atomic64_add(ksize(ld), &vi->link_dirs_bytes);
 	kfree(old);
+}
+
+/*
+ * Add ino's entry unless it has one (a slot group's loader, vi->lock held
+ * for reading): it never replaces an entry, which searches may be reading.
+ */
+void vexfs_link_dirs_add(struct vexfs_vindex *vi, u32 ino, struct vexfs_link_dirs *ld)
+{
+	size_t bytes = ksize(ld);
+
+	if (xa_insert(&vi->link_dirs, ino, ld, GFP_NOFS)) {
+		kfree(ld);	/* there already, or no room: judged on its own */
+		return;
+	}
+	atomic64_add(bytes, &vi->link_dirs_bytes);
 }
 
 void vexfs_link_dirs_destroy(struct vexfs_vindex *vi)
@@ -118,7 +133,7 @@ void vexfs_link_dirs_destroy(struct vexfs_vindex *vi)
 	xa_for_each(&vi->link_dirs, ino, ld)
 		kfree(ld);
 	xa_destroy(&vi->link_dirs);
-	vi->link_dirs_bytes = 0;
+	atomic64_set(&vi->link_dirs_bytes, 0);
 }
 
 /* Note key as met without a verdict (file: a file judged on its own). */

@@ -1042,12 +1042,12 @@ u64 vexfs_vindex_memory_bytes(struct vexfs_vindex *vi)
 {
 	u64 groups = vi->capacity >> VEXFS_SG_SHIFT;
 	u64 loaded = groups - atomic_read(&vi->sg_unloaded);
-	u64 bytes = loaded * vexfs_sgroup_bytes(vi) + groups * sizeof(*vi->sg) +
+	u64 bytes = loaded * vexfs_sgroup_pinned(vi) + groups * sizeof(*vi->sg) +
 		    2ull * vi->dim * sizeof(u32) + (u64)vi->store_pblk_len * sizeof(*vi->store_pblk);
 
 	if (vi->gs)
 		bytes += vexfs_gstore_bytes(vi->gs) + vexfs_hnsw_handle_size();
-	bytes += atomic64_read(&vi->scratch_bytes) + vi->link_dirs_bytes;
+	bytes += atomic64_read(&vi->scratch_bytes) + atomic64_read(&vi->link_dirs_bytes);
 	if (vi->pq)
 		bytes += (u64)VEXFS_MAX_PENDING * sizeof(*vi->pq);
 	if (vi->del_batch)

@@ -67,10 +67,16 @@ size_t vexfs_sgroup_bytes(const struct vexfs_vindex *vi)
 	return sizeof(struct vexfs_sgroup) + (size_t)VEXFS_SG_SLOTS * vi->code_bytes;
 }
 
+/* What one group pins: it is vmalloc'ed, whole pages (a kmalloc bucket would waste up to half). */
+size_t vexfs_sgroup_pinned(const struct vexfs_vindex *vi)
+{
+	return PAGE_ALIGN(vexfs_sgroup_bytes(vi));
+}
+
 /* An empty group (every slot free), or NULL. */
 struct vexfs_sgroup *vexfs_sgroup_alloc(struct vexfs_vindex *vi)
 {
-	return kvzalloc(vexfs_sgroup_bytes(vi), GFP_KERNEL);
+	return vzalloc(vexfs_sgroup_bytes(vi));
 }
 
 /* Free groups [from, to) of sg (NULL entries skipped). */
@@ -81,7 +87,7 @@ void vexfs_sgroups_free(struct vexfs_sgroup **sg, u32 from, u32 to)
 	if (!sg)
 		return;
 	for (g = from; g < to; g++)
-		kvfree(sg[g]);
+		vfree(sg[g]);
 }
 
 /*
@@ -110,13 +116,13 @@ int vexfs_sg_load(struct vexfs_vindex *vi, u32 g)
 		err = vexfs_codes_encode_group(vi, grp, g);
 	memalloc_nofs_restore(nofs);
 	if (err) {
-		kvfree(grp);
+		vfree(grp);
 		pr_err_ratelimited("vexfs (%s): cannot load vector slots %u..%u: %d\n", vi->sb->s_id,
 				   g << VEXFS_SG_SHIFT, ((g + 1) << VEXFS_SG_SHIFT) - 1, err);
 		return err;
 	}
 	if (cmpxchg(&vi->sg[g], NULL, grp)) {
-		kvfree(grp);	/* another loader was first */
+		vfree(grp);	/* another loader was first */
 	} else {
 		atomic_dec(&vi->sg_unloaded);
 		atomic_sub(in_graph, &vi->graph_unloaded);

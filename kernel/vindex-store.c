@@ -364,6 +364,25 @@ static const char *vexfs_load_owner_check(struct vexfs_vindex *vi, struct vexfs_
 }
 
 /*
+ * A file with a names block (several names): note its names' directories,
+ * so searches judge it by their verdicts. Unreadable (reported): the file is
+ * judged on its own. Only running out of memory is an error.
+ */
+static int vexfs_load_names(struct vexfs_vindex *vi, struct vexfs_load *ld, u32 ino,
+			    void (*note)(struct vexfs_vindex *, u32, struct vexfs_link_dirs *))
+{
+	struct vexfs_link_dirs *dirs;
+	int err = 0;
+
+	if (!ld->im.names_block || !vexfs_names_enabled(vi->sb))
+		return 0;
+	dirs = vexfs_link_dirs_read(vi->sb, ino, ld->im.names_block, &err);
+	if (dirs)
+		note(vi, ino, dirs);
+	return err == -ENOMEM ? err : 0;
+}
+
+/*
  * Read, decode and check the window's records and fill their slots: in the
  * index's groups, counting them (the mount scan, grp NULL), or in grp, a
  * group being loaded on first use (vexfs_sg_load: the counts came with the
@@ -443,7 +462,12 @@ static int vexfs_load_window(struct vexfs_vindex *vi, struct vexfs_load *ld,
 			at->state |= VSLOT_IN_GRAPH;
 			err = xa_insert(&vi->ino_slot, h->ino,
 					vexfs_run_entry(ld->im.chunk_first, ld->im.chunk_count), GFP_NOFS);
-			if (err && err != -EBUSY)
+			if (err == -EBUSY)
+				continue;	/* noted (and its names read) already */
+			if (err)
+				return err;
+			err = vexfs_load_names(vi, ld, h->ino, vexfs_link_dirs_add);
+			if (err)
 				return err;
 			continue;
 		}
@@ -457,17 +481,9 @@ static int vexfs_load_window(struct vexfs_vindex *vi, struct vexfs_load *ld,
 				return err;
 			vi->files++;
 			vi->stale_files += stale;
-			if (ld->im.names_block && vexfs_names_enabled(vi->sb)) {
-				/* Unreadable (reported): the file is judged on its own by searches. */
-				struct vexfs_link_dirs *dirs =
-					vexfs_link_dirs_read(vi->sb, h->ino, ld->im.names_block, &err);
-
-				if (dirs)
-					vexfs_link_dirs_set(vi, h->ino, dirs);
-				else if (err == -ENOMEM)
-					return err;
-				err = 0;
-			}
+			err = vexfs_load_names(vi, ld, h->ino, vexfs_link_dirs_set);
+			if (err)
+				return err;
 		}
 	}
 	ld->n = 0;

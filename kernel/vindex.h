@@ -160,6 +160,7 @@ void vexfs_arrays_free(struct vexfs_slot_arrays *a);
 struct vexfs_sgroup *vexfs_sgroup_alloc(struct vexfs_vindex *vi);
 void vexfs_sgroups_free(struct vexfs_sgroup **sg, u32 from, u32 to);
 size_t vexfs_sgroup_bytes(const struct vexfs_vindex *vi);
+size_t vexfs_sgroup_pinned(const struct vexfs_vindex *vi);
 int vexfs_arrays_alloc(struct vexfs_vindex *vi, u32 capacity, bool with_graph, bool lazy,
 		       struct vexfs_slot_arrays *a);
 int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a);
