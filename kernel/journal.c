@@ -74,6 +74,7 @@ int vexfs_journal_load(struct super_block *sb)
 		 */
 		pr_warn("vexfs (%s): the journal recorded an error (%d) before this mount; cleared after recovery\n",
 			sb->s_id, err);
+		sbi->journal_was_aborted = true;
 		jbd2_journal_clear_err(journal);
 		if (!sb_rdonly(sb))
 			jbd2_journal_update_sb_errno(journal);

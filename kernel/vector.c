@@ -566,6 +566,8 @@ static const char *vexfs_summary_unusable(struct vexfs_vindex *vi, int cap)
 		return "no graph to load";
 	if (!sbi->was_clean)
 		return "not cleanly unmounted";
+	if (sbi->journal_was_aborted || (g->state & VEXFS_STATE_ERROR))
+		return "errors recorded before this mount";
 	if (!(g->feature_compat & VEXFS_FEATURE_COMPAT_INDEX_SUMMARY))
 		return "no index summary feature";
 	if (!g->index_generation || g->index_generation != g->vector_generation)
@@ -583,10 +585,18 @@ static const char *vexfs_summary_unusable(struct vexfs_vindex *vi, int cap)
 	return NULL;
 }
 
-/* Record the counts in the superblock's summary (vi->lock held). */
+/*
+ * Record the counts in the superblock's summary (vi->lock held). Not after
+ * the journal aborted: what was counted may not reach the disk.
+ */
 void vexfs_summary_note(struct vexfs_vindex *vi)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
+
+	if (sbi->journal && is_journal_aborted(sbi->journal)) {
+		WRITE_ONCE(sbi->index_summary.generation, 0);
+		return;
+	}
 
 	WRITE_ONCE(sbi->index_summary.live, vi->nr_live);
 	WRITE_ONCE(sbi->index_summary.files, vi->files);

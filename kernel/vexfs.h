@@ -65,6 +65,12 @@ struct vexfs_sb_info {
 	u32 inode_goal;			/* where the next inode search starts */
 	bool was_clean;			/* the volume was cleanly unmounted before this mount */
 	/*
+	 * The journal had been aborted (an I/O error) before this mount:
+	 * whatever was counted in memory then may never have reached the
+	 * disk, so the index summary is not trusted (vexfs_vindex_load).
+	 */
+	bool journal_was_aborted;
+	/*
 	 * A truncate failed part-way (its inode keeps VEXFS_INODE_FL_TRUNCATING):
 	 * unmount leaves the volume marked unclean, so the next mount's scan
 	 * finishes it. Set once, read at unmount (READ_ONCE/WRITE_ONCE).
