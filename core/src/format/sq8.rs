@@ -8,7 +8,6 @@
 //! The floats are handled as their bit patterns (`u32`): the core runs in
 //! the kernel without the FPU, and the copy only moves and checks them.
 use core::fmt::Write;
-use core::mem::offset_of;
 
 use zerocopy::{FromBytes, IntoBytes};
 
@@ -28,8 +27,6 @@ pub const SAMPLE: u64 = VEXFS_SQ8_SAMPLE as u64;
 /// all-zero copy: `VEXFS_SQ8_MIN` of kernel/vindex.h (a kernel-private
 /// header, so mirrored here; a host test reads the kernel's value).
 pub const MIN_LIVE: u64 = 256;
-
-const MAGIC_OFF: usize = offset_of!(vexfs_sq8_disk, sq_magic);
 
 /// Bytes the copy occupies (header, min, scale), before padding.
 pub const fn bytes(dim: u32) -> usize {
@@ -186,11 +183,6 @@ pub fn check(
     Ok(())
 }
 
-/// Is there a copy at all? (The magic word, read without other checks.)
-pub fn has_magic(buf: &[u8]) -> bool {
-    crate::bytes::le32(buf, MAGIC_OFF) == Some(VEXFS_SQ8_MAGIC)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,7 +230,7 @@ mod tests {
             let (mut a, mut b) = (std::vec![0u32; dim as usize], std::vec![0u32; dim as usize]);
             check(&buf, dim, VEXFS_METRIC_COSINE, 7, Some((&mut a, &mut b)), &mut MsgBuf::new(&mut m)).unwrap();
             assert_eq!((a, b), (min, scale));
-            assert!(has_magic(&buf) && !is_empty(&buf));
+            assert!(!is_empty(&buf));
             assert!(buf[bytes(dim)..].iter().all(|&x| x == 0));
         }
         let (_, _, buf) = copy(8);
@@ -274,7 +266,7 @@ mod tests {
         min[2] = f32::NAN.to_bits();
         encode(8, 0, 1, &min, &scale, &mut bad).unwrap();
         assert!(why(&bad, 8, 0, 1).contains("min of dimension 2"));
-        assert!(is_empty(&std::vec![0u8; BLOCK_SIZE]) && !has_magic(&std::vec![0u8; BLOCK_SIZE]));
+        assert!(is_empty(&std::vec![0u8; BLOCK_SIZE]));
         // Arguments outside the contract.
         assert_eq!(encode(8, 0, 1, &min, &scale, &mut std::vec![0u8; 100]), Err(Error::InvalidArgument));
         assert_eq!(encode(0, 0, 1, &[], &[], &mut bad), Err(Error::InvalidArgument));
