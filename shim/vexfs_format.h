@@ -463,9 +463,10 @@ struct vexfs_chunk_record {
  *
  * Placement: right after the graph's own blocks, i.e. at file block
  * 1 + NB + CB (the graph's block count, from its header), in
- * ceil((VEXFS_SQ8_HEADER_SIZE + 8 * dim) / 4096) blocks
- * (vexfs_sq8_blocks(dim) in the kernel, sq8::blocks in the core): this header, then min[dim], then scale[dim] (little-endian
- * IEEE-754 float32), then zeros to the end of the last block. The graph
+ * ceil((VEXFS_SQ8_HEADER_SIZE + 8 * dim) / 4096) blocks (vexfs_sq8_blocks
+ * in the kernel, sq8::blocks in the core): this header, then min[dim],
+ * then scale[dim] (little-endian IEEE-754 float32), then zeros to the end
+ * of the last block. The graph
  * file is at least that long whenever a copy is written (the kernel
  * preallocates the graph's blocks plus these). All zero: no quantiser (the
  * index had fewer than the kernel's VEXFS_SQ8_MIN, 256, live vectors when
