@@ -27,29 +27,13 @@
 
 #include "vindex.h"
 
-/* Live vectors the quantiser is trained on: an even sample of at most this many. */
-#define VEXFS_SQ8_SAMPLE	16384u
+/*
+ * The quantiser's copy on disk (struct vexfs_sq8_disk, its magic, version
+ * and the training sample VEXFS_SQ8_SAMPLE) is defined in
+ * shim/vexfs_format.h: mkfs.vexfs writes the same copy.
+ */
 /* Trained again when the live count reaches this multiple of the count at training. */
 #define VEXFS_SQ8_REGROW	4u
-
-#define VEXFS_SQ8_MAGIC		0x51535856u	/* "VXSQ" */
-#define VEXFS_SQ8_VERSION	1u
-
-/*
- * On disk, after the graph's blocks in the graph file: this header, then
- * min[dim] and scale[dim] (little-endian float32), in vexfs_sq8_blocks(dim)
- * blocks. Derived data like the graph, checked by CRC-32C and by the
- * graph's generation; a missing or damaged copy means "train again".
- */
-struct vexfs_sq8_disk {
-	__le32 magic;		/* VEXFS_SQ8_MAGIC */
-	__le32 version;		/* VEXFS_SQ8_VERSION */
-	__le32 dim;		/* the volume's dimension */
-	__le32 metric;		/* the volume's metric */
-	__le64 generation;	/* the graph's generation it was written with */
-	__le32 crc;		/* CRC-32C (seed ~0) of min and scale */
-	__le32 reserved[9];	/* zero */
-};
 
 struct vexfs_codes_job {
 	u32 *tmp;	/* dim floats: the quantiser's working copy */
@@ -271,12 +255,12 @@ void vexfs_sq8_encode_block(struct vexfs_vindex *vi, u64 generation, u32 b, u8 *
 		memset(out, 0, VEXFS_BLOCK_SIZE);
 		return;
 	}
-	h.magic = cpu_to_le32(VEXFS_SQ8_MAGIC);
-	h.version = cpu_to_le32(VEXFS_SQ8_VERSION);
-	h.dim = cpu_to_le32(vi->dim);
-	h.metric = cpu_to_le32(vi->metric);
-	h.generation = cpu_to_le64(generation);
-	h.crc = cpu_to_le32(crc32c(crc32c(~0u, vi->sq_min, 4 * vi->dim), vi->sq_scale, 4 * vi->dim));
+	h.sq_magic = cpu_to_le32(VEXFS_SQ8_MAGIC);
+	h.sq_version = cpu_to_le32(VEXFS_SQ8_VERSION);
+	h.sq_dim = cpu_to_le32(vi->dim);
+	h.sq_metric = cpu_to_le32(vi->metric);
+	h.sq_generation = cpu_to_le64(generation);
+	h.sq_crc = cpu_to_le32(crc32c(crc32c(~0u, vi->sq_min, 4 * vi->dim), vi->sq_scale, 4 * vi->dim));
 	for (i = 0; i < VEXFS_BLOCK_SIZE; i++)
 		out[i] = vexfs_sq8_byte(vi, &h, (size_t)b * VEXFS_BLOCK_SIZE + i);
 }
@@ -291,11 +275,11 @@ bool vexfs_sq8_decode(struct vexfs_vindex *vi, const u8 *buf, u64 generation)
 	const struct vexfs_sq8_disk *h = (const void *)buf;
 	const u8 *min = buf + sizeof(*h), *scale = min + 4 * (size_t)vi->dim;
 
-	BUILD_BUG_ON(sizeof(struct vexfs_sq8_disk) != 64);
-	if (le32_to_cpu(h->magic) != VEXFS_SQ8_MAGIC || le32_to_cpu(h->version) != VEXFS_SQ8_VERSION ||
-	    le32_to_cpu(h->dim) != vi->dim || le32_to_cpu(h->metric) != vi->metric ||
-	    le64_to_cpu(h->generation) != generation ||
-	    le32_to_cpu(h->crc) != crc32c(crc32c(~0u, min, 4 * vi->dim), scale, 4 * vi->dim))
+	BUILD_BUG_ON(sizeof(struct vexfs_sq8_disk) != VEXFS_SQ8_HEADER_SIZE);
+	if (le32_to_cpu(h->sq_magic) != VEXFS_SQ8_MAGIC || le32_to_cpu(h->sq_version) != VEXFS_SQ8_VERSION ||
+	    le32_to_cpu(h->sq_dim) != vi->dim || le32_to_cpu(h->sq_metric) != vi->metric ||
+	    le64_to_cpu(h->sq_generation) != generation ||
+	    le32_to_cpu(h->sq_crc) != crc32c(crc32c(~0u, min, 4 * vi->dim), scale, 4 * vi->dim))
 		return false;
 	memcpy(vi->sq_min, min, 4 * vi->dim);
 	memcpy(vi->sq_scale, scale, 4 * vi->dim);

@@ -454,4 +454,52 @@ struct vexfs_chunk_record {
 };
 #define VEXFS_CHUNK_RECORD_HEADER_SIZE 32u
 
+/*
+ * The int8 quantiser's copy (graph file, inode VEXFS_GRAPH_INO). kNN walks
+ * are steered by int8 codes of the vectors (docs/HNSW.md); the quantiser
+ * that makes them (per dimension a minimum and a step) is kept with the
+ * graph, so a mount can encode codes without first reading every vector to
+ * train one.
+ *
+ * Placement: right after the graph's own blocks, i.e. at file block
+ * 1 + NB + CB (the graph's block count, from its header), in
+ * ceil((VEXFS_SQ8_HEADER_SIZE + 8 * dim) / 4096) blocks (vexfs_sq8_blocks
+ * in the kernel, sq8::blocks in the core): this header, then min[dim],
+ * then scale[dim] (little-endian IEEE-754 float32), then zeros to the end
+ * of the last block. The graph
+ * file is at least that long whenever a copy is written (the kernel
+ * preallocates the graph's blocks plus these). All zero: no quantiser (the
+ * index had fewer than the kernel's VEXFS_SQ8_MIN, 256, live vectors when
+ * the graph was written). Not journaled: derived data like the graph.
+ *
+ * Valid only with the graph it was written with: sq_generation equals the
+ * graph header's generation (words 16, 17), which ties both to
+ * s_vector_generation. A copy that is missing, damaged or of another
+ * generation is ignored and the kernel trains a new quantiser at mount;
+ * nothing is lost.
+ *
+ * Training (kernel vexfs_codes_train, and mkfs.vexfs the same way, so that
+ * its copy is what the kernel would have trained): an even sample of the
+ * live slots in slot order, every max(1, live / VEXFS_SQ8_SAMPLE)-th one
+ * starting with the first; min_i and max_i over the sample (for cosine over
+ * the unit-length vectors), scale_i = (max_i - min_i) / 255.
+ */
+struct vexfs_sq8_disk {
+	__le32	sq_magic;		/* VEXFS_SQ8_MAGIC */
+	__le32	sq_version;		/* VEXFS_SQ8_VERSION */
+	__le32	sq_dim;			/* = s_vector_dim */
+	__le32	sq_metric;		/* = s_vector_metric */
+	__le64	sq_generation;		/* the generation of the graph it was written with */
+	__le32	sq_crc;			/* CRC-32C of min[dim] then scale[dim] as the kernel's
+					 * crc32c(crc32c(~0, min, 4 dim), scale, 4 dim): seed ~0
+					 * and, unlike the other checksums, no final inversion */
+	__le32	sq_reserved[9];		/* zero */
+	/* followed by min[dim] and scale[dim], little-endian float32 */
+};
+#define VEXFS_SQ8_MAGIC		0x51535856u	/* "VXSQ" */
+#define VEXFS_SQ8_VERSION	1u
+#define VEXFS_SQ8_HEADER_SIZE	64u
+/* Training sample step: every max(1, live / VEXFS_SQ8_SAMPLE)-th live vector (see above). */
+#define VEXFS_SQ8_SAMPLE	16384u
+
 #endif /* _VEXFS_FORMAT_H */

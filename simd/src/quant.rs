@@ -453,6 +453,52 @@ unsafe fn floats_mut<'a>(p: *mut core::ffi::c_void, dim: u32) -> Option<&'a mut 
     Some(unsafe { core::slice::from_raw_parts_mut(p as *mut f32, dim as usize) })
 }
 
+/// Training as the kernel does it, one vector at a time (the kernel's
+/// `vexfs_simd_sq8_observe` and mkfs.vexfs both call this, so a quantiser
+/// written by mkfs is the one the kernel would train on the same sample):
+/// widen the running per-dimension `min`/`max` with `v` (`first`: start
+/// them), for cosine with its unit-length copy made in `tmp`. `BadDim` on
+/// a non-finite element or mismatched lengths.
+pub fn observe(metric: u32, v: &[f32], tmp: &mut [f32], min: &mut [f32], max: &mut [f32], first: bool) -> Result<(), SimdError> {
+    let dim = v.len();
+    if dim == 0 || dim > MAX_DIM || tmp.len() != dim || min.len() != dim || max.len() != dim || !crate::all_finite(v) {
+        return Err(SimdError::BadDim);
+    }
+    let Some(x) = seen(metric, v, tmp) else { return Err(SimdError::BadDim) };
+    if first {
+        min.copy_from_slice(x);
+        max.copy_from_slice(x);
+        return Ok(());
+    }
+    for ((a, l), h) in x.iter().zip(min.iter_mut()).zip(max.iter_mut()) {
+        if *a < *l {
+            *l = *a;
+        }
+        if *a > *h {
+            *h = *a;
+        }
+    }
+    Ok(())
+}
+
+/// The end of training after [`observe`]: `max` becomes the step
+/// `(max - min) / 255` in place, what [`Quantizer::new`] takes. `BadDim`
+/// when a step is negative or not finite, or on mismatched lengths.
+pub fn finish(min: &[f32], max: &mut [f32]) -> Result<(), SimdError> {
+    if min.is_empty() || min.len() > MAX_DIM || max.len() != min.len() {
+        return Err(SimdError::BadDim);
+    }
+    for (l, h) in min.iter().zip(max.iter_mut()) {
+        let s = (*h - *l) / 255.0;
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
+        if !(s >= 0.0) || !crate::all_finite(core::slice::from_ref(&s)) {
+            return Err(SimdError::BadDim);
+        }
+        *h = s;
+    }
+    Ok(())
+}
+
 /// The vector the quantiser sees: `v` itself, or its unit-length copy in
 /// `tmp` for cosine.
 fn seen<'a>(metric: u32, v: &'a [f32], tmp: &'a mut [f32]) -> Option<&'a [f32]> {
@@ -486,24 +532,10 @@ pub unsafe extern "C" fn vexfs_simd_sq8_observe(
     else {
         return EINVAL_NEG;
     };
-    if !crate::all_finite(v) {
-        return EINVAL_NEG;
+    match observe(metric, v, t, lo, hi, first != 0) {
+        Ok(()) => 0,
+        Err(_) => EINVAL_NEG,
     }
-    let Some(x) = seen(metric, v, t) else { return EINVAL_NEG };
-    if first != 0 {
-        lo.copy_from_slice(x);
-        hi.copy_from_slice(x);
-        return 0;
-    }
-    for ((a, l), h) in x.iter().zip(lo.iter_mut()).zip(hi.iter_mut()) {
-        if *a < *l {
-            *l = *a;
-        }
-        if *a > *h {
-            *h = *a;
-        }
-    }
-    0
 }
 
 /// `vexfs_simd_sq8_finish`: turn the observed `max` into the step
@@ -517,15 +549,10 @@ pub unsafe extern "C" fn vexfs_simd_sq8_finish(dim: u32, min: *const core::ffi::
     let (Some(lo), Some(hi)) = (unsafe { floats(min, dim) }, unsafe { floats_mut(max, dim) }) else {
         return EINVAL_NEG;
     };
-    for (l, h) in lo.iter().zip(hi.iter_mut()) {
-        let s = (*h - *l) / 255.0;
-        #[allow(clippy::neg_cmp_op_on_partial_ord)]
-        if !(s >= 0.0) || !crate::all_finite(core::slice::from_ref(&s)) {
-            return EINVAL_NEG;
-        }
-        *h = s;
+    match finish(lo, hi) {
+        Ok(()) => 0,
+        Err(_) => EINVAL_NEG,
     }
-    0
 }
 
 /// `vexfs_simd_sq8_encode`: one vector into its code record (`code_len`

@@ -403,6 +403,15 @@ fn sq8_c_abi_matches_the_rust_api() {
         }
         assert_eq!(unsafe { vexfs_simd_sq8_finish(dim as u32, cmin.as_ptr().cast(), cmax.as_mut_ptr().cast()) }, 0);
         assert_eq!((&cmin, &cmax), (&lo, &sc));
+        // The safe entry points the C ones wrap (mkfs.vexfs trains with them).
+        let (mut smin, mut smax) = (vec![0f32; dim], vec![0f32; dim]);
+        for (i, r) in data.chunks(dim).enumerate() {
+            observe(metric, r, &mut tmp, &mut smin, &mut smax, i == 0).unwrap();
+        }
+        finish(&smin, &mut smax).unwrap();
+        assert_eq!((&smin, &smax), (&lo, &sc));
+        assert!(observe(metric, &data[..dim], &mut tmp[..dim - 1], &mut smin, &mut smax, false).is_err());
+        assert!(finish(&smin, &mut smax[..dim - 1]).is_err());
         let mut ccodes = vec![0u8; n * cb];
         for (r, c) in data.chunks(dim).zip(ccodes.chunks_mut(cb)) {
             let rc = unsafe {

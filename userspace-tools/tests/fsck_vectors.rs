@@ -3,7 +3,8 @@
 //! bitmap, the chunk records, the inodes' chunk fields or the graph is found
 //! (exit 4, the message names the inode and slot), and -y repairs it to a
 //! clean image (a damaged set dropped whole, stray slots freed, the graph
-//! marked for rebuild), leaving the other sets alone.
+//! marked for rebuild), leaving the other sets alone. The int8 quantiser's
+//! copy after the graph is checked too; a damaged one is zeroed.
 mod common;
 use common::*;
 
@@ -514,4 +515,76 @@ fn index_summary_without_the_feature_stays_zero() {
     let fs = open_fs(&t.path);
     assert_eq!(fs.geom.feature_compat, VEXFS_FEATURE_COMPAT_VECTORS);
     assert!(fs.sb_block[sum..VEXFS_SUPER_BLOCK_SIZE as usize - 8].iter().all(|&b| b == 0));
+}
+
+// ---- the int8 quantiser's copy after the graph (struct vexfs_sq8_disk) ------
+
+/// An image of 260 one-chunk files (at least the kernel's 256): mkfs writes
+/// the quantiser's copy after the graph.
+fn quantiser_image() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let mut lines = Vec::new();
+    for i in 0..260u32 {
+        std::fs::write(src.join(format!("f{i:03}")), "q").unwrap();
+        lines.push(format!(r#"{{"path": "f{i:03}", "vector": [{}, {}, {}, 1.0]}}"#, i, i % 7, -(i as f32) / 3.0));
+    }
+    let man = dir.path().join("m.jsonl");
+    std::fs::write(&man, lines.join("\n")).unwrap();
+    let path = dir.path().join("q.img");
+    let (code, out) =
+        mkfs_bin(&["--dim", "4", "-d", src.to_str().unwrap(), "--manifest", man.to_str().unwrap(), path.to_str().unwrap(), "32M"]);
+    assert_eq!(code, 0, "{out}");
+    (dir, path)
+}
+
+/// Rewrite byte `i` of the quantiser's copy (after the graph's blocks) with `f`.
+fn edit_quantiser(p: &Path, i: usize, f: impl FnOnce(&mut u8)) {
+    let fs = open_fs(p);
+    let (words, _) = graph_file(&fs);
+    let at = (words.len() * 4 + i) as u64;
+    let (b, off) = hidden_byte(&fs, VEXFS_GRAPH_INO, at);
+    let mut blk = fs.img.read_block(b).unwrap();
+    f(&mut blk[off]);
+    fs.img.write_blocks(b, &blk).unwrap();
+}
+
+#[test]
+fn quantiser_copy_checks() {
+    let (_d, p) = quantiser_image();
+    let (r, out) = fsck_lib(&p, vexfs_tools::fsimage::fsck::Repair::No);
+    assert!(r.problems.is_empty() && r.exit_code == 0, "{out}");
+    assert!(out.contains("int8 quantiser after the HNSW graph (inode 4, generation 1) checked"), "{out}");
+}
+
+#[test]
+fn quantiser_checksum_damage_is_found_and_zeroed() {
+    let (_d, p) = quantiser_image();
+    let gens = generations(&p);
+    // A bit of scale[1] (header 64 bytes, min 16, scale from byte 80).
+    edit_quantiser(&p, 84, |b| *b ^= 0x10);
+    let nb = graph_file(&open_fs(&p)).0.len() / (BLOCK_SIZE / 4);
+    assert_detect_and_repair(
+        &p,
+        &format!("the int8 quantiser's copy in the HNSW graph file (inode 4, blocks {nb}..{}) is damaged: quantiser checksum mismatch", nb + 1),
+    );
+    // Zeroed (the kernel trains a new one), the graph and the store kept.
+    let fs = open_fs(&p);
+    let (_, rest) = graph_file(&fs);
+    assert!(!rest.is_empty() && rest.iter().all(|&b| b == 0));
+    drop(fs);
+    assert_eq!(generations(&p), gens, "the graph stays current");
+    let (_, out) = fsck_lib(&p, vexfs_tools::fsimage::fsck::Repair::No);
+    assert!(!out.contains("quantiser"), "an all-zero copy is no copy: {out}");
+}
+
+#[test]
+fn quantiser_of_another_generation_or_dimension_is_found() {
+    for (byte, needle) in [(16usize, "quantiser of generation 0, the graph's is 1"), (8, "quantiser of dimension 5"), (0, "quantiser magic 0x51535857")]
+    {
+        let (_d, p) = quantiser_image();
+        edit_quantiser(&p, byte, |b| *b = if byte == 0 { 0x57 } else if byte == 8 { 5 } else { 0 });
+        assert_detect_and_repair(&p, needle);
+    }
 }

@@ -12,6 +12,7 @@ use vexfs_core::format::defs::mode;
 use vexfs_core::format::inode::InodeMem;
 use vexfs_core::format::*;
 use vexfs_core::hnsw::chunks::{chunk_record_pos, decode_chunk_record, slot_bit};
+use vexfs_core::format::sq8;
 use vexfs_core::format::superblock::IndexSummary;
 use vexfs_tools::fsimage::Fs;
 
@@ -250,12 +251,7 @@ fn read_sets(fs: &Fs, inos: &[u32]) -> Vec<(u32, Vec<(u64, u64, Vec<f32>)>)> {
     let data = read_all(fs, VEXFS_VECSTORE_INO, &store);
     let smap = fs.read_inode(VEXFS_SLOTMAP_INO).unwrap().expect("slot bitmap");
     let map = read_all(fs, VEXFS_SLOTMAP_INO, &smap);
-    let gi = fs.read_inode(VEXFS_GRAPH_INO).unwrap().expect("graph");
-    let gdata = read_all(fs, VEXFS_GRAPH_INO, &gi);
-    let mut words = vec![0u32; gdata.len() / 4];
-    for (b, blk) in gdata.chunks_exact(BLOCK_SIZE).enumerate() {
-        vexfs_core::hnsw::decode_block(blk, b, &mut words).unwrap();
-    }
+    let (mut words, _) = graph_file(fs);
     let g = vexfs_core::hnsw::Graph::open(&mut words).unwrap();
     assert_eq!(g.generation(), fs.geom.vector_generation);
     assert_eq!(fs.geom.graph_generation, fs.geom.vector_generation);
@@ -348,6 +344,7 @@ fn populate_chunk_sets_round_trip() {
     let (code, out) = mkfs_bin(&["--dim", "6", "-d", src.to_str().unwrap(), "--manifest", man.to_str().unwrap(), img.to_str().unwrap(), "32M"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("44 vectors in 3 files, HNSW graph of 44 nodes"), "{out}");
+    assert!(!out.contains("quantiser"), "44 vectors: below the kernel's threshold: {out}");
     let (code, out) = fsck_bin(&img, &["-n", "-f"]);
     assert_eq!(code, 0, "{out}");
     let fs = open_fs(&img);
@@ -542,12 +539,7 @@ fn bulk_graph_finds_the_nearest_chunks() {
     let sets = read_sets(&fs, &inos);
     let by_slot: Vec<f32> = sets.iter().flat_map(|(_, ch)| ch.iter().flat_map(|c| c.2.iter().copied())).collect();
     assert_eq!(by_slot.len(), 3000 * dim);
-    let gi = fs.read_inode(VEXFS_GRAPH_INO).unwrap().unwrap();
-    let gdata = read_all(&fs, VEXFS_GRAPH_INO, &gi);
-    let mut words = vec![0u32; gdata.len() / 4];
-    for (b, blk) in gdata.chunks_exact(BLOCK_SIZE).enumerate() {
-        vexfs_core::hnsw::decode_block(blk, b, &mut words).unwrap();
-    }
+    let (mut words, _) = graph_file(&fs);
     let g = vexfs_core::hnsw::Graph::open(&mut words).unwrap();
     let (cap, m) = (g.capacity(), g.params().m);
     let sz = vexfs_core::hnsw::scratch_size(cap, m, 200);
@@ -577,4 +569,120 @@ fn bulk_graph_finds_the_nearest_chunks() {
     }
     let recall = found as f64 / 200.0;
     assert!(recall >= 0.9, "recall@10 {recall}");
+}
+
+// ---- the int8 quantiser's copy after the graph (struct vexfs_sq8_disk) ----
+
+/// A populated image of `n` one-chunk files of dimension `dim` under
+/// `metric` (l2/cosine/dot): (image path, mkfs output, the vectors in slot
+/// order). Files are named so that inode order is name order.
+fn quantiser_image(d: &Path, n: usize, dim: usize, metric: &str) -> (std::path::PathBuf, String, Vec<Vec<f32>>) {
+    let src = d.join(format!("src-{n}-{metric}"));
+    std::fs::create_dir_all(&src).unwrap();
+    let mut lines = Vec::new();
+    let mut by_slot = Vec::new();
+    for i in 0..n {
+        let name = format!("f{i:05}");
+        std::fs::write(src.join(&name), "z").unwrap();
+        // Spread over several magnitudes, so cosine's normalisation matters.
+        let v: Vec<f32> = vector_of(i, dim).iter().map(|x| x * (1 + i % 5) as f32).collect();
+        lines.push(manifest_line(&name, &v));
+        by_slot.push(v);
+    }
+    let man = d.join(format!("m-{n}-{metric}.jsonl"));
+    std::fs::write(&man, lines.join("\n")).unwrap();
+    let img = d.join(format!("q-{n}-{metric}.img"));
+    let dims = dim.to_string();
+    let (code, out) = mkfs_bin(&[
+        "--dim", &dims, "--metric", metric, "-d", src.to_str().unwrap(), "--manifest", man.to_str().unwrap(),
+        img.to_str().unwrap(), "32M",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    (img, out, by_slot)
+}
+
+#[test]
+fn quantiser_is_written_with_the_graph_as_the_kernel_trains_it() {
+    let d = tempfile::tempdir().unwrap();
+    let dim = 12usize;
+    for (metric, id) in [("cosine", VEXFS_METRIC_COSINE), ("l2", VEXFS_METRIC_L2)] {
+        let (img, out, by_slot) = quantiser_image(d.path(), 300, dim, metric);
+        assert!(out.contains("300 vectors in 300 files, HNSW graph of 300 nodes with its int8 quantiser"), "{out}");
+        let (code, fout) = fsck_bin(&img, &["-n", "-f"]);
+        assert_eq!(code, 0, "{metric}: {fout}");
+        let fs = open_fs(&img);
+        let (mut words, rest) = graph_file(&fs);
+        let g = vexfs_core::hnsw::Graph::open(&mut words).unwrap();
+        // Exactly the copy's blocks follow the graph's (the kernel's
+        // preallocation), stamped with the graph's generation.
+        assert_eq!(rest.len(), sq8::blocks(dim as u32) * BLOCK_SIZE);
+        let (mut min, mut scale) = (vec![0u32; dim], vec![0u32; dim]);
+        let mut why = String::new();
+        sq8::check(&rest, dim as u32, id, g.generation(), Some((&mut min, &mut scale)), &mut why).unwrap_or_else(|e| panic!("{metric}: {e:?} {why}"));
+        assert_eq!(g.generation(), fs.geom.vector_generation);
+        // What simd's train gives on the kernel's sample (every slot: 300 <
+        // 16384), cosine over the unit-length vectors.
+        assert_eq!(sq8::sample_step(300), 1);
+        let seen: Vec<f32> = by_slot
+            .iter()
+            .flat_map(|v| {
+                let mut u = v.clone();
+                if id == VEXFS_METRIC_COSINE {
+                    vexfs_simd::normalize(&mut u);
+                }
+                u
+            })
+            .collect();
+        let (mut tmin, mut tscale) = (vec![0f32; dim], vec![0f32; dim]);
+        vexfs_simd::quant::train(&seen, &mut tmin, &mut tscale).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+        assert_eq!((min, scale), (bits(&tmin), bits(&tscale)), "{metric}");
+        // The kernel's checksum (seed ~0, no final inversion) over min then scale.
+        let crc = u32::from_le_bytes(rest[24..28].try_into().unwrap());
+        assert_eq!(crc, !vexfs_core::format::checksum::crc32c(&rest[sq8::HEADER_SIZE..sq8::bytes(dim as u32)]));
+    }
+}
+
+#[test]
+fn no_quantiser_below_the_kernels_threshold() {
+    let d = tempfile::tempdir().unwrap();
+    let (img, out, _) = quantiser_image(d.path(), 255, 4, "l2");
+    assert!(out.contains("HNSW graph of 255 nodes") && !out.contains("quantiser"), "{out}");
+    let fs = open_fs(&img);
+    let (_, rest) = graph_file(&fs);
+    assert!(rest.is_empty(), "{} bytes after the graph", rest.len());
+    let (code, fout) = fsck_bin(&img, &["-n", "-f"]);
+    assert_eq!(code, 0, "{fout}");
+}
+
+#[test]
+fn quantiser_trains_on_the_kernels_even_sample() {
+    // 40,000 live slots: every 2nd one, from slot 0, in slot order (not
+    // row order: slot_src maps slots to rows in reverse here).
+    let (n, dim) = (40_000usize, 3usize);
+    assert_eq!(sq8::sample_step(n as u64), 2);
+    let mut base: Vec<f32> = (0..n * dim).map(|i| ((i * 7919) % 10007) as f32 - 5000.0).collect();
+    // Row 0 is the last slot's, which the sample skips: out of every range.
+    base[..dim].fill(1.0e6);
+    let slot_src: Vec<u32> = (0..n as u32).rev().collect();
+    let (min, scale) = vexfs_tools::fsimage::populate::train_quantiser(VEXFS_METRIC_DOT, dim, &base, &slot_src).unwrap();
+    let sample: Vec<f32> = slot_src.iter().step_by(2).flat_map(|&r| base[r as usize * dim..(r as usize + 1) * dim].to_vec()).collect();
+    assert_eq!(sample.len(), 20_000 * dim);
+    let (mut tmin, mut tscale) = (vec![0f32; dim], vec![0f32; dim]);
+    vexfs_simd::quant::train(&sample, &mut tmin, &mut tscale).unwrap();
+    assert_eq!(min, tmin.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+    assert_eq!(scale, tscale.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+    // Training on every slot would differ (row 0's maximum).
+    let (mut amin, mut ascale) = (vec![0f32; dim], vec![0f32; dim]);
+    vexfs_simd::quant::train(&base, &mut amin, &mut ascale).unwrap();
+    assert_ne!((tmin, tscale), (amin, ascale));
+}
+
+#[test]
+fn quantiser_threshold_is_the_kernels() {
+    // VEXFS_SQ8_MIN lives in a kernel-private header; the core mirrors it.
+    let h = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../kernel/vindex.h")).unwrap();
+    let line = h.lines().find(|l| l.starts_with("#define VEXFS_SQ8_MIN")).expect("VEXFS_SQ8_MIN in kernel/vindex.h");
+    let v: u64 = line.split_whitespace().nth(2).unwrap().trim_end_matches('u').parse().unwrap();
+    assert_eq!(v, sq8::MIN_LIVE);
 }

@@ -17,6 +17,8 @@ const _: () = assert!(core::mem::size_of::<vexfs_dirent>() == VEXFS_DIRENT_HEADE
 const _: () = assert!(core::mem::size_of::<vexfs_dir_tail>() == VEXFS_DIR_TAIL_SIZE as usize);
 const _: () = assert!(core::mem::size_of::<vexfs_vec_record>() == VEXFS_VEC_RECORD_HEADER_SIZE as usize);
 const _: () = assert!(core::mem::size_of::<vexfs_ind_tail>() == VEXFS_IND_TAIL_SIZE as usize);
+// The quantiser's copy (sq8.rs): its min[] follows the header at this offset.
+const _: () = assert!(core::mem::size_of::<vexfs_sq8_disk>() == VEXFS_SQ8_HEADER_SIZE as usize);
 const _: () = assert!(VEXFS_ADDR_PER_BLOCK * 4 + VEXFS_IND_TAIL_SIZE == VEXFS_BLOCK_SIZE);
 
 /// Block size as a usize, for slice arithmetic.

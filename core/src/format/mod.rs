@@ -10,6 +10,7 @@ pub mod inode;
 pub mod journal;
 pub mod layout;
 pub mod names;
+pub mod sq8;
 pub mod superblock;
 
 pub use defs::*;

@@ -171,7 +171,11 @@ fn run(a: &Args) -> Result<(), String> {
             println!(
                 "  populated from {}: {} directories, {} files ({} bytes), {} symlinks, {} hard links, {} special files; {} vectors in {} files, HNSW graph {}",
                 d.display(), p.dirs, p.files, p.bytes, p.symlinks, p.hard_links, p.specials, p.vectors, p.vector_files,
-                if p.graph_nodes > 0 { format!("of {} nodes", p.graph_nodes) } else { "left to the kernel".into() }
+                match (p.graph_nodes, p.quantiser) {
+                    (0, _) => "left to the kernel".into(),
+                    (n, true) => format!("of {n} nodes with its int8 quantiser"),
+                    (n, false) => format!("of {n} nodes"),
+                }
             );
             println!("  now free: {} blocks, {} inodes", p.free_blocks, p.free_inodes);
         }

@@ -21,7 +21,12 @@
 //!   ef_construction and metric, persisted as the kernel persists it and
 //!   stamped with the vector generation, so the kernel loads it at the
 //!   first mount instead of rebuilding (a graph build of thousands of
-//!   vectors is seconds on the host, minutes under emulation). With
+//!   vectors is seconds on the host, minutes under emulation); after its
+//!   blocks, with at least `sq8::MIN_LIVE` (256) vectors, the int8
+//!   quantiser's copy (`struct vexfs_sq8_disk`), trained as the kernel
+//!   trains it and stamped with the graph's generation, so the first mount
+//!   encodes its codes with it instead of reading every vector to train
+//!   one (which a lazy mount, reading no vector, could not do). With
 //!   `build_graph` false inode 4 stays empty and the kernel builds the graph
 //!   in the background at the first mount (exact search serves meanwhile);
 //! - the index summary in the superblock (live slots, files with a set, 0
@@ -45,7 +50,8 @@ use vexfs_core::ffi::abi::{VEXFS_HNSW_MIN_CAPACITY, VEXFS_HNSW_SEED};
 use vexfs_core::hnsw::chunks::{chunk_record_pos, encode_chunk_record, ChunkHeader};
 use vexfs_core::hnsw::{encode_block, scratch_size, DistanceProvider, Graph, HnswError, Params, Query, Scratch};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use vexfs_simd::{Kernel, CAP_AVX2_FMA};
+use vexfs_core::format::sq8;
+use vexfs_simd::{quant, Kernel, CAP_AVX2_FMA};
 
 use super::fs::Fs;
 use super::manifest::Manifest;
@@ -65,6 +71,9 @@ pub struct PopulateSummary {
     pub vector_files: u64,
     /// Graph nodes written (0: the kernel builds the graph at mount).
     pub graph_nodes: u64,
+    /// The int8 quantiser's copy was written after the graph (at least
+    /// `sq8::MIN_LIVE` vectors and a graph).
+    pub quantiser: bool,
     /// Free blocks and inodes left.
     pub free_blocks: u64,
     pub free_inodes: u64,
@@ -310,7 +319,7 @@ pub fn populate(fs: &mut Fs, src: &Path, manifest: &Manifest, build_graph: bool)
     let generation = fs.geom.vector_generation + 1;
     fs.geom.vector_generation = generation;
     if build_graph {
-        sum.graph_nodes = write_graph(fs, &manifest.vectors, &slot_src, &slot_ino, generation)?;
+        (sum.graph_nodes, sum.quantiser) = write_graph(fs, &manifest.vectors, &slot_src, &slot_ino, generation)?;
         fs.geom.graph_generation = generation;
     }
     record_summary(fs, sum.vectors, sum.vector_files);
@@ -410,9 +419,10 @@ impl DistanceProvider for Provider<'_> {
 }
 
 /// Build the HNSW graph over the slots (node s = slot s, vector row
-/// `slot_src[s]`, key `slot_ino[s]`) and write it as inode 4. Returns the
-/// node count.
-fn write_graph(fs: &mut Fs, base: &[f32], slot_src: &[u32], slot_ino: &[u32], generation: u64) -> io::Result<u64> {
+/// `slot_src[s]`, key `slot_ino[s]`) and write it as inode 4, followed by
+/// the quantiser's copy when there are enough vectors. Returns the node
+/// count and whether the copy was written.
+fn write_graph(fs: &mut Fs, base: &[f32], slot_src: &[u32], slot_ino: &[u32], generation: u64) -> io::Result<(u64, bool)> {
     let g = fs.geom;
     let n = slot_src.len();
     let ge = |e: HnswError| err(format!("building the HNSW graph: {e:?}"));
@@ -455,9 +465,48 @@ fn write_graph(fs: &mut Fs, base: &[f32], slot_src: &[u32], slot_ino: &[u32], ge
         let pb = fs.bmap_alloc(VEXFS_GRAPH_INO, &mut gi, b as u64)?;
         fs.img.write_blocks(pb as u64, &buf)?;
     }
-    gi.size = (nblocks * BLOCK_SIZE) as u64;
+    let mut size = nblocks * BLOCK_SIZE;
+    // The quantiser's copy follows the graph's blocks (the kernel's
+    // vexfs_graph_persist writes it there; its graph load reads it only
+    // when the file covers all of it). Below the kernel's threshold it has
+    // no quantiser either, and writes none.
+    let quantiser = n as u64 >= sq8::MIN_LIVE;
+    if quantiser {
+        let (min, scale) = train_quantiser(g.vector_metric, dim, base, slot_src)?;
+        let mut copy = vec![0u8; sq8::blocks(g.vector_dim) * BLOCK_SIZE];
+        sq8::encode(g.vector_dim, g.vector_metric, generation, &min, &scale, &mut copy)
+            .map_err(|e| err(format!("encoding the int8 quantiser's copy: {e:?}")))?;
+        for (i, blk) in copy.chunks(BLOCK_SIZE).enumerate() {
+            let pb = fs.bmap_alloc(VEXFS_GRAPH_INO, &mut gi, (nblocks + i) as u64)?;
+            fs.img.write_blocks(pb as u64, blk)?;
+        }
+        size += copy.len();
+    }
+    gi.size = size as u64;
     fs.write_inode(VEXFS_GRAPH_INO, &gi)?;
-    Ok(n as u64)
+    Ok((n as u64, quantiser))
+}
+
+/// Train the int8 quantiser as the kernel does at mount
+/// (kernel/vindex-codes.c vexfs_codes_train): every `sq8::sample_step(n)`-th
+/// live slot in slot order (here every slot is live), observed with the
+/// same simd code the kernel calls (`vexfs_simd_sq8_observe` / `_finish`
+/// wrap `quant::observe` / `quant::finish`; for cosine over the
+/// unit-length vectors), so the copy is the one the kernel would have
+/// trained on this store. Returns min and scale as float32 bit patterns.
+pub fn train_quantiser(metric: u32, dim: usize, base: &[f32], slot_src: &[u32]) -> io::Result<(Vec<u32>, Vec<u32>)> {
+    let step = sq8::sample_step(slot_src.len() as u64) as usize;
+    let (mut min, mut max, mut tmp) = (vec![0f32; dim], vec![0f32; dim], vec![0f32; dim]);
+    for (i, &row) in slot_src.iter().step_by(step).enumerate() {
+        let at = row as usize * dim;
+        let v = base
+            .get(at..at + dim)
+            .ok_or_else(|| err(format!("training the int8 quantiser: vector row {row} is past the vectors read")))?;
+        quant::observe(metric, v, &mut tmp, &mut min, &mut max, i == 0)
+            .map_err(|e| err(format!("training the int8 quantiser: vector row {row}: {e:?}")))?;
+    }
+    quant::finish(&min, &mut max).map_err(|e| err(format!("training the int8 quantiser: {e:?}")))?;
+    Ok((min.iter().map(|x| x.to_bits()).collect(), max.iter().map(|x| x.to_bits()).collect()))
 }
 
 /// A hidden file's inode as the kernel brings it to life (inode.c: mode

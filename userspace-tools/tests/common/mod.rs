@@ -106,3 +106,29 @@ pub fn assert_detect_and_repair(p: &Path, needle: &str) {
     let (code, out2) = fsck_bin(p, &["-n"]);
     assert_eq!(code, 0, "after -y, fsck -n should be clean; -y said:\n{out_y}\nsecond -n said:\n{out2}");
 }
+
+/// The graph file (inode 4) as the format lays it out: the graph's own
+/// blocks (their count from its header), decoded into words, and the bytes
+/// after them (where the int8 quantiser's copy is, when one was written);
+/// holes read as zero.
+pub fn graph_file(fs: &Fs) -> (Vec<u32>, Vec<u8>) {
+    use vexfs_core::format::{BLOCK_SIZE, VEXFS_GRAPH_INO};
+    use vexfs_core::hnsw::{decode_block, layout::params_from_header, Geometry};
+    let gi = fs.read_inode(VEXFS_GRAPH_INO).unwrap().expect("graph inode");
+    let mut data = Vec::new();
+    for b in 0..gi.size.div_ceil(BLOCK_SIZE as u64) {
+        match fs.bmap(VEXFS_GRAPH_INO, &gi, b).unwrap() {
+            0 => data.extend_from_slice(&[0u8; BLOCK_SIZE]),
+            p => data.extend_from_slice(&fs.img.read_block(p as u64).unwrap()),
+        }
+    }
+    data.truncate(gi.size as usize);
+    let mut head = vec![0u32; BLOCK_SIZE / 4];
+    decode_block(&data[..BLOCK_SIZE], 0, &mut head).unwrap();
+    let nblocks = Geometry::new(&params_from_header(&head).unwrap()).unwrap().total_blocks();
+    let mut words = vec![0u32; nblocks * BLOCK_SIZE / 4];
+    for (b, blk) in data[..nblocks * BLOCK_SIZE].chunks_exact(BLOCK_SIZE).enumerate() {
+        decode_block(blk, b, &mut words).unwrap();
+    }
+    (words, data[nblocks * BLOCK_SIZE..].to_vec())
+}

@@ -42,7 +42,9 @@
 //!    generation and the chunk index; a damaged set is dropped whole,
 //!    allocated slots no set covers are freed; the persisted graph
 //!    (inode 4), when current, has live nodes only at slots owned by their
-//!    key. Any repair bumps the vector generation: the kernel rebuilds the
+//!    key, and the int8 quantiser's copy after it is none or whole and of
+//!    its generation (damaged: zeroed; the kernel trains a new one). Any
+//!    other repair bumps the vector generation: the kernel rebuilds the
 //!    graph at the next mount. Then the index summary (COMPAT_INDEX_SUMMARY,
 //!    summary.rs), when a reader would trust it: its live-slot, file and
 //!    stale-file counts against the ones counted here (wrong: rewritten).

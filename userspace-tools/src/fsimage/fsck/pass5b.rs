@@ -8,7 +8,15 @@
 //! no valid set covers are freed. Any such repair, and a graph that does
 //! not decode or names slots wrongly, bumps the vector generation so the
 //! kernel rebuilds the graph at the next mount instead of loading it.
+//!
+//! A current, valid graph may be followed by the int8 quantiser's copy
+//! (`struct vexfs_sq8_disk`, written by the kernel and by mkfs.vexfs): all
+//! zero (none) or whole and of the graph's generation. A damaged copy
+//! loses no user data (the kernel ignores it and trains again, reading
+//! every vector once): it is reported, and -y zeroes it so no mount has to
+//! judge it again; the graph and the store are left alone.
 use vexfs_core::hnsw::chunks::{chunk_record_pos, chunk_record_size, decode_chunk_record, slot_bit, MAX_CHUNKS};
+use vexfs_core::format::sq8;
 use vexfs_core::hnsw::layout::params_from_header;
 use vexfs_core::hnsw::{decode_block, Geometry, Graph};
 
@@ -234,7 +242,10 @@ impl<'o> Checker<'o> {
         if g.graph_generation == g.vector_generation {
             if let Some(gm) = self.hidden_map(VEXFS_GRAPH_INO)? {
                 if gm.size >= BLOCK_SIZE as u64 {
-                    graph_bad = self.graph_problem(&gm, &owner)?;
+                    match self.graph_problem(&gm, &owner)? {
+                        Err(why) => graph_bad = Some(why),
+                        Ok((nblocks, generation)) => self.check_quantiser(&gm, nblocks, generation)?,
+                    }
                 }
             }
         }
@@ -356,11 +367,12 @@ impl<'o> Checker<'o> {
     }
 
     /// Load the graph and check its live nodes against `owner`; the reason
-    /// when it does not decode or a node disagrees, else None.
-    fn graph_problem(&self, gm: &FileMap, owner: &[u32]) -> io::Result<Option<String>> {
+    /// when it does not decode or a node disagrees, else its block count
+    /// and generation (from its header).
+    fn graph_problem(&self, gm: &FileMap, owner: &[u32]) -> io::Result<Result<(usize, u64), String>> {
         let file_blocks = (gm.size / BLOCK_SIZE as u64) as usize;
         if file_blocks == 0 {
-            return Ok(Some("is empty".into()));
+            return Ok(Err("is empty".into()));
         }
         let mut cache = (0u32, Vec::new());
         let mut buf = vec![0u8; BLOCK_SIZE];
@@ -369,37 +381,75 @@ impl<'o> Checker<'o> {
         let mut head = vec![0u32; BLOCK_SIZE / 4];
         self.read_hidden(gm, 0, &mut buf, &mut cache)?;
         if let Err(e) = decode_block(&buf, 0, &mut head) {
-            return Ok(Some(format!("block 0 does not decode: {}", hnsw_why(e))));
+            return Ok(Err(format!("block 0 does not decode: {}", hnsw_why(e))));
         }
         let nblocks = match params_from_header(&head).and_then(|p| Geometry::new(&p)) {
             Ok(g) => g.total_blocks(),
-            Err(e) => return Ok(Some(format!("header does not validate: {}", hnsw_why(e)))),
+            Err(e) => return Ok(Err(format!("header does not validate: {}", hnsw_why(e)))),
         };
         if nblocks > file_blocks {
-            return Ok(Some(format!("has {file_blocks} blocks, its header needs {nblocks}")));
+            return Ok(Err(format!("has {file_blocks} blocks, its header needs {nblocks}")));
         }
         let mut words = vec![0u32; nblocks * (BLOCK_SIZE / 4)];
         for b in 0..nblocks {
             self.read_hidden(gm, (b * BLOCK_SIZE) as u64, &mut buf, &mut cache)?;
             if let Err(e) = decode_block(&buf, b, &mut words) {
-                return Ok(Some(format!("block {b} does not decode: {}", hnsw_why(e))));
+                return Ok(Err(format!("block {b} does not decode: {}", hnsw_why(e))));
             }
         }
         let graph = match Graph::open(&mut words) {
             Ok(gr) => gr,
-            Err(e) => return Ok(Some(format!("does not validate: {}", hnsw_why(e)))),
+            Err(e) => return Ok(Err(format!("does not validate: {}", hnsw_why(e)))),
         };
         for s in 0..graph.capacity() {
             let Some(key) = graph.node_key(s) else { continue };
             match owner.get(s as usize).copied().unwrap_or(0) {
-                0 => return Ok(Some(format!("has a live node at slot {s} (inode {key}) but the slot is free"))),
+                0 => return Ok(Err(format!("has a live node at slot {s} (inode {key}) but the slot is free"))),
                 o if o as u64 != key => {
-                    return Ok(Some(format!("has a live node at slot {s} keyed inode {key} but the slot belongs to inode {o}")))
+                    return Ok(Err(format!("has a live node at slot {s} keyed inode {key} but the slot belongs to inode {o}")))
                 }
                 _ => {}
             }
         }
-        Ok(None)
+        Ok(Ok((nblocks, graph.generation())))
+    }
+
+    /// The quantiser's copy after the graph's `nblocks` blocks, for a graph
+    /// of `generation`: none (a file too short to hold it, as the kernel's
+    /// graph load reads none then, or all zero), or a copy that checks
+    /// (`sq8::check`); else reported, and -y zeroes its blocks.
+    fn check_quantiser(&mut self, gm: &FileMap, nblocks: usize, generation: u64) -> io::Result<()> {
+        let (dim, metric) = (self.geom.vector_dim, self.geom.vector_metric);
+        let qb = sq8::blocks(dim);
+        if gm.size < ((nblocks + qb) * BLOCK_SIZE) as u64 {
+            return Ok(());
+        }
+        let mut buf = vec![0u8; qb * BLOCK_SIZE];
+        self.read_hidden(gm, (nblocks * BLOCK_SIZE) as u64, &mut buf, &mut (0u32, Vec::new()))?;
+        if sq8::is_empty(&buf) {
+            return Ok(());
+        }
+        let mut why = String::new();
+        if sq8::check(&buf, dim, metric, generation, None, &mut why).is_ok() {
+            self.note(format!("int8 quantiser after the HNSW graph (inode {VEXFS_GRAPH_INO}, generation {generation}) checked"));
+            return Ok(());
+        }
+        let msg = format!(
+            "the int8 quantiser's copy in the HNSW graph file (inode {VEXFS_GRAPH_INO}, blocks {nblocks}..{}) is damaged: {why} \
+             (no user data is affected: the kernel trains a new one at mount); zeroing it",
+            nblocks + qb
+        );
+        if self.problem(msg, true) {
+            let zero = vec![0u8; BLOCK_SIZE];
+            for b in nblocks..nblocks + qb {
+                // A hole reads as zero already.
+                let phys = gm.blocks.get(b).copied().unwrap_or(0);
+                if phys != 0 {
+                    self.write_block(phys, &zero)?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
