@@ -672,19 +672,25 @@ pub unsafe extern "C" fn vexfs_simd_sq8_dist(
             core::slice::from_raw_parts_mut(out, n as usize),
         )
     };
-    if p.metric > METRIC_DOT {
-        return EINVAL_NEG;
-    }
-    let prepared = PreparedQuery {
-        metric: p.metric,
-        qnorm: f32::from_bits(p.qnorm),
-        qmin: f32::from_bits(p.qmin),
-        step: f32::from_bits(p.step),
-    };
+    let Some(prepared) = prepared_from_c(&p) else { return EINVAL_NEG };
     match dist_batch(caps, &prepared, wv, cv, iv, ov) {
         Ok(()) => 0,
         Err(_) => EINVAL_NEG,
     }
+}
+
+/// The prepared query C hands over (`struct vexfs_sq8_query`), or None for
+/// an unknown metric.
+fn prepared_from_c(p: &Sq8QueryC) -> Option<PreparedQuery> {
+    if p.metric > METRIC_DOT {
+        return None;
+    }
+    Some(PreparedQuery {
+        metric: p.metric,
+        qnorm: f32::from_bits(p.qnorm),
+        qmin: f32::from_bits(p.qmin),
+        step: f32::from_bits(p.step),
+    })
 }
 
 /// See `vexfs_simd_sq8_dist_recs` in shim/vexfs_simd.h: as
@@ -724,15 +730,7 @@ pub unsafe extern "C" fn vexfs_simd_sq8_dist_recs(
             core::slice::from_raw_parts_mut(out, n as usize),
         )
     };
-    if p.metric > METRIC_DOT {
-        return EINVAL_NEG;
-    }
-    let prepared = PreparedQuery {
-        metric: p.metric,
-        qnorm: f32::from_bits(p.qnorm),
-        qmin: f32::from_bits(p.qmin),
-        step: f32::from_bits(p.step),
-    };
+    let Some(prepared) = prepared_from_c(&p) else { return EINVAL_NEG };
     let record = |i: usize| -> Option<&[u8]> {
         let r = *rv.get(i)?;
         if r.is_null() {
