@@ -57,9 +57,11 @@ int vexfs_dist_cb(void *kctxp, u32 query_slot, const u32 *ids, u32 n, u32 *out)
 				if (ids[i + j] >= vi->capacity)
 					return -EINVAL;
 				/* Loaded before the FPU section: loading reads the store. */
-				err = vexfs_sg_load(vi, ids[i + j] >> VEXFS_SG_SHIFT);
-				if (err)
-					return err;
+				if (unlikely(!vexfs_slot_loaded(vi, ids[i + j]))) {
+					err = vexfs_sg_load(vi, ids[i + j] >> VEXFS_SG_SHIFT);
+					if (err)
+						return err;
+				}
 				kc->recs[j] = vexfs_slot_code(vi, ids[i + j]);
 			}
 			kernel_fpu_begin();

@@ -130,8 +130,8 @@ int vexfs_sg_load(struct vexfs_vindex *vi, u32 g)
 	return 0;
 }
 
-/* Slot s's attributes, its group loaded first if need be (s < capacity, vi->lock held). */
-struct vexfs_slot_attr *vexfs_slot_get(struct vexfs_vindex *vi, u32 s)
+/* vexfs_slot_get when the group is not loaded yet. */
+struct vexfs_slot_attr *vexfs_slot_get_slow(struct vexfs_vindex *vi, u32 s)
 {
 	int err = vexfs_sg_load(vi, s >> VEXFS_SG_SHIFT);
 

@@ -167,7 +167,13 @@ int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a);
 int vexfs_arrays_grow(struct vexfs_vindex *vi, u32 want, bool lazy);
 int vexfs_sg_load(struct vexfs_vindex *vi, u32 g);
 int vexfs_sg_load_range(struct vexfs_vindex *vi, u32 first, u32 n);
-struct vexfs_slot_attr *vexfs_slot_get(struct vexfs_vindex *vi, u32 s);
+struct vexfs_slot_attr *vexfs_slot_get_slow(struct vexfs_vindex *vi, u32 s);
+
+/* Slot s's attributes, its group loaded first if need be (s < capacity, vi->lock held). */
+static inline struct vexfs_slot_attr *vexfs_slot_get(struct vexfs_vindex *vi, u32 s)
+{
+	return likely(vexfs_slot_loaded(vi, s)) ? vexfs_slot(vi, s) : vexfs_slot_get_slow(vi, s);
+}
 int vexfs_run_lookup(struct vexfs_vindex *vi, u64 ino, u32 *first, u32 *count);
 int vexfs_run_alloc(struct vexfs_vindex *vi, u32 n, u32 *first);
 void vexfs_run_unreserve(struct vexfs_vindex *vi, u32 first, u32 n);
