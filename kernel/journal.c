@@ -74,7 +74,13 @@ int vexfs_journal_load(struct super_block *sb)
 		 */
 		pr_warn("vexfs (%s): the journal recorded an error (%d) before this mount; cleared after recovery\n",
 			sb->s_id, err);
+		/*
+		 * Writes outside the journal (the graph, data) may have been
+		 * lost with it though the unmount marked the volume clean:
+		 * recover as after a crash (orphans, graph validated whole).
+		 */
 		sbi->journal_was_aborted = true;
+		sbi->was_clean = false;
 		jbd2_journal_clear_err(journal);
 		if (!sb_rdonly(sb))
 			jbd2_journal_update_sb_errno(journal);
