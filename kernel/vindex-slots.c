@@ -182,24 +182,15 @@ int vexfs_vindex_inode_read(struct inode *inode)
  */
 int vexfs_run_lookup(struct vexfs_vindex *vi, u64 ino, u32 *first, u32 *count)
 {
-	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
 	struct vexfs_inode_mem im;
-	struct buffer_head *bh;
-	u32 block_nr, offset;
-	int err = vexfs_run_of(vi, ino, first, count);
+	int err = vexfs_run_of(vi, ino, first, count), rerr;
 
 	if (err != -ENOENT || !atomic_read(&vi->sg_unloaded))
 		return err;
-	if (ino < VEXFS_FIRST_INO || ino > U32_MAX ||
-	    vexfs_inode_locate(&sbi->geom, ino, &block_nr, &offset))
-		return -ENOENT;
-	bh = vexfs_bread(vi->sb, block_nr);
-	if (!bh)
+	rerr = vexfs_owner_read(vi, ino, &im, &err);
+	if (rerr == -EIO)
 		return -EIO;
-	err = vexfs_inode_decode(&sbi->geom, (u8 *)bh->b_data + offset, VEXFS_INODE_SIZE, ino, &im,
-				 NULL, 0);
-	brelse(bh);
-	if (err || !im.chunk_count || im.chunk_first >= vi->capacity)
+	if (rerr || err || !im.chunk_count || im.chunk_first >= vi->capacity)
 		return -ENOENT;
 	err = vexfs_sg_load_range(vi, im.chunk_first, im.chunk_count);
 	return err ? err : vexfs_run_of(vi, ino, first, count);

@@ -320,6 +320,31 @@ static int vexfs_load_bitmap(struct vexfs_vindex *vi, struct vexfs_load *ld, u64
 }
 
 /*
+ * Read inode ino as its inode block holds it, not through the inode cache
+ * (an owner not in memory: the mount scan, a group's loading). Returns
+ * -ERANGE (no such inode number) or -EIO (block unreadable), leaving
+ * *decode_err alone; else 0, *decode_err the decoder's verdict (0, or the
+ * inode is free or damaged).
+ */
+int vexfs_owner_read(struct vexfs_vindex *vi, u64 ino, struct vexfs_inode_mem *im, int *decode_err)
+{
+	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
+	struct buffer_head *bh;
+	u32 block_nr, offset;
+
+	if (ino < VEXFS_FIRST_INO || ino > U32_MAX ||
+	    vexfs_inode_locate(&sbi->geom, ino, &block_nr, &offset))
+		return -ERANGE;
+	bh = vexfs_bread(vi->sb, block_nr);
+	if (!bh)
+		return -EIO;
+	*decode_err = vexfs_inode_decode(&sbi->geom, (u8 *)bh->b_data + offset, VEXFS_INODE_SIZE,
+					 ino, im, NULL, 0);
+	brelse(bh);
+	return 0;
+}
+
+/*
  * Is the slot's record owned as it says? The owner must be a live regular
  * file with a set, of this generation, whose run holds slot as chunk
  * hdr->chunk. NULL when it is; else what is wrong (for the message).
@@ -327,26 +352,20 @@ static int vexfs_load_bitmap(struct vexfs_vindex *vi, struct vexfs_load *ld, u64
 static const char *vexfs_load_owner_check(struct vexfs_vindex *vi, struct vexfs_load *ld,
 					  u32 slot, const struct vexfs_chunk_hdr *hdr)
 {
-	struct vexfs_sb_info *sbi = VEXFS_SB(vi->sb);
 	struct vexfs_inode_mem *im = &ld->im;
 
 	if (ld->im_ino != hdr->ino) {
-		struct buffer_head *bh;
-		u32 block_nr, offset;
+		int err;
 
 		ld->im_ino = hdr->ino;
 		ld->im_err = -EINVAL;
-		if (hdr->ino < VEXFS_FIRST_INO ||
-		    vexfs_inode_locate(&sbi->geom, hdr->ino, &block_nr, &offset))
+		err = vexfs_owner_read(vi, hdr->ino, im, &ld->im_err);
+		if (err == -ERANGE)
 			return "owner inode number out of range";
-		bh = vexfs_bread(vi->sb, block_nr);
-		if (!bh) {
+		if (err) {
 			ld->im_ino = 0;	/* read again for the next slot */
 			return "owner inode unreadable";
 		}
-		ld->im_err = vexfs_inode_decode(&sbi->geom, (u8 *)bh->b_data + offset,
-						VEXFS_INODE_SIZE, hdr->ino, im, NULL, 0);
-		brelse(bh);
 	}
 	if (ld->im_err)
 		return "owner inode free or damaged";

@@ -148,6 +148,7 @@ int vexfs_store_write_slot(struct vexfs_vindex *vi, u64 slot, const u8 *rec);
 int vexfs_slotmap_update(struct vexfs_vindex *vi, u32 set_first, u32 set_n,
 			 u32 clr_first, u32 clr_n);
 int vexfs_store_load(struct vexfs_vindex *vi, u32 min_capacity);
+int vexfs_owner_read(struct vexfs_vindex *vi, u64 ino, struct vexfs_inode_mem *im, int *decode_err);
 int vexfs_store_load_group(struct vexfs_vindex *vi, u32 g, struct vexfs_sgroup *grp, u32 *in_graph);
 void vexfs_file_readahead(struct inode *file, u64 first, u64 n);
 bool vexfs_scan_window(u64 pos, u64 total, u64 window, u64 *from, u64 *n);
