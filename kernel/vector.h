@@ -199,6 +199,16 @@ static inline bool vexfs_slot_loaded(const struct vexfs_vindex *vi, u32 s)
 }
 
 /*
+ * Slot s (any number) is in a loaded group and holds a live chunk of file
+ * key (vi->lock held): what a hit found earlier must still be.
+ */
+static inline bool vexfs_slot_live_for(const struct vexfs_vindex *vi, u32 s, u64 key)
+{
+	return s < vi->capacity && vexfs_slot_loaded(vi, s) &&
+	       (vexfs_slot(vi, s)->state & VSLOT_LIVE) && vexfs_slot(vi, s)->ino == key;
+}
+
+/*
  * Where a new chunk set comes from (user memory, an xattr value, one
  * vector): read() copies chunks [first, first + n) (n at most a page's
  * worth) into ch[] and their vectors, host-order float32 bits, into

@@ -492,9 +492,7 @@ static int vexfs_hits_recheck(struct vexfs_vindex *vi, struct vexfs_kctx *kc, u3
 
 		if (w && hits[w - 1].slot == slot)
 			continue;
-		if (slot >= vi->capacity || !vexfs_slot_loaded(vi, slot) ||
-		    !(vexfs_slot(vi, slot)->state & VSLOT_LIVE) ||
-		    vexfs_slot(vi, slot)->ino != hits[i].key || !vexfs_slot_visible(kc, slot))
+		if (!vexfs_slot_live_for(vi, slot, hits[i].key) || !vexfs_slot_visible(kc, slot))
 			continue;
 		hits[w++] = hits[i];
 	}
@@ -836,8 +834,7 @@ static void vexfs_hit_chunk_fill(struct vexfs_vindex *vi, const struct vexfs_hns
 	u32 s = h->slot, first, count;
 
 	memset(c, 0, sizeof(*c));
-	if (s >= vi->capacity || !vexfs_slot_loaded(vi, s) || !(vexfs_slot(vi, s)->state & VSLOT_LIVE) ||
-	    vexfs_slot(vi, s)->ino != h->key)
+	if (!vexfs_slot_live_for(vi, s, h->key))
 		return;
 	/* A set is one run of slots: chunk i is at the run's first slot + i (noted when loaded). */
 	if (vexfs_run_of(vi, h->key, &first, &count) || s < first || s - first >= count)
