@@ -34,6 +34,7 @@
 #include <linux/vmalloc.h>
 #include <linux/cpumask.h>
 #include <asm/cpufeature.h>
+#include <asm/fpu/api.h>
 
 #include "vindex.h"
 #include "../shim/vexfs_simd.h"
@@ -622,6 +623,23 @@ static int vexfs_vindex_load_lazy(struct vexfs_vindex *vi, u32 cap)
 	return 0;
 }
 
+/*
+ * The vexfs_simd capability bits this CPU allows (shim/vexfs_simd.h): AVX2
+ * and FMA, then AVX-512F on top when the kernel also saves the zmm state.
+ */
+static u32 vexfs_simd_caps(void)
+{
+	u32 caps = 0;
+
+	if (boot_cpu_has(X86_FEATURE_AVX2) && boot_cpu_has(X86_FEATURE_FMA)) {
+		caps = VEXFS_SIMD_CAP_AVX2_FMA;
+		if (boot_cpu_has(X86_FEATURE_AVX512F) &&
+		    cpu_has_xfeatures(XFEATURE_MASK_AVX512, NULL))
+			caps |= VEXFS_SIMD_CAP_AVX512;
+	}
+	return caps;
+}
+
 int vexfs_vindex_load(struct super_block *sb)
 {
 	struct vexfs_sb_info *sbi = VEXFS_SB(sb);
@@ -651,8 +669,7 @@ int vexfs_vindex_load(struct super_block *sb)
 	vi->metric = sbi->geom.vector_metric;
 	vi->m = sbi->geom.hnsw_m;
 	vi->efc = sbi->geom.hnsw_ef_construction;
-	vi->caps = (boot_cpu_has(X86_FEATURE_AVX2) && boot_cpu_has(X86_FEATURE_FMA)) ?
-		   VEXFS_SIMD_CAP_AVX2_FMA : 0;
+	vi->caps = vexfs_simd_caps();
 	vi->sync_mode = VEXFS_SYNC_IMMEDIATE;
 	vi->batch_size = 256;
 	vi->sync_interval_ms = 1000;

@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
  * vexfs_simd.h - C entry points of the VexFS distance kernels (crate
- * vexfs-simd, built with SSE2/AVX2 enabled as a separate object).
+ * vexfs-simd, built with SSE2/AVX2/AVX-512 enabled as a separate object).
  *
  * Rules for callers in the kernel:
  *  - call these ONLY between kernel_fpu_begin() and kernel_fpu_end(): they use
- *    xmm/ymm registers. Nothing here sleeps, allocates or takes locks, so a
+ *    xmm/ymm/zmm registers. Nothing here sleeps, allocates or takes locks, so a
  *    whole batch (e.g. all neighbours of one HNSW node) fits in one section;
  *  - the vectors they read must stay pinned (no page faults inside the section);
  *  - pass VEXFS_SIMD_CAP_AVX2_FMA in `caps` only if
  *    boot_cpu_has(X86_FEATURE_AVX2) && boot_cpu_has(X86_FEATURE_FMA);
- *    otherwise the SSE2 baseline kernels are used.
+ *    otherwise the SSE2 baseline kernels are used. Add VEXFS_SIMD_CAP_AVX512
+ *    only if, in addition, boot_cpu_has(X86_FEATURE_AVX512F) and the kernel
+ *    saves the zmm state (cpu_has_xfeatures(XFEATURE_MASK_AVX512, NULL)).
  *
  * Vectors are little-endian IEEE-754 float32 arrays, passed as `const void *`
  * (4-byte aligned) so that C never handles float values. Distances come back
@@ -30,6 +32,7 @@
 #include <linux/types.h>
 
 #define VEXFS_SIMD_CAP_AVX2_FMA	0x1u	/* CPU has AVX2 and FMA */
+#define VEXFS_SIMD_CAP_AVX512	0x2u	/* and AVX-512F with zmm state saved */
 #define VEXFS_SIMD_MAX_DIM	4096u
 
 /*

@@ -1,7 +1,7 @@
-//! VexFS distance kernels: a scalar reference plus SSE2 (x86_64 baseline) and
-//! AVX2+FMA (selected by a capability flag the *caller* passes: the kernel's C
-//! glue checks `boot_cpu_has(X86_FEATURE_AVX2) && boot_cpu_has(X86_FEATURE_FMA)`,
-//! host tools use `is_x86_feature_detected!`). This crate never detects CPU
+//! VexFS distance kernels: a scalar reference plus SSE2 (x86_64 baseline),
+//! AVX2+FMA and AVX-512F, selected by capability flags the *caller* passes
+//! (the kernel's C glue checks `boot_cpu_has()` and the saved xstate, host
+//! tools use `is_x86_feature_detected!`). This crate never detects CPU
 //! features itself, never allocates and never panics: every slice access is
 //! checked and failures are `Err` / negative errno values.
 //!
@@ -21,7 +21,7 @@
 //! of a dot product plus the stored vector's norm.
 //!
 //! In the kernel every function here must run between `kernel_fpu_begin()`
-//! and `kernel_fpu_end()`: it uses xmm/ymm registers.
+//! and `kernel_fpu_end()`: it uses xmm/ymm/zmm registers.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
@@ -37,6 +37,11 @@ pub const METRIC_DOT: u32 = 2;
 
 /// Capability bit: the CPU has AVX2 and FMA and the OS/kernel saves ymm state.
 pub const CAP_AVX2_FMA: u32 = 1;
+
+/// Capability bit: the CPU has AVX-512F and the OS/kernel saves zmm state.
+/// Used only together with [`CAP_AVX2_FMA`] (the AVX-512 kernels also use
+/// AVX2 and FMA instructions); on its own it selects nothing.
+pub const CAP_AVX512: u32 = 2;
 
 /// Largest dimension the kernels accept (as `VEXFS_MAX_VECTOR_DIM`).
 pub const MAX_DIM: usize = 4096;
@@ -395,11 +400,136 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use core::arch::x86_64::*;
+
+    /// Lanes `0..r` set (`r < 16`): the tail of a vector whose length is not
+    /// a multiple of 16. Masked-off lanes are neither loaded nor faulted on.
+    #[inline(always)]
+    fn tail_mask(r: usize) -> __mmask16 {
+        ((1u32 << r) - 1) as __mmask16
+    }
+
+    /// # Safety
+    /// The CPU must have AVX-512F; `a`, `b` valid for `n` f32 reads.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn l2(a: *const f32, b: *const f32, n: usize) -> f32 {
+        // SAFETY: full loads stay below index n, the tail load is masked to
+        // the lanes below n; CPU support is the caller contract.
+        unsafe {
+            // Four independent accumulators: one FMA chain would wait on
+            // its own latency at every step.
+            let mut acc0 = _mm512_setzero_ps();
+            let mut acc1 = _mm512_setzero_ps();
+            let mut acc2 = _mm512_setzero_ps();
+            let mut acc3 = _mm512_setzero_ps();
+            let mut i = 0usize;
+            while i + 64 <= n {
+                let d0 = _mm512_sub_ps(_mm512_loadu_ps(a.add(i)), _mm512_loadu_ps(b.add(i)));
+                let d1 = _mm512_sub_ps(_mm512_loadu_ps(a.add(i + 16)), _mm512_loadu_ps(b.add(i + 16)));
+                let d2 = _mm512_sub_ps(_mm512_loadu_ps(a.add(i + 32)), _mm512_loadu_ps(b.add(i + 32)));
+                let d3 = _mm512_sub_ps(_mm512_loadu_ps(a.add(i + 48)), _mm512_loadu_ps(b.add(i + 48)));
+                acc0 = _mm512_fmadd_ps(d0, d0, acc0);
+                acc1 = _mm512_fmadd_ps(d1, d1, acc1);
+                acc2 = _mm512_fmadd_ps(d2, d2, acc2);
+                acc3 = _mm512_fmadd_ps(d3, d3, acc3);
+                i += 64;
+            }
+            while i + 16 <= n {
+                let d = _mm512_sub_ps(_mm512_loadu_ps(a.add(i)), _mm512_loadu_ps(b.add(i)));
+                acc0 = _mm512_fmadd_ps(d, d, acc0);
+                i += 16;
+            }
+            if i < n {
+                let m = tail_mask(n - i);
+                let d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a.add(i)), _mm512_maskz_loadu_ps(m, b.add(i)));
+                acc1 = _mm512_fmadd_ps(d, d, acc1);
+            }
+            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)))
+        }
+    }
+
+    /// Returns `(a.b, b.b)` (`b.b` only with `want_norm`, else 0).
+    /// # Safety
+    /// The CPU must have AVX-512F; `a`, `b` valid for `n` f32 reads.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn dot_norm(a: *const f32, b: *const f32, n: usize, want_norm: bool) -> (f32, f32) {
+        // SAFETY: as in `l2`.
+        unsafe {
+            let mut d0 = _mm512_setzero_ps();
+            let mut d1 = _mm512_setzero_ps();
+            let mut d2 = _mm512_setzero_ps();
+            let mut d3 = _mm512_setzero_ps();
+            let mut n0 = _mm512_setzero_ps();
+            let mut n1 = _mm512_setzero_ps();
+            let mut i = 0usize;
+            while i + 64 <= n {
+                let b0 = _mm512_loadu_ps(b.add(i));
+                let b1 = _mm512_loadu_ps(b.add(i + 16));
+                let b2 = _mm512_loadu_ps(b.add(i + 32));
+                let b3 = _mm512_loadu_ps(b.add(i + 48));
+                d0 = _mm512_fmadd_ps(_mm512_loadu_ps(a.add(i)), b0, d0);
+                d1 = _mm512_fmadd_ps(_mm512_loadu_ps(a.add(i + 16)), b1, d1);
+                d2 = _mm512_fmadd_ps(_mm512_loadu_ps(a.add(i + 32)), b2, d2);
+                d3 = _mm512_fmadd_ps(_mm512_loadu_ps(a.add(i + 48)), b3, d3);
+                if want_norm {
+                    n0 = _mm512_fmadd_ps(b0, b0, n0);
+                    n1 = _mm512_fmadd_ps(b1, b1, n1);
+                    n0 = _mm512_fmadd_ps(b2, b2, n0);
+                    n1 = _mm512_fmadd_ps(b3, b3, n1);
+                }
+                i += 64;
+            }
+            while i + 16 <= n {
+                let b0 = _mm512_loadu_ps(b.add(i));
+                d0 = _mm512_fmadd_ps(_mm512_loadu_ps(a.add(i)), b0, d0);
+                if want_norm {
+                    n0 = _mm512_fmadd_ps(b0, b0, n0);
+                }
+                i += 16;
+            }
+            if i < n {
+                let m = tail_mask(n - i);
+                let b0 = _mm512_maskz_loadu_ps(m, b.add(i));
+                d1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a.add(i)), b0, d1);
+                if want_norm {
+                    n1 = _mm512_fmadd_ps(b0, b0, n1);
+                }
+            }
+            let sd = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(d0, d1), _mm512_add_ps(d2, d3)));
+            let sn = if want_norm { _mm512_reduce_add_ps(_mm512_add_ps(n0, n1)) } else { 0.0 };
+            (sd, sn)
+        }
+    }
+}
+
+/// The instruction set `caps` allows: AVX-512 needs both bits.
+fn isa_for(caps: u32) -> Isa {
+    if !cfg!(target_arch = "x86_64") || caps & CAP_AVX2_FMA == 0 {
+        Isa::Sse2
+    } else if caps & CAP_AVX512 != 0 {
+        Isa::Avx512
+    } else {
+        Isa::Avx2
+    }
+}
+
+/// The instruction set a [`Kernel`] runs its distances with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Isa {
+    Sse2,
+    Avx2,
+    Avx512,
+}
+
 /// A metric plus the kernel family to use, with per-query precomputation.
 #[derive(Clone, Copy, Debug)]
 pub struct Kernel {
     metric: u32,
-    avx2: bool,
+    isa: Isa,
 }
 
 impl Kernel {
@@ -408,7 +538,16 @@ impl Kernel {
         if metric > METRIC_DOT {
             return Err(SimdError::BadMetric);
         }
-        Ok(Kernel { metric, avx2: cfg!(target_arch = "x86_64") && caps & CAP_AVX2_FMA != 0 })
+        Ok(Kernel { metric, isa: isa_for(caps) })
+    }
+
+    /// The instruction set chosen, for reports: "avx512", "avx2+fma" or "sse2".
+    pub fn isa_name(&self) -> &'static str {
+        match self.isa {
+            Isa::Sse2 => "sse2",
+            Isa::Avx2 => "avx2+fma",
+            Isa::Avx512 => "avx512",
+        }
     }
 
     /// The metric number.
@@ -422,10 +561,13 @@ impl Kernel {
         let n = if a.len() < b.len() { a.len() } else { b.len() };
         #[cfg(target_arch = "x86_64")]
         {
-            if self.avx2 {
-                // SAFETY: both slices hold at least n elements; `avx2` is only
-                // set when the caller vouched for AVX2+FMA (CAP_AVX2_FMA).
-                return unsafe { avx2::dot_norm(a.as_ptr(), b.as_ptr(), n, want_norm) };
+            match self.isa {
+                // SAFETY: both slices hold at least n elements; the ISA is
+                // only chosen when the caller vouched for it (`isa_for`).
+                Isa::Avx512 => return unsafe { avx512::dot_norm(a.as_ptr(), b.as_ptr(), n, want_norm) },
+                // SAFETY: as above.
+                Isa::Avx2 => return unsafe { avx2::dot_norm(a.as_ptr(), b.as_ptr(), n, want_norm) },
+                Isa::Sse2 => {}
             }
             // SAFETY: both slices hold at least n elements; SSE2 is baseline.
             unsafe { sse2::dot_norm(a.as_ptr(), b.as_ptr(), n, want_norm) }
@@ -442,10 +584,13 @@ impl Kernel {
         let n = if a.len() < b.len() { a.len() } else { b.len() };
         #[cfg(target_arch = "x86_64")]
         {
-            if self.avx2 {
-                // SAFETY: both slices hold at least n elements; AVX2+FMA
-                // vouched for by the caller (CAP_AVX2_FMA).
-                return unsafe { avx2::l2(a.as_ptr(), b.as_ptr(), n) };
+            match self.isa {
+                // SAFETY: both slices hold at least n elements; the ISA is
+                // only chosen when the caller vouched for it (`isa_for`).
+                Isa::Avx512 => return unsafe { avx512::l2(a.as_ptr(), b.as_ptr(), n) },
+                // SAFETY: as above.
+                Isa::Avx2 => return unsafe { avx2::l2(a.as_ptr(), b.as_ptr(), n) },
+                Isa::Sse2 => {}
             }
             // SAFETY: both slices hold at least n elements; SSE2 is baseline.
             unsafe { sse2::l2(a.as_ptr(), b.as_ptr(), n) }
@@ -512,10 +657,13 @@ impl Kernel {
         let qn = self.query_norm(query);
         #[cfg(target_arch = "x86_64")]
         {
-            if self.avx2 {
-                // SAFETY: `avx2` is only set when the caller vouched for
-                // AVX2+FMA (CAP_AVX2_FMA); the loop checks every slice.
-                return unsafe { strided_avx2(self.metric, qn, query, base, stride, ids, out_keys) };
+            match self.isa {
+                // SAFETY: the ISA is only chosen when the caller vouched for
+                // it (`isa_for`); the loop checks every slice.
+                Isa::Avx512 => return unsafe { strided_avx512(self.metric, qn, query, base, stride, ids, out_keys) },
+                // SAFETY: as above.
+                Isa::Avx2 => return unsafe { strided_avx2(self.metric, qn, query, base, stride, ids, out_keys) },
+                Isa::Sse2 => {}
             }
             strided_sse2(self.metric, qn, query, base, stride, ids, out_keys)
         }
@@ -561,10 +709,13 @@ impl Kernel {
         }
         #[cfg(target_arch = "x86_64")]
         {
-            if self.avx2 {
-                // SAFETY: `avx2` is only set when the caller vouched for
-                // AVX2+FMA (CAP_AVX2_FMA); the loop checks every slice.
-                return unsafe { strided_avx2(UNIT_COSINE, 0.0, query, base, stride, ids, out_keys) };
+            match self.isa {
+                // SAFETY: the ISA is only chosen when the caller vouched for
+                // it (`isa_for`); the loop checks every slice.
+                Isa::Avx512 => return unsafe { strided_avx512(UNIT_COSINE, 0.0, query, base, stride, ids, out_keys) },
+                // SAFETY: as above.
+                Isa::Avx2 => return unsafe { strided_avx2(UNIT_COSINE, 0.0, query, base, stride, ids, out_keys) },
+                Isa::Sse2 => {}
             }
             strided_sse2(UNIT_COSINE, 0.0, query, base, stride, ids, out_keys)
         }
@@ -694,6 +845,15 @@ unsafe fn strided_avx2(metric: u32, qn: f32, query: &[f32], base: &[f32], stride
     strided_loop!(metric, qn, query, base, stride, ids, out, avx2::l2, avx2::dot_norm)
 }
 
+/// # Safety
+/// The CPU must have AVX-512F, AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[allow(unused_unsafe)]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn strided_avx512(metric: u32, qn: f32, query: &[f32], base: &[f32], stride: usize, ids: &[u32], out: &mut [u32]) -> Result<(), SimdError> {
+    strided_loop!(metric, qn, query, base, stride, ids, out, avx512::l2, avx512::dot_norm)
+}
+
 #[cfg(target_arch = "x86_64")]
 fn strided_sse2(metric: u32, qn: f32, query: &[f32], base: &[f32], stride: usize, ids: &[u32], out: &mut [u32]) -> Result<(), SimdError> {
     strided_loop!(metric, qn, query, base, stride, ids, out, sse2::l2, sse2::dot_norm)
@@ -740,6 +900,16 @@ macro_rules! ptrs_loop {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn ptrs_avx2(metric: u32, qn: f32, query: &[f32], ptrs: &[*const core::ffi::c_void], out: &mut [u32]) -> Result<(), SimdError> {
     ptrs_loop!(metric, qn, query, ptrs, out, avx2::l2, avx2::dot_norm)
+}
+
+/// # Safety
+/// The CPU must have AVX-512F, AVX2 and FMA; every pointer in `ptrs` must be
+/// readable for `query.len()` floats.
+#[cfg(target_arch = "x86_64")]
+#[allow(unused_unsafe)]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn ptrs_avx512(metric: u32, qn: f32, query: &[f32], ptrs: &[*const core::ffi::c_void], out: &mut [u32]) -> Result<(), SimdError> {
+    ptrs_loop!(metric, qn, query, ptrs, out, avx512::l2, avx512::dot_norm)
 }
 
 /// # Safety
@@ -894,13 +1064,15 @@ pub unsafe extern "C" fn vexfs_simd_dist_ptrs(
     }
     let qn = kernel.query_norm(q);
     #[cfg(target_arch = "x86_64")]
-    let r = if kernel.avx2 {
-        // SAFETY: `avx2` is only set when the caller vouched for AVX2+FMA;
-        // every pointer is non-null and readable for dim floats (above).
-        unsafe { ptrs_avx2(kernel.metric, qn, q, ptrs, out) }
-    } else {
+    let r = match kernel.isa {
+        // SAFETY: the ISA is only chosen when the caller vouched for it
+        // (`isa_for`); every pointer is non-null and readable for dim floats
+        // (above).
+        Isa::Avx512 => unsafe { ptrs_avx512(kernel.metric, qn, q, ptrs, out) },
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { ptrs_avx2(kernel.metric, qn, q, ptrs, out) },
         // SAFETY: as above (SSE2 is baseline on x86_64).
-        unsafe { ptrs_sse2(kernel.metric, qn, q, ptrs, out) }
+        Isa::Sse2 => unsafe { ptrs_sse2(kernel.metric, qn, q, ptrs, out) },
     };
     #[cfg(not(target_arch = "x86_64"))]
     let r: Result<(), SimdError> = {

@@ -52,6 +52,9 @@ fn caps_list() -> Vec<u32> {
     let mut v = vec![0];
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         v.push(CAP_AVX2_FMA);
+        if std::is_x86_feature_detected!("avx512f") {
+            v.push(CAP_AVX2_FMA | CAP_AVX512);
+        }
     }
     v
 }

@@ -16,14 +16,14 @@
 //! (`Graph::search_knn_rerank`); bytes per vector then counts the graph and
 //! the codes, and the float32 vectors are reported apart.
 //! With --json: exactly one JSON object
-//! {"mode": "f32"|"int8", "build_s": F, "quant_s": F, "bytes_per_vector": F,
-//!  "float_bytes_per_vector": F, "results": [{"ef": N, "recall": F, "qps": F}, ...]}.
+//! {"mode": "f32"|"int8", "kernels": "avx512"|"avx2+fma"|"sse2", "build_s": F, "quant_s": F, "bytes_per_vector": F,
+//!  "float_bytes_per_vector": F, "results": [{"ef": N, "recall": F, "qps": F, "dists_per_query": F}, ...]}.
 
 use clap::Parser;
 use std::process::ExitCode;
 use std::time::Instant;
 use vexfs_core::hnsw::{scratch_size, DistanceProvider, Graph, Hit, HnswError, Params, Query, Scratch};
-use vexfs_simd::{Kernel, CAP_AVX2_FMA, METRIC_COSINE, METRIC_DOT, METRIC_L2};
+use vexfs_simd::{Kernel, CAP_AVX512, METRIC_COSINE, METRIC_DOT, METRIC_L2};
 
 #[path = "../bench/texmex.rs"]
 mod texmex;
@@ -72,6 +72,9 @@ struct Args {
     /// Use only the SSE2 kernels even if the CPU has AVX2+FMA
     #[arg(long)]
     no_avx2: bool,
+    /// Use at most the AVX2+FMA kernels even if the CPU has AVX-512F
+    #[arg(long)]
+    no_avx512: bool,
     /// Cosine: recompute the stored vector's norm at every distance instead
     /// of searching unit-length copies (for comparison)
     #[arg(long)]
@@ -162,11 +165,14 @@ impl DistanceProvider for Provider<'_> {
     }
 }
 
-fn caps(no_avx2: bool) -> u32 {
-    if !no_avx2 && std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        CAP_AVX2_FMA
-    } else {
+fn caps(no_avx2: bool, no_avx512: bool) -> u32 {
+    let c = vexfs_tools::host_simd_caps();
+    if no_avx2 {
         0
+    } else if no_avx512 {
+        c & !CAP_AVX512
+    } else {
+        c
     }
 }
 
@@ -196,7 +202,7 @@ fn run(a: &Args) -> Result<(), String> {
     if !vexfs_core::hnsw::vector_in_range(&base) || !vexfs_core::hnsw::vector_in_range(&queries) {
         return Err("input holds NaN, Inf or an element >= 2^56 in magnitude".into());
     }
-    let caps = caps(a.no_avx2);
+    let caps = caps(a.no_avx2, a.no_avx512);
     let kernel = Kernel::new(metric, caps).map_err(|e| format!("{e:?}"))?;
     let k = a.k;
     let gt: Vec<Vec<u32>> = match &a.gt {
@@ -253,11 +259,12 @@ fn run(a: &Args) -> Result<(), String> {
     for &ef in &a.ef {
         let mut secs = f64::INFINITY;
         let mut found = Vec::new();
+        let mut dists = 0u64;
         for _ in 0..a.repeat.max(1) {
             let t = now(a.cpu_time);
             let p = Provider { kernel, unit, base: &base, dim, query: &[] };
             let steer = codes.as_ref().map(|c| (c, caps, if a.rerank == 0 { usize::MAX } else { a.rerank }));
-            found = search_all(&g, p, steer, &queries, nq, k, ef as usize, a.m, ef_max, a.threads)?;
+            (found, dists) = search_all(&g, p, steer, &queries, nq, k, ef as usize, a.m, ef_max, a.threads)?;
             secs = secs.min(now(a.cpu_time) - t);
         }
         let mut hits = 0usize;
@@ -265,18 +272,19 @@ fn run(a: &Args) -> Result<(), String> {
             hits += f.iter().filter(|x| t.contains(x)).count();
         }
         let recall = hits as f64 / (nq * k) as f64;
-        results.push((ef, recall, nq as f64 / secs));
+        results.push((ef, recall, nq as f64 / secs, dists as f64 / nq as f64));
     }
 
     if a.json {
         // Keys in the documented order (serde_json's default map would sort them).
         let res: Vec<String> = results
             .iter()
-            .map(|(ef, r, q)| format!("{{\"ef\": {ef}, \"recall\": {}, \"qps\": {}}}", num(*r), num(*q)))
+            .map(|(ef, r, q, d)| format!("{{\"ef\": {ef}, \"recall\": {}, \"qps\": {}, \"dists_per_query\": {}}}", num(*r), num(*q), num(*d)))
             .collect();
         let out = format!(
-            "{{\"mode\": \"{}\", \"build_s\": {}, \"quant_s\": {}, \"bytes_per_vector\": {}, \"float_bytes_per_vector\": {}, \"results\": [{}]}}",
+            "{{\"mode\": \"{}\", \"kernels\": \"{}\", \"build_s\": {}, \"quant_s\": {}, \"bytes_per_vector\": {}, \"float_bytes_per_vector\": {}, \"results\": [{}]}}",
             if int8 { "int8" } else { "f32" },
+            kernel.isa_name(),
             num(build_s),
             num(quant_s),
             num(bytes_per_vector),
@@ -292,7 +300,7 @@ fn run(a: &Args) -> Result<(), String> {
             a.metric,
             a.m,
             a.ef_construction,
-            if caps & CAP_AVX2_FMA != 0 { "avx2+fma" } else { "sse2" },
+            kernel.isa_name(),
             a.threads
         );
         println!("build: {build_s:.2} s ({:.0} inserts/s), top level {}", n as f64 / build_s, g.top_level());
@@ -307,9 +315,9 @@ fn run(a: &Args) -> Result<(), String> {
         } else {
             println!("bytes per vector: {bytes_per_vector:.1} (graph {:.1} + vector {})", graph_bytes as f64 / n as f64, dim * 4);
         }
-        println!("{:>6} {:>10} {:>12}", "ef", "recall@10", "qps");
-        for (ef, r, q) in &results {
-            println!("{ef:>6} {r:>10.4} {q:>12.0}");
+        println!("{:>6} {:>10} {:>12} {:>14}", "ef", "recall@10", "qps", "dists/query");
+        for (ef, r, q, d) in &results {
+            println!("{ef:>6} {r:>10.4} {q:>12.0} {d:>14.1}");
         }
     }
     Ok(())
@@ -351,12 +359,12 @@ fn search_all(
     m: u32,
     ef_max: u32,
     threads: usize,
-) -> Result<Vec<Vec<u32>>, String> {
+) -> Result<(Vec<Vec<u32>>, u64), String> {
     let cap = g.capacity();
     let dim = p0.dim;
     let per = nq.div_ceil(threads);
     let chunks: Vec<(usize, usize)> = (0..threads).map(|t| (t * per, ((t + 1) * per).min(nq))).filter(|(a, b)| a < b).collect();
-    let parts: Vec<Result<Vec<Vec<u32>>, String>> = std::thread::scope(|sc| {
+    let parts: Vec<Result<(Vec<Vec<u32>>, u64), String>> = std::thread::scope(|sc| {
         let hs: Vec<_> = chunks
             .iter()
             .map(|&(lo, hi)| {
@@ -383,17 +391,20 @@ fn search_all(
                         .map_err(|e| format!("{e:?}"))?;
                         res.push(out[..c].iter().map(|h| h.slot).collect());
                     }
-                    Ok(res)
+                    Ok((res, s.dist_count))
                 })
             })
             .collect();
         hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("search thread panicked".into()))).collect()
     });
     let mut all = Vec::with_capacity(nq);
+    let mut dists = 0u64;
     for p in parts {
-        all.extend(p?);
+        let (r, d) = p?;
+        all.extend(r);
+        dists += d;
     }
-    Ok(all)
+    Ok((all, dists))
 }
 
 fn main() -> ExitCode {

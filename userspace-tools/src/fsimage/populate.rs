@@ -51,7 +51,7 @@ use vexfs_core::hnsw::chunks::{chunk_record_pos, encode_chunk_record, ChunkHeade
 use vexfs_core::hnsw::{encode_block, scratch_size, DistanceProvider, Graph, HnswError, Params, Query, Scratch};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use vexfs_core::format::sq8;
-use vexfs_simd::{quant, Kernel, CAP_AVX2_FMA};
+use vexfs_simd::{quant, Kernel};
 
 use super::fs::Fs;
 use super::manifest::Manifest;
@@ -433,7 +433,7 @@ fn write_graph(fs: &mut Fs, base: &[f32], slot_src: &[u32], slot_ino: &[u32], ge
     // The kernel's seed (shim/vexfs_core.h): a graph it rebuilds picks the same levels.
     prm.seed = VEXFS_HNSW_SEED;
     let mut words = vec![0u32; Graph::words_needed(&prm).map_err(ge)?];
-    let caps = if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") { CAP_AVX2_FMA } else { 0 };
+    let caps = crate::host_simd_caps();
     let kernel = Kernel::new(g.vector_metric, caps).map_err(|e| err(format!("distance kernel: {e:?}")))?;
     let sz = scratch_size(cap, g.hnsw_m, g.hnsw_ef_construction);
     let (mut s32, mut s64) = (vec![0u32; sz.u32_words], vec![0u64; sz.u64_words]);
