@@ -118,6 +118,11 @@ impl<'a, S: GraphStore> Graph<'a, S> {
                     continue;
                 }
                 let e = pack(k, n);
+                if cand.peek().is_none_or(|t| e < t) {
+                    // The new best candidate is expanded next: start loading
+                    // its links while the rest of the batch is scored.
+                    self.prefetch_node(n);
+                }
                 if cand.is_full() {
                     if full {
                         cand.retain(|x| key_of(x) < bound);
