@@ -17,36 +17,10 @@
 # bound is per vector; a size just past a power of two would pay for 2x slots).
 n=${VEXFS_SCALE_N:-32000} mem=${VEXFS_SCALE_MEM:-512}
 dim=64 per=1000 nq=100
-[ $((n % per)) -eq 0 ] || fail "VEXFS_SCALE_N must be a multiple of $per"
-files=$((n / per))
-# Held-out queries: the last nq vectors of one generated set (the same
-# distribution as the base, as real queries are).
-"$TESTDATA" gen --n $((n + nq)) --dim $dim --seed 51 --out "$WORK/all.fvecs"
-rec=$((4 + 4 * dim))
-head -c $((n * rec)) "$WORK/all.fvecs" > "$WORK/base.fvecs"
-tail -c $((nq * rec)) "$WORK/all.fvecs" > "$WORK/queries.fvecs"
-rm "$WORK/all.fvecs"
-"$TESTDATA" gt --base "$WORK/base.fvecs" --queries "$WORK/queries.fvecs" -k 10 --out "$WORK/gt.jsonl"
-mkdir -p "$WORK/add" "$WORK/src/docs"
-cp "$WORK/queries.fvecs" "$WORK/add/"
-# Base row i is chunk i % per of file i / per (what chunk-recall expects).
-python3 - "$files" "$per" "$WORK/src/docs" "$WORK/man.jsonl" <<'PY'
-import json, os, sys
-files, per, d, man = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-with open(man, "w") as m:
-    for f in range(files):
-        open(os.path.join(d, f"{f:08d}"), "w").close()
-        for c in range(per):
-            m.write(json.dumps({"path": f"docs/{f:08d}", "offset": c * 100, "length": 100,
-                                "row": f * per + c}) + "\n")
-PY
+. "$(dirname "$0")/../lib/scale-image.sh"
+scale_image "$n" "$dim" "$per" "$nq" 51 "$WORK"
 img=$WORK/scale.img out=$WORK/out.img
-# Records (32 + 256 bytes), graph (~150 bytes) and the rest per vector, plus room.
-size_mb=$(( (n * 600) / 1048576 + 256 ))
-t0=$SECONDS
-"$MKFS" -q --dim $dim --metric l2 -d "$WORK/src" --manifest "$WORK/man.jsonl" \
-  --vectors "$WORK/base.fvecs" "$img" "${size_mb}M" || fail "mkfs.vexfs -d with $n vectors"
-echo "scale-pressure: image of $n vectors built in $((SECONDS - t0)) s"
+mkdir -p "$WORK/add" && cp "$WORK/queries.fvecs" "$WORK/add/"
 new_outdisk "$out"
 
 cat > "$WORK/guest.sh" <<GUEST
