@@ -638,7 +638,8 @@ static long vexfs_ioc_status(struct super_block *sb, void __user *uarg)
 	a.size = copy_size;
 	down_read(&vi->lock);
 	a.flags = (vi->graph_valid ? VEXFS_STATUS_GRAPH_VALID : 0) |
-		  (vi->rebuilding ? VEXFS_STATUS_REBUILDING : 0);
+		  (vi->rebuilding ? VEXFS_STATUS_REBUILDING : 0) |
+		  (atomic_read(&vi->sg_unloaded) ? VEXFS_STATUS_SLOTS_LOADING : 0);
 	a.sync_mode = vi->sync_mode;
 	a.pending = vi->pq_count;
 	a.last_sync_ns = vi->last_sync_ns;

@@ -665,6 +665,7 @@ int vexfs_vindex_load(struct super_block *sb)
 	INIT_DELAYED_WORK(&vi->sync_work, vexfs_sync_worker);
 	INIT_WORK(&vi->rebuild_work, vexfs_rebuild_worker);
 	INIT_WORK(&vi->persist_work, vexfs_persist_worker);
+	INIT_WORK(&vi->warm_work, vexfs_warm_worker);
 	vi->dim = sbi->geom.vector_dim;
 	vi->metric = sbi->geom.vector_metric;
 	vi->m = sbi->geom.hnsw_m;
@@ -802,11 +803,18 @@ int vexfs_vindex_load(struct super_block *sb)
 	}
 	vexfs_summary_note(vi);
 	sbi->vindex = vi;
+	if (lazy && vexfs_warm_after_mount && atomic_read(&vi->sg_unloaded)) {
+		down_read(&vi->lock);
+		vexfs_vwork_queue(vi, VWORK_WARM, 0);
+		up_read(&vi->lock);
+	}
 	t[4] = ktime_get();
 	/* Where a mount's time goes: each phase is linear in what it reads. */
 	pr_info("vexfs (%s): %u vectors of dimension %u, graph %s (chunk sets of %llu files, %llu stale); index loaded %s%s in %lld ms: graph %lld, store scan %lld, codes %lld, graph check %lld\n",
 		sb->s_id, vi->nr_live, vi->dim, vi->graph_valid ? "loaded" : "rebuilding",
-		vi->files, vi->stale_files, lazy ? "lazily (slots read on first use)" : "whole: ",
+		vi->files, vi->stale_files,
+		lazy ? (vexfs_warm_after_mount ? "lazily (slots read on first use and in the background)" :
+			"lazily (slots read on first use)") : "whole: ",
 		lazy ? "" : whole,
 		ktime_ms_delta(t[4], t[0]), ktime_ms_delta(t[1], t[0]),
 		ktime_ms_delta(t[2], t[1]), ktime_ms_delta(t[3], t[2]), ktime_ms_delta(t[4], t[3]));
@@ -833,6 +841,7 @@ void vexfs_vindex_unload(struct super_block *sb)
 	cancel_work_sync(&vi->rebuild_work);
 	cancel_delayed_work_sync(&vi->sync_work);
 	cancel_work_sync(&vi->persist_work);
+	cancel_work_sync(&vi->warm_work);
 	down_write(&vi->lock);
 	vexfs_pending_drain(vi, U32_MAX);
 	up_write(&vi->lock);

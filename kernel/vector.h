@@ -119,6 +119,13 @@ struct vexfs_vindex {
 	 */
 	atomic_t sg_unloaded;
 	atomic_t graph_unloaded;
+	/*
+	 * After a lazy mount, warm_work (vexfs_warm_worker) reads the groups
+	 * no search has needed yet, a few per run, from group warm_next on
+	 * (the worker's own: a work item never runs twice at once).
+	 */
+	struct work_struct warm_work;
+	u32 warm_next;
 	u32 code_bytes;
 	u32 *sq_min, *sq_scale;
 	bool codes_ready;

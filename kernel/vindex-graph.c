@@ -104,6 +104,9 @@ void vexfs_vwork_queue(struct vexfs_vindex *vi, enum vexfs_vwork w, unsigned lon
 	case VWORK_PERSIST:
 		queue_work(vi->wq, &vi->persist_work);
 		break;
+	case VWORK_WARM:
+		queue_work(vi->wq, &vi->warm_work);
+		break;
 	}
 }
 

@@ -26,6 +26,15 @@ static unsigned int debug_alloc_delay_ms;
 module_param(debug_alloc_delay_ms, uint, 0600);
 MODULE_PARM_DESC(debug_alloc_delay_ms, "Test only: growing the slot arrays waits this long unlocked");
 
+/*
+ * After a lazy mount, read the slot groups no search has needed yet in the
+ * background (1, the default), so later searches find them loaded; 0 leaves
+ * every group to its first use. Read at mount.
+ */
+unsigned int vexfs_warm_after_mount = 1;
+module_param_named(warm_after_mount, vexfs_warm_after_mount, uint, 0644);
+MODULE_PARM_DESC(warm_after_mount, "After a lazy mount, read the index's slot groups in the background (default 1)");
+
 /* ---- runs ------------------------------------------------------------------ */
 
 /* ino_slot entries: a run packed into an xarray value. */
@@ -151,6 +160,36 @@ int vexfs_sg_load_range(struct vexfs_vindex *vi, u32 first, u32 n)
 			return err;
 	}
 	return 0;
+}
+
+/* Groups one run of the warm-up reads: the lock is dropped between runs, so writers get in. */
+#define VEXFS_WARM_GROUPS	8u
+
+/*
+ * The background half of a lazy mount: reads, in slot order, the groups no
+ * search has loaded yet, VEXFS_WARM_GROUPS per run under vi->lock held for
+ * reading (as a search's first use does), then queues itself again until
+ * every group is loaded. Never queued once teardown has begun
+ * (vexfs_vwork_queue), and cancelled before the arrays are freed. A group
+ * that cannot be read is left to its first use, which reports the error.
+ */
+void vexfs_warm_worker(struct work_struct *work)
+{
+	struct vexfs_vindex *vi = container_of(work, struct vexfs_vindex, warm_work);
+	u32 done = 0;
+
+	down_read(&vi->lock);
+	while (!vi->stopping && done < VEXFS_WARM_GROUPS &&
+	       (u64)vi->warm_next << VEXFS_SG_SHIFT < vi->capacity) {
+		if (!READ_ONCE(vi->sg[vi->warm_next])) {
+			vexfs_sg_load(vi, vi->warm_next);
+			done++;
+		}
+		vi->warm_next++;
+	}
+	if ((u64)vi->warm_next << VEXFS_SG_SHIFT < vi->capacity && atomic_read(&vi->sg_unloaded))
+		vexfs_vwork_queue(vi, VWORK_WARM, 0);
+	up_read(&vi->lock);
 }
 
 /*

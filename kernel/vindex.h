@@ -104,6 +104,7 @@ enum vexfs_vwork {
 	VWORK_SYNC,		/* sync_work after delay, unless already queued */
 	VWORK_SYNC_NOW,		/* sync_work now, even if queued for later */
 	VWORK_PERSIST,		/* persist_work: write the graph, letting its blocks go */
+	VWORK_WARM,		/* warm_work: read more slot groups of a lazy mount */
 };
 
 /* vector.c */
@@ -168,6 +169,8 @@ int vexfs_arrays_adopt(struct vexfs_vindex *vi, struct vexfs_slot_arrays *a);
 int vexfs_arrays_grow(struct vexfs_vindex *vi, u32 want, bool lazy);
 int vexfs_sg_load(struct vexfs_vindex *vi, u32 g);
 int vexfs_sg_load_range(struct vexfs_vindex *vi, u32 first, u32 n);
+void vexfs_warm_worker(struct work_struct *work);
+extern unsigned int vexfs_warm_after_mount;
 struct vexfs_slot_attr *vexfs_slot_get_slow(struct vexfs_vindex *vi, u32 s);
 
 /* Slot s's attributes, its group loaded first if need be (s < capacity, vi->lock held). */

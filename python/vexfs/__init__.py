@@ -157,6 +157,7 @@ VEXFS_CONFIG_AUTO_REBUILD = 0x10
 VEXFS_MAX_PENDING = 65536
 VEXFS_STATUS_GRAPH_VALID = 0x1
 VEXFS_STATUS_REBUILDING = 0x2
+VEXFS_STATUS_SLOTS_LOADING = 0x4
 VEXFS_METRIC_L2 = 0
 VEXFS_METRIC_COSINE = 1
 VEXFS_METRIC_DOT = 2
@@ -192,6 +193,7 @@ CONSTANTS = {n: globals()[n] for n in (
     "VEXFS_MAX_PENDING",
     "VEXFS_STATUS_GRAPH_VALID",
     "VEXFS_STATUS_REBUILDING",
+    "VEXFS_STATUS_SLOTS_LOADING",
     "VEXFS_METRIC_L2",
     "VEXFS_METRIC_COSINE",
     "VEXFS_METRIC_DOT",
@@ -380,6 +382,7 @@ def status(path):
     s["sync_mode_name"] = SYNC_MODES.get(s["sync_mode"], str(s["sync_mode"]))
     s["graph_valid"] = bool(s["flags"] & VEXFS_STATUS_GRAPH_VALID)
     s["rebuilding"] = bool(s["flags"] & VEXFS_STATUS_REBUILDING)
+    s["slots_loading"] = bool(s["flags"] & VEXFS_STATUS_SLOTS_LOADING)
     return s
 
 

@@ -223,6 +223,7 @@ struct vexfs_ioc_config {
 /* status flags */
 #define VEXFS_STATUS_GRAPH_VALID	0x1u	/* searches use the HNSW graph */
 #define VEXFS_STATUS_REBUILDING		0x2u	/* a rebuild is in progress (exact search serves) */
+#define VEXFS_STATUS_SLOTS_LOADING	0x4u	/* a lazy mount's slot groups are still being read */
 
 struct vexfs_ioc_status {
 	__u32	size;		/* sizeof(struct vexfs_ioc_status) */
