@@ -235,12 +235,15 @@ fn run(a: &Args) -> Result<(), String> {
 
     let t0 = now(a.cpu_time);
     let mut g = Graph::create(&mut words, &prm).map_err(|e| format!("{e:?}"))?;
+    // Distances computed by the build (deterministic, unlike its time).
+    let build_dists;
     {
         let mut s = Scratch::new(&mut s32, &mut s64, n32, a.m, ef_max).map_err(|e| format!("{e:?}"))?;
         let mut p = Provider { kernel, unit, base: &base, dim, query: &[] };
         for i in 0..n32 {
             g.insert(&mut p, &mut s, i, i as u64).map_err(|e| format!("insert {i}: {e:?}"))?;
         }
+        build_dists = s.dist_count;
     }
     let graph_s = now(a.cpu_time) - t0;
     let t1 = now(a.cpu_time);
@@ -303,7 +306,12 @@ fn run(a: &Args) -> Result<(), String> {
             kernel.isa_name(),
             a.threads
         );
-        println!("build: {build_s:.2} s ({:.0} inserts/s), top level {}", n as f64 / build_s, g.top_level());
+        println!(
+            "build: {build_s:.2} s ({:.0} inserts/s, {:.0} dists/insert), top level {}",
+            n as f64 / build_s,
+            build_dists as f64 / n as f64,
+            g.top_level()
+        );
         if int8 {
             println!("int8 codes: trained and encoded in {quant_s:.2} s (included in build), re-rank {}", if a.rerank == 0 { "whole beam".to_string() } else { a.rerank.to_string() });
             println!(

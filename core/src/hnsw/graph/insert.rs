@@ -72,6 +72,11 @@ impl<'a, S: GraphStore> Graph<'a, S> {
             Some(e) => e,
         };
         let q = Query::Node(slot);
+        // A visited epoch for the greedy descent (see `greedy`).
+        s.next_epoch();
+        if let Some(v) = s.visited.get_mut(ep as usize) {
+            *v = s.epoch;
+        }
         let mut cur = pack(self.dist1(dp, s, q, ep)?, ep);
         let mut l = self.top;
         while l > level {
@@ -92,7 +97,8 @@ impl<'a, S: GraphStore> Graph<'a, S> {
                 cur = c;
             }
             let res = s.res.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
-            let k = Self::heuristic(dp, res, n, m, s.ids, s.keys, &mut s.dist_count)?;
+            let alpha = self.new_link_alpha(lv);
+            let k = Self::heuristic(dp, res, n, m, alpha, s.ids, s.keys, &mut s.dist_count)?;
             let sel = s.res.get(..k).ok_or(HnswError::ScratchTooSmall)?;
             self.set_links(slot, lv, sel)?;
             for i in 0..k {

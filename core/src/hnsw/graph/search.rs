@@ -12,10 +12,32 @@ impl<'a, S: GraphStore> Graph<'a, S> {
     }
 
     /// Greedy walk on `level` from `cur` (packed key/id) to a local minimum.
+    /// Slots stamped with the current visited epoch are not measured again:
+    /// the caller starts an epoch and stamps the entry point before the first
+    /// walk of a descent. A slot measured earlier in the descent (on this
+    /// level or one above) was then no better than the walk's position, which
+    /// only improves, so skipping it leaves the walk unchanged.
     pub(super) fn greedy<D: DistanceProvider>(&self, dp: &mut D, s: &mut Scratch<'_>, q: Query, mut cur: u64, level: u32) -> Result<u64> {
         let mut steps = 0u32;
+        let epoch = s.epoch;
         loop {
-            let n = self.links_into(id_of(cur), level, s.ids)?;
+            let nl = self.links_into(id_of(cur), level, s.ids)?;
+            let mut n = 0usize;
+            for i in 0..nl {
+                let x = match s.ids.get(i) {
+                    Some(&x) => x,
+                    None => break,
+                };
+                if let Some(v) = s.visited.get_mut(x as usize) {
+                    if *v != epoch {
+                        *v = epoch;
+                        if let Some(t) = s.ids.get_mut(n) {
+                            *t = x;
+                            n += 1;
+                        }
+                    }
+                }
+            }
             let ids = s.ids.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
             let keys = s.keys.get_mut(..n).ok_or(HnswError::ScratchTooSmall)?;
             dp.dist_batch(q, ids, keys)?;
@@ -150,6 +172,10 @@ impl<'a, S: GraphStore> Graph<'a, S> {
             None => return Ok(None),
             Some(e) => e,
         };
+        s.next_epoch();
+        if let Some(v) = s.visited.get_mut(ep as usize) {
+            *v = s.epoch;
+        }
         let mut cur = pack(self.dist1(dp, s, Query::Input, ep)?, ep);
         let mut l = self.top;
         while l > 0 {
