@@ -81,7 +81,14 @@ echo 1 > /sys/module/vexfs/parameters/warm_after_mount
 dropcache
 mount -t vexfs /dev/vda /mnt
 cat > /tmp/warmwait.sh <<'WAIT'
-while vexctl status /mnt --json | grep -Eq '"slots_loading": *true'; do sleep 0.05; done
+while :; do
+  s=$(vexctl status /mnt --json) || exit 1
+  case "$(echo "$s" | tr -d ' \n')" in
+    *'"slots_loading":false'*) break ;;
+    *'"slots_loading":true'*) sleep 0.05 ;;
+    *) echo "no slots_loading in: $s" >&2; exit 1 ;;
+  esac
+done
 WAIT
 vmbench time sh /tmp/warmwait.sh | sed 's/^/WARMUP /'
 pass afterwarm
