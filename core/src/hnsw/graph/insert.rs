@@ -72,17 +72,7 @@ impl<'a, S: GraphStore> Graph<'a, S> {
             Some(e) => e,
         };
         let q = Query::Node(slot);
-        // A visited epoch for the greedy descent (see `greedy`).
-        s.next_epoch();
-        if let Some(v) = s.visited.get_mut(ep as usize) {
-            *v = s.epoch;
-        }
-        let mut cur = pack(self.dist1(dp, s, q, ep)?, ep);
-        let mut l = self.top;
-        while l > level {
-            cur = self.greedy(dp, s, q, cur, l)?;
-            l -= 1;
-        }
+        let mut cur = self.descend_from(dp, s, q, ep, level)?;
         let mut l = level.min(self.top) as i32;
         let ef = self.p.ef_construction as usize;
         let m = self.geo.m as usize;

@@ -167,22 +167,29 @@ impl<'a, S: GraphStore> Graph<'a, S> {
         Ok(n)
     }
 
-    pub(super) fn descend<D: DistanceProvider>(&self, dp: &mut D, s: &mut Scratch<'_>) -> Result<Option<u64>> {
-        let ep = match self.entry.checked_sub(1) {
-            None => return Ok(None),
-            Some(e) => e,
-        };
+    /// Greedy descent for `q` from entry point `ep` through the layers above
+    /// `to_level`: the nearest node found (packed key/id). One visited epoch
+    /// covers the whole descent (see `greedy`).
+    pub(super) fn descend_from<D: DistanceProvider>(&self, dp: &mut D, s: &mut Scratch<'_>, q: Query, ep: u32, to_level: u32) -> Result<u64> {
         s.next_epoch();
         if let Some(v) = s.visited.get_mut(ep as usize) {
             *v = s.epoch;
         }
-        let mut cur = pack(self.dist1(dp, s, Query::Input, ep)?, ep);
+        let mut cur = pack(self.dist1(dp, s, q, ep)?, ep);
         let mut l = self.top;
-        while l > 0 {
-            cur = self.greedy(dp, s, Query::Input, cur, l)?;
+        while l > to_level {
+            cur = self.greedy(dp, s, q, cur, l)?;
             l -= 1;
         }
-        Ok(Some(cur))
+        Ok(cur)
+    }
+
+    /// Descent of the input query to layer 0 (None: the graph is empty).
+    pub(super) fn descend<D: DistanceProvider>(&self, dp: &mut D, s: &mut Scratch<'_>) -> Result<Option<u64>> {
+        match self.entry.checked_sub(1) {
+            None => Ok(None),
+            Some(ep) => self.descend_from(dp, s, Query::Input, ep, 0).map(Some),
+        }
     }
 
     pub(super) fn emit(&self, s: &Scratch<'_>, n: usize, out: &mut [Hit]) -> usize {
