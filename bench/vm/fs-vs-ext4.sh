@@ -19,8 +19,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 mib=${BENCH_MIB:-256} nfiles=${BENCH_FILES:-10000} disk=${BENCH_DISK:-768M} rounds=${BENCH_ROUNDS:-1}
 out=${BENCH_OUT_VM:-$top/bench/out/vm}
 mkdir -p "$out" "$WORK/add"
-musl-gcc -static -O2 -Wall -Werror -I"$top/shim/uapi" -idirafter /usr/include \
-  -idirafter /usr/include/x86_64-linux-gnu -o "$WORK/add/vmbench" "$top/bench/vm/vmbench.c" || fail "building vmbench"
+. "$top/bench/vm/vmbench.sh"
+build_vmbench "$WORK/add"
 
 vimg=$WORK/vexfs.img eimg=$WORK/ext4.img
 new_image "$vimg" "$disk"

@@ -33,8 +33,8 @@ dim=64 per=1000
 out=${BENCH_OUT_VM:-$top/bench/out/vm}
 add=$WORK/add
 mkdir -p "$out" "$add"
-musl-gcc -static -O2 -Wall -Werror -I"$top/shim/uapi" -idirafter /usr/include \
-  -idirafter /usr/include/x86_64-linux-gnu -o "$add/vmbench" "$top/bench/vm/vmbench.c" || fail "building vmbench"
+. "$top/bench/vm/vmbench.sh"
+build_vmbench "$add"
 scale_image "$n" "$dim" "$per" "$nq" 51 "$WORK"
 cp "$WORK/queries.fvecs" "$add/"
 resdisk=$WORK/res.img

@@ -28,8 +28,8 @@ mdim=16 mm=8 mefc=40   # mount-time images: small vectors and graph parameters k
 out=${BENCH_OUT_VM:-$top/bench/out/vm}
 add=$WORK/add
 mkdir -p "$out" "$add"
-musl-gcc -static -O2 -Wall -Werror -I"$top/shim/uapi" -idirafter /usr/include \
-  -idirafter /usr/include/x86_64-linux-gnu -o "$add/vmbench" "$top/bench/vm/vmbench.c" || fail "building vmbench"
+. "$top/bench/vm/vmbench.sh"
+build_vmbench "$add"
 (cd "$top" && cargo build --quiet --release --target x86_64-unknown-linux-musl -p vexfs-tools --bin vexfs-bench) \
   || fail "building the static vexfs-bench"
 cp "$top/target/x86_64-unknown-linux-musl/release/vexfs-bench" "$add/"

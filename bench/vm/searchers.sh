@@ -17,8 +17,8 @@ ef=${BENCH_SEARCHERS_EF:-64} rounds=${BENCH_SEARCHERS_ROUNDS:-3}
 out=${BENCH_OUT_VM:-$top/bench/out/vm}
 add=$WORK/add
 mkdir -p "$out" "$add"
-musl-gcc -static -O2 -Wall -Werror -I"$top/shim/uapi" -idirafter /usr/include \
-  -idirafter /usr/include/x86_64-linux-gnu -o "$add/vmbench" "$top/bench/vm/vmbench.c" || fail "building vmbench"
+. "$top/bench/vm/vmbench.sh"
+build_vmbench "$add"
 "$TESTDATA" gen --n "$n" --dim "$dim" --seed 31 --out "$WORK/base.fvecs"
 "$TESTDATA" gen --n "$nq" --dim "$dim" --seed 32 --out "$add/queries.fvecs"
 . "$top/bench/vm/populate.sh"
