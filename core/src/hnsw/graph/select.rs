@@ -13,9 +13,6 @@ use super::*;
 /// level 0 lost recall on the 128-d L2 set).
 const NEW_LINK_ALPHA: u32 = 72_090;
 
-/// `VEXFS_METRIC_DOT` (distances may be negative: no pruning slack).
-const METRIC_DOT_ID: u32 = 2;
-
 impl<'a, S: GraphStore> Graph<'a, S> {
     /// Neighbour-selection heuristic (Malkov & Yashunin, alg. 4, as in
     /// hnswlib): from candidates sorted ascending in `buf[..n]`, keep a
@@ -75,7 +72,7 @@ impl<'a, S: GraphStore> Graph<'a, S> {
     /// `NEW_LINK_ALPHA`; 0 = none): level 0 only, and not for the dot
     /// metric, whose distances may be negative.
     pub(super) fn new_link_alpha(&self, level: u32) -> u32 {
-        if level == 0 && self.p.metric != METRIC_DOT_ID {
+        if level == 0 && self.p.metric != crate::format::VEXFS_METRIC_DOT {
             NEW_LINK_ALPHA
         } else {
             0
