@@ -21,6 +21,7 @@ pub mod layout;
 pub mod topk;
 pub mod vectors;
 pub mod chunks;
+mod visited;
 
 #[cfg(test)]
 mod tests;
@@ -94,7 +95,7 @@ pub trait DistanceProvider {
 /// Buffer sizes a [`Scratch`] needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScratchSize {
-    /// `u32` words: visited epochs (capacity) + id and key buffers.
+    /// `u32` words: visited stamps (a byte per slot) + id and key buffers.
     pub u32_words: usize,
     /// `u64` words: candidate heap, result heap, re-selection buffer.
     pub u64_words: usize,
@@ -107,7 +108,7 @@ pub const fn scratch_size(capacity: u32, m: u32, ef_max: u32) -> ScratchSize {
     let ef = ef_max as usize;
     let batch = batch_len(m0);
     ScratchSize {
-        u32_words: capacity as usize + 2 * batch,
+        u32_words: visited::words(capacity) + 2 * batch,
         u64_words: cand_len(ef, m0) + (ef + 1) + (2 * m0 + 2),
     }
 }
@@ -128,6 +129,7 @@ const fn cand_len(ef: usize, m0: usize) -> usize {
 /// Per-search working memory, carved from caller buffers. One per
 /// concurrent searcher; reusable across searches (epoch-stamped visited set).
 pub struct Scratch<'s> {
+    /// Visited stamps, see `visited.rs`.
     pub(crate) visited: &'s mut [u32],
     pub(crate) epoch: u32,
     pub(crate) ids: &'s mut [u32],
@@ -145,19 +147,17 @@ impl<'s> Scratch<'s> {
     /// graphs of at most `capacity` slots, link count `m`, ef up to `ef_max`.
     pub fn new(u32buf: &'s mut [u32], u64buf: &'s mut [u64], capacity: u32, m: u32, ef_max: u32) -> Result<Self, HnswError> {
         let s = Self::carve(u32buf, u64buf, capacity, m, ef_max, 0)?;
-        for v in s.visited.iter_mut() {
-            *v = 0;
-        }
+        visited::clear(s.visited);
         Ok(s)
     }
 
     /// Like [`Scratch::new`] but keeps the visited array as it is and
     /// continues from `epoch` (from [`Scratch::epoch`] of an earlier scratch
     /// over the same buffers), so that a per-call scratch costs nothing.
-    /// `epoch == 0` clears the array. Stale or foreign contents can only make
-    /// a search skip nodes, never fault.
+    /// `epoch == 0` (or one no scratch hands out) clears the array. Stale or
+    /// foreign contents can only make a search skip nodes, never fault.
     pub fn resume(u32buf: &'s mut [u32], u64buf: &'s mut [u64], capacity: u32, m: u32, ef_max: u32, epoch: u32) -> Result<Self, HnswError> {
-        if epoch == 0 {
+        if epoch == 0 || epoch > visited::EPOCH_MAX {
             return Self::new(u32buf, u64buf, capacity, m, ef_max);
         }
         Self::carve(u32buf, u64buf, capacity, m, ef_max, epoch)
@@ -175,12 +175,13 @@ impl<'s> Scratch<'s> {
         let m0 = 2 * m as usize;
         let batch = batch_len(m0);
         let ef = ef_max as usize;
-        let (visited, rest) = u32buf.split_at_mut(capacity as usize);
-        let (ids, rest) = rest.split_at_mut(batch);
-        let (keys, _) = rest.split_at_mut(batch);
-        let (cand, rest) = u64buf.split_at_mut(cand_len(ef, m0));
-        let (res, rest) = rest.split_at_mut(ef + 1);
-        let (tmp, _) = rest.split_at_mut(2 * m0 + 2);
+        let small = HnswError::ScratchTooSmall;
+        let (visited, rest) = u32buf.split_at_mut_checked(visited::words(capacity)).ok_or(small)?;
+        let (ids, rest) = rest.split_at_mut_checked(batch).ok_or(small)?;
+        let (keys, _) = rest.split_at_mut_checked(batch).ok_or(small)?;
+        let (cand, rest) = u64buf.split_at_mut_checked(cand_len(ef, m0)).ok_or(small)?;
+        let (res, rest) = rest.split_at_mut_checked(ef + 1).ok_or(small)?;
+        let (tmp, _) = rest.split_at_mut_checked(2 * m0 + 2).ok_or(small)?;
         Ok(Scratch { visited, epoch, ids, keys, cand, res, tmp, ef_max: ef, dist_count: 0 })
     }
 
@@ -194,15 +195,19 @@ impl<'s> Scratch<'s> {
         self.ef_max
     }
 
-    /// Starts a new visited epoch (clears the array on wrap-around).
+    /// Starts a new visited epoch (clears the stamps on wrap-around).
     pub(crate) fn next_epoch(&mut self) {
         self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            for v in self.visited.iter_mut() {
-                *v = 0;
-            }
+        if self.epoch == 0 || self.epoch > visited::EPOCH_MAX {
+            visited::clear(self.visited);
             self.epoch = 1;
         }
+    }
+
+    /// Marks `slot` visited in the current epoch; true if it was not yet.
+    #[inline(always)]
+    pub(crate) fn visit(&mut self, slot: u32) -> bool {
+        visited::visit(self.visited, slot, self.epoch)
     }
 }
 

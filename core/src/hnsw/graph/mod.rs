@@ -711,7 +711,7 @@ impl<'a, S: GraphStore> Graph<'a, S> {
     }
 
     fn check_scratch(&self, s: &Scratch<'_>, ef: usize) -> Result<()> {
-        if s.visited.len() < self.geo.capacity as usize || ef > s.ef_max || s.ids.len() < (2 * self.geo.m0 as usize + 2) {
+        if s.visited.len() < crate::hnsw::visited::words(self.geo.capacity) || ef > s.ef_max || s.ids.len() < (2 * self.geo.m0 as usize + 2) {
             return Err(HnswError::ScratchTooSmall);
         }
         if s.tmp.len() < 2 * self.geo.m0 as usize + 2 {

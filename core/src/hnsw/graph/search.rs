@@ -1,6 +1,7 @@
 //! Searching the graph: the per-layer beam search and greedy descent that
 //! insert and repair also use, and the kNN, range and exact-scan queries.
 use super::*;
+use crate::hnsw::visited::visit;
 
 impl<'a, S: GraphStore> Graph<'a, S> {
     /// Distance from `q` to one slot.
@@ -19,7 +20,6 @@ impl<'a, S: GraphStore> Graph<'a, S> {
     /// only improves, so skipping it leaves the walk unchanged.
     pub(super) fn greedy<D: DistanceProvider>(&self, dp: &mut D, s: &mut Scratch<'_>, q: Query, mut cur: u64, level: u32) -> Result<u64> {
         let mut steps = 0u32;
-        let epoch = s.epoch;
         loop {
             let nl = self.links_into(id_of(cur), level, s.ids)?;
             let mut n = 0usize;
@@ -28,13 +28,10 @@ impl<'a, S: GraphStore> Graph<'a, S> {
                     Some(&x) => x,
                     None => break,
                 };
-                if let Some(v) = s.visited.get_mut(x as usize) {
-                    if *v != epoch {
-                        *v = epoch;
-                        if let Some(t) = s.ids.get_mut(n) {
-                            *t = x;
-                            n += 1;
-                        }
+                if s.visit(x) {
+                    if let Some(t) = s.ids.get_mut(n) {
+                        *t = x;
+                        n += 1;
                     }
                 }
             }
@@ -80,9 +77,7 @@ impl<'a, S: GraphStore> Graph<'a, S> {
         let ef = ef.max(1).min(res.len());
         let mut cand = MinHeap::new(cand);
         let mut res = MaxHeap::new(res.get_mut(..ef).ok_or(HnswError::ScratchTooSmall)?);
-        if let Some(v) = visited.get_mut(id_of(entry) as usize) {
-            *v = epoch;
-        }
+        visit(visited, id_of(entry), epoch);
         cand.push(entry);
         if filter(id_of(entry)) {
             res.push(entry);
@@ -109,14 +104,11 @@ impl<'a, S: GraphStore> Graph<'a, S> {
             };
             let mut nb = 0usize;
             for &n in links {
-                if let Some(v) = visited.get_mut(n as usize) {
-                    if *v != epoch {
-                        *v = epoch;
-                        self.prefetch_flags(n);
-                        if let Some(slot) = ids.get_mut(nb) {
-                            *slot = n;
-                            nb += 1;
-                        }
+                if visit(visited, n, epoch) {
+                    self.prefetch_flags(n);
+                    if let Some(slot) = ids.get_mut(nb) {
+                        *slot = n;
+                        nb += 1;
                     }
                 }
             }
@@ -172,9 +164,7 @@ impl<'a, S: GraphStore> Graph<'a, S> {
     /// covers the whole descent (see `greedy`).
     pub(super) fn descend_from<D: DistanceProvider>(&self, dp: &mut D, s: &mut Scratch<'_>, q: Query, ep: u32, to_level: u32) -> Result<u64> {
         s.next_epoch();
-        if let Some(v) = s.visited.get_mut(ep as usize) {
-            *v = s.epoch;
-        }
+        s.visit(ep);
         let mut cur = pack(self.dist1(dp, s, q, ep)?, ep);
         let mut l = self.top;
         while l > to_level {
