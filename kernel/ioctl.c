@@ -620,6 +620,20 @@ out_free:
 	return err;
 }
 
+/*
+ * A lazy mount's slot groups: still to be read while any is unloaded and the
+ * warm-up has not finished its pass (or is off); unreadable once it has and
+ * some still are (it skips a group it cannot read). Caller holds vi->lock.
+ */
+static u32 vexfs_status_slot_flags(struct vexfs_vindex *vi)
+{
+	if (!atomic_read(&vi->sg_unloaded))
+		return 0;
+	if (READ_ONCE(vi->warm_state) == VEXFS_WARM_DONE)
+		return VEXFS_STATUS_SLOTS_UNREADABLE;
+	return VEXFS_STATUS_SLOTS_LOADING;
+}
+
 static long vexfs_ioc_status(struct super_block *sb, void __user *uarg)
 {
 	struct vexfs_vindex *vi = VEXFS_VI(sb);
@@ -639,7 +653,7 @@ static long vexfs_ioc_status(struct super_block *sb, void __user *uarg)
 	down_read(&vi->lock);
 	a.flags = (vi->graph_valid ? VEXFS_STATUS_GRAPH_VALID : 0) |
 		  (vi->rebuilding ? VEXFS_STATUS_REBUILDING : 0) |
-		  (atomic_read(&vi->sg_unloaded) ? VEXFS_STATUS_SLOTS_LOADING : 0);
+		  vexfs_status_slot_flags(vi);
 	a.sync_mode = vi->sync_mode;
 	a.pending = vi->pq_count;
 	a.last_sync_ns = vi->last_sync_ns;

@@ -171,7 +171,9 @@ int vexfs_sg_load_range(struct vexfs_vindex *vi, u32 first, u32 n)
  * reading (as a search's first use does), then queues itself again until
  * every group is loaded. Never queued once teardown has begun
  * (vexfs_vwork_queue), and cancelled before the arrays are freed. A group
- * that cannot be read is left to its first use, which reports the error.
+ * that cannot be read is left to its first use, which reports the error;
+ * when the pass ends, warm_state says DONE, so that status reports such
+ * groups as unreadable instead of still loading.
  */
 void vexfs_warm_worker(struct work_struct *work)
 {
@@ -187,8 +189,14 @@ void vexfs_warm_worker(struct work_struct *work)
 		}
 		vi->warm_next++;
 	}
-	if ((u64)vi->warm_next << VEXFS_SG_SHIFT < vi->capacity && atomic_read(&vi->sg_unloaded))
+	if ((u64)vi->warm_next << VEXFS_SG_SHIFT < vi->capacity && atomic_read(&vi->sg_unloaded)) {
 		vexfs_vwork_queue(vi, VWORK_WARM, 0);
+	} else if (!vi->stopping) {
+		if (atomic_read(&vi->sg_unloaded))
+			pr_warn("vexfs (%s): background warm-up ended with %d slot group(s) unreadable; searches that need them fail until fsck.vexfs repairs the store\n",
+				vi->sb->s_id, atomic_read(&vi->sg_unloaded));
+		WRITE_ONCE(vi->warm_state, VEXFS_WARM_DONE);
+	}
 	up_read(&vi->lock);
 }
 

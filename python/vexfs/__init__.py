@@ -158,6 +158,7 @@ VEXFS_MAX_PENDING = 65536
 VEXFS_STATUS_GRAPH_VALID = 0x1
 VEXFS_STATUS_REBUILDING = 0x2
 VEXFS_STATUS_SLOTS_LOADING = 0x4
+VEXFS_STATUS_SLOTS_UNREADABLE = 0x8
 VEXFS_METRIC_L2 = 0
 VEXFS_METRIC_COSINE = 1
 VEXFS_METRIC_DOT = 2
@@ -194,6 +195,7 @@ CONSTANTS = {n: globals()[n] for n in (
     "VEXFS_STATUS_GRAPH_VALID",
     "VEXFS_STATUS_REBUILDING",
     "VEXFS_STATUS_SLOTS_LOADING",
+    "VEXFS_STATUS_SLOTS_UNREADABLE",
     "VEXFS_METRIC_L2",
     "VEXFS_METRIC_COSINE",
     "VEXFS_METRIC_DOT",
@@ -383,6 +385,7 @@ def status(path):
     s["graph_valid"] = bool(s["flags"] & VEXFS_STATUS_GRAPH_VALID)
     s["rebuilding"] = bool(s["flags"] & VEXFS_STATUS_REBUILDING)
     s["slots_loading"] = bool(s["flags"] & VEXFS_STATUS_SLOTS_LOADING)
+    s["slots_unreadable"] = bool(s["flags"] & VEXFS_STATUS_SLOTS_UNREADABLE)
     return s
 
 

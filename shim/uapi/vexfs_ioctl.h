@@ -223,7 +223,8 @@ struct vexfs_ioc_config {
 /* status flags */
 #define VEXFS_STATUS_GRAPH_VALID	0x1u	/* searches use the HNSW graph */
 #define VEXFS_STATUS_REBUILDING		0x2u	/* a rebuild is in progress (exact search serves) */
-#define VEXFS_STATUS_SLOTS_LOADING	0x4u	/* a lazy mount's slot groups are still being read */
+#define VEXFS_STATUS_SLOTS_LOADING	0x4u	/* a lazy mount's slot groups are still to be read (by the warm-up, or on first use) */
+#define VEXFS_STATUS_SLOTS_UNREADABLE	0x8u	/* the warm-up ended with slot groups it could not read (a search that needs one fails; run fsck) */
 
 struct vexfs_ioc_status {
 	__u32	size;		/* sizeof(struct vexfs_ioc_status) */

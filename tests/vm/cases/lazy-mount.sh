@@ -8,9 +8,12 @@
 # over; fsck is clean. These run with the background warm-up off
 # (warm_after_mount=0), so every group is read by its first use; the last
 # mount has it on: the groups are read in the background, status reports
-# slots_loading until they are, and the answers stay the same. 2,000 vectors
-# (100 files x 20 chunks, 8 groups of 256 slots), built offline by
-# mkfs.vexfs -d.
+# slots_loading until they are, and the answers stay the same. A copy of the
+# image whose vector-store block of group 3 cannot be read: the warm-up ends
+# (slots_loading false) with slots_unreadable and a warning, an exact search
+# fails instead of answering without the group, and fsck reports the damage.
+# 2,000 vectors (100 files x 20 chunks, 8 groups of 256 slots), built offline
+# by mkfs.vexfs -d.
 . "$(dirname "$0")/../lib/common.sh"
 dim=8 per=20 files=100
 n=$((files * per))
@@ -31,6 +34,14 @@ img=$WORK/lazy.img out=$WORK/out.img
 "$MKFS" -q --dim $dim --metric l2 -d "$WORK/src" --manifest "$WORK/man.jsonl" \
   --vectors "$WORK/base.fvecs" "$img" 64M || fail "mkfs.vexfs -d"
 new_outdisk "$out"
+# dim 8: 64-byte chunk records, 64 per store block; block 13 of the store
+# (inode 3) holds slots 832..895, in group 3 (slots 768..1023). Its block
+# pointer is set past the end of the device (resealed): the group cannot be
+# read. (A damaged record alone costs only its slot: the group loads.)
+dmg=$WORK/damaged.img
+cp --sparse=always "$img" "$dmg" || fail "copying $img"
+cut=$(python3 "$VM_TOP/tests/vm/lib/imgdamage.py" cut-file-block "$dmg" 3 13) || fail "cutting store block 13 of $dmg"
+echo "damaged copy: store block 13 moved from device block $cut"
 
 cat > "$WORK/guest.sh" <<'GUEST'
 set -eu
@@ -142,9 +153,41 @@ done
 echo "warm-up done after $w polls; index_memory_bytes $(st index_memory_bytes)" > /tmp/o/warm.txt
 check_changes "after the warm-up" "1961 99 1 1961"
 umount /mnt
+
+echo "== a slot group the warm-up cannot read"
+mount -t vexfs /dev/vdc /mnt
+dmesg | grep 'vexfs (vdc)' | grep 'index loaded' | tail -n 1 > /tmp/m.txt
+present 'loaded lazily' /tmp/m.txt "damaged copy: mount did not load lazily: $(cat /tmp/m.txt)"
+w=0
+while :; do
+  run_ok /tmp/st.json vexctl status /mnt --json
+  tr -d ' \n' < /tmp/st.json > /tmp/st1.json
+  case "$(cat /tmp/st1.json)" in
+    *'"slots_loading":false'*) break ;;
+    *'"slots_loading":true'*) ;;
+    *) fail "no slots_loading in: $(cat /tmp/st.json)" ;;
+  esac
+  w=$((w + 1))
+  [ "$w" -lt 600 ] || fail "damaged copy: the warm-up did not end in 60 s"
+  sleep 0.1
+done
+present -F '"slots_unreadable":true' /tmp/st1.json "damaged copy: status once the warm-up ended"
+dmesg > /tmp/dmesg.txt
+present 'vexfs \(vdc\): background warm-up ended with 1 slot group\(s\) unreadable' /tmp/dmesg.txt \
+  "damaged copy: the warm-up's warning"
+# An exact search reads every slot: it fails rather than answer without group 3.
+rc=0
+vexctl search /mnt --vector $Q1 -k 10 --exact --json > /tmp/s.json 2> /tmp/s.err || rc=$?
+[ "$rc" -ne 0 ] || fail "damaged copy: an exact search over the unreadable group succeeded: $(cat /tmp/s.json)"
+echo "damaged copy: warm-up ended after $w polls; exact search exited $rc: $(cat /tmp/s.err)" > /tmp/o/damaged.txt
+umount /mnt
 cd /tmp/o && tar cf /dev/vdb .
 GUEST
-"$VM_RUN" --disk "$img" --disk "$out" "$WORK/guest.sh" || fail "guest"
+"$VM_RUN" --disk "$img" --disk "$out" --disk "$dmg" "$WORK/guest.sh" || fail "guest"
 fsck_clean "$img"
+rc=0
+"$FSCK" -n "$dmg" > "$WORK/fsck-damaged.txt" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "fsck.vexfs -n passed the copy with a store block past the device's end"
+echo "fsck.vexfs -n on the damaged copy exited $rc: $(head -n 3 "$WORK/fsck-damaged.txt")"
 from_outdisk "$out" "$WORK/res"
-cat "$WORK/res/mount1.txt" "$WORK/res/mount2.txt" "$WORK/res/mem.txt" "$WORK/res/warm.txt"
+cat "$WORK/res/mount1.txt" "$WORK/res/mount2.txt" "$WORK/res/mem.txt" "$WORK/res/warm.txt" "$WORK/res/damaged.txt"

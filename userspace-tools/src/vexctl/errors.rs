@@ -112,9 +112,14 @@ pub fn strerror(e: i32) -> String {
 
 /// "Description (ENAME)" for an errno value.
 pub fn errno_plain(e: i32) -> String {
+    // musl (the static build) has no text for EUCLEAN: "No error information".
+    let text = match e {
+        libc::EUCLEAN => "Structure needs cleaning".to_string(),
+        _ => strerror(e),
+    };
     match errno_name(e) {
-        Some(n) => format!("{} ({n})", strerror(e)),
-        None => format!("{} (errno {e})", strerror(e)),
+        Some(n) => format!("{text} ({n})"),
+        None => format!("{text} (errno {e})"),
     }
 }
 
@@ -194,6 +199,7 @@ mod tests {
         assert!(e.to_string().starts_with("vexctl: /tmp/x: VexFS ioctl not supported (ENOTTY)"));
         assert!(errno_text(libc::ENODATA, Op::GetVector).contains("no vector"));
         assert!(errno_text(libc::EUCLEAN, Op::Search).contains("fsck.vexfs"));
+        assert!(errno_text(libc::EUCLEAN, Op::Search).starts_with("Structure needs cleaning (EUCLEAN)"));
         assert!(errno_text(libc::EPERM, Op::SetConfig).contains("CAP_SYS_ADMIN"));
         assert!(errno_text(libc::E2BIG, Op::Search).contains("E2BIG"));
         assert!(errno_text(libc::ENOSPC, Op::BatchSet).contains("ENOSPC"));

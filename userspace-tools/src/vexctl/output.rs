@@ -196,7 +196,8 @@ pub fn iso_from_ns(ns: u64) -> Option<String> {
 /// last_sync (ISO 8601 UTC or null), graph_generation, vector_generation,
 /// vectors, graph_nodes, dim, metric (name), graph_valid, rebuilding,
 /// hnsw_m, ef_construction, flags (raw), slots_loading (a lazy mount's slot
-/// groups still being read), files (files with a chunk set),
+/// groups still to be read), slots_unreadable (the background warm-up ended
+/// with groups it could not read), files (files with a chunk set),
 /// stale_files, index_memory_bytes; `vectors` counts chunks.
 pub fn status_json(s: &vexfs_ioc_status) -> Value {
     json!({
@@ -216,6 +217,7 @@ pub fn status_json(s: &vexfs_ioc_status) -> Value {
         "graph_valid": s.flags & VEXFS_STATUS_GRAPH_VALID != 0,
         "rebuilding": s.flags & VEXFS_STATUS_REBUILDING != 0,
         "slots_loading": s.flags & VEXFS_STATUS_SLOTS_LOADING != 0,
+        "slots_unreadable": s.flags & VEXFS_STATUS_SLOTS_UNREADABLE != 0,
         "hnsw_m": s.hnsw_m,
         "ef_construction": s.hnsw_ef_construction,
         "flags": s.flags,
