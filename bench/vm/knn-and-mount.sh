@@ -33,7 +33,9 @@ build_vmbench "$add"
 (cd "$top" && cargo build --quiet --release --target x86_64-unknown-linux-musl -p vexfs-tools --bin vexfs-bench) \
   || fail "building the static vexfs-bench"
 cp "$top/target/x86_64-unknown-linux-musl/release/vexfs-bench" "$add/"
-readelf -d "$add/vexfs-bench" 2>/dev/null | grep -q NEEDED && fail "vexfs-bench is not static"
+. "$top/tests/vm/lib/guest/checks.sh"
+readelf -d "$add/vexfs-bench" > "$WORK/readelf.txt" 2>&1 || fail "readelf -d $add/vexfs-bench"
+absent NEEDED "$WORK/readelf.txt" "vexfs-bench is not static: it needs shared libraries"
 
 "$TESTDATA" gen --n "$n" --dim "$dim" --seed 7 --out "$add/base.fvecs"
 "$TESTDATA" gen --n "$nq" --dim "$dim" --seed 8 --out "$add/queries.fvecs"
