@@ -17,7 +17,7 @@ Flagged, per logical line (continuations joined, comments dropped):
 A line that must keep such a form says why in a trailing `# negcheck-ok: <reason>`, or in a
 comment line of that form right above it.
 
-  tests/vm/lint-negative-checks.py [PATH...]   (default: every shell script under tests/)
+  tests/vm/lint-negative-checks.py [PATH...]   (default: every shell script under tests/ and bench/)
 """
 import os
 import re
@@ -39,7 +39,7 @@ ALLOW = re.compile(r"#\s*negcheck-ok:\s*\S")
 def shell_files(root):
     """Shell scripts under root: *.sh, and extensionless files starting with a shell #!."""
     for d, dirs, files in os.walk(root):
-        dirs[:] = sorted(x for x in dirs if x not in ("out", "__pycache__"))
+        dirs[:] = sorted(x for x in dirs if x not in ("out", "__pycache__", ".venv"))
         for f in sorted(files):
             p = os.path.join(d, f)
             if f.endswith(".sh"):
@@ -102,7 +102,7 @@ def lint(path):
 
 
 def main(argv):
-    paths = argv[1:] or [os.path.join(TOP, "tests")]
+    paths = argv[1:] or [os.path.join(TOP, "tests"), os.path.join(TOP, "bench")]
     files = []
     for p in paths:
         if os.path.isdir(p):
