@@ -252,6 +252,20 @@ fn i_parent_of_a_one_link_file_is_exact() {
     assert_single(&open_fs(&t.path), tree.big, tree.dir_a);
 }
 
+/// A directory's i_parent is exact on every volume: scoped searches walk it.
+#[test]
+fn i_parent_of_a_directory_is_its_parent() {
+    let (t, tree) = populated_image();
+    let fs = open_fs(&t.path);
+    edit_inode(&fs, tree.dir_b, |m| m.parent = VEXFS_ROOT_INO);
+    edit_inode(&fs, tree.dir_a, |m| m.parent = 0);
+    drop(fs);
+    assert_detect_and_repair(&t.path, &format!("directory {}: i_parent is 2 but its parent is directory {}; setting it", tree.dir_b, tree.dir_a));
+    let fs = open_fs(&t.path);
+    assert_eq!(fs.read_inode(tree.dir_b).unwrap().unwrap().parent, tree.dir_a);
+    assert_eq!(fs.read_inode(tree.dir_a).unwrap().unwrap().parent, VEXFS_ROOT_INO);
+}
+
 /// The names pointer redirected at another file's data block: that block
 /// stays the other file's, and the list is rebuilt in a new block.
 #[test]

@@ -55,6 +55,7 @@
 //!    i_parent is one of those directories (else set to the lowest); one
 //!    with a single name has none (freed) and its i_parent is that name's
 //!    directory (set). Without the feature any i_names_block is zeroed.
+//!    Every directory's i_parent is its parent (set), with or without it.
 //! 6. bitmaps against actual usage (rewritten), superblock free counts
 //!    (hints: noted with -v, rewritten by -y), the ERROR state (cleared);
 //!    a superblock -y writes carries the index summary of the volume as

@@ -1,7 +1,7 @@
 //! Pass 5c: names blocks (RO_COMPAT_LINK_DIRS) and the i_parent of every
-//! non-directory, against the names pass 2 found (and pass 4 added in
-//! /lost+found). Runs after pass 5: the number of names found is the link
-//! count pass 5 settled on, so a wrong i_links_count is reported once, there.
+//! inode, against the names pass 2 found (and pass 4 added in /lost+found).
+//! Runs after pass 5: the number of names found is the link count pass 5
+//! settled on, so a wrong i_links_count is reported once, there.
 use super::*;
 
 /// (directory, names) pairs of sorted directory numbers, one per name.
@@ -42,7 +42,9 @@ impl<'o> Checker<'o> {
         for ino in inos {
             let Some(m) = self.inode_mem(ino).copied() else { continue };
             if is_dir(&m) {
-                continue; // inode::decode refuses a names block on one
+                // inode::decode refuses a names block on one.
+                self.check_dir_parent(ino, &m)?;
+                continue;
             }
             if !link_dirs {
                 if m.names_block != 0 {
@@ -72,6 +74,29 @@ impl<'o> Checker<'o> {
                 synced = self.check_multi(ino, &mut m2, &dirs, synced)?;
             }
             if (m2.names_block, m2.parent) != (m.names_block, m.parent) {
+                self.write_inode(ino, &m2)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A directory's i_parent is its parent (the directory holding its one
+    /// name, as pass 2 found it and pass 4 settled it), on every volume:
+    /// scoped searches and their permission checks walk directories'
+    /// i_parent up to the root (kernel/vindex-scope.c), and rename keeps it
+    /// exact. The root's is not used.
+    fn check_dir_parent(&mut self, ino: u32, m: &InodeMem) -> io::Result<()> {
+        if ino == VEXFS_ROOT_INO {
+            return Ok(());
+        }
+        let Some(&want) = self.parent.get(&ino) else {
+            return Ok(()); // no name: pass 4 reported it (-n) or reattached it
+        };
+        if m.parent != want {
+            let msg = format!("directory {ino}: i_parent is {} but its parent is directory {want}; setting it", m.parent);
+            if self.problem(msg, true) {
+                let mut m2 = *m;
+                m2.parent = want;
                 self.write_inode(ino, &m2)?;
             }
         }
