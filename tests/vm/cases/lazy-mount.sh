@@ -60,6 +60,23 @@ lazy_mount() { # mount and check the kernel said "lazily"
   dmesg | grep 'vexfs (vda)' | grep 'index loaded' | tail -n 1 > /tmp/m.txt
   present 'loaded lazily' /tmp/m.txt "$1: mount did not load lazily: $(cat /tmp/m.txt)"
 }
+# wait_warm_up WHAT: poll status until slots_loading is false (at most 60 s);
+# the polls in $w, the last status without blanks in /tmp/st1.json.
+wait_warm_up() {
+  w=0
+  while :; do
+    run_ok /tmp/st.json vexctl status /mnt --json
+    tr -d ' \n' < /tmp/st.json > /tmp/st1.json
+    case "$(cat /tmp/st1.json)" in
+      *'"slots_loading":false'*) break ;;
+      *'"slots_loading":true'*) ;;
+      *) fail "$1: no slots_loading in: $(cat /tmp/st.json)" ;;
+    esac
+    w=$((w + 1))
+    [ "$w" -lt 600 ] || fail "$1: the warm-up did not end in 60 s"
+    sleep 0.1
+  done
+}
 # vectors files stale_files graph_nodes, once queued graph changes are applied
 counts() {
   vexctl sync /mnt > /dev/null || fail "vexctl sync"
@@ -138,18 +155,7 @@ echo "== the background warm-up reads every group"
 echo 1 > /sys/module/vexfs/parameters/warm_after_mount
 lazy_mount "sixth mount"
 present 'in the background' /tmp/m.txt "the mount did not start the warm-up: $(cat /tmp/m.txt)"
-w=0
-while :; do
-  run_ok /tmp/st.json vexctl status /mnt --json
-  case "$(tr -d ' \n' < /tmp/st.json)" in
-    *'"slots_loading":false'*) break ;;
-    *'"slots_loading":true'*) ;;
-    *) fail "no slots_loading in: $(cat /tmp/st.json)" ;;
-  esac
-  w=$((w + 1))
-  [ "$w" -lt 600 ] || fail "the warm-up did not finish in 60 s"
-  sleep 0.1
-done
+wait_warm_up "sixth mount"
 echo "warm-up done after $w polls; index_memory_bytes $(st index_memory_bytes)" > /tmp/o/warm.txt
 check_changes "after the warm-up" "1961 99 1 1961"
 umount /mnt
@@ -158,19 +164,7 @@ echo "== a slot group the warm-up cannot read"
 mount -t vexfs /dev/vdc /mnt
 dmesg | grep 'vexfs (vdc)' | grep 'index loaded' | tail -n 1 > /tmp/m.txt
 present 'loaded lazily' /tmp/m.txt "damaged copy: mount did not load lazily: $(cat /tmp/m.txt)"
-w=0
-while :; do
-  run_ok /tmp/st.json vexctl status /mnt --json
-  tr -d ' \n' < /tmp/st.json > /tmp/st1.json
-  case "$(cat /tmp/st1.json)" in
-    *'"slots_loading":false'*) break ;;
-    *'"slots_loading":true'*) ;;
-    *) fail "no slots_loading in: $(cat /tmp/st.json)" ;;
-  esac
-  w=$((w + 1))
-  [ "$w" -lt 600 ] || fail "damaged copy: the warm-up did not end in 60 s"
-  sleep 0.1
-done
+wait_warm_up "damaged copy"
 present -F '"slots_unreadable":true' /tmp/st1.json "damaged copy: status once the warm-up ended"
 dmesg > /tmp/dmesg.txt
 present 'vexfs \(vdc\): background warm-up ended with 1 slot group\(s\) unreadable' /tmp/dmesg.txt \
