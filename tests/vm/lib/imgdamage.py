@@ -9,10 +9,6 @@
     imgdamage.py damage-many SRC DIR SEED0 N
         The same for seeds SEED0..SEED0+N-1 into DIR/d<i>.img; prints
         "<i> kind: detail" per image.
-    imgdamage.py file-block IMG INO N
-        Print the device block holding file block N of inode INO (through
-        its block map; fails on a hole or a block beyond the double-indirect
-        range).
     imgdamage.py cut-file-block IMG INO N
         Point file block N of inode INO (a direct or single-indirect one) past
         the end of the device, resealing the inode or indirect block: the
@@ -243,27 +239,6 @@ class Image:
                        (3, ptrs[DEF["VEXFS_TIND_BLOCK"]])):
             rec(p, lvl)
         return data, ind
-
-    def file_block(self, ino, n):
-        """Device block of file block n of inode ino (None: a hole or beyond
-        the double-indirect range)."""
-        _, _, raw = self.inode(ino)
-        ptrs = [u32(raw, I_BLOCK + 4 * i) for i in range(N_BLOCKS)]
-        if n < NDIR:
-            return ptrs[n] or None
-        n -= NDIR
-        if n < PER:
-            b, idx = ptrs[DEF["VEXFS_IND_BLOCK"]], [n]
-        elif n - PER < PER * PER:
-            n -= PER
-            b, idx = ptrs[DEF["VEXFS_DIND_BLOCK"]], [n // PER, n % PER]
-        else:
-            return None
-        for i in idx:
-            if not b or not self.valid_block(b):
-                return None
-            b = u32(self.read(b), 4 * i)
-        return b or None
 
     def cut_file_block(self, path, ino, n):
         """See cut-file-block in the module docstring; (old, new) block."""
@@ -693,12 +668,6 @@ def main():
         m = Image(sys.argv[2]).map()
         m["inodes"] = list(m["inodes"])
         print(json.dumps({k: len(v) for k, v in m.items()}))
-        return
-    if len(sys.argv) == 5 and sys.argv[1] == "file-block":
-        b = Image(sys.argv[2]).file_block(int(sys.argv[3]), int(sys.argv[4]))
-        if b is None:
-            sys.exit(f"imgdamage.py: inode {sys.argv[3]} has no block {sys.argv[4]}")
-        print(b)
         return
     if len(sys.argv) == 5 and sys.argv[1] == "cut-file-block":
         r = Image(sys.argv[2]).cut_file_block(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
