@@ -629,7 +629,7 @@ static u32 vexfs_status_slot_flags(struct vexfs_vindex *vi)
 {
 	if (!atomic_read(&vi->sg_unloaded))
 		return 0;
-	if (READ_ONCE(vi->warm_state) == VEXFS_WARM_DONE)
+	if (READ_ONCE(vi->warm_done))
 		return VEXFS_STATUS_SLOTS_UNREADABLE;
 	return VEXFS_STATUS_SLOTS_LOADING;
 }

@@ -805,7 +805,6 @@ int vexfs_vindex_load(struct super_block *sb)
 	sbi->vindex = vi;
 	if (lazy && vexfs_warm_after_mount && atomic_read(&vi->sg_unloaded)) {
 		down_read(&vi->lock);
-		WRITE_ONCE(vi->warm_state, VEXFS_WARM_RUNNING);
 		vexfs_vwork_queue(vi, VWORK_WARM, 0);
 		up_read(&vi->lock);
 	}

@@ -76,13 +76,6 @@ struct vexfs_sgroup {
 	u8 codes[];			/* VEXFS_SG_SLOTS * vi->code_bytes */
 };
 
-/* Where a lazy mount's background warm-up is (vexfs_vindex.warm_state). */
-enum {
-	VEXFS_WARM_NONE,	/* not started: a whole load, or warm_after_mount=0 */
-	VEXFS_WARM_RUNNING,	/* queued or reading groups */
-	VEXFS_WARM_DONE,	/* its pass ended; a group still unloaded could not be read */
-};
-
 struct vexfs_vindex {
 	struct super_block *sb;
 	struct inode *store;		/* VEXFS_VECSTORE_INO: chunk records by slot */
@@ -134,10 +127,11 @@ struct vexfs_vindex {
 	struct work_struct warm_work;
 	u32 warm_next;
 	/*
-	 * VEXFS_WARM_*: set RUNNING by the mount that queues the warm-up, DONE
-	 * by the worker when its pass ends; read without the lock by status.
+	 * Set by the worker when its pass ends (a group still unloaded then
+	 * could not be read); written and read with vi->lock held for reading
+	 * only, hence WRITE_ONCE/READ_ONCE.
 	 */
-	u8 warm_state;
+	bool warm_done;
 	u32 code_bytes;
 	u32 *sq_min, *sq_scale;
 	bool codes_ready;

@@ -172,7 +172,7 @@ int vexfs_sg_load_range(struct vexfs_vindex *vi, u32 first, u32 n)
  * every group is loaded. Never queued once teardown has begun
  * (vexfs_vwork_queue), and cancelled before the arrays are freed. A group
  * that cannot be read is left to its first use, which reports the error;
- * when the pass ends, warm_state says DONE, so that status reports such
+ * when the pass ends, warm_done is set, so that status reports such
  * groups as unreadable instead of still loading.
  */
 void vexfs_warm_worker(struct work_struct *work)
@@ -192,10 +192,12 @@ void vexfs_warm_worker(struct work_struct *work)
 	if ((u64)vi->warm_next << VEXFS_SG_SHIFT < vi->capacity && atomic_read(&vi->sg_unloaded)) {
 		vexfs_vwork_queue(vi, VWORK_WARM, 0);
 	} else if (!vi->stopping) {
-		if (atomic_read(&vi->sg_unloaded))
+		int unread = atomic_read(&vi->sg_unloaded);
+
+		if (unread)
 			pr_warn("vexfs (%s): background warm-up ended with %d slot group(s) unreadable; searches that need them fail until fsck.vexfs repairs the store\n",
-				vi->sb->s_id, atomic_read(&vi->sg_unloaded));
-		WRITE_ONCE(vi->warm_state, VEXFS_WARM_DONE);
+				vi->sb->s_id, unread);
+		WRITE_ONCE(vi->warm_done, true);
 	}
 	up_read(&vi->lock);
 }
