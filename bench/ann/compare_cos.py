@@ -3,7 +3,8 @@
 and int8 mode, hnswlib, usearch per dtype), all from one run.
 
 compare_cos.py TITLE OUT_JSON NAME=FILE... (the first NAME that starts with
-"hnswlib" is the baseline of the ratios). Prints recall@10 / QPS per ef, QPS
+"hnswlib" is the baseline of the ratios; the VexFS rows are also compared
+with every other hnswlib run, e.g. hnswlib-thp). Prints recall@10 / QPS per ef, QPS
 at recall 0.95 and 0.99 (interpolated as compare.py does), build time and
 bytes per vector, with ratios against hnswlib and every usearch run; writes
 the same numbers as one JSON object to OUT_JSON (read by bench/report.py)."""
@@ -31,12 +32,14 @@ def main():
     if base is None:
         sys.exit("compare_cos.py: no hnswlib run to compare against")
     others = [n for n, _ in runs if n.startswith("usearch")]
+    more_hnswlib = [n for n, _ in runs if n.startswith("hnswlib") and n != base]
     summary = {"title": title, "baseline": base, "engines": {}}
     for name, d in runs:
         summary["engines"][name] = {
             "build_s": d["build_s"],
             "bytes_per_vector": d["bytes_per_vector"],
             "float_bytes_per_vector": d.get("float_bytes_per_vector"),
+            "huge_page_bytes": d.get("huge_page_bytes"),
             "qps_at": {str(t): qps_at_recall(d["results"], t) for t in TARGETS},
             "results": d["results"],
         }
@@ -49,7 +52,8 @@ def main():
     def peers(name):
         """What a row is compared with: hnswlib, every usearch run, and for
         the compressed mode also the f32 mode."""
-        ps = [base] + others + ([n for n, _ in runs if n == "vexfs-f32"] if name == "vexfs-int8" else [])
+        ps = [base] + (more_hnswlib if name.startswith("vexfs") else []) + others \
+            + ([n for n, _ in runs if n == "vexfs-f32"] if name == "vexfs-int8" else [])
         return [o for o in ps if o != name]
 
     print(f"\n== ANN benchmark {title} (single thread, recall@10) ==")

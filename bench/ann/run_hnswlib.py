@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """hnswlib on the same TEXMEX files, single thread, same output as
 `vexfs-bench --json`: {"build_s", "bytes_per_vector", "results": [{"ef", "recall", "qps"}]}
-plus "bytes_per_vector_rss" (resident-memory growth during the build / n)."""
+plus "bytes_per_vector_rss" (resident-memory growth during the build / n) and
+"huge_page_bytes" (the process's memory in transparent huge pages after the
+searches: nonzero when run with GLIBC_TUNABLES=glibc.malloc.hugetlb=1, which
+makes malloc advise them for hnswlib's arrays)."""
 import argparse
 import json
 import os
@@ -24,6 +27,14 @@ def read_vecs(path, dtype):
 def rss_bytes():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def anon_huge_bytes():
+    with open("/proc/self/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("AnonHugePages:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def main():
@@ -68,7 +79,8 @@ def main():
             secs = min(secs, clock() - t)
         hits = sum(len(set(labels[i]) & set(gt[i])) for i in range(len(queries)))
         results.append({"ef": ef, "recall": hits / (len(queries) * a.k), "qps": len(queries) / secs})
-    print(json.dumps({"build_s": build_s, "bytes_per_vector": saved / n, "bytes_per_vector_rss": rss / n, "results": results}))
+    print(json.dumps({"build_s": build_s, "bytes_per_vector": saved / n, "bytes_per_vector_rss": rss / n,
+                      "huge_page_bytes": anon_huge_bytes(), "results": results}))
 
 
 if __name__ == "__main__":
