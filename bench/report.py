@@ -27,13 +27,15 @@ TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "ann"))
 from compare import first_at, qps_at_recall  # noqa: E402  (bench/ann/compare.py)
 
-PHASES = ["bench-ann", "bench-ann-cos", "bench-vm-fs", "bench-vm-knn", "bench-vm-chunks", "bench-vm-scope",
+PHASES = ["bench-ann", "bench-ann-cos", "bench-ann-real", "bench-vm-fs", "bench-vm-knn", "bench-vm-chunks", "bench-vm-scope",
           "bench-vm-1m"]
 VM_PHASES = [ph for ph in PHASES if ph.startswith("bench-vm-")]   # each loads build/vexfs.ko
 ANN_FILES = ["ann/vexfs.json", "ann/hnswlib.json", "ann/table.txt"]
 # bench-ann-cos (bench/ann/Makefile.inc): one JSON per engine, table and summary
 COS_ENGINES = ["vexfs-f32", "vexfs-int8", "hnswlib", "hnswlib-thp", "usearch-bf16", "usearch-i8"]
 COS_FILES = [f"ann/cos/{e}.json" for e in COS_ENGINES] + ["ann/cos/table.txt", "ann/cos/summary.json"]
+# bench-ann-real: the same engines on real all-MiniLM-L6-v2 embeddings
+REAL_FILES = [f"ann/real/{e}.json" for e in COS_ENGINES] + ["ann/real/table.txt", "ann/real/summary.json"]
 VM_FILES = ["vm/fs-vs-ext4.json", "vm/fs-vs-ext4.txt", "vm/fs-vs-ext4.log",
             "vm/knn-and-mount.json", "vm/knn-and-mount.txt", "vm/knn-and-mount.log",
             "vm/chunks.json", "vm/chunks.txt", "vm/chunks.log",
@@ -165,7 +167,7 @@ def save_run(out, r):
 
 def cmd_start(a):
     os.makedirs(a.out, exist_ok=True)
-    for rel in ANN_FILES + COS_FILES + VM_FILES + ["run.json"]:
+    for rel in ANN_FILES + COS_FILES + REAL_FILES + VM_FILES + ["run.json"]:
         p = os.path.join(a.out, rel)
         if os.path.exists(p):
             os.remove(p)
@@ -176,7 +178,7 @@ def cmd_start(a):
             die(f"start: expected ANN_NAME=VALUE, got {kv!r}")
         ann[k] = v
     need = ["ANN_N", "ANN_NQ", "ANN_DIM", "ANN_M", "ANN_EFC", "ANN_EF", "ANN_REPEAT", "ANN_ROUNDS", "ANN_CLOCK",
-            "ANN_COS_N", "ANN_COS_NQ", "ANN_COS_EF", "ANN_RERANK"]
+            "ANN_COS_N", "ANN_COS_NQ", "ANN_COS_EF", "ANN_RERANK", "ANN_REAL_N", "ANN_REAL_NQ"]
     missing = [k for k in need if k not in ann]
     if missing:
         die(f"start: ANN knobs not given: {missing}")
@@ -268,6 +270,69 @@ def plot(path, v, h, title, footer):
     os.replace(path + ".tmp.png", path)
 
 
+def qps_ratio(q, e, o, t):
+    """Engine e's QPS at recall t over engine o's, as text."""
+    x, y = q[e][t], q[o][t]
+    return f"{x / y:.2f}x" if x and y else "n/a (recall not reached)"
+
+
+def engine_ratios(q):
+    """The summary's ratios of a 384-d run: every engine against hnswlib,
+    and the f32 mode also against hnswlib given huge pages."""
+    def r(e, o):
+        return f"{qps_ratio(q, e, o, 0.95)} / {qps_ratio(q, e, o, 0.99)}"
+    return (f"QPS at recall@10 0.95 / 0.99 relative to hnswlib: VexFS f32 {r('vexfs-f32', 'hnswlib')} (against "
+            f"hnswlib given huge pages too: {r('vexfs-f32', 'hnswlib-thp')}), VexFS int8 {r('vexfs-int8', 'hnswlib')}, "
+            f"usearch bf16 {r('usearch-bf16', 'hnswlib')}, usearch i8 {r('usearch-i8', 'hnswlib')}")
+
+
+def read_cos_run(out, sub, tag, start, efs):
+    """The engines' JSON of one 384-d cosine run (`ann/SUB/`), checked against
+    the knobs (title tag, ef list, modes) and the run's summary, and each
+    engine's QPS at recall 0.95 / 0.99."""
+    runs = {e: read_input(out, f"ann/{sub}/{e}.json", start) for e in COS_ENGINES}
+    table = read_input(out, f"ann/{sub}/table.txt", start)
+    summary = read_input(out, f"ann/{sub}/summary.json", start)
+    if tag not in table or field(summary, "title") != tag:
+        die(f"ann/{sub}/table.txt or summary.json does not describe this run's knobs ({tag!r})")
+    for e, res in runs.items():
+        got = [x["ef"] for x in field(res, "results")]
+        if got != efs:
+            die(f"ann/{sub}/{e}.json has results for ef {got}, the run asked for {efs}")
+        field(res, "build_s")
+        field(res, "bytes_per_vector")
+        if field(summary, "engines", e, "results") != res["results"]:
+            die(f"ann/{sub}/summary.json does not hold this run's {e} results")
+    if field(runs["vexfs-int8"], "mode") != "int8" or field(runs["vexfs-f32"], "mode") != "f32":
+        die(f"ann/{sub}/vexfs-*.json: the f32 / int8 runs are not in the modes their names say")
+    return runs, {e: {t: qps_at_recall(runs[e]["results"], t) for t in (0.95, 0.99)} for e in COS_ENGINES}
+
+
+def cos_tables(w, runs, q, efs, clock):
+    """Section 1b's / 1c's two tables: recall and QPS per ef of every engine,
+    then QPS at recall 0.95 / 0.99 with ratios, build time and memory."""
+    def ratio(e, o, t):
+        return qps_ratio(q, e, o, t)
+    w("| ef | " + " | ".join(f"{e} recall@10 | {e} QPS" for e in COS_ENGINES) + " |")
+    w("|---:|" + "---:|---:|" * len(COS_ENGINES))
+    for i, ef in enumerate(efs):
+        w(f"| {ef} | " + " | ".join(f"{runs[e]['results'][i]['recall']:.4f} | {runs[e]['results'][i]['qps']:,.0f}"
+                                  for e in COS_ENGINES) + " |")
+    w("")
+    others = ["hnswlib", "hnswlib-thp", "usearch-bf16", "usearch-i8"]
+    w("| engine | QPS at recall@10 0.95 | QPS at 0.99 | 0.95 / 0.99 vs " + " | 0.95 / 0.99 vs ".join(others)
+      + f" | build ({clock}) | resident bytes per vector |")
+    w("|---|---:|---:|" + "---:|" * len(others) + "---:|---:|")
+    for e in COS_ENGINES:
+        qq = [f"{q[e][t]:,.0f}" if q[e][t] else "not reached" for t in (0.95, 0.99)]
+        rs = [("" if o == e else f"{ratio(e, o, 0.95)} / {ratio(e, o, 0.99)}") for o in others]
+        mem = f"{runs[e]['bytes_per_vector']:.1f}"
+        if e == "vexfs-int8":
+            mem += f" (+ {runs[e]['float_bytes_per_vector']:.0f} float32, not resident)"
+        w(f"| {e} | {qq[0]} | {qq[1]} | " + " | ".join(rs) + f" | {runs[e]['build_s']:.2f} s | {mem} |")
+    w("")
+
+
 def cmd_report(a):
     r = load_run(a.out)
     start = r["start"]
@@ -311,26 +376,21 @@ def cmd_report(a):
         field(res, "bytes_per_vector")
     clock = "process CPU time" if cpu_time else "wall-clock time"
 
-    # ANN, 384-d cosine: every engine's JSON must be the run the knobs describe
-    cos = {e: read_input(a.out, f"ann/cos/{e}.json", start) for e in COS_ENGINES}
-    cos_table = read_input(a.out, "ann/cos/table.txt", start)
-    cos_sum = read_input(a.out, "ann/cos/summary.json", start)
+    # ANN, 384-d cosine, generated and real: every engine's JSON must be the run the knobs describe
     cn, cnq = int(ann["ANN_COS_N"]), int(ann["ANN_COS_NQ"])
     cefs = [int(x) for x in ann["ANN_COS_EF"].split(",")]
-    ctag = f"n={cn} dim=384 cosine M={ann['ANN_M']} ef_construction={ann['ANN_EFC']} {'CPU time' if cpu_time else 'wall time'}"
-    if ctag not in cos_table or field(cos_sum, "title") != ctag:
-        die(f"ann/cos/table.txt or summary.json does not describe this run's knobs ({ctag!r})")
-    for e, res in cos.items():
-        got = [x["ef"] for x in field(res, "results")]
-        if got != cefs:
-            die(f"ann/cos/{e}.json has results for ef {got}, the run asked for {cefs}")
-        field(res, "build_s")
-        field(res, "bytes_per_vector")
-        if field(cos_sum, "engines", e, "results") != res["results"]:
-            die(f"ann/cos/summary.json does not hold this run's {e} results")
-    if field(cos["vexfs-int8"], "mode") != "int8" or field(cos["vexfs-f32"], "mode") != "f32":
-        die("ann/cos/vexfs-*.json: the f32 / int8 runs are not in the modes their names say")
-    cq = {e: {t: qps_at_recall(cos[e]["results"], t) for t in (0.95, 0.99)} for e in COS_ENGINES}
+    knobs = f"M={ann['ANN_M']} ef_construction={ann['ANN_EFC']} {'CPU time' if cpu_time else 'wall time'}"
+    cos, cq = read_cos_run(a.out, "cos", f"n={cn} dim=384 cosine {knobs}", start, cefs)
+    real, rq = read_cos_run(a.out, "real", f"kernel Documentation chunks all-MiniLM-L6-v2 dim=384 cosine {knobs}",
+                            start, cefs)
+    rinfo_path = os.path.join(a.out, "ann", f"minilm-docs-n{ann['ANN_REAL_N']}", "info.json")
+    try:
+        with open(rinfo_path) as f:
+            rinfo = json.load(f)
+    except (OSError, ValueError) as e:
+        die(f"{rinfo_path}: {e}")
+    if field(rinfo, "nq") != int(ann["ANN_REAL_NQ"]):
+        die(f"{rinfo_path}: {rinfo['nq']} queries, the run asked for {ann['ANN_REAL_NQ']}")
 
     # VM: guest kernel as the VM logs printed it
     guest = {}
@@ -440,18 +500,13 @@ def cmd_report(a):
           f"{'VexFS' if not q95[0] else 'hnswlib'} at any ef of this run; build "
           f"{v['build_s']:.2f} s vs {h['build_s']:.2f} s.")
     def cos_ratio(e, o, t):
-        x, y = cq[e][t], cq[o][t]
-        return f"{x / y:.2f}x" if x and y else "n/a (recall not reached)"
-    w(f"- ANN (host, {cn:,} x 384, cosine): QPS at recall@10 0.95 / 0.99 relative to hnswlib: VexFS f32 "
-      f"{cos_ratio('vexfs-f32', 'hnswlib', 0.95)} / {cos_ratio('vexfs-f32', 'hnswlib', 0.99)} "
-      f"(against hnswlib given huge pages too: {cos_ratio('vexfs-f32', 'hnswlib-thp', 0.95)} / "
-      f"{cos_ratio('vexfs-f32', 'hnswlib-thp', 0.99)}), VexFS int8 "
-      f"{cos_ratio('vexfs-int8', 'hnswlib', 0.95)} / {cos_ratio('vexfs-int8', 'hnswlib', 0.99)}, usearch bf16 "
-      f"{cos_ratio('usearch-bf16', 'hnswlib', 0.95)} / {cos_ratio('usearch-bf16', 'hnswlib', 0.99)}, usearch i8 "
-      f"{cos_ratio('usearch-i8', 'hnswlib', 0.95)} / {cos_ratio('usearch-i8', 'hnswlib', 0.99)}; resident bytes per "
+        return qps_ratio(cq, e, o, t)
+    w(f"- ANN (host, {cn:,} x 384, cosine): {engine_ratios(cq)}; resident bytes per "
       f"vector: VexFS int8 {cos['vexfs-int8']['bytes_per_vector']:.0f} (+ {cos['vexfs-int8']['float_bytes_per_vector']:.0f} "
       f"float32 read to re-rank), hnswlib {cos['hnswlib']['bytes_per_vector']:.0f}, usearch bf16 "
       f"{cos['usearch-bf16']['bytes_per_vector']:.0f}, i8 {cos['usearch-i8']['bytes_per_vector']:.0f} (section 1b).")
+    w(f"- ANN (host, real all-MiniLM-L6-v2 embeddings of {rinfo['n']:,} kernel documentation chunks): "
+      f"{engine_ratios(rq)} (section 1c).")
     def both(x):
         b = f", busy {x['busy_ratio']:.2f}x" if x["busy_ratio"] is not None else ""
         return f"{x['ratio']:.2f}x ext4's elapsed time{b}"
@@ -601,27 +656,23 @@ def cmd_report(a):
       + ", ".join(f"{e} {cos[e].get('huge_page_bytes', 0) / 2**20:,.0f} MiB" for e in COS_ENGINES
                   if "huge_page_bytes" in cos[e]) + ".")
     w("")
-    w("| ef | " + " | ".join(f"{e} recall@10 | {e} QPS" for e in COS_ENGINES) + " |")
-    w("|---:|" + "---:|---:|" * len(COS_ENGINES))
-    for i, ef in enumerate(cefs):
-        w(f"| {ef} | " + " | ".join(f"{cos[e]['results'][i]['recall']:.4f} | {cos[e]['results'][i]['qps']:,.0f}"
-                                  for e in COS_ENGINES) + " |")
-    w("")
-    others = ["hnswlib", "hnswlib-thp", "usearch-bf16", "usearch-i8"]
-    w("| engine | QPS at recall@10 0.95 | QPS at 0.99 | 0.95 / 0.99 vs " + " | 0.95 / 0.99 vs ".join(others)
-      + f" | build ({clock}) | resident bytes per vector |")
-    w("|---|---:|---:|" + "---:|" * len(others) + "---:|---:|")
-    for e in COS_ENGINES:
-        q = [f"{cq[e][t]:,.0f}" if cq[e][t] else "not reached" for t in (0.95, 0.99)]
-        rs = [("" if o == e else f"{cos_ratio(e, o, 0.95)} / {cos_ratio(e, o, 0.99)}") for o in others]
-        mem = f"{cos[e]['bytes_per_vector']:.1f}"
-        if e == "vexfs-int8":
-            mem += f" (+ {cos[e]['float_bytes_per_vector']:.0f} float32, not resident)"
-        w(f"| {e} | {q[0]} | {q[1]} | " + " | ".join(rs) + f" | {cos[e]['build_s']:.2f} s | {mem} |")
-    w("")
+    cos_tables(w, cos, cq, cefs, clock)
     w(f"Compressed vs f32 mode (QPS at recall@10 0.95 / 0.99): {cos_ratio('vexfs-int8', 'vexfs-f32', 0.95)} / "
       f"{cos_ratio('vexfs-int8', 'vexfs-f32', 0.99)}. Ratios are QPS at the same interpolated recall, > 1: the "
       "row's engine answers more queries per second. The table of the run is `ann/cos/table.txt`.")
+    w("")
+
+    w("## 1c. ANN: real sentence embeddings (all-MiniLM-L6-v2, 384-d cosine, host)")
+    w("")
+    w(f"`make bench-ann-real`: every `.rst`/`.txt` file of the Linux kernel's `Documentation/` (Debian's "
+      f"linux-source-6.1) split as `vexctl index` splits files (200-token chunks, 32 tokens of overlap) and "
+      f"embedded by `vexctl embed` with all-MiniLM-L6-v2 (`bench/ann/embed_docs.sh`): {rinfo['chunks']:,} "
+      f"chunks, {rinfo['distinct']:,} distinct vectors, of which {rinfo['nq']:,} held out as queries and "
+      f"{rinfo['n']:,} are the base (`bench/ann/gen_real_dataset.py`, seed {rinfo['seed']}); exact top-10 "
+      "cosine ground truth. Engines, knobs and memory as in section 1b.")
+    w("")
+    cos_tables(w, real, rq, cefs, clock)
+    w(f"The table of the run is `ann/real/table.txt`.")
     w("")
 
     w("## 2. VexFS vs ext4 in the VM (emulated time)")
@@ -808,7 +859,7 @@ def cmd_report(a):
     w("")
     w("| file | written |")
     w("|---|---|")
-    for rel in ["run.json"] + ANN_FILES + COS_FILES + VM_FILES:
+    for rel in ["run.json"] + ANN_FILES + COS_FILES + REAL_FILES + VM_FILES:
         p = os.path.join(a.out, rel)
         w(f"| `{p}` | {iso(os.path.getmtime(p))} |")
     w("")

@@ -29,6 +29,22 @@ def sample(rng, centres, sigma, spread, rot, n):
     return x.astype(np.float32)
 
 
+def exact_cosine_gt(base, queries, k=100):
+    """The k nearest base rows of every query by cosine distance of unit
+    rows (1 - dot, in float64), nearest first, ties by row index."""
+    b64 = base.astype(np.float64)
+    gt = np.empty((len(queries), k), dtype=np.int32)
+    for i in range(0, len(queries), 200):
+        q = queries[i:i + 200].astype(np.float64)
+        d = 1.0 - q @ b64.T
+        idx = np.argpartition(d, k, axis=1)[:, :k]
+        for r in range(len(q)):
+            row = idx[r]
+            order = np.lexsort((row, d[r, row]))
+            gt[i + r] = row[order]
+    return gt
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100000)
@@ -48,17 +64,7 @@ def main():
     spread = rng.uniform(0.6, 1.2, size=a.clusters).astype(np.float32)
     base = np.concatenate([sample(rng, centres, sigma, spread, rot, min(10000, a.n - i)) for i in range(0, a.n, 10000)])
     queries = sample(rng, centres, sigma, spread, rot, a.nq)
-    # exact ground truth: cosine distance of unit rows = 1 - dot, in float64
-    b64 = base.astype(np.float64)
-    gt = np.empty((a.nq, 100), dtype=np.int32)
-    for i in range(0, a.nq, 200):
-        q = queries[i:i + 200].astype(np.float64)
-        d = 1.0 - q @ b64.T
-        idx = np.argpartition(d, 100, axis=1)[:, :100]
-        for r in range(len(q)):
-            row = idx[r]
-            order = np.lexsort((row, d[r, row]))
-            gt[i + r] = row[order]
+    gt = exact_cosine_gt(base, queries)
     write_vecs(os.path.join(a.out, "base.fvecs"), base, np.float32)
     write_vecs(os.path.join(a.out, "queries.fvecs"), queries, np.float32)
     write_vecs(os.path.join(a.out, "gt.ivecs"), gt, np.int32)
