@@ -11,6 +11,9 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 work=$1
 mkdir -p "$work"
+# One embedding run per work directory at a time (a second waits, then finds the cache full).
+exec 9> "$work/lock"
+flock 9
 model=$(bash "$top/scripts/demo-deps.sh" | tail -n 1)
 (cd "$top" && CARGO_TARGET_DIR=$top/target/embed cargo build --release --quiet \
   -p vexfs-tools --features embed --bin vexctl)
