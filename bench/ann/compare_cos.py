@@ -50,7 +50,8 @@ def main():
         return x / y if x and y else None
 
     def peers(name):
-        """What a row is compared with: hnswlib, every usearch run, and for
+        """What a row is compared with: hnswlib, for the VexFS rows also
+        every other hnswlib run (hnswlib-thp), every usearch run, and for
         the compressed mode also the f32 mode."""
         ps = [base] + (more_hnswlib if name.startswith("vexfs") else []) + others \
             + ([n for n, _ in runs if n == "vexfs-f32"] if name == "vexfs-int8" else [])
