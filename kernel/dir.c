@@ -378,7 +378,8 @@ static int vexfs_dx_convert(struct inode *dir, const struct qstr *name, struct i
 	slots = kmalloc_array(VEXFS_DX_LEAF_MAX_ENTRIES + 1, sizeof(*slots), GFP_NOFS);
 	if (!slots)
 		return -ENOMEM;
-	err = vexfs_journal_ensure(dir->i_sb, 3 + 2 * VEXFS_CREDITS_ALLOC);
+	err = vexfs_journal_ensure_reserved(dir->i_sb, 3 + 2 * VEXFS_CREDITS_ALLOC,
+					     "indexing a full directory block");
 	bh0 = err ? NULL : vexfs_dir_bread(dir, 0, &err);
 	if (!bh0)
 		goto out;
@@ -455,7 +456,8 @@ static int vexfs_dx_add(struct inode *dir, const struct qstr *name, struct inode
 		err = need;
 		goto out_leaf;
 	}
-	err = vexfs_journal_ensure(dir->i_sb, 2 + p.nframes + need * (1 + VEXFS_CREDITS_ALLOC));
+	err = vexfs_journal_ensure_reserved(dir->i_sb, 2 + p.nframes + need * (1 + VEXFS_CREDITS_ALLOC),
+					     "a directory index split");
 	if (err)
 		goto out_leaf;
 	ctx = kzalloc(sizeof(*ctx), GFP_NOFS);
@@ -530,6 +532,9 @@ int vexfs_add_link(struct inode *dir, const struct qstr *name, struct inode *ino
 	bool ok;
 	int err;
 
+	/* Whatever an insertion logs is reserved in VEXFS_CREDITS_DIRENT. */
+	BUILD_BUG_ON(VEXFS_CREDITS_DIRENT < 3 + 2 * VEXFS_CREDITS_ALLOC);
+	BUILD_BUG_ON(VEXFS_CREDITS_DIRENT < 2 + VEXFS_CREDITS_ALLOC);
 	if (vexfs_dir_indexed(dir)) {
 		err = vexfs_dx_add(dir, name, inode, ftype);
 		if (!err)

@@ -156,6 +156,13 @@ static int vexfs_falloc_step(struct inode *inode, u64 first, u32 n, bool zero_al
 			clean_bdev_aliases(sb->s_bdev, map.block_nr, 1);
 		}
 	}
+	/*
+	 * -ENOSPC after some blocks may be jbd2 refusing to extend this handle
+	 * (its transaction full or committing), not a full volume: end the
+	 * step here; the next step, in a new handle, meets a real ENOSPC again.
+	 */
+	if (err == -ENOSPC && i > 0)
+		err = 0;
 	*mapped = i;
 	/* Zero runs of consecutive disk blocks with one request each. */
 	for (i = 0; i < *mapped; i += run) {

@@ -210,6 +210,22 @@ int vexfs_journal_ensure(struct super_block *sb, int credits)
 }
 
 /*
+ * vexfs_journal_ensure for a step whose credits the operation reserved when
+ * it started its handle (a directory entry's insertion). Needing an extension
+ * there is a credit-accounting bug, reported by name: the extension is
+ * refused whenever the running transaction is full or committing.
+ */
+int vexfs_journal_ensure_reserved(struct super_block *sb, int credits, const char *what)
+{
+	handle_t *handle = journal_current_handle();
+
+	if (VEXFS_SB(sb)->journal && handle && jbd2_handle_buffer_credits(handle) < credits)
+		pr_warn_ratelimited("vexfs (%s): %s needs %d journal credits, its handle has %d left\n",
+				    sb->s_id, what, credits, jbd2_handle_buffer_credits(handle));
+	return vexfs_journal_ensure(sb, credits);
+}
+
+/*
  * Like vexfs_journal_ensure, but when the transaction is full commit what
  * the handle holds and continue in a new one. Only where the caller holds
  * no VexFS lock (a restart waits for the commit, which waits for every

@@ -224,6 +224,7 @@ int vexfs_journal_dirty(struct super_block *sb, struct inode *owner, struct buff
 void vexfs_journal_forget_meta(struct super_block *sb, u32 block_nr);
 int vexfs_journal_ensure(struct super_block *sb, int credits);
 int vexfs_journal_ensure_restart(struct super_block *sb, int credits);
+int vexfs_journal_ensure_reserved(struct super_block *sb, int credits, const char *what);
 int vexfs_journal_commit(struct super_block *sb, bool wait);
 int vexfs_journal_order_data(struct inode *inode, loff_t start, loff_t len);
 void vexfs_journal_inode_init(struct inode *inode);
@@ -235,13 +236,26 @@ void vexfs_journal_inode_release(struct inode *inode);
  */
 #define VEXFS_CREDITS_ALLOC	6
 #define VEXFS_CREDITS_INODE	2	/* inode table block + inode bitmap */
-#define VEXFS_CREDITS_DIRENT	(2 + VEXFS_CREDITS_ALLOC)	/* dir block, dir inode, growth */
+/* Removing or rewriting a name in place: dir block, dir inode, and margin. */
+#define VEXFS_CREDITS_DIRENT_DEL (2 + VEXFS_CREDITS_ALLOC)
+/*
+ * Adding a name, reserved whole when the handle starts: a hash-indexed
+ * directory's worst insertion splits a leaf and every index level above it
+ * (leaf, dir inode, the index path, and per level a fresh block with its
+ * allocation). It cannot rely on extending the handle: jbd2 refuses an
+ * extension while the running transaction is full or committing, and the
+ * caller would see -ENOSPC on a volume with free space. This bound also
+ * covers a linear directory's growth and its conversion to an index.
+ */
+#define VEXFS_CREDITS_DIRENT	(2 + VEXFS_DX_MAX_LEVELS + VEXFS_DX_MAX_LEVELS * (1 + VEXFS_CREDITS_ALLOC))
 #define VEXFS_CREDITS_CREATE	(VEXFS_CREDITS_INODE + VEXFS_CREDITS_DIRENT + VEXFS_CREDITS_ALLOC + 2)
 /* A names block (links.c) created, changed or freed: block, bitmap, revoke. */
 #define VEXFS_CREDITS_NAMES	(VEXFS_CREDITS_ALLOC + 2)
 #define VEXFS_CREDITS_LINK	(VEXFS_CREDITS_DIRENT + VEXFS_CREDITS_INODE + VEXFS_CREDITS_NAMES)
-#define VEXFS_CREDITS_UNLINK	(VEXFS_CREDITS_DIRENT + VEXFS_CREDITS_INODE + 6 + VEXFS_CREDITS_NAMES)
-#define VEXFS_CREDITS_RENAME	(3 * VEXFS_CREDITS_DIRENT + 4 * VEXFS_CREDITS_INODE + 6 + \
+#define VEXFS_CREDITS_UNLINK	(VEXFS_CREDITS_DIRENT_DEL + VEXFS_CREDITS_INODE + 6 + VEXFS_CREDITS_NAMES)
+/* The new name, the old name's removal, and the moved directory's "..". */
+#define VEXFS_CREDITS_RENAME	(VEXFS_CREDITS_DIRENT + 2 * VEXFS_CREDITS_DIRENT_DEL + \
+				 4 * VEXFS_CREDITS_INODE + 6 + \
 				 2 * VEXFS_CREDITS_NAMES)
 #define VEXFS_CREDITS_WRITE	(VEXFS_CREDITS_ALLOC + 4)
 #define VEXFS_CREDITS_VECTOR	(5 * VEXFS_CREDITS_ALLOC + 4)	/* record up to 5 blocks */
