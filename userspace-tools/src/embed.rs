@@ -176,20 +176,42 @@ impl Embedder {
 
     /// Embed many texts in batches of `batch`, shortest first (less
     /// padding); results in the input order. `progress(done)` after each batch.
-    pub fn embed_all(&self, texts: &[&str], batch: usize, mut progress: impl FnMut(usize)) -> Result<Vec<Vec<f32>>, String> {
+    pub fn embed_all(&self, texts: &[&str], batch: usize, progress: impl FnMut(usize)) -> Result<Vec<Vec<f32>>, String> {
+        let mut out = vec![Vec::new(); texts.len()];
+        self.embed_each(
+            texts,
+            batch,
+            |i, v| {
+                out[i] = v;
+                Ok(())
+            },
+            progress,
+        )?;
+        Ok(out)
+    }
+
+    /// As [`Embedder::embed_all`], handing each vector to `each(index, vector)`
+    /// as soon as its batch is done (a caller caching them keeps what a long
+    /// run finished if it is interrupted). An error from `each` stops the run.
+    pub fn embed_each(
+        &self,
+        texts: &[&str],
+        batch: usize,
+        mut each: impl FnMut(usize, Vec<f32>) -> Result<(), String>,
+        mut progress: impl FnMut(usize),
+    ) -> Result<(), String> {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
-        let mut out = vec![Vec::new(); texts.len()];
         let mut done = 0;
         for chunk in order.chunks(batch.max(1)) {
             let t: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
             for (&i, v) in chunk.iter().zip(self.embed_batch(&t)?) {
-                out[i] = v;
+                each(i, v)?;
             }
             done += chunk.len();
             progress(done);
         }
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -172,24 +172,38 @@ mod imp {
             let step = (total / 10).max(a.batch);
             let mut next = step;
             let tt: Vec<&str> = todo.iter().map(|&i| texts[i].as_str()).collect();
-            let got = e
-                .embed_all(&tt, a.batch, |done| {
+            // Each vector is cached when its batch is done: an interrupted
+            // run of hours keeps what it embedded.
+            let mut cache_err = None;
+            let r = e.embed_each(
+                &tt,
+                a.batch,
+                |j, v| {
+                    let i = todo[j];
+                    if let Some(c) = &a.cache {
+                        if let Err(x) = cache_put(c, &keys[i], &v) {
+                            cache_err = Some(Error::io(c.display(), &x));
+                            return Err("cache".into());
+                        }
+                    }
+                    vecs[i] = Some(v);
+                    Ok(())
+                },
+                |done| {
                     if tty {
                         eprint!("\rvexctl embed: {done}/{total} texts ({:.0}/s) ", done as f64 / t1.elapsed().as_secs_f64());
                     } else if done >= next || done == total {
                         eprintln!("vexctl embed: {done}/{total} texts ({:.1}/s)", done as f64 / t1.elapsed().as_secs_f64());
                         next = done + step;
                     }
-                })
-                .map_err(|m| Error::new("embed", m))?;
+                },
+            );
+            if let Some(x) = cache_err {
+                return Err(x);
+            }
+            r.map_err(|m| Error::new("embed", m))?;
             if tty {
                 eprintln!();
-            }
-            for (&i, v) in todo.iter().zip(got) {
-                if let Some(c) = &a.cache {
-                    cache_put(c, &keys[i], &v).map_err(|x| Error::io(c.display(), &x))?;
-                }
-                vecs[i] = Some(v);
             }
         }
         let secs = t1.elapsed().as_secs_f64();
