@@ -2,11 +2,13 @@
 /*
  * file.c - regular files: read, write, mmap and fsync go through the page
  * cache and the block map in inode.c; O_DIRECT goes to the blocks already
- * mapped and leaves allocation to the page cache. i_rwsem serialises
+ * mapped (reads through iomap, writes through direct-io.c) and leaves
+ * allocation to the page cache. i_rwsem serialises
  * writes, truncate, fallocate and the block lookups of direct reads;
  * mapping->invalidate_lock keeps page faults out of a range being punched.
  */
 #include <linux/blkdev.h>
+#include <linux/iomap.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 
@@ -62,9 +64,10 @@ static int vexfs_get_block_dio(struct inode *inode, sector_t iblock,
 }
 
 /*
- * Writes come in under i_rwsem; DIO_LOCKING takes it for the lookups of a
- * read. Both are counted in i_dio_count, which truncate and fallocate wait
- * for. Alignment: the logical block size of the device, else -EINVAL.
+ * O_DIRECT writes (reads take vexfs_file_read_iter below). They come in
+ * under i_rwsem and are counted in i_dio_count, which truncate and
+ * fallocate wait for. Alignment: the logical block size of the device,
+ * else -EINVAL.
  */
 ssize_t vexfs_direct_IO(struct kiocb *iocb, struct iov_iter *iter)
 {
@@ -75,6 +78,93 @@ ssize_t vexfs_direct_IO(struct kiocb *iocb, struct iov_iter *iter)
 	if (iov_iter_rw(iter) == WRITE)
 		vexfs_data_changed(inode);	/* the chunk set no longer describes the data */
 	return blockdev_direct_IO(iocb, inode, iter, vexfs_get_block_dio);
+}
+
+/*
+ * O_DIRECT reads through iomap: one mapping call per run of blocks that
+ * follow on disk (vexfs_map_blocks maps up to a whole indirect block's run)
+ * instead of direct-io.c's per-page work. Lookups only: writes keep
+ * vexfs_direct_IO above, so this is never asked to allocate.
+ */
+#define VEXFS_IOMAP_HOLE_RUN	256u	/* hole blocks merged into one mapping */
+
+static int vexfs_iomap_begin(struct inode *inode, loff_t pos, loff_t length, unsigned int flags,
+			     struct iomap *iomap, struct iomap *srcmap)
+{
+	u64 first = pos >> VEXFS_BLOCK_SIZE_BITS;
+	u64 last = (pos + length - 1) >> VEXFS_BLOCK_SIZE_BITS;
+	u32 want = min_t(u64, last - first + 1, U32_MAX);
+	struct vexfs_map map;
+	u32 holes;
+	int err;
+
+	if (WARN_ON_ONCE(flags & (IOMAP_WRITE | IOMAP_ZERO)))
+		return -EIO;
+	err = vexfs_map_blocks(inode, first, want, false, &map);
+	if (err)
+		return err;
+	iomap->bdev = inode->i_sb->s_bdev;
+	iomap->offset = (loff_t)first << VEXFS_BLOCK_SIZE_BITS;
+	iomap->flags = 0;
+	if (map.block_nr) {
+		iomap->type = IOMAP_MAPPED;
+		iomap->addr = (u64)map.block_nr << VEXFS_BLOCK_SIZE_BITS;
+		iomap->length = (u64)map.len << VEXFS_BLOCK_SIZE_BITS;
+		return 0;
+	}
+	/* A hole reads as zeros: merge the holes that follow (bounded). */
+	for (holes = 1; holes < want && holes < VEXFS_IOMAP_HOLE_RUN; holes++) {
+		err = vexfs_map_blocks(inode, first + holes, 1, false, &map);
+		if (err)
+			return err;
+		if (map.block_nr)
+			break;
+	}
+	iomap->type = IOMAP_HOLE;
+	iomap->addr = IOMAP_NULL_ADDR;
+	iomap->length = (u64)holes << VEXFS_BLOCK_SIZE_BITS;
+	return 0;
+}
+
+static const struct iomap_ops vexfs_iomap_read_ops = {
+	.iomap_begin	= vexfs_iomap_begin,
+};
+
+/*
+ * i_rwsem shared keeps truncate and fallocate (which take it exclusive,
+ * then wait for i_dio_count) from changing the block map under the
+ * lookups; iomap_dio_rw writes back dirty page-cache pages of the range
+ * first and counts the request in i_dio_count until it completes.
+ */
+static ssize_t vexfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	ssize_t ret;
+
+	if (!(iocb->ki_flags & IOCB_DIRECT))
+		return generic_file_read_iter(iocb, to);
+	if (inode->i_ino < VEXFS_FIRST_INO)
+		return -EINVAL;
+	/*
+	 * As direct-io.c: nothing to read at or past EOF (0, before any
+	 * alignment check); else position, buffer addresses and lengths
+	 * aligned to the device's logical block, or -EINVAL (iomap would check
+	 * only the mapped extents and zero-fill holes without complaint).
+	 */
+	if (!iov_iter_count(to) || iocb->ki_pos >= i_size_read(inode))
+		return 0;
+	if ((iocb->ki_pos | iov_iter_alignment(to)) & (bdev_logical_block_size(inode->i_sb->s_bdev) - 1))
+		return -EINVAL;
+	if (iocb->ki_flags & IOCB_NOWAIT) {
+		if (!inode_trylock_shared(inode))
+			return -EAGAIN;
+	} else {
+		inode_lock_shared(inode);
+	}
+	ret = iomap_dio_rw(iocb, to, &vexfs_iomap_read_ops, NULL, 0, NULL, 0);
+	inode_unlock_shared(inode);
+	file_accessed(iocb->ki_filp);
+	return ret;
 }
 
 /*
@@ -123,7 +213,7 @@ static int vexfs_file_mmap(struct file *file, struct vm_area_struct *vma)
 
 const struct file_operations vexfs_file_operations = {
 	.llseek		= vexfs_file_llseek,
-	.read_iter	= generic_file_read_iter,
+	.read_iter	= vexfs_file_read_iter,
 	.write_iter	= generic_file_write_iter,
 	.mmap		= vexfs_file_mmap,
 	.open		= generic_file_open,
