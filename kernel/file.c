@@ -2,11 +2,11 @@
 /*
  * file.c - regular files: read, write, mmap and fsync go through the page
  * cache and the block map in inode.c; O_DIRECT goes to the blocks already
- * mapped (reads through iomap, writes through direct-io.c) and leaves
- * allocation to the page cache. i_rwsem serialises
+ * mapped (through iomap) and leaves allocation to the page cache. i_rwsem serialises
  * writes, truncate, fallocate and the block lookups of direct reads;
  * mapping->invalidate_lock keeps page faults out of a range being punched.
  */
+#include <linux/backing-dev.h>
 #include <linux/blkdev.h>
 #include <linux/iomap.h>
 #include <linux/mm.h>
@@ -50,68 +50,56 @@ int vexfs_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 }
 
 /*
- * O_DIRECT block lookup: never allocates. A direct write that reaches a
- * hole or EOF stops there (direct-io.c turns the unmapped block into a
- * short write) and __generic_file_write_iter() writes the rest through the
- * page cache, which allocates under the journal and orders the data before
- * the commit that maps it: a direct write can expose no stale block, and
- * an overwrite of mapped blocks changes no metadata.
+ * O_DIRECT through iomap: one mapping call per run of blocks that follow
+ * on disk (vexfs_map_blocks maps up to a whole indirect block's run), not
+ * direct-io.c's per-page work. Lookups only, never allocation: a direct
+ * write that reaches a hole, or the block holding EOF, stops there
+ * (-ENOTBLK: iomap_dio_rw returns what it wrote) and the rest is written
+ * through the page cache, which allocates under the journal and orders the
+ * data before the commit that maps it. So a direct write exposes no stale
+ * block, and overwriting mapped blocks below EOF changes no metadata.
  */
-static int vexfs_get_block_dio(struct inode *inode, sector_t iblock,
-			       struct buffer_head *bh_result, int create)
-{
-	return vexfs_get_block(inode, iblock, bh_result, 0);
-}
-
-/*
- * O_DIRECT writes (reads take vexfs_file_read_iter below). They come in
- * under i_rwsem and are counted in i_dio_count, which truncate and
- * fallocate wait for. Alignment: the logical block size of the device,
- * else -EINVAL.
- */
-ssize_t vexfs_direct_IO(struct kiocb *iocb, struct iov_iter *iter)
-{
-	struct inode *inode = file_inode(iocb->ki_filp);
-
-	if (!S_ISREG(inode->i_mode) || inode->i_ino < VEXFS_FIRST_INO)
-		return -EINVAL;
-	if (iov_iter_rw(iter) == WRITE)
-		vexfs_data_changed(inode);	/* the chunk set no longer describes the data */
-	return blockdev_direct_IO(iocb, inode, iter, vexfs_get_block_dio);
-}
-
-/*
- * O_DIRECT reads through iomap: one mapping call per run of blocks that
- * follow on disk (vexfs_map_blocks maps up to a whole indirect block's run)
- * instead of direct-io.c's per-page work. Lookups only: writes keep
- * vexfs_direct_IO above, so this is never asked to allocate.
- */
-#define VEXFS_IOMAP_HOLE_RUN	256u	/* hole blocks merged into one mapping */
+#define VEXFS_IOMAP_HOLE_RUN	256u	/* hole blocks merged into one read mapping */
 
 static int vexfs_iomap_begin(struct inode *inode, loff_t pos, loff_t length, unsigned int flags,
 			     struct iomap *iomap, struct iomap *srcmap)
 {
-	u64 first = pos >> VEXFS_BLOCK_SIZE_BITS;
-	u64 last = (pos + length - 1) >> VEXFS_BLOCK_SIZE_BITS;
-	u32 want = min_t(u64, last - first + 1, U32_MAX);
+	u64 first = pos >> VEXFS_BLOCK_SIZE_BITS, last;
 	struct vexfs_map map;
-	u32 holes;
+	u32 want, holes;
 	int err;
 
-	if (WARN_ON_ONCE(flags & (IOMAP_WRITE | IOMAP_ZERO)))
+	if (WARN_ON_ONCE(flags & IOMAP_ZERO))
 		return -EIO;
+	if (flags & IOMAP_WRITE) {
+		/* Whole blocks below EOF only: i_size never changes here. */
+		loff_t below_eof = round_down(i_size_read(inode), VEXFS_BLOCK_SIZE);
+
+		if (pos >= below_eof)
+			return -ENOTBLK;
+		length = min(length, below_eof - pos);
+	}
+	last = (pos + length - 1) >> VEXFS_BLOCK_SIZE_BITS;
+	want = min_t(u64, last - first + 1, U32_MAX);
 	err = vexfs_map_blocks(inode, first, want, false, &map);
 	if (err)
 		return err;
 	iomap->bdev = inode->i_sb->s_bdev;
 	iomap->offset = (loff_t)first << VEXFS_BLOCK_SIZE_BITS;
-	iomap->flags = 0;
+	/*
+	 * The blocks' mapping may not be committed yet (a buffered write's
+	 * allocation in the running transaction): an O_DSYNC write must then
+	 * commit the journal too, never settle for FUA alone.
+	 */
+	iomap->flags = (flags & IOMAP_WRITE) ? IOMAP_F_DIRTY : 0;
 	if (map.block_nr) {
 		iomap->type = IOMAP_MAPPED;
 		iomap->addr = (u64)map.block_nr << VEXFS_BLOCK_SIZE_BITS;
 		iomap->length = (u64)map.len << VEXFS_BLOCK_SIZE_BITS;
 		return 0;
 	}
+	if (flags & IOMAP_WRITE)
+		return -ENOTBLK;
 	/* A hole reads as zeros: merge the holes that follow (bounded). */
 	for (holes = 1; holes < want && holes < VEXFS_IOMAP_HOLE_RUN; holes++) {
 		err = vexfs_map_blocks(inode, first + holes, 1, false, &map);
@@ -126,15 +114,37 @@ static int vexfs_iomap_begin(struct inode *inode, loff_t pos, loff_t length, uns
 	return 0;
 }
 
-static const struct iomap_ops vexfs_iomap_read_ops = {
+static const struct iomap_ops vexfs_iomap_ops = {
 	.iomap_begin	= vexfs_iomap_begin,
 };
+
+/* As direct-io.c: position, buffer addresses and lengths aligned to the device's logical block. */
+static bool vexfs_dio_aligned(struct kiocb *iocb, struct iov_iter *iter)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+
+	return !((iocb->ki_pos | iov_iter_alignment(iter)) &
+		 (bdev_logical_block_size(inode->i_sb->s_bdev) - 1));
+}
+
+static bool vexfs_dio_lock(struct kiocb *iocb, struct inode *inode, bool shared)
+{
+	if (iocb->ki_flags & IOCB_NOWAIT)
+		return shared ? inode_trylock_shared(inode) : inode_trylock(inode);
+	if (shared)
+		inode_lock_shared(inode);
+	else
+		inode_lock(inode);
+	return true;
+}
 
 /*
  * i_rwsem shared keeps truncate and fallocate (which take it exclusive,
  * then wait for i_dio_count) from changing the block map under the
  * lookups; iomap_dio_rw writes back dirty page-cache pages of the range
- * first and counts the request in i_dio_count until it completes.
+ * first and counts the request in i_dio_count until it completes. At or
+ * past EOF a read returns 0 before any alignment check, as direct-io.c
+ * does (iomap alone would zero-fill holes without checking alignment).
  */
 static ssize_t vexfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
@@ -145,25 +155,61 @@ static ssize_t vexfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		return generic_file_read_iter(iocb, to);
 	if (inode->i_ino < VEXFS_FIRST_INO)
 		return -EINVAL;
-	/*
-	 * As direct-io.c: nothing to read at or past EOF (0, before any
-	 * alignment check); else position, buffer addresses and lengths
-	 * aligned to the device's logical block, or -EINVAL (iomap would check
-	 * only the mapped extents and zero-fill holes without complaint).
-	 */
 	if (!iov_iter_count(to) || iocb->ki_pos >= i_size_read(inode))
 		return 0;
-	if ((iocb->ki_pos | iov_iter_alignment(to)) & (bdev_logical_block_size(inode->i_sb->s_bdev) - 1))
+	if (!vexfs_dio_aligned(iocb, to))
 		return -EINVAL;
-	if (iocb->ki_flags & IOCB_NOWAIT) {
-		if (!inode_trylock_shared(inode))
-			return -EAGAIN;
-	} else {
-		inode_lock_shared(inode);
-	}
-	ret = iomap_dio_rw(iocb, to, &vexfs_iomap_read_ops, NULL, 0, NULL, 0);
+	if (!vexfs_dio_lock(iocb, inode, true))
+		return -EAGAIN;
+	ret = iomap_dio_rw(iocb, to, &vexfs_iomap_ops, NULL, 0, NULL, 0);
 	inode_unlock_shared(inode);
 	file_accessed(iocb->ki_filp);
+	return ret;
+}
+
+/*
+ * Direct writes hold i_rwsem exclusive, as buffered ones do. A misaligned
+ * request is -EINVAL before anything (mtime included) changes.
+ */
+static ssize_t vexfs_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct file *file = iocb->ki_filp;
+	struct inode *inode = file_inode(file);
+	bool buffered = false;
+	ssize_t ret;
+
+	if (!(iocb->ki_flags & IOCB_DIRECT))
+		return generic_file_write_iter(iocb, from);
+	if (inode->i_ino < VEXFS_FIRST_INO)
+		return -EINVAL;
+	if (!vexfs_dio_lock(iocb, inode, false))
+		return -EAGAIN;
+	ret = generic_write_checks(iocb, from);
+	if (ret <= 0)
+		goto out;
+	if (!vexfs_dio_aligned(iocb, from)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = file_remove_privs(file);
+	if (!ret)
+		ret = file_update_time(file);
+	if (ret)
+		goto out;
+	vexfs_data_changed(inode);	/* the chunk set no longer describes the data */
+	current->backing_dev_info = inode_to_bdi(inode);
+	ret = iomap_dio_rw(iocb, from, &vexfs_iomap_ops, NULL, 0, NULL, 0);
+	/* Stopped at a hole or EOF: the rest through the page cache. */
+	if (ret >= 0 && iov_iter_count(from)) {
+		buffered = true;
+		ret = direct_write_fallback(iocb, from, ret, generic_perform_write(iocb, from));
+	}
+	current->backing_dev_info = NULL;
+out:
+	inode_unlock(inode);
+	/* O_SYNC / O_DSYNC: iomap syncs what it wrote itself (AIO included), this the rest. */
+	if (ret > 0 && buffered)
+		ret = generic_write_sync(iocb, ret);
 	return ret;
 }
 
@@ -214,7 +260,7 @@ static int vexfs_file_mmap(struct file *file, struct vm_area_struct *vma)
 const struct file_operations vexfs_file_operations = {
 	.llseek		= vexfs_file_llseek,
 	.read_iter	= vexfs_file_read_iter,
-	.write_iter	= generic_file_write_iter,
+	.write_iter	= vexfs_file_write_iter,
 	.mmap		= vexfs_file_mmap,
 	.open		= generic_file_open,
 	.fsync		= vexfs_fsync,

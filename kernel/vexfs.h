@@ -360,7 +360,6 @@ extern const struct inode_operations vexfs_special_inode_operations;
 
 /* file.c */
 int vexfs_fsync(struct file *file, loff_t start, loff_t end, int datasync);
-ssize_t vexfs_direct_IO(struct kiocb *iocb, struct iov_iter *iter);
 extern const struct file_operations vexfs_file_operations;
 extern const struct inode_operations vexfs_file_inode_operations;
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Issue 3 item 5: crash consistency. A workload writes files (with vectors),
-# fsyncs each and then prints it; meanwhile it renames, unlinks and keeps
-# unlinked files open. The host kills QEMU at a random moment. The next
-# boot mounts (replaying the journal, freeing orphans), every fsync'ed file
-# has its content and its vector, and fsck.vexfs finds the volume clean.
+# Issue 3 item 5: crash consistency. A workload writes files (with vectors;
+# every other one rewritten with O_DIRECT), fsyncs each and then prints it;
+# meanwhile it renames, unlinks and keeps unlinked files open. The host
+# kills QEMU at a random moment. The next boot mounts (replaying the
+# journal, freeing orphans), every fsync'ed file has its content and its
+# vector, and fsck.vexfs finds the volume clean.
 # VEXFS_CRASH_CYCLES (default 10) cycles on one image; VEXFS_CRASH_SEED.
 . "$(dirname "$0")/../lib/common.sh"
 cycles=${VEXFS_CRASH_CYCLES:-10}
@@ -25,6 +26,9 @@ i=0
 while [ $i -lt 100000 ]; do
   f=$d/f$i
   dd if=/dev/urandom of=$f bs=1024 count=$((1 + i % 40)) 2>/dev/null
+  # Every other file is then rewritten with O_DIRECT (iomap over the mapped
+  # blocks, the block holding EOF through the page cache) before its fsync.
+  [ $((i % 2)) -eq 1 ] || dd if=/dev/urandom of=$f bs=1024 count=$((1 + i % 40)) oflag=direct conv=notrunc 2>/dev/null
   v="$i,1,2,3,4,5,6,$c"
   vexctl set $f --vector "$v"
   sync $f
