@@ -352,7 +352,7 @@ unsafe fn words_static(w: *mut u32, n: u64) -> Option<&'static mut [u32]> {
 /// `h` is NULL or points at `vexfs_hnsw_handle_size()` writable bytes that
 /// no live reference uses.
 unsafe fn install(h: *mut u8, g: FGraph) -> i32 {
-    if h.is_null() || (h as usize) % align_of::<FGraph>() != 0 {
+    if h.is_null() || !(h as usize).is_multiple_of(align_of::<FGraph>()) {
         return EINVAL;
     }
     // SAFETY: h is non-NULL and aligned (checked above) and C allocated it
@@ -824,18 +824,12 @@ pub unsafe extern "C" fn vexfs_hnsw_search(
         match kind {
             super::abi::VEXFS_HNSW_KNN => {
                 let k = (nhits as usize).min(s.ef_max());
-                g.search_knn(&mut dp, &mut s, k, ef as usize, filter, out).map(|n| {
-                    *done = 1;
-                    n
-                })
+                g.search_knn(&mut dp, &mut s, k, ef as usize, filter, out).inspect(|_| *done = 1)
             }
             super::abi::VEXFS_HNSW_KNN_RERANK => {
                 let k = (nhits as usize).min(s.ef_max());
                 let mut steer = SteerProvider { inner: CallbackProvider { ctx: cref } };
-                g.search_knn_rerank(&mut steer, &mut dp, &mut s, k, ef as usize, max_key as usize, filter, out).map(|n| {
-                    *done = 1;
-                    n
-                })
+                g.search_knn_rerank(&mut steer, &mut dp, &mut s, k, ef as usize, max_key as usize, filter, out).inspect(|_| *done = 1)
             }
             super::abi::VEXFS_HNSW_RANGE => g.search_range(&mut dp, &mut s, max_key, ef as usize, 0, filter, out).map(|o| {
                 *done = o.complete as u32;
