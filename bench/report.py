@@ -180,7 +180,7 @@ def cmd_start(a):
             die(f"start: expected ANN_NAME=VALUE, got {kv!r}")
         ann[k] = v
     need = ["ANN_N", "ANN_NQ", "ANN_DIM", "ANN_M", "ANN_EFC", "ANN_EF", "ANN_REPEAT", "ANN_ROUNDS", "ANN_CLOCK",
-            "ANN_COS_N", "ANN_COS_NQ", "ANN_COS_EF", "ANN_RERANK", "ANN_REAL_N", "ANN_REAL_NQ"]
+            "ANN_COS_N", "ANN_COS_NQ", "ANN_COS_EF", "ANN_RERANK", "ANN_REAL_N", "ANN_REAL_NQ", "ANN_REAL_DATA"]
     missing = [k for k in need if k not in ann]
     if missing:
         die(f"start: ANN knobs not given: {missing}")
@@ -385,7 +385,7 @@ def cmd_report(a):
     cos, cq = read_cos_run(a.out, "cos", f"n={cn} dim=384 cosine {knobs}", start, cefs)
     real, rq = read_cos_run(a.out, "real", f"kernel Documentation chunks all-MiniLM-L6-v2 dim=384 cosine {knobs}",
                             start, cefs)
-    rinfo_path = os.path.join(a.out, "ann", f"minilm-docs-n{ann['ANN_REAL_N']}", "info.json")
+    rinfo_path = os.path.join(ann["ANN_REAL_DATA"], "info.json")
     try:
         with open(rinfo_path) as f:
             rinfo = json.load(f)
