@@ -199,6 +199,9 @@ static ssize_t vexfs_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	vexfs_data_changed(inode);	/* the chunk set no longer describes the data */
 	current->backing_dev_info = inode_to_bdi(inode);
 	ret = iomap_dio_rw(iocb, from, &vexfs_iomap_ops, NULL, 0, NULL, 0);
+	/* Page-cache pages of the range it could not drop (mmap): all buffered. */
+	if (ret == -ENOTBLK)
+		ret = 0;
 	/* Stopped at a hole or EOF: the rest through the page cache. */
 	if (ret >= 0 && iov_iter_count(from)) {
 		buffered = true;

@@ -7,8 +7,9 @@
 # answers, st_blocks). The same run on ext4 in the same VM checks the model.
 # Then: every block comes back when the file is deleted; fallocate beyond the
 # free space is ENOSPC and changes nothing; COLLAPSE_RANGE and INSERT_RANGE
-# are EOPNOTSUPP. fsck clean afterwards. VEXFS_FSX_OPS (default 1500),
-# VEXFS_FSX_SEED.
+# are EOPNOTSUPP; O_DIRECT writes whose buffer is a shared mapping of the
+# file (of the very range they write, and of another) write what the mapping
+# held. fsck clean afterwards. VEXFS_FSX_OPS (default 1500), VEXFS_FSX_SEED.
 . "$(dirname "$0")/../lib/common.sh"
 ops=${VEXFS_FSX_OPS:-1500}
 seed=${VEXFS_FSX_SEED:-$RANDOM}
@@ -63,6 +64,8 @@ r=$(vexfs-fsx falloc /mnt/big alloc 0 $(( (free1 - 200) * 4096 ))) || fail "vexf
 vexfs-fsx scan /mnt/big 0 || fail "preallocated blocks are not zero"
 rm /mnt/big
 echo "ENOSPC, EOPNOTSUPP and a near-full preallocation as expected"
+vexfs-fsx alias /mnt/alias || fail "O_DIRECT writes from a mapping of the file on vexfs"
+rm /mnt/alias
 umount /mnt
 
 modprobe ext4
@@ -73,6 +76,7 @@ vexfs-fsx run /ext/fsx "$seed" "$ops" /tmp/model4 || fail "vexfs-fsx run on ext4
 umount /ext
 mount -t ext4 /dev/vdb /ext
 vexfs-fsx check /ext/fsx /tmp/model4 || fail "vexfs-fsx check on ext4 after remount"
+vexfs-fsx alias /ext/alias || fail "O_DIRECT writes from a mapping of the file on ext4"
 umount /ext
 echo "FSX-DONE"
 GUEST

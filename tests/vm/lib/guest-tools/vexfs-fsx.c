@@ -17,6 +17,9 @@
  *       serves it through the page cache)
  *   vexfs-fsx fill FILE OFF LEN BYTE            pwrite LEN bytes of BYTE at OFF, fsync
  *   vexfs-fsx scan FILE BYTE                    every byte of FILE is 0 or BYTE
+ *   vexfs-fsx alias FILE                        O_DIRECT writes whose buffer is a
+ *       shared mapping of the file (the range they write, and another one),
+ *       then every byte is checked, buffered and O_DIRECT
  *
  * exact: the file system maps a block exactly when the model says it should
  * (VexFS: write, mmap write and fallocate map every block they touch, punch
@@ -578,6 +581,63 @@ static int fill(const char *file, uint64_t off, uint64_t len, int byte)
 	return 0;
 }
 
+/*
+ * A 64 KiB file; its first 32 KiB mapped MAP_SHARED and changed through the
+ * mapping; then an O_DIRECT pwrite of 16 KiB from the mapping of [0, 16K)
+ * onto [0, 16K) (source pages = destination pages) and one from [16K, 32K)
+ * onto [32K, 48K). Both must write everything; the file then reads back,
+ * buffered and O_DIRECT, as the model says.
+ */
+static int alias(const char *file)
+{
+	const size_t len = 65536, half = 32768, q = 16384;
+	int fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0644), dfd;
+	unsigned char *p;
+	ssize_t got;
+	size_t i;
+
+	snprintf(opdesc, sizeof(opdesc), "alias %s", file);
+	if (fd < 0)
+		sysfail("open");
+	for (i = 0; i < len; i++)
+		model[i] = (unsigned char)(i * 7 + 1);
+	if (pwrite(fd, model, len, 0) != (ssize_t)len || fsync(fd))
+		sysfail("writing the file");
+	p = mmap(NULL, half, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		sysfail("mmap");
+	for (i = 0; i < half; i++)
+		p[i] = model[i] = (unsigned char)(i * 13 + 5);
+	dfd = open(file, O_RDWR | O_DIRECT);
+	if (dfd < 0)
+		sysfail("open O_DIRECT");
+	got = pwrite(dfd, p, q, 0);
+	if (got != (ssize_t)q)
+		mismatch("O_DIRECT pwrite of 16 KiB from a mapping of the same range returned %lld (errno %llu)",
+			 (unsigned long long)got, got < 0 ? (unsigned long long)errno : 0);
+	got = pwrite(dfd, p + q, q, half);
+	if (got != (ssize_t)q)
+		mismatch("O_DIRECT pwrite of 16 KiB from a mapping of [16K, 32K) to 32K returned %lld (errno %llu)",
+			 (unsigned long long)got, got < 0 ? (unsigned long long)errno : 0);
+	memcpy(model + half, model + q, q);
+	if (munmap(p, half))
+		sysfail("munmap");
+	if (pread(fd, buf, len, 0) != (ssize_t)len)
+		sysfail("pread");
+	for (i = 0; i < len; i++)
+		if (buf[i] != model[i])
+			mismatch("buffered read: byte %llu is 0x%02llx, not the model's", i, buf[i]);
+	if (pread(dfd, dbuf, len, 0) != (ssize_t)len)
+		sysfail("O_DIRECT pread");
+	for (i = 0; i < len; i++)
+		if (dbuf[i] != model[i])
+			mismatch("O_DIRECT read: byte %llu is 0x%02llx, not the model's", i, dbuf[i]);
+	close(dfd);
+	close(fd);
+	printf("alias: ok\n");
+	return 0;
+}
+
 static int scan(const char *file, int byte)
 {
 	int fd = open(file, O_RDONLY);
@@ -622,6 +682,8 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "fill"))
 		return fill(argv[2], strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0),
 			    (int)strtol(argv[5], NULL, 0));
+	if (argc == 3 && !strcmp(argv[1], "alias"))
+		return alias(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "scan"))
 		return scan(argv[2], (int)strtol(argv[3], NULL, 0));
 	fprintf(stderr, "usage: see the comment at the top of vexfs-fsx.c\n");
