@@ -2,9 +2,10 @@
 /*
  * file.c - regular files: read, write, mmap and fsync go through the page
  * cache and the block map in inode.c; O_DIRECT goes to the blocks already
- * mapped (through iomap) and leaves allocation to the page cache. i_rwsem serialises
- * writes, truncate, fallocate and the block lookups of direct reads;
- * mapping->invalidate_lock keeps page faults out of a range being punched.
+ * mapped (through iomap) and leaves allocation to the page cache. i_rwsem
+ * serialises writes, truncate, fallocate and the block lookups of direct
+ * reads; mapping->invalidate_lock keeps page faults out of a range being
+ * punched.
  */
 #include <linux/backing-dev.h>
 #include <linux/blkdev.h>
