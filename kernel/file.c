@@ -60,14 +60,12 @@ int vexfs_fsync(struct file *file, loff_t start, loff_t end, int datasync)
  * data before the commit that maps it. So a direct write exposes no stale
  * block, and overwriting mapped blocks below EOF changes no metadata.
  */
-#define VEXFS_IOMAP_HOLE_RUN	256u	/* hole blocks merged into one read mapping */
-
 static int vexfs_iomap_begin(struct inode *inode, loff_t pos, loff_t length, unsigned int flags,
 			     struct iomap *iomap, struct iomap *srcmap)
 {
-	u64 first = pos >> VEXFS_BLOCK_SIZE_BITS, last;
+	u64 first = pos >> VEXFS_BLOCK_SIZE_BITS, last, next;
 	struct vexfs_map map;
-	u32 want, holes;
+	u32 want;
 	int err;
 
 	if (WARN_ON_ONCE(flags & IOMAP_ZERO))
@@ -101,17 +99,13 @@ static int vexfs_iomap_begin(struct inode *inode, loff_t pos, loff_t length, uns
 	}
 	if (flags & IOMAP_WRITE)
 		return -ENOTBLK;
-	/* A hole reads as zeros: merge the holes that follow (bounded). */
-	for (holes = 1; holes < want && holes < VEXFS_IOMAP_HOLE_RUN; holes++) {
-		err = vexfs_map_blocks(inode, first + holes, 1, false, &map);
-		if (err)
-			return err;
-		if (map.block_nr)
-			break;
-	}
+	/* A hole reads as zeros: it runs to the next mapped block (SEEK_DATA's walk). */
+	err = vexfs_map_next(inode, first + 1, first + want, true, &next);
+	if (err < 0)
+		return err;
 	iomap->type = IOMAP_HOLE;
 	iomap->addr = IOMAP_NULL_ADDR;
-	iomap->length = (u64)holes << VEXFS_BLOCK_SIZE_BITS;
+	iomap->length = ((err ? next : first + want) - first) << VEXFS_BLOCK_SIZE_BITS;
 	return 0;
 }
 
