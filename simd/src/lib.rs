@@ -936,6 +936,27 @@ pub fn prefetch(v: &[f32]) {
     }
 }
 
+/// Prefetches the first `lines` cache lines of `v` (fewer if `v` is
+/// shorter): a hint for data a loop will read soon. No-op off x86-64.
+#[inline(always)]
+pub fn prefetch_head<T>(v: &[T], lines: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let bytes = core::mem::size_of_val(v);
+        let n = bytes.div_ceil(64).min(lines);
+        let p = v.as_ptr() as *const i8;
+        let mut l = 0usize;
+        while l < n {
+            // SAFETY: a prefetch never faults, and the address stays inside
+            // the slice (l * 64 < bytes).
+            unsafe { _mm_prefetch(p.wrapping_add(l * 64), _MM_HINT_T0) };
+            l += 1;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, lines);
+}
+
 /// Convenience wrapper: [`Kernel::dist_batch_strided`].
 pub fn dist_batch(
     metric: u32,

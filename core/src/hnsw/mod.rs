@@ -90,6 +90,19 @@ pub trait DistanceProvider {
     /// dangling by a delete, see `Graph::delete`): any key (or an error) will
     /// do for it, as the search then skips the slot.
     fn dist_batch(&mut self, q: Query, ids: &[u32], out_keys: &mut [u32]) -> Result<(), HnswError>;
+
+    /// A hint that slot `id`'s distance will be asked for in the next batch:
+    /// the layer beam search calls it for each unvisited neighbour while it
+    /// gathers that batch, so a provider whose vectors sit in memory can
+    /// start loading them (a CPU prefetch) before the distance loop needs
+    /// them. A search whose distances wait on memory otherwise leaves the
+    /// memory system idle while it does its bookkeeping between batches.
+    /// Must not fail, block or sleep. The default does nothing (the kernel's
+    /// callback providers: their vectors are found only through a lookup).
+    #[inline(always)]
+    fn prefetch(&self, id: u32) {
+        let _ = id;
+    }
 }
 
 /// Buffer sizes a [`Scratch`] needs.

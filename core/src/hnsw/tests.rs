@@ -1057,3 +1057,55 @@ fn dangling_links_are_valid_and_skipped() {
     let mut copy = round_trip(&words);
     Graph::open(&mut copy).unwrap();
 }
+
+/// Records the search's prefetch hints and checks them against the batches
+/// that follow: every hinted slot is asked for in the next batch.
+struct HintChecker {
+    inner: Provider,
+    hinted: std::cell::RefCell<Vec<u32>>,
+    hints: usize,
+    unhinted_batches: usize,
+}
+
+impl DistanceProvider for HintChecker {
+    fn dist_batch(&mut self, q: Query, ids: &[u32], out: &mut [u32]) -> Result<(), HnswError> {
+        let hinted = std::mem::take(&mut *self.hinted.borrow_mut());
+        if hinted.is_empty() {
+            self.unhinted_batches += 1;
+        } else {
+            assert_eq!(hinted, ids, "hints differ from the batch that follows them");
+            self.hints += hinted.len();
+        }
+        self.inner.dist_batch(q, ids, out)
+    }
+
+    fn prefetch(&self, id: u32) {
+        self.hinted.borrow_mut().push(id);
+    }
+}
+
+#[test]
+fn prefetch_hints_name_the_next_batch() {
+    let (n, dim) = (2000, 16);
+    let data = clustered(n + 20, dim, 20, 5);
+    let mut p = Provider { metric: L2, vecs: data[..n].to_vec(), query: vec![] };
+    let prm = params(n as u32, 8, 64, L2, dim as u32);
+    let mut bufs = Bufs::new(n as u32, 8, 64);
+    let mut words = Vec::new();
+    build(&mut words, &prm, &mut p, &mut bufs, 64, n);
+    let g = Graph::open(&mut words).unwrap();
+    let mut s = Scratch::new(&mut bufs.u32s, &mut bufs.u64s, n as u32, 8, 64).unwrap();
+    let mut hc = HintChecker { inner: p, hinted: Default::default(), hints: 0, unhinted_batches: 0 };
+    let mut out = [Hit::default(); 10];
+    for q in &data[n..] {
+        hc.inner.query = q.clone();
+        let before = s.dist_count;
+        g.search_knn(&mut hc, &mut s, 10, 40, |_| true, &mut out).unwrap();
+        assert!(s.dist_count > before);
+    }
+    // Layer 0 hints every batch it asks for; the descent's (few) batches
+    // go unhinted.
+    let total = s.dist_count as usize;
+    assert!(hc.hints * 10 >= total * 7, "{} of {total} distances hinted", hc.hints);
+    assert!(hc.unhinted_batches > 0);
+}

@@ -106,6 +106,9 @@ impl<'a, S: GraphStore> Graph<'a, S> {
             for &n in links {
                 if visit(visited, n, epoch) {
                     self.prefetch_flags(n);
+                    // The batch's vectors start loading now, not when the
+                    // distance loop reaches them (see `DistanceProvider::prefetch`).
+                    dp.prefetch(n);
                     if let Some(slot) = ids.get_mut(nb) {
                         *slot = n;
                         nb += 1;
