@@ -215,6 +215,67 @@ impl Embedder {
     }
 }
 
+/// Why [`Embedder::embed_cached`] stopped.
+#[derive(Debug)]
+pub enum CachedEmbedError {
+    /// The model failed (message).
+    Model(String),
+    /// Storing a vector in the cache directory failed.
+    Cache(PathBuf, std::io::Error),
+}
+
+impl Embedder {
+    /// Vectors for `texts`, in input order, and how many came from `cache`:
+    /// a text whose vector is in the cache is read from it, the others are
+    /// embedded in batches of `batch` ([`Embedder::embed_each`]) and each
+    /// stored in the cache as soon as its batch is done, so an interrupted
+    /// run keeps what it finished. `progress(done, to_embed)` after each
+    /// batch. Without a cache every text is embedded.
+    pub fn embed_cached(
+        &self,
+        texts: &[&str],
+        batch: usize,
+        cache: Option<&Path>,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<(Vec<Vec<f32>>, usize), CachedEmbedError> {
+        let keys: Vec<String> = match cache {
+            Some(_) => texts.iter().map(|t| cache_key(&self.model_id, t)).collect(),
+            None => Vec::new(),
+        };
+        let mut out: Vec<Option<Vec<f32>>> = match cache {
+            Some(c) => keys.iter().map(|k| cache_get(c, k, self.dim)).collect(),
+            None => vec![None; texts.len()],
+        };
+        let todo: Vec<usize> = (0..texts.len()).filter(|&i| out[i].is_none()).collect();
+        let cached = texts.len() - todo.len();
+        if !todo.is_empty() {
+            let tt: Vec<&str> = todo.iter().map(|&i| texts[i]).collect();
+            let mut cache_err = None;
+            let r = self.embed_each(
+                &tt,
+                batch,
+                |j, v| {
+                    let i = todo[j];
+                    if let Some(c) = cache {
+                        if let Err(x) = cache_put(c, &keys[i], &v) {
+                            cache_err = Some(CachedEmbedError::Cache(c.to_path_buf(), x));
+                            return Err("cache".into());
+                        }
+                    }
+                    out[i] = Some(v);
+                    Ok(())
+                },
+                |done| progress(done, todo.len()),
+            );
+            if let Some(x) = cache_err {
+                return Err(x);
+            }
+            r.map_err(CachedEmbedError::Model)?;
+        }
+        Ok((out.into_iter().map(|v| v.unwrap_or_default()).collect(), cached))
+    }
+}
+
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }

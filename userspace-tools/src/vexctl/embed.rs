@@ -42,7 +42,7 @@ mod imp {
 
     use super::super::vecfile::{encode_fvecs, encode_npy, VecFormat};
     use super::{EmbedArgs, Error, Res};
-    use crate::embed::{cache_get, cache_key, cache_put, model_dir, Embedder};
+    use crate::embed::{model_dir, CachedEmbedError, Embedder};
 
     fn load(a: &EmbedArgs) -> Res<Embedder> {
         let dir = model_dir(a.model.as_deref()).map_err(|m| Error::new("embed", m))?;
@@ -158,54 +158,28 @@ mod imp {
                 texts.push(t[c.offset..c.offset + c.length].to_string());
             }
         }
-        let keys: Vec<String> = texts.iter().map(|t| cache_key(&e.model_id, t)).collect();
-        let mut vecs: Vec<Option<Vec<f32>>> = keys
-            .iter()
-            .map(|k| a.cache.as_deref().and_then(|c| cache_get(c, k, e.dim)))
-            .collect();
-        let todo: Vec<usize> = (0..texts.len()).filter(|&i| vecs[i].is_none()).collect();
-        let cached = texts.len() - todo.len();
         let t1 = Instant::now();
-        if !todo.is_empty() {
-            let tty = std::io::stderr().is_terminal();
-            let total = todo.len();
-            let step = (total / 10).max(a.batch);
-            let mut next = step;
-            let tt: Vec<&str> = todo.iter().map(|&i| texts[i].as_str()).collect();
-            // Each vector is cached when its batch is done: an interrupted
-            // run of hours keeps what it embedded.
-            let mut cache_err = None;
-            let r = e.embed_each(
-                &tt,
-                a.batch,
-                |j, v| {
-                    let i = todo[j];
-                    if let Some(c) = &a.cache {
-                        if let Err(x) = cache_put(c, &keys[i], &v) {
-                            cache_err = Some(Error::io(c.display(), &x));
-                            return Err("cache".into());
-                        }
+        let tty = std::io::stderr().is_terminal();
+        let mut next = 0;
+        let tr: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let (vecs, cached) = e
+            .embed_cached(&tr, a.batch, a.cache.as_deref(), |done, total| {
+                let rate = done as f64 / t1.elapsed().as_secs_f64();
+                if tty {
+                    eprint!("\rvexctl embed: {done}/{total} texts ({rate:.0}/s) ");
+                    if done == total {
+                        eprintln!();
                     }
-                    vecs[i] = Some(v);
-                    Ok(())
-                },
-                |done| {
-                    if tty {
-                        eprint!("\rvexctl embed: {done}/{total} texts ({:.0}/s) ", done as f64 / t1.elapsed().as_secs_f64());
-                    } else if done >= next || done == total {
-                        eprintln!("vexctl embed: {done}/{total} texts ({:.1}/s)", done as f64 / t1.elapsed().as_secs_f64());
-                        next = done + step;
-                    }
-                },
-            );
-            if let Some(x) = cache_err {
-                return Err(x);
-            }
-            r.map_err(|m| Error::new("embed", m))?;
-            if tty {
-                eprintln!();
-            }
-        }
+                } else if done >= next || done == total {
+                    eprintln!("vexctl embed: {done}/{total} texts ({rate:.1}/s)");
+                    next = done + (total / 10).max(a.batch);
+                }
+            })
+            .map_err(|x| match x {
+                CachedEmbedError::Model(m) => Error::new("embed", m),
+                CachedEmbedError::Cache(c, x) => Error::io(c.display(), &x),
+            })?;
+        let embedded = texts.len() - cached;
         let secs = t1.elapsed().as_secs_f64();
         let mname = manifest.display().to_string();
         let f = std::fs::File::create(manifest).map_err(|x| Error::io(&mname, &x))?;
@@ -216,7 +190,6 @@ mod imp {
                 Some(p) => format!("{}/{rel}", p.trim_end_matches('/')),
                 None => rel.clone(),
             };
-            let v = v.as_deref().unwrap_or(&[]);
             let line = match range {
                 None => serde_json::json!({ "path": path, "vector": v }),
                 Some((o, l)) => serde_json::json!({ "path": path, "offset": o, "length": l, "vector": v }),
@@ -224,14 +197,14 @@ mod imp {
             writeln!(w, "{line}").map_err(|x| Error::io(&mname, &x))?;
         }
         w.flush().map_err(|x| Error::io(&mname, &x))?;
-        let rate = if todo.is_empty() { String::new() } else { format!(" in {secs:.1} s, {:.1}/s", todo.len() as f64 / secs) };
+        let rate = if embedded == 0 { String::new() } else { format!(" in {secs:.1} s, {:.1}/s", embedded as f64 / secs) };
         let what = match a.chunks {
             Some(_) => format!("{} files ({not_text} not text) under {}: {} chunks, ", files.len(), dir.display(), texts.len()),
             None => format!("{} files under {}: ", files.len(), dir.display()),
         };
         eprintln!(
             "vexctl embed: {what}{} embedded{rate}, {cached} from the cache; dim {}; manifest {} ({:.1} s total)",
-            todo.len(),
+            embedded,
             e.dim,
             mname,
             t0.elapsed().as_secs_f64()

@@ -77,7 +77,7 @@ pub fn loader(model: Option<PathBuf>, cache: Option<PathBuf>, batch: usize) -> L
 mod minilm {
     use std::path::PathBuf;
 
-    use crate::embed::{cache_get, cache_key, cache_put, Embedder};
+    use crate::embed::{CachedEmbedError, Embedder};
 
     pub struct Minilm {
         pub e: Embedder,
@@ -96,19 +96,10 @@ mod minilm {
             self.e.count_tokens(text)
         }
         fn embed(&mut self, texts: &[&str]) -> Result<(Vec<Vec<f32>>, usize), String> {
-            let Some(c) = &self.cache else {
-                return Ok((self.e.embed_all(texts, self.batch, |_| {})?, 0));
-            };
-            let keys: Vec<String> = texts.iter().map(|t| cache_key(&self.e.model_id, t)).collect();
-            let mut out: Vec<Option<Vec<f32>>> = keys.iter().map(|k| cache_get(c, k, self.e.dim)).collect();
-            let todo: Vec<usize> = (0..texts.len()).filter(|&i| out[i].is_none()).collect();
-            let tt: Vec<&str> = todo.iter().map(|&i| texts[i]).collect();
-            for (&i, v) in todo.iter().zip(self.e.embed_all(&tt, self.batch, |_| {})?) {
-                cache_put(c, &keys[i], &v).map_err(|x| format!("{}: {x}", c.display()))?;
-                out[i] = Some(v);
-            }
-            let cached = texts.len() - todo.len();
-            Ok((out.into_iter().map(|v| v.unwrap_or_default()).collect(), cached))
+            self.e.embed_cached(texts, self.batch, self.cache.as_deref(), |_, _| {}).map_err(|x| match x {
+                CachedEmbedError::Model(m) => m,
+                CachedEmbedError::Cache(c, e) => format!("{}: {e}", c.display()),
+            })
         }
     }
 }
