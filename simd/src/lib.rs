@@ -924,16 +924,7 @@ unsafe fn ptrs_sse2(metric: u32, qn: f32, query: &[f32], ptrs: &[*const core::ff
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub fn prefetch(v: &[f32]) {
-    let bytes = v.len() * 4;
-    let lines = if bytes > 1024 { 16 } else { bytes.div_ceil(64) };
-    let p = v.as_ptr() as *const i8;
-    let mut l = 0usize;
-    while l < lines {
-        // SAFETY: a prefetch never faults, and the address stays inside the
-        // slice (l * 64 < bytes).
-        unsafe { _mm_prefetch(p.wrapping_add(l * 64), _MM_HINT_T0) };
-        l += 1;
-    }
+    prefetch_head(v, 16);
 }
 
 /// Prefetches the first `lines` cache lines of `v` (fewer if `v` is

@@ -224,6 +224,15 @@ pub enum CachedEmbedError {
     Cache(PathBuf, std::io::Error),
 }
 
+impl std::fmt::Display for CachedEmbedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CachedEmbedError::Model(m) => f.write_str(m),
+            CachedEmbedError::Cache(c, e) => write!(f, "{}: {e}", c.display()),
+        }
+    }
+}
+
 impl Embedder {
     /// Vectors for `texts`, in input order, and how many came from `cache`:
     /// a text whose vector is in the cache is read from it, the others are

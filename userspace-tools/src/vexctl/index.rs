@@ -77,7 +77,7 @@ pub fn loader(model: Option<PathBuf>, cache: Option<PathBuf>, batch: usize) -> L
 mod minilm {
     use std::path::PathBuf;
 
-    use crate::embed::{CachedEmbedError, Embedder};
+    use crate::embed::Embedder;
 
     pub struct Minilm {
         pub e: Embedder,
@@ -96,10 +96,7 @@ mod minilm {
             self.e.count_tokens(text)
         }
         fn embed(&mut self, texts: &[&str]) -> Result<(Vec<Vec<f32>>, usize), String> {
-            self.e.embed_cached(texts, self.batch, self.cache.as_deref(), |_, _| {}).map_err(|x| match x {
-                CachedEmbedError::Model(m) => m,
-                CachedEmbedError::Cache(c, e) => format!("{}: {e}", c.display()),
-            })
+            self.e.embed_cached(texts, self.batch, self.cache.as_deref(), |_, _| {}).map_err(|x| x.to_string())
         }
     }
 }
